@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+// The SwiftNN package: dense neural-network training on OpenCL or native Swift.
+//
+// Module graph (each arrow an import):
+//   NNCore  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
+//   NNCore  <-  NNTrain (knows only the Backend protocol)  <-  NNData, nn, nnbench
+import PackageDescription
+
+let kernelFiles = ["gemm.cl", "elementwise.cl", "reduction.cl", "batchnorm.cl", "softmax.cl", "dropout.cl", "optimizers.cl"]
+
+let package = Package(
+    name: "SwiftNN",
+    products: [
+        .library(name: "NNCore", targets: ["NNCore"]),
+        .library(name: "NNNative", targets: ["NNNative"]),
+        .library(name: "NNOpenCL", targets: ["NNOpenCL"]),
+        .library(name: "NNBackends", targets: ["NNBackends"]),
+        .library(name: "NNTrain", targets: ["NNTrain"]),
+        .library(name: "NNData", targets: ["NNData"]),
+        .executable(name: "nn", targets: ["nn"]),
+        .executable(name: "nnbench", targets: ["nnbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenCL",
+            path: "Sources/COpenCL",
+            pkgConfig: "OpenCL",
+            providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers", "pocl-opencl-icd"])]
+        ),
+        .target(
+            name: "NNKernels",
+            path: "Kernels",
+            exclude: [],
+            resources: kernelFiles.map { .embedInCode($0) }
+        ),
+        .target(name: "NNCore"),
+        .target(name: "NNNative", dependencies: ["NNCore"]),
+        .target(name: "NNOpenCL", dependencies: ["NNCore", "COpenCL", "NNKernels"]),
+        .target(name: "NNBackends", dependencies: ["NNCore", "NNNative", "NNOpenCL"]),
+        .target(name: "NNTrain", dependencies: ["NNCore"]),
+        .target(name: "NNData", dependencies: ["NNCore", "NNTrain"]),
+        .executableTarget(
+            name: "nn",
+            dependencies: ["NNBackends", "NNTrain", "NNData",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "nnbench",
+            dependencies: ["NNBackends", "NNTrain",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "NNCoreTests", dependencies: ["NNCore"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends"]),
+        .testTarget(name: "NNTrainTests", dependencies: ["NNCore", "NNTrain", "NNNative", "NNBackends"]),
+        .testTarget(name: "NNDataTests", dependencies: ["NNData", "NNTrain", "NNBackends"]),
+    ]
+)

@@ -4,6 +4,7 @@
 // Module graph (each arrow an import):
 //   NNCore  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
 //   NNCore  <-  NNTrain (knows only the Backend protocol)  <-  NNData, nn, nnbench
+//   NNTune (search spaces, samplers, SQLite study storage; runs trials as `nn train` processes)
 import PackageDescription
 
 let kernelFiles = ["gemm.cl", "elementwise.cl", "reduction.cl", "batchnorm.cl", "softmax.cl", "dropout.cl", "optimizers.cl"]
@@ -17,6 +18,7 @@ let package = Package(
         .library(name: "NNBackends", targets: ["NNBackends"]),
         .library(name: "NNTrain", targets: ["NNTrain"]),
         .library(name: "NNData", targets: ["NNData"]),
+        .library(name: "NNTune", targets: ["NNTune"]),
         .executable(name: "nn", targets: ["nn"]),
         .executable(name: "nnbench", targets: ["nnbench"]),
     ],
@@ -36,15 +38,28 @@ let package = Package(
             exclude: [],
             resources: kernelFiles.map { .embedInCode($0) }
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "NNCore"),
         .target(name: "NNNative", dependencies: ["NNCore"]),
         .target(name: "NNOpenCL", dependencies: ["NNCore", "COpenCL", "NNKernels"]),
         .target(name: "NNBackends", dependencies: ["NNCore", "NNNative", "NNOpenCL"]),
         .target(name: "NNTrain", dependencies: ["NNCore"]),
-        .target(name: "NNData", dependencies: ["NNCore", "NNTrain"]),
+        .target(name: "NNData", dependencies: ["NNCore", "NNTrain", "CZlib"]),
+        .target(name: "NNTune", dependencies: ["NNCore", "CSQLite"]),
         .executableTarget(
             name: "nn",
-            dependencies: ["NNBackends", "NNTrain", "NNData",
+            dependencies: ["NNBackends", "NNTrain", "NNData", "NNTune",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
@@ -56,5 +71,6 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends"]),
         .testTarget(name: "NNTrainTests", dependencies: ["NNCore", "NNTrain", "NNNative", "NNBackends"]),
         .testTarget(name: "NNDataTests", dependencies: ["NNData", "NNTrain", "NNBackends"]),
+        .testTarget(name: "NNTuneTests", dependencies: ["NNTune"]),
     ]
 )

@@ -1,0 +1,4 @@
+#ifndef SWIFTNN_CZLIB_SHIM_H
+#define SWIFTNN_CZLIB_SHIM_H
+#include <zlib.h>
+#endif

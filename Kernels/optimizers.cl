@@ -1,1 +1,53 @@
-// optimizers kernels: to be written
+// One fused kernel per update rule (the course's forms; see `UpdateRule` in NNCore). Every rule first
+// folds the weight penalty into the gradient: g' = g + l2 * w + l1 * sign(w).
+
+inline float penalised(const float g, const float w, const float l2, const float l1) {
+    return g + l2 * w + l1 * sign(w);
+}
+
+// w <- w - lr * g'
+__kernel void update_sgd(__global float* w, const __global float* g, const float lr,
+                         const float l2, const float l1, const int count) {
+    const int i = get_global_id(0);
+    if (i >= count) return;
+    w[i] -= lr * penalised(g[i], w[i], l2, l1);
+}
+
+// v <- beta v + (1 - beta) g';  w <- w - lr v
+__kernel void update_momentum(__global float* w, const __global float* g, __global float* v,
+                              const float lr, const float beta, const float l2, const float l1, const int count) {
+    const int i = get_global_id(0);
+    if (i >= count) return;
+    const float gi = penalised(g[i], w[i], l2, l1);
+    const float vi = beta * v[i] + (1.0f - beta) * gi;
+    v[i] = vi;
+    w[i] -= lr * vi;
+}
+
+// s <- beta s + (1 - beta) g'^2;  w <- w - lr g' / (sqrt(s) + eps)
+__kernel void update_rmsprop(__global float* w, const __global float* g, __global float* s,
+                             const float lr, const float beta, const float eps,
+                             const float l2, const float l1, const int count) {
+    const int i = get_global_id(0);
+    if (i >= count) return;
+    const float gi = penalised(g[i], w[i], l2, l1);
+    const float si = beta * s[i] + (1.0f - beta) * gi * gi;
+    s[i] = si;
+    w[i] -= lr * gi / (sqrt(si) + eps);
+}
+
+// m <- b1 m + (1 - b1) g';  v <- b2 v + (1 - b2) g'^2;
+// w <- w - lr (m / c1) / (sqrt(v / c2) + eps), with the bias corrections c1 = 1 - b1^t and
+// c2 = 1 - b2^t computed once on the host.
+__kernel void update_adam(__global float* w, const __global float* g, __global float* m, __global float* v,
+                          const float lr, const float beta1, const float beta2, const float eps,
+                          const float c1, const float c2, const float l2, const float l1, const int count) {
+    const int i = get_global_id(0);
+    if (i >= count) return;
+    const float gi = penalised(g[i], w[i], l2, l1);
+    const float mi = beta1 * m[i] + (1.0f - beta1) * gi;
+    const float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= lr * (mi / c1) / (sqrt(vi / c2) + eps);
+}

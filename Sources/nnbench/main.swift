@@ -1,1 +1,1 @@
-print("nnbench")
+NNBench.main()

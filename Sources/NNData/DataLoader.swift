@@ -1,0 +1,187 @@
+import Foundation
+import NNCore
+import NNTrain
+
+/// Training data and, when the source has one, its own test set.
+public struct DataSplits: Sendable {
+    public var train: Dataset
+    public var test: Dataset?
+
+    public init(train: Dataset, test: Dataset?) {
+        self.train = train
+        self.test = test
+    }
+}
+
+/// How to read a data source given on the command line.
+public struct DataLoadOptions: Sendable {
+    /// CSV layout (label column, header, delimiter).
+    public var csv: CSVOptions
+    /// The class count; nil infers it from the training labels.
+    public var classes: Int?
+    /// A labels file for a features-only source (`.npy`, an IDX images file).
+    public var labelsPath: String?
+    /// A separate test file, in the same format as the training source.
+    public var testPath: String?
+    /// Array names inside an `.npz` archive; nil tries the usual names.
+    public var npzFeatureKey: String?
+    public var npzLabelKey: String?
+
+    public init(csv: CSVOptions = CSVOptions(), classes: Int? = nil, labelsPath: String? = nil, testPath: String? = nil,
+                npzFeatureKey: String? = nil, npzLabelKey: String? = nil) {
+        self.csv = csv
+        self.classes = classes
+        self.labelsPath = labelsPath
+        self.testPath = testPath
+        self.npzFeatureKey = npzFeatureKey
+        self.npzLabelKey = npzLabelKey
+    }
+}
+
+/// Loads a data set named on the command line: a built-in name (`fashion-mnist`, `mnist`, `digits`),
+/// or a path to a CSV (`.csv`, `.csv.gz`, `.tsv`), `.npy` (with a labels file), `.npz`, IDX file, or a
+/// directory of IDX files in the MNIST layout.
+public enum DataLoader {
+    public static func load(_ source: String, options: DataLoadOptions = DataLoadOptions()) throws -> DataSplits {
+        if let named = NamedDataset(rawValue: source.lowercased()) {
+            return try named.load()
+        }
+        guard FileManager.default.fileExists(atPath: source) else {
+            let names = NamedDataset.allCases.map(\.rawValue).joined(separator: ", ")
+            throw NNError.invalidData(
+                source: source, detail: "no such file or directory, and not a built-in data set (\(names))")
+        }
+        var train = try loadFile(source, labelsPath: options.labelsPath, options: options, classes: options.classes, role: "train")
+        var test = train.test
+        if let testPath = options.testPath {
+            guard train.test == nil else {
+                throw NNError.invalidData(source: testPath, detail: "\(source) already contains a test set; drop --test-data")
+            }
+            test = try loadFile(testPath, labelsPath: nil, options: options, classes: train.train.classes, role: "test").train
+        }
+        if let t = test, t.width != train.train.width {
+            throw NNError.invalidData(
+                source: options.testPath ?? source,
+                detail: "test samples have \(t.width) features but training samples have \(train.train.width)")
+        }
+        train.test = test
+        return train
+    }
+
+    private static func loadFile(_ path: String, labelsPath: String?, options: DataLoadOptions, classes: Int?,
+                                 role: String) throws -> DataSplits {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        if isDirectory.boolValue {
+            return try IDXDirectory.load(directory: path, name: name, classes: classes)
+        }
+        let lower = path.lowercased()
+        if lower.hasSuffix(".csv") || lower.hasSuffix(".csv.gz") || lower.hasSuffix(".tsv") || lower.hasSuffix(".txt") {
+            var csv = options.csv
+            if lower.hasSuffix(".tsv") { csv.delimiter = UInt8(ascii: "\t") }
+            let table = try CSVReader.read(path: path, options: csv)
+            let set = try DatasetAssembly.make(features: table.features, labels: table.labels, width: table.width,
+                                               classes: classes, name: "\(name) \(role)", source: path)
+            return DataSplits(train: set, test: nil)
+        }
+        if lower.hasSuffix(".npz") {
+            return try NPZDataset.load(path: path, featureKey: options.npzFeatureKey, labelKey: options.npzLabelKey,
+                                       classes: classes, name: name)
+        }
+        let features: NumericArray
+        if lower.hasSuffix(".npy") {
+            features = try NPYReader.read(path: path)
+        } else if lower.contains("idx") || lower.hasSuffix("-ubyte") || lower.hasSuffix("-ubyte.gz") {
+            features = try IDXReader.read(path: path)
+        } else {
+            throw NNError.invalidData(
+                source: path,
+                detail: "unknown file type; use .csv/.csv.gz/.tsv, .npy (with --labels), .npz, an IDX file (with --labels), or a directory of IDX files")
+        }
+        guard let labelsPath else {
+            throw NNError.invalidData(source: path, detail: "holds features only; give the labels file with --labels FILE")
+        }
+        let labels = labelsPath.lowercased().hasSuffix(".npy")
+            ? try NPYReader.read(path: labelsPath) : try IDXReader.read(path: labelsPath)
+        let set = try DatasetAssembly.make(features: features, labels: labels, classes: classes, name: "\(name) \(role)",
+                                           featureSource: path, labelSource: labelsPath)
+        return DataSplits(train: set, test: nil)
+    }
+}
+
+/// `.npz` archives: `x_train`/`y_train` (+ `x_test`/`y_test`) as Keras saves MNIST, or one pair such as `x`/`y`.
+enum NPZDataset {
+    static let featureKeys = ["x", "X", "features", "data", "images", "inputs"]
+    static let labelKeys = ["y", "Y", "labels", "label", "target", "targets"]
+
+    static func load(path: String, featureKey: String?, labelKey: String?, classes: Int?, name: String) throws -> DataSplits {
+        let arrays = try NPZReader.read(path: path)
+        let byName = Dictionary(arrays.map { ($0.name, $0.array) }, uniquingKeysWith: { first, _ in first })
+        let available = arrays.map(\.name).joined(separator: ", ")
+        func array(_ key: String) -> NumericArray? { byName[key] }
+
+        if featureKey == nil, labelKey == nil, let xTrain = array("x_train"), let yTrain = array("y_train") {
+            let train = try DatasetAssembly.make(features: xTrain, labels: yTrain, classes: classes, name: "\(name) train",
+                                                 featureSource: "\(path)[x_train]", labelSource: "\(path)[y_train]")
+            var test: Dataset?
+            if let xTest = array("x_test"), let yTest = array("y_test") {
+                test = try DatasetAssembly.make(features: xTest, labels: yTest, classes: train.classes, name: "\(name) test",
+                                                featureSource: "\(path)[x_test]", labelSource: "\(path)[y_test]")
+            }
+            return DataSplits(train: train, test: test)
+        }
+        func pick(_ explicit: String?, _ candidates: [String], what: String, flag: String) throws -> (String, NumericArray) {
+            if let explicit {
+                guard let a = array(explicit) else {
+                    throw NNError.invalidData(source: path, detail: "no array named '\(explicit)'; the archive holds: \(available)")
+                }
+                return (explicit, a)
+            }
+            for key in candidates { if let a = array(key) { return (key, a) } }
+            throw NNError.invalidData(
+                source: path,
+                detail: "cannot tell which array holds the \(what) (looked for \(candidates.joined(separator: ", "))); the archive holds: \(available); choose with \(flag)")
+        }
+        let (xKey, x) = try pick(featureKey, featureKeys, what: "features", flag: "--npz-x NAME")
+        let (yKey, y) = try pick(labelKey, labelKeys, what: "labels", flag: "--npz-y NAME")
+        let train = try DatasetAssembly.make(features: x, labels: y, classes: classes, name: name,
+                                             featureSource: "\(path)[\(xKey)]", labelSource: "\(path)[\(yKey)]")
+        return DataSplits(train: train, test: nil)
+    }
+}
+
+/// A directory in the MNIST layout: train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], and
+/// optionally t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz].
+enum IDXDirectory {
+    static func find(_ directory: String, _ stem: String) -> String? {
+        for candidate in [stem, stem + ".gz"] {
+            let path = (directory as NSString).appendingPathComponent(candidate)
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    static func hasTrainingFiles(_ directory: String) -> Bool {
+        find(directory, "train-images-idx3-ubyte") != nil && find(directory, "train-labels-idx1-ubyte") != nil
+    }
+
+    static func load(directory: String, name: String, classes: Int?) throws -> DataSplits {
+        guard let trainImages = find(directory, "train-images-idx3-ubyte"),
+              let trainLabels = find(directory, "train-labels-idx1-ubyte") else {
+            throw NNError.invalidData(
+                source: directory,
+                detail: "no train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] in this directory; give a data file or an MNIST-layout directory")
+        }
+        let train = try DatasetAssembly.make(
+            features: IDXReader.read(path: trainImages), labels: IDXReader.read(path: trainLabels), classes: classes,
+            name: "\(name) train", featureSource: trainImages, labelSource: trainLabels)
+        var test: Dataset?
+        if let testImages = find(directory, "t10k-images-idx3-ubyte"), let testLabels = find(directory, "t10k-labels-idx1-ubyte") {
+            test = try DatasetAssembly.make(
+                features: IDXReader.read(path: testImages), labels: IDXReader.read(path: testLabels), classes: train.classes,
+                name: "\(name) test", featureSource: testImages, labelSource: testLabels)
+        }
+        return DataSplits(train: train, test: test)
+    }
+}

@@ -1,0 +1,176 @@
+import NNCore
+
+/// Element-wise ops: each is one pass over memory, split into contiguous ranges across threads
+/// for large tensors. Loops run over raw pointers so the optimiser vectorises them.
+extension NativeBackend {
+    public func fill(_ x: Tensor, with value: Float) throws {
+        try OpCheck.usable("fill", x, on: self)
+        switch precision {
+        case .float32: try fill(Float.self, x, value)
+        case .float64: try fill(Double.self, x, value)
+        }
+    }
+
+    public func copy(_ from: Tensor, to: Tensor) throws {
+        try OpCheck.usable("copy", [from, to], on: self)
+        try OpCheck.sameCount("copy", from, to)
+        switch precision {
+        case .float32: try copy(Float.self, from, to)
+        case .float64: try copy(Double.self, from, to)
+        }
+    }
+
+    public func scale(_ x: Tensor, by alpha: Float) throws {
+        try OpCheck.usable("scale", x, on: self)
+        switch precision {
+        case .float32: try scale(Float.self, x, alpha)
+        case .float64: try scale(Double.self, x, alpha)
+        }
+    }
+
+    public func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
+        try OpCheck.usable("axpy", [x, y], on: self)
+        try OpCheck.sameShape("axpy", x, y, ("x", "y"))
+        switch precision {
+        case .float32: try axpy(Float.self, alpha, x, y)
+        case .float64: try axpy(Double.self, alpha, x, y)
+        }
+    }
+
+    public func multiply(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
+        try OpCheck.usable("multiply", [a, b, out], on: self)
+        try OpCheck.sameShape("multiply", a, b, ("a", "b"))
+        try OpCheck.sameShape("multiply", a, out, ("a", "out"))
+        switch precision {
+        case .float32: try multiply(Float.self, a, b, out)
+        case .float64: try multiply(Double.self, a, b, out)
+        }
+    }
+
+    public func addRowVector(_ bias: Tensor, to x: Tensor) throws {
+        try OpCheck.usable("addRowVector", [bias, x], on: self)
+        try OpCheck.vector("addRowVector", bias, named: "bias", length: x.columns)
+        switch precision {
+        case .float32: try addRowVector(Float.self, bias, x)
+        case .float64: try addRowVector(Double.self, bias, x)
+        }
+    }
+
+    public func activationForward(_ activation: Activation, _ x: Tensor, into y: Tensor) throws {
+        try OpCheck.usable("activationForward", [x, y], on: self)
+        try OpCheck.sameShape("activationForward", x, y, ("x", "y"))
+        switch precision {
+        case .float32: try activationForward(Float.self, activation, x, y)
+        case .float64: try activationForward(Double.self, activation, x, y)
+        }
+    }
+
+    public func activationBackward(_ activation: Activation, output y: Tensor, gradOutput dy: Tensor, into dx: Tensor) throws {
+        try OpCheck.usable("activationBackward", [y, dy, dx], on: self)
+        try OpCheck.sameShape("activationBackward", y, dy, ("output", "gradOutput"))
+        try OpCheck.sameShape("activationBackward", y, dx, ("output", "gradInput"))
+        switch precision {
+        case .float32: try activationBackward(Float.self, activation, y, dy, dx)
+        case .float64: try activationBackward(Double.self, activation, y, dy, dx)
+        }
+    }
+
+    // MARK: Kernels
+
+    private func fill<T: NativeScalar>(_: T.Type, _ x: Tensor, _ value: Float) throws {
+        let p = SendablePointer(try pointer(x, T.self, "fill"))
+        let v = T(value)
+        splitter.forEachRange(x.count) { r in
+            (p.p + r.lowerBound).update(repeating: v, count: r.count)
+        }
+    }
+
+    private func copy<T: NativeScalar>(_: T.Type, _ from: Tensor, _ to: Tensor) throws {
+        let src = SendablePointer(try pointer(from, T.self, "copy"))
+        let dst = SendablePointer(try pointer(to, T.self, "copy"))
+        guard src.p != dst.p else { return }
+        splitter.forEachRange(from.count) { r in
+            (dst.p + r.lowerBound).update(from: src.p + r.lowerBound, count: r.count)
+        }
+    }
+
+    private func scale<T: NativeScalar>(_: T.Type, _ x: Tensor, _ alpha: Float) throws {
+        let p = SendablePointer(try pointer(x, T.self, "scale"))
+        let a = T(alpha)
+        splitter.forEachRange(x.count) { r in
+            for i in r { p.p[i] *= a }
+        }
+    }
+
+    private func axpy<T: NativeScalar>(_: T.Type, _ alpha: Float, _ x: Tensor, _ y: Tensor) throws {
+        let xp = SendablePointer(try pointer(x, T.self, "axpy"))
+        let yp = SendablePointer(try pointer(y, T.self, "axpy"))
+        let a = T(alpha)
+        splitter.forEachRange(x.count) { r in
+            for i in r { yp.p[i] += a * xp.p[i] }
+        }
+    }
+
+    private func multiply<T: NativeScalar>(_: T.Type, _ a: Tensor, _ b: Tensor, _ out: Tensor) throws {
+        let ap = SendablePointer(try pointer(a, T.self, "multiply"))
+        let bp = SendablePointer(try pointer(b, T.self, "multiply"))
+        let op = SendablePointer(try pointer(out, T.self, "multiply"))
+        splitter.forEachRange(a.count) { r in
+            for i in r { op.p[i] = ap.p[i] * bp.p[i] }
+        }
+    }
+
+    private func addRowVector<T: NativeScalar>(_: T.Type, _ bias: Tensor, _ x: Tensor) throws {
+        let bp = SendablePointer(try pointer(bias, T.self, "addRowVector"))
+        let xp = SendablePointer(try pointer(x, T.self, "addRowVector"))
+        let n = x.columns
+        splitter.forEachRange(x.rows, costPerItem: n) { rows in
+            for i in rows {
+                let row = xp.p + i * n
+                for j in 0..<n { row[j] += bp.p[j] }
+            }
+        }
+    }
+
+    private func activationForward<T: NativeScalar>(_: T.Type, _ activation: Activation, _ x: Tensor, _ y: Tensor) throws {
+        let xp = SendablePointer(try pointer(x, T.self, "activationForward"))
+        let yp = SendablePointer(try pointer(y, T.self, "activationForward"))
+        switch activation {
+        case .relu:
+            splitter.forEachRange(x.count) { r in
+                // `x < 0 ? 0 : x` rather than max(x, 0), so that a NaN propagates instead of becoming 0.
+                for i in r { let v = xp.p[i]; yp.p[i] = v < 0 ? 0 : v }
+            }
+        case .tanh:
+            splitter.forEachRange(x.count, costPerItem: 16) { r in
+                for i in r { yp.p[i] = T.tanh(xp.p[i]) }
+            }
+        case .sigmoid:
+            splitter.forEachRange(x.count, costPerItem: 16) { r in
+                // exp(−x) overflows to +∞ for very negative x, giving exactly 0: no NaN path.
+                for i in r { yp.p[i] = 1 / (1 + T.exp(-xp.p[i])) }
+            }
+        }
+    }
+
+    private func activationBackward<T: NativeScalar>(_: T.Type, _ activation: Activation,
+                                                     _ y: Tensor, _ dy: Tensor, _ dx: Tensor) throws {
+        let yp = SendablePointer(try pointer(y, T.self, "activationBackward"))
+        let dyp = SendablePointer(try pointer(dy, T.self, "activationBackward"))
+        let dxp = SendablePointer(try pointer(dx, T.self, "activationBackward"))
+        switch activation {
+        case .relu:
+            splitter.forEachRange(y.count) { r in
+                for i in r { dxp.p[i] = yp.p[i] > 0 ? dyp.p[i] : 0 }
+            }
+        case .tanh:
+            splitter.forEachRange(y.count) { r in
+                for i in r { let v = yp.p[i]; dxp.p[i] = dyp.p[i] * (1 - v * v) }
+            }
+        case .sigmoid:
+            splitter.forEachRange(y.count) { r in
+                for i in r { let v = yp.p[i]; dxp.p[i] = dyp.p[i] * (v * (1 - v)) }
+            }
+        }
+    }
+}

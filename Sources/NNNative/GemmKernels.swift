@@ -1,0 +1,187 @@
+import Dispatch
+
+/// The register tile a GEMM runs with, named by the vector width it is shaped for.
+///
+/// Swift compiles for one instruction set fixed at build time (baseline x86-64 is SSE2; with
+/// `-Xswiftc -target-cpu -Xswiftc <cpu>` it may be AVX2 or AVX-512), and a tile shaped for 32 wide
+/// registers spills badly on 16 narrow ones. So the backend carries one tile per width and picks the
+/// fastest on this machine and build by timing each once per process (well under a millisecond).
+/// Every tile sums each element's products in the same order, so the choice never changes results.
+public enum GemmTile: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// 8 rows × 2 vectors of 64 bytes (8×32 Float): 16 accumulators, for AVX-512's 32 registers.
+    case vector512
+    /// 6 rows × 2 vectors of 32 bytes (6×16 Float): 12 accumulators, for AVX2's 16 registers.
+    case vector256
+    /// 6 rows × 2 vectors of 16 bytes (6×8 Float): 12 accumulators, for SSE or NEON.
+    case vector128
+
+    public var description: String { rawValue }
+
+    /// The tile to use for a product `columns` wide: a narrower one when this one's NR would be
+    /// more than half padding (an output layer of 10 classes on the 32-wide tile).
+    func fitting(columns: Int, scalarSize: Int) -> GemmTile {
+        let floatsPerVector = 16 / scalarSize  // 4 for Float, 2 for Double in 16 bytes
+        switch self {
+        case .vector512 where columns <= 4 * floatsPerVector:
+            return GemmTile.vector256.fitting(columns: columns, scalarSize: scalarSize)
+        case .vector256 where columns <= 2 * floatsPerVector:
+            return .vector128
+        default:
+            return self
+        }
+    }
+
+    /// The fastest tile for Float in this process, timed once on first use.
+    static let fastestForFloat = fastest(Float.self)
+    /// The fastest tile for Double in this process, timed once on first use.
+    static let fastestForDouble = fastest(Double.self)
+
+    /// Times each tile's micro-kernel on L1-resident panels, best of several rounds (so a
+    /// preempted round does not decide), and returns the one with the highest throughput.
+    private static func fastest<T: NativeScalar>(_: T.Type) -> GemmTile {
+        var best = GemmTile.vector128
+        var bestTime = UInt64.max
+        for tile in allCases {
+            let time: UInt64
+            switch tile {
+            case .vector512: time = timeKernel(Tile8x2<T.Vector64>.self)
+            case .vector256: time = timeKernel(Tile6x2<T.Vector32>.self)
+            case .vector128: time = timeKernel(Tile6x2<T.Vector16>.self)
+            }
+            if time < bestTime {
+                bestTime = time
+                best = tile
+            }
+        }
+        return best
+    }
+
+    /// Nanoseconds per multiply-add (scaled by 2²⁰) of kernel `K`, the minimum over rounds.
+    private static func timeKernel<K: TileKernel>(_: K.Type) -> UInt64 {
+        let kc = 128
+        let a = UnsafeMutablePointer<K.Scalar>.allocate(capacity: kc * K.mr)
+        let b = UnsafeMutableRawPointer.allocate(byteCount: kc * K.nr * MemoryLayout<K.Scalar>.stride, alignment: 64)
+            .bindMemory(to: K.Scalar.self, capacity: kc * K.nr)
+        let c = UnsafeMutablePointer<K.Scalar>.allocate(capacity: K.mr * K.nr)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        a.initialize(repeating: 1, count: kc * K.mr)
+        b.initialize(repeating: 0.5, count: kc * K.nr)
+        c.initialize(repeating: 0, count: K.mr * K.nr)
+        var best = UInt64.max
+        for _ in 0..<5 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<8 {
+                K.run(kc: kc, a: a, b: b, c: c, ldc: K.nr, alpha: 1, beta: 1, betaIsZero: false)
+            }
+            best = min(best, DispatchTime.now().uptimeNanoseconds - start)
+        }
+        return best * (1 << 20) / UInt64(8 * kc * K.mr * K.nr)
+    }
+}
+
+/// A register-blocked micro-kernel: C[0..<mr, 0..<nr] ← α·Σₚ a[p]·b[p] + β·C over packed panels
+/// (a: kc steps of mr values; b: kc steps of nr values, 64-byte aligned). `betaIsZero` stores
+/// without reading C, so NaNs there cannot leak.
+protocol TileKernel {
+    associatedtype Scalar: NativeScalar
+    static var mr: Int { get }
+    static var nr: Int { get }
+    static func run(kc: Int, a: UnsafeMutablePointer<Scalar>, b: UnsafeMutablePointer<Scalar>,
+                    c: UnsafeMutablePointer<Scalar>, ldc: Int, alpha: Scalar, beta: Scalar, betaIsZero: Bool)
+}
+
+// The kernels are written as `acc + x·b` rather than `addingProduct`: on a target without FMA,
+// `addingProduct` becomes a libm `fma` call per lane, while mul+add vectorises everywhere (AMD's
+// Zen issues multiplies and adds on separate pipes, so it loses no throughput there either).
+
+/// 8 rows × 2 vectors: 16 accumulators + 2 B vectors + 1 broadcast fit 32 registers.
+/// Each step of p: 2 vector loads and 8 broadcasts feed 16 multiply-adds.
+enum Tile8x2<V: SIMD>: TileKernel where V.Scalar: NativeScalar {
+    typealias Scalar = V.Scalar
+    static var mr: Int { 8 }
+    static var nr: Int { 2 * V.scalarCount }
+
+    // Not inlined: inside the packing loop nest the register allocator spills accumulators;
+    // on its own the kernel keeps all of them in registers. The call costs nothing next to kc steps.
+    @inline(never)
+    static func run(kc: Int, a: UnsafeMutablePointer<Scalar>, b: UnsafeMutablePointer<Scalar>,
+                    c: UnsafeMutablePointer<Scalar>, ldc: Int, alpha: Scalar, beta: Scalar, betaIsZero: Bool) {
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
+        var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
+        let bRaw = UnsafeRawPointer(b)
+        let step = MemoryLayout<V>.stride
+        var ap = a
+        for p in 0..<kc {
+            let b0 = bRaw.load(fromByteOffset: 2 * p * step, as: V.self)
+            let b1 = bRaw.load(fromByteOffset: (2 * p + 1) * step, as: V.self)
+            var x = V(repeating: ap[0]); c00 = c00 + x * b0; c01 = c01 + x * b1
+            x = V(repeating: ap[1]); c10 = c10 + x * b0; c11 = c11 + x * b1
+            x = V(repeating: ap[2]); c20 = c20 + x * b0; c21 = c21 + x * b1
+            x = V(repeating: ap[3]); c30 = c30 + x * b0; c31 = c31 + x * b1
+            x = V(repeating: ap[4]); c40 = c40 + x * b0; c41 = c41 + x * b1
+            x = V(repeating: ap[5]); c50 = c50 + x * b0; c51 = c51 + x * b1
+            x = V(repeating: ap[6]); c60 = c60 + x * b0; c61 = c61 + x * b1
+            x = V(repeating: ap[7]); c70 = c70 + x * b0; c71 = c71 + x * b1
+            ap += 8
+        }
+        let out = TileStore<V>(c: c, ldc: ldc, alpha: alpha, beta: beta, betaIsZero: betaIsZero)
+        out.row(0, c00, c01); out.row(1, c10, c11); out.row(2, c20, c21); out.row(3, c30, c31)
+        out.row(4, c40, c41); out.row(5, c50, c51); out.row(6, c60, c61); out.row(7, c70, c71)
+    }
+}
+
+/// 6 rows × 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast fit 16 registers.
+enum Tile6x2<V: SIMD>: TileKernel where V.Scalar: NativeScalar {
+    typealias Scalar = V.Scalar
+    static var mr: Int { 6 }
+    static var nr: Int { 2 * V.scalarCount }
+
+    // Not inlined: inside the packing loop nest the register allocator spills accumulators;
+    // on its own the kernel keeps all of them in registers. The call costs nothing next to kc steps.
+    @inline(never)
+    static func run(kc: Int, a: UnsafeMutablePointer<Scalar>, b: UnsafeMutablePointer<Scalar>,
+                    c: UnsafeMutablePointer<Scalar>, ldc: Int, alpha: Scalar, beta: Scalar, betaIsZero: Bool) {
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        let bRaw = UnsafeRawPointer(b)
+        let step = MemoryLayout<V>.stride
+        var ap = a
+        for p in 0..<kc {
+            let b0 = bRaw.load(fromByteOffset: 2 * p * step, as: V.self)
+            let b1 = bRaw.load(fromByteOffset: (2 * p + 1) * step, as: V.self)
+            var x = V(repeating: ap[0]); c00 = c00 + x * b0; c01 = c01 + x * b1
+            x = V(repeating: ap[1]); c10 = c10 + x * b0; c11 = c11 + x * b1
+            x = V(repeating: ap[2]); c20 = c20 + x * b0; c21 = c21 + x * b1
+            x = V(repeating: ap[3]); c30 = c30 + x * b0; c31 = c31 + x * b1
+            x = V(repeating: ap[4]); c40 = c40 + x * b0; c41 = c41 + x * b1
+            x = V(repeating: ap[5]); c50 = c50 + x * b0; c51 = c51 + x * b1
+            ap += 6
+        }
+        let out = TileStore<V>(c: c, ldc: ldc, alpha: alpha, beta: beta, betaIsZero: betaIsZero)
+        out.row(0, c00, c01); out.row(1, c10, c11); out.row(2, c20, c21)
+        out.row(3, c30, c31); out.row(4, c40, c41); out.row(5, c50, c51)
+    }
+}
+
+/// Writes one row of accumulators: C ← α·acc (+ β·C unless β is zero), unaligned.
+struct TileStore<V: SIMD> where V.Scalar: NativeScalar {
+    let c: UnsafeMutablePointer<V.Scalar>
+    let ldc: Int
+    let alpha: V.Scalar, beta: V.Scalar
+    let betaIsZero: Bool
+
+    @inline(__always)
+    func row(_ i: Int, _ lo: V, _ hi: V) {
+        let dst = UnsafeMutableRawPointer(c + i * ldc)
+        let size = MemoryLayout<V>.size
+        let av = V(repeating: alpha)
+        var r0 = av * lo, r1 = av * hi
+        if !betaIsZero {
+            let bv = V(repeating: beta)
+            r0 = r0 + bv * dst.loadUnaligned(as: V.self)
+            r1 = r1 + bv * dst.loadUnaligned(fromByteOffset: size, as: V.self)
+        }
+        dst.storeBytes(of: r0, as: V.self)
+        dst.storeBytes(of: r1, toByteOffset: size, as: V.self)
+    }
+}

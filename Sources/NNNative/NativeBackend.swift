@@ -1,0 +1,151 @@
+import Foundation
+import NNCore
+
+/// The native backend: every op of ``Backend`` as Swift loops on the CPU, SIMD-vectorised and
+/// spread over threads with `DispatchQueue.concurrentPerform` when the work is large enough to pay.
+///
+/// - `.float32` stores and computes in `Float`; reductions (column sums, batch-norm statistics,
+///   losses, whole-tensor reductions) accumulate in `Double`, which on a CPU costs little and keeps
+///   sums over 10⁵ rows accurate to ~1e-7 relative.
+/// - `.float64` stores and computes in `Double`, for gradient checking only.
+///
+/// Threads: `threads` if given, else the `NN_NATIVE_THREADS` environment variable, else the number
+/// of active processors. One backend instance (and the tensors it made) is driven by one thread at
+/// a time — hence `@unchecked Sendable`; its own worker threads are joined before each op returns,
+/// so ops are synchronous and ``synchronize()`` has nothing to wait for.
+public final class NativeBackend: Backend, @unchecked Sendable {
+    /// The value of ``name`` and of every native tensor's `storage.backendName`.
+    public static let backendName = "native"
+    /// Environment variable overriding the default thread count.
+    public static let threadsEnvironmentVariable = "NN_NATIVE_THREADS"
+
+    public let precision: Precision
+    /// Worker threads used by large ops.
+    public let threads: Int
+    let splitter: WorkSplitter
+    /// GEMM packing buffers, kept between calls.
+    let gemmWorkspace: GemmWorkspace
+    /// The GEMM register tile: by default the fastest one for this machine and build, timed once
+    /// per process. Every tile gives bit-identical results; setting it serves benchmarks and tests.
+    public var gemmTile: GemmTile
+
+    /// - Parameters:
+    ///   - precision: `.float32` for training, `.float64` for gradient checking.
+    ///   - threads: worker threads (values below 1 count as 1); `nil` reads `NN_NATIVE_THREADS`,
+    ///     falling back to the number of active processors.
+    public init(precision: Precision = .float32, threads: Int? = nil) {
+        self.precision = precision
+        let count = threads ?? NativeBackend.defaultThreadCount()
+        self.threads = max(1, count)
+        splitter = WorkSplitter(threads: self.threads)
+        gemmWorkspace = GemmWorkspace(threads: self.threads)
+        gemmTile = precision == .float32 ? GemmTile.fastestForFloat : GemmTile.fastestForDouble
+    }
+
+    /// `NN_NATIVE_THREADS` when it holds a positive integer, else the active processor count.
+    /// A malformed value is reported on stderr rather than silently ignored.
+    public static func defaultThreadCount(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+        let processors = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        guard let text = environment[threadsEnvironmentVariable] else { return processors }
+        if let n = Int(text.trimmingCharacters(in: .whitespaces)), n >= 1 { return n }
+        FileHandle.standardError.write(Data(
+            "nn: \(threadsEnvironmentVariable)='\(text)' is not a positive integer; using \(processors) threads\n".utf8))
+        return processors
+    }
+
+    public var name: String { Self.backendName }
+
+    public var deviceDescription: String {
+        "CPU, \(threads) thread\(threads == 1 ? "" : "s"), \(precision.rawValue), GEMM tile \(gemmTile)"
+    }
+
+    // MARK: Memory
+
+    public func makeTensor(_ shape: Shape) throws -> Tensor {
+        guard shape.rows > 0, shape.columns > 0 else {
+            throw NNError.emptyTensor(op: "makeTensor", shape: shape)
+        }
+        guard shape.rows <= OpCheck.maxElements / shape.columns else {
+            throw NNError.sizeOverflow(op: "makeTensor", detail: "\(shape) has more than 2³¹−1 elements")
+        }
+        switch precision {
+        case .float32: return Tensor(shape: shape, storage: NativeBuffer<Float>(count: shape.count))
+        case .float64: return Tensor(shape: shape, storage: NativeBuffer<Double>(count: shape.count))
+        }
+    }
+
+    public func upload(_ values: [Float], to tensor: Tensor) throws {
+        try checkTransfer("upload", valueCount: values.count, tensor)
+        switch precision {
+        case .float32:
+            let p = try pointer(tensor, Float.self, "upload")
+            values.withUnsafeBufferPointer { src in p.update(from: src.baseAddress!, count: src.count) }
+        case .float64:
+            let p = try pointer(tensor, Double.self, "upload")
+            for i in values.indices { p[i] = Double(values[i]) }
+        }
+    }
+
+    public func upload(_ values: [Double], to tensor: Tensor) throws {
+        try checkTransfer("upload", valueCount: values.count, tensor)
+        switch precision {
+        case .float32:
+            let p = try pointer(tensor, Float.self, "upload")
+            for i in values.indices { p[i] = Float(values[i]) }
+        case .float64:
+            let p = try pointer(tensor, Double.self, "upload")
+            values.withUnsafeBufferPointer { src in p.update(from: src.baseAddress!, count: src.count) }
+        }
+    }
+
+    public func download(_ tensor: Tensor) throws -> [Float] {
+        try OpCheck.usable("download", tensor, on: self)
+        switch precision {
+        case .float32:
+            let p = try pointer(tensor, Float.self, "download")
+            return Array(UnsafeBufferPointer(start: p, count: tensor.count))
+        case .float64:
+            let p = try pointer(tensor, Double.self, "download")
+            return (0..<tensor.count).map { Float(p[$0]) }
+        }
+    }
+
+    public func downloadDouble(_ tensor: Tensor) throws -> [Double] {
+        try OpCheck.usable("download", tensor, on: self)
+        switch precision {
+        case .float32:
+            let p = try pointer(tensor, Float.self, "download")
+            return (0..<tensor.count).map { Double(p[$0]) }
+        case .float64:
+            let p = try pointer(tensor, Double.self, "download")
+            return Array(UnsafeBufferPointer(start: p, count: tensor.count))
+        }
+    }
+
+    /// Every op runs to completion before it returns.
+    public func synchronize() throws {}
+
+    // MARK: Helpers shared by the op files
+
+    private func checkTransfer(_ op: String, valueCount: Int, _ tensor: Tensor) throws {
+        try OpCheck.usable(op, tensor, on: self)
+        guard valueCount == tensor.count else {
+            throw NNError.shapeMismatch(op: op, detail: "\(valueCount) values for a tensor of shape \(tensor.shape) (\(tensor.count) elements)")
+        }
+    }
+
+    /// The element pointer behind `tensor`, after ``OpCheck`` has vouched for shape and owner.
+    /// A native tensor of the other precision has the same backend name, so it is caught here.
+    func pointer<T: NativeScalar>(_ tensor: Tensor, _: T.Type, _ op: String) throws -> UnsafeMutablePointer<T> {
+        if let buffer = tensor.storage as? NativeBuffer<T>, buffer.count >= tensor.count {
+            return buffer.base
+        }
+        let found: String
+        switch tensor.storage {
+        case is NativeBuffer<Float>: found = "native (float32)"
+        case is NativeBuffer<Double>: found = "native (float64)"
+        default: found = tensor.storage.backendName
+        }
+        throw NNError.foreignTensor(op: op, expected: "native (\(precision.rawValue))", found: found)
+    }
+}

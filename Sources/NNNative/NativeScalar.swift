@@ -1,0 +1,48 @@
+import Foundation
+
+/// The element types the native backend stores and computes in: `Float` for training and
+/// `Double` for gradient checking.
+///
+/// Every kernel is generic over this protocol and called only with concrete types from inside the
+/// module, so under `-O` the compiler specialises each kernel for `Float` and `Double` and the hot
+/// loops contain no protocol dispatch. The three vector types are 64, 32 and 16 bytes wide — one
+/// AVX-512, AVX or SSE/NEON register — and back the GEMM tile kernels of each width.
+protocol NativeScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable
+where Vector64.Scalar == Self, Vector32.Scalar == Self, Vector16.Scalar == Self {
+    associatedtype Vector64: SIMD & Sendable
+    associatedtype Vector32: SIMD & Sendable
+    associatedtype Vector16: SIMD & Sendable
+
+    /// Conversion from the protocol's `Float` hyperparameters.
+    init(_ value: Float)
+    /// Widening used by every reduction: sums run in `Double` so that a float32 column sum over
+    /// 10⁵ rows keeps ~15 significant digits instead of losing ~5 to rounding.
+    var wide: Double { get }
+
+    static func exp(_ x: Self) -> Self
+    static func log(_ x: Self) -> Self
+    static func log1p(_ x: Self) -> Self
+    static func tanh(_ x: Self) -> Self
+}
+
+extension Float: NativeScalar {
+    typealias Vector64 = SIMD16<Float>
+    typealias Vector32 = SIMD8<Float>
+    typealias Vector16 = SIMD4<Float>
+    @inline(__always) var wide: Double { Double(self) }
+    @inline(__always) static func exp(_ x: Float) -> Float { Foundation.exp(x) }
+    @inline(__always) static func log(_ x: Float) -> Float { Foundation.log(x) }
+    @inline(__always) static func log1p(_ x: Float) -> Float { Foundation.log1p(x) }
+    @inline(__always) static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
+}
+
+extension Double: NativeScalar {
+    typealias Vector64 = SIMD8<Double>
+    typealias Vector32 = SIMD4<Double>
+    typealias Vector16 = SIMD2<Double>
+    @inline(__always) var wide: Double { self }
+    @inline(__always) static func exp(_ x: Double) -> Double { Foundation.exp(x) }
+    @inline(__always) static func log(_ x: Double) -> Double { Foundation.log(x) }
+    @inline(__always) static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
+    @inline(__always) static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+}

@@ -1,0 +1,113 @@
+import NNCore
+
+/// Reductions. All of them accumulate in `Double` (for float32 data that makes a sum over 10⁵
+/// rows accurate to ~1e-7 relative without pairwise trees); each thread reduces a contiguous block
+/// of rows and the per-thread partials are added in a fixed order, so results are deterministic
+/// for a given thread count.
+extension NativeBackend {
+    public func columnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
+        try OpCheck.usable("columnSums", [x, out], on: self)
+        try OpCheck.vector("columnSums", out, named: "out", length: x.columns)
+        switch precision {
+        case .float32: try columnSums(Float.self, x, out, alpha, beta)
+        case .float64: try columnSums(Double.self, x, out, alpha, beta)
+        }
+    }
+
+    public func reduce(_ reduction: Reduction, _ x: Tensor, into out: Tensor, accumulate: Bool) throws {
+        try OpCheck.usable("reduce", [x, out], on: self)
+        try OpCheck.scalarTensor("reduce", out, named: "out")
+        switch precision {
+        case .float32: try reduce(Float.self, reduction, x, out, accumulate)
+        case .float64: try reduce(Double.self, reduction, x, out, accumulate)
+        }
+    }
+
+    public func argmaxRows(_ x: Tensor, into out: Tensor) throws {
+        try OpCheck.usable("argmaxRows", [x, out], on: self)
+        try OpCheck.vector("argmaxRows", out, named: "out", length: x.rows)
+        switch precision {
+        case .float32: try argmaxRows(Float.self, x, out)
+        case .float64: try argmaxRows(Double.self, x, out)
+        }
+    }
+
+    // MARK: Shared column accumulation
+
+    /// Σᵢ f(i, j) per column j over `rows` rows and `columns` columns, in Double.
+    /// `accumulateRows(range, acc)` adds rows `range` into the `columns` accumulators `acc`
+    /// (zeroed on entry). Threads take blocks of rows and their partials are summed in order.
+    func columnAccumulate(rows: Int, columns: Int, passes: Int = 1,
+                          _ accumulateRows: (Range<Int>, UnsafeMutablePointer<Double>) -> Void) -> [Double] {
+        let parts = splitter.ranges(rows, costPerItem: columns * passes)
+        var partials = [Double](repeating: 0, count: parts.count * columns * passes)
+        partials.withUnsafeMutableBufferPointer { buffer in
+            let base = SendablePointer(buffer.baseAddress!)
+            splitter.run(tasks: parts.count) { t in
+                accumulateRows(parts[t], base.p + t * columns * passes)
+            }
+            for t in 1..<max(parts.count, 1) {
+                let part = base.p + t * columns * passes
+                for j in 0..<(columns * passes) { base.p[j] += part[j] }
+            }
+        }
+        return Array(partials.prefix(columns * passes))
+    }
+
+    // MARK: Kernels
+
+    private func columnSums<T: NativeScalar>(_: T.Type, _ x: Tensor, _ out: Tensor, _ alpha: Float, _ beta: Float) throws {
+        let xp = SendablePointer(try pointer(x, T.self, "columnSums"))
+        let op = try pointer(out, T.self, "columnSums")
+        let n = x.columns
+        let sums = columnAccumulate(rows: x.rows, columns: n) { rows, acc in
+            for i in rows {
+                let row = xp.p + i * n
+                for j in 0..<n { acc[j] += row[j].wide }
+            }
+        }
+        let a = Double(alpha), b = Double(beta)
+        for j in 0..<n {
+            // β = 0 ignores out's old contents, as in gemm, so NaNs there cannot leak through.
+            let previous = beta == 0 ? 0 : b * op[j].wide
+            op[j] = T(a * sums[j] + previous)
+        }
+    }
+
+    private func reduce<T: NativeScalar>(_: T.Type, _ reduction: Reduction, _ x: Tensor, _ out: Tensor,
+                                         _ accumulate: Bool) throws {
+        let xp = SendablePointer(try pointer(x, T.self, "reduce"))
+        let op = try pointer(out, T.self, "reduce")
+        // A 1-column accumulation over all elements, in row blocks of 64 so threads split evenly.
+        let count = x.count
+        let total = columnAccumulate(rows: count, columns: 1) { r, acc in
+            var s = 0.0
+            switch reduction {
+            case .sum: for i in r { s += xp.p[i].wide }
+            case .sumOfSquares: for i in r { let v = xp.p[i].wide; s += v * v }
+            case .sumOfAbsolute: for i in r { s += abs(xp.p[i].wide) }
+            }
+            acc[0] = s
+        }[0]
+        op[0] = T(accumulate ? op[0].wide + total : total)
+    }
+
+    private func argmaxRows<T: NativeScalar>(_: T.Type, _ x: Tensor, _ out: Tensor) throws {
+        let xp = SendablePointer(try pointer(x, T.self, "argmaxRows"))
+        let op = SendablePointer(try pointer(out, T.self, "argmaxRows"))
+        let n = x.columns
+        splitter.forEachRange(x.rows, costPerItem: n) { rows in
+            for i in rows {
+                let row = xp.p + i * n
+                var best = 0
+                var bestValue = row[0]
+                // Strict `>` keeps the first index on ties; a NaN never wins a comparison.
+                for j in 1..<max(n, 1) where row[j] > bestValue || (bestValue.isNaN && !row[j].isNaN) {
+                    best = j
+                    bestValue = row[j]
+                }
+                op.p[i] = T(Float(best))
+            }
+        }
+    }
+}

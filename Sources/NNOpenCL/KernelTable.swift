@@ -1,0 +1,93 @@
+import COpenCL
+import NNCore
+
+/// Every kernel the backend launches, by its name in `Kernels/*.cl`.
+enum KernelName: String, CaseIterable {
+    // gemm.cl
+    case gemmTiledNN = "gemm_tiled_nn", gemmTiledNT = "gemm_tiled_nt", gemmTiledTN = "gemm_tiled_tn", gemmTiledTT = "gemm_tiled_tt"
+    case gemmVectorN = "gemm_vector_n", gemmVectorT = "gemm_vector_t", gemmPackB = "gemm_pack_b"
+    // elementwise.cl
+    case fill, copy, scale, axpy, multiply
+    case addRowVector = "add_row_vector"
+    case reluForward = "relu_forward", tanhForward = "tanh_forward", sigmoidForward = "sigmoid_forward"
+    case reluBackward = "relu_backward", tanhBackward = "tanh_backward", sigmoidBackward = "sigmoid_backward"
+    // reduction.cl
+    case reducePartials = "reduce_partials", reduceFinish = "reduce_finish"
+    case columnPartials = "column_partials", columnFinish = "column_finish"
+    // batchnorm.cl
+    case bnCenteredSquarePartials = "bn_centered_square_partials", bnFinishStatistics = "bn_finish_statistics"
+    case bnNormalize = "bn_normalize", bnInference = "bn_inference"
+    case bnBackwardPartials = "bn_backward_partials", bnBackwardFinish = "bn_backward_finish", bnBackwardDx = "bn_backward_dx"
+    // softmax.cl
+    case softmaxRows = "softmax_rows", softmaxXent = "softmax_xent", sigmoidXent = "sigmoid_xent", argmaxRows = "argmax_rows"
+    // dropout.cl
+    case dropoutForward = "dropout_forward"
+    // optimizers.cl
+    case updateSGD = "update_sgd", updateMomentum = "update_momentum", updateRMSprop = "update_rmsprop", updateAdam = "update_adam"
+}
+
+/// One kernel argument, as `clSetKernelArg` takes it.
+enum KernelArgument {
+    case buffer(cl_mem)
+    case int(Int)
+    case uint(UInt32)
+    case float(Float)
+}
+
+/// The kernel objects of one backend, created once from the shared program. A `cl_kernel` carries its
+/// argument values, so kernels are per backend (not shared) and used under the backend's lock.
+final class KernelTable {
+    private let kernels: [KernelName: cl_kernel]
+
+    init(program: CompiledProgram) throws {
+        var made: [KernelName: cl_kernel] = [:]
+        do {
+            for name in KernelName.allCases {
+                var status: cl_int = CL_SUCCESS
+                guard let k = clCreateKernel(program.program, name.rawValue, &status), status == CL_SUCCESS else {
+                    throw NNError.deviceFailure(call: "clCreateKernel(\(name.rawValue))", detail: OpenCLStatus.describe(status))
+                }
+                made[name] = k
+            }
+        } catch {
+            made.values.forEach { clReleaseKernel($0) }
+            throw error
+        }
+        kernels = made
+    }
+
+    deinit { kernels.values.forEach { clReleaseKernel($0) } }
+
+    /// Sets the arguments and enqueues `name` over `global` work-items in work-groups of `local`
+    /// (the global size is rounded up to whole work-groups; kernels guard their indices).
+    func launch(_ name: KernelName, on queue: cl_command_queue, _ arguments: [KernelArgument],
+                global: (Int, Int), local: (Int, Int)) throws {
+        guard let kernel = kernels[name] else {
+            throw NNError.deviceFailure(call: "clCreateKernel(\(name.rawValue))", detail: "kernel missing from the program")
+        }
+        for (index, argument) in arguments.enumerated() {
+            let status: cl_int
+            switch argument {
+            case var .buffer(mem):
+                status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem>.size, &mem)
+            case let .int(value):
+                var v = Int32(truncatingIfNeeded: value)
+                status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<Int32>.size, &v)
+            case var .uint(value):
+                status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<UInt32>.size, &value)
+            case var .float(value):
+                status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<Float>.size, &value)
+            }
+            try OpenCLStatus.check(status, "clSetKernelArg(\(name.rawValue), argument \(index))")
+        }
+        var globalSize = [roundUp(global.0, local.0), roundUp(global.1, local.1)]
+        var localSize = [local.0, local.1]
+        try OpenCLStatus.check(
+            clEnqueueNDRangeKernel(queue, kernel, 2, nil, &globalSize, &localSize, 0, nil, nil),
+            "clEnqueueNDRangeKernel(\(name.rawValue))")
+    }
+
+    private func roundUp(_ value: Int, _ multiple: Int) -> Int {
+        max(1, (value + multiple - 1) / multiple) * multiple
+    }
+}

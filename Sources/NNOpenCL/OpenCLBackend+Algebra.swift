@@ -1,0 +1,108 @@
+import COpenCL
+import NNCore
+
+extension OpenCLBackend {
+    public func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
+                     into c: Tensor, alpha: Float, beta: Float) throws {
+        let (m, n, k) = try OpCheck.gemm(a, transposeA: transposeA, b, transposeB: transposeB, c: c, on: self)
+        guard c.storage !== a.storage, c.storage !== b.storage else {
+            throw NNError.invalidArgument(op: "gemm", detail: "C shares storage with A or B; write the product into a separate tensor")
+        }
+        let (memA, memB, memC) = (try mem(a, "gemm"), try mem(b, "gemm"), try mem(c, "gemm"))
+        let tuning = gemmTuning
+        switch tuning.family {
+        case .tiled:
+            let kernel: KernelName = switch (transposeA, transposeB) {
+            case (false, false): .gemmTiledNN
+            case (false, true): .gemmTiledNT
+            case (true, false): .gemmTiledTN
+            case (true, true): .gemmTiledTT
+            }
+            let groups = ((n + tuning.nwg - 1) / tuning.nwg, (m + tuning.mwg - 1) / tuning.mwg)
+            try locked {
+                try launch(kernel, [.int(m), .int(n), .int(k), .float(alpha), .buffer(memA), .buffer(memB), .float(beta), .buffer(memC)],
+                           global: (groups.0 * tuning.ndimc, groups.1 * tuning.mdimc), local: (tuning.ndimc, tuning.mdimc))
+            }
+        case .vector:
+            // op(B) is packed into contiguous K × NR column panels (an O(k·n) copy against the O(m·n·k)
+            // product) so that the micro-kernel streams through it; see Kernels/gemm.cl.
+            let nr = tuning.nr
+            let paddedN = (n + nr - 1) / nr * nr
+            guard k <= OpCheck.maxElements / paddedN else {
+                throw NNError.sizeOverflow(op: "gemm", detail: "op(B) of \(k)×\(n) padded to \(k)×\(paddedN) exceeds 2³¹−1 elements")
+            }
+            let kernel: KernelName = transposeA ? .gemmVectorT : .gemmVectorN
+            try locked {
+                let packed = try scratchBuffer(.gemmPackedB, count: k * paddedN)
+                try launch(.gemmPackB, [.buffer(memB), .int(transposeB ? 1 : 0), .int(n), .int(k), .int(paddedN), .buffer(packed)],
+                           global: (paddedN, k), local: (Self.flatGroupSize, 1))
+                try launch(kernel, [.int(m), .int(n), .int(k), .float(alpha), .buffer(memA), .buffer(packed), .float(beta), .buffer(memC)],
+                           global: (paddedN / nr, (m + tuning.mr - 1) / tuning.mr), local: (1, 1))
+            }
+        }
+    }
+
+    public func addRowVector(_ bias: Tensor, to x: Tensor) throws {
+        try OpCheck.usable("addRowVector", [bias, x], on: self)
+        try OpCheck.vector("addRowVector", bias, named: "bias", length: x.columns)
+        let (memBias, memX) = (try mem(bias, "addRowVector"), try mem(x, "addRowVector"))
+        try locked {
+            try launchFlat(.addRowVector, [.buffer(memBias), .buffer(memX), .int(x.columns), .int(x.count)], count: x.count)
+        }
+    }
+
+    public func columnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
+        try OpCheck.usable("columnSums", [x, out], on: self)
+        try OpCheck.vector("columnSums", out, named: "out", length: x.columns)
+        let (memX, memOut) = (try mem(x, "columnSums"), try mem(out, "columnSums"))
+        try locked {
+            let chunks = try enqueueColumnPartials(memX, rows: x.rows, columns: x.columns)
+            try launchFlat(.columnFinish, [.buffer(chunks.partials), .int(chunks.count), .int(x.columns), .float(alpha), .float(beta),
+                                           .buffer(memOut)], count: x.columns)
+        }
+    }
+
+    public func reduce(_ reduction: Reduction, _ x: Tensor, into out: Tensor, accumulate: Bool) throws {
+        try OpCheck.usable("reduce", [x, out], on: self)
+        try OpCheck.scalarTensor("reduce", out, named: "out")
+        let mode = switch reduction {
+        case .sum: 0
+        case .sumOfSquares: 1
+        case .sumOfAbsolute: 2
+        }
+        let (memX, memOut) = (try mem(x, "reduce"), try mem(out, "reduce"))
+        try locked {
+            try enqueueTotal(memX, count: x.count, mode: mode, scale: 1, accumulate: accumulate, into: memOut)
+        }
+    }
+
+    // MARK: Shared reduction plumbing (call under the lock)
+
+    /// Row chunks for column reductions: enough chunks to occupy the device on tall matrices, each long
+    /// enough that the per-chunk Kahan sum does the work and the second pass stays short.
+    func columnChunking(rows: Int) -> (count: Int, rowsPerChunk: Int) {
+        let count = min(128, max(1, rows / 512))
+        return (count, (rows + count - 1) / count)
+    }
+
+    /// Enqueues per-chunk column sums of an m × n matrix into the `.partials` scratch (chunks × n).
+    func enqueueColumnPartials(_ x: cl_mem, rows: Int, columns: Int) throws -> (partials: cl_mem, count: Int) {
+        let chunking = columnChunking(rows: rows)
+        let partials = try scratchBuffer(.partials, count: chunking.count * columns)
+        try launch(.columnPartials, [.buffer(x), .int(rows), .int(columns), .int(chunking.rowsPerChunk), .buffer(partials)],
+                   global: (columns, chunking.count), local: (Self.flatGroupSize, 1))
+        return (partials, chunking.count)
+    }
+
+    /// out ← scale·Σ f(x) (+ out when accumulating), f chosen by `mode` (0: x, 1: x², 2: |x|).
+    func enqueueTotal(_ x: cl_mem, count: Int, mode: Int, scale: Float, accumulate: Bool, into out: cl_mem) throws {
+        let group = Self.reduceGroupSize
+        // Up to 64 groups, each item covering at least 16 elements before the tree.
+        let groups = min(64, max(1, count / (group * 16)))
+        let partials = try scratchBuffer(.partials2, count: groups)
+        try launch(.reducePartials, [.buffer(x), .int(count), .int(mode), .buffer(partials)],
+                   global: (groups * group, 1), local: (group, 1))
+        try launch(.reduceFinish, [.buffer(partials), .int(groups), .float(scale), .int(accumulate ? 1 : 0), .buffer(out)],
+                   global: (group, 1), local: (group, 1))
+    }
+}

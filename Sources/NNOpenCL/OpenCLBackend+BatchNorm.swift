@@ -1,0 +1,93 @@
+import NNCore
+
+/// Batch normalisation per feature (column), PyTorch `BatchNorm1d` numerics, in `Kernels/batchnorm.cl`.
+/// Statistics are two-pass (mean, then Σ(x − μ)²) over row chunks with Kahan-compensated float sums,
+/// so a 10⁵-row batch with |μ| ≫ σ keeps its variance.
+extension OpenCLBackend {
+    public func batchNormForwardTraining(
+        _ x: Tensor, gamma: Tensor, beta: Tensor,
+        runningMean: Tensor, runningVariance: Tensor, averagingBeta: Float, epsilon: Float,
+        output y: Tensor, savedMean: Tensor, savedInverseStd: Tensor) throws {
+        let op = "batchNormForwardTraining"
+        try OpCheck.perFeature(op, input: x, outputs: [("output", y)],
+                               vectors: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
+                                         ("runningVariance", runningVariance), ("savedMean", savedMean),
+                                         ("savedInverseStd", savedInverseStd)], on: self)
+        try Self.checkBatchNormArguments(op, epsilon: epsilon, averagingBeta: averagingBeta)
+        let (m, n) = (x.rows, x.columns)
+        let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
+        let memRunMean = try mem(runningMean, op), memRunVar = try mem(runningVariance, op)
+        let memMean = try mem(savedMean, op), memInvStd = try mem(savedInverseStd, op)
+        try locked {
+            // Pass 1: μ = Σx / m.
+            let sums = try enqueueColumnPartials(memX, rows: m, columns: n)
+            try launchFlat(.columnFinish, [.buffer(sums.partials), .int(sums.count), .int(n), .float(1 / Float(m)), .float(0),
+                                           .buffer(memMean)], count: n)
+            // Pass 2: Σ(x − μ)², then 1/σ and the running statistics.
+            let chunking = columnChunking(rows: m)
+            let squares = try scratchBuffer(.partials, count: chunking.count * n)
+            try launch(.bnCenteredSquarePartials, [.buffer(memX), .buffer(memMean), .int(m), .int(n), .int(chunking.rowsPerChunk),
+                                                   .buffer(squares)],
+                       global: (n, chunking.count), local: (Self.flatGroupSize, 1))
+            try launchFlat(.bnFinishStatistics, [.buffer(squares), .int(chunking.count), .int(n), .int(m), .float(epsilon),
+                                                 .float(averagingBeta), .buffer(memMean), .buffer(memInvStd),
+                                                 .buffer(memRunMean), .buffer(memRunVar)], count: n)
+            try launchFlat(.bnNormalize, [.buffer(memX), .buffer(memMean), .buffer(memInvStd), .buffer(memGamma), .buffer(memBeta),
+                                          .buffer(memY), .int(n), .int(x.count)], count: x.count)
+        }
+    }
+
+    public func batchNormForwardInference(
+        _ x: Tensor, gamma: Tensor, beta: Tensor,
+        runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
+        output y: Tensor) throws {
+        let op = "batchNormForwardInference"
+        try OpCheck.perFeature(op, input: x, outputs: [("output", y)],
+                               vectors: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
+                                         ("runningVariance", runningVariance)], on: self)
+        try Self.checkBatchNormArguments(op, epsilon: epsilon, averagingBeta: nil)
+        let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
+        let memRunMean = try mem(runningMean, op), memRunVar = try mem(runningVariance, op)
+        try locked {
+            try launchFlat(.bnInference, [.buffer(memX), .buffer(memRunMean), .buffer(memRunVar), .buffer(memGamma), .buffer(memBeta),
+                                          .float(epsilon), .buffer(memY), .int(x.columns), .int(x.count)], count: x.count)
+        }
+    }
+
+    public func batchNormBackward(
+        _ x: Tensor, gradOutput dy: Tensor, gamma: Tensor,
+        savedMean: Tensor, savedInverseStd: Tensor,
+        gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
+        let op = "batchNormBackward"
+        try OpCheck.perFeature(op, input: x, outputs: [("gradOutput", dy), ("gradInput", dx)],
+                               vectors: [("gamma", gamma), ("savedMean", savedMean), ("savedInverseStd", savedInverseStd),
+                                         ("gradGamma", gradGamma), ("gradBeta", gradBeta)], on: self)
+        let (m, n) = (x.rows, x.columns)
+        let memX = try mem(x, op), memDy = try mem(dy, op), memDx = try mem(dx, op), memGamma = try mem(gamma, op)
+        let memMean = try mem(savedMean, op), memInvStd = try mem(savedInverseStd, op)
+        let memDGamma = try mem(gradGamma, op), memDBeta = try mem(gradBeta, op)
+        try locked {
+            let chunking = columnChunking(rows: m)
+            let partialsDy = try scratchBuffer(.partials, count: chunking.count * n)
+            let partialsDyXhat = try scratchBuffer(.partials2, count: chunking.count * n)
+            try launch(.bnBackwardPartials, [.buffer(memX), .buffer(memDy), .buffer(memMean), .buffer(memInvStd), .int(m), .int(n),
+                                             .int(chunking.rowsPerChunk), .buffer(partialsDy), .buffer(partialsDyXhat)],
+                       global: (n, chunking.count), local: (Self.flatGroupSize, 1))
+            try launchFlat(.bnBackwardFinish, [.buffer(partialsDy), .buffer(partialsDyXhat), .int(chunking.count), .int(n),
+                                               .buffer(memDGamma), .buffer(memDBeta)], count: n)
+            try launchFlat(.bnBackwardDx, [.buffer(memX), .buffer(memDy), .buffer(memMean), .buffer(memInvStd), .buffer(memGamma),
+                                           .buffer(memDGamma), .buffer(memDBeta), .float(Float(m)), .buffer(memDx), .int(n),
+                                           .int(x.count)], count: x.count)
+        }
+    }
+
+    /// The same hyperparameter rules (and messages) as the native backend.
+    static func checkBatchNormArguments(_ op: String, epsilon: Float, averagingBeta: Float?) throws {
+        guard epsilon > 0, epsilon.isFinite else {
+            throw NNError.invalidArgument(op: op, detail: "ε = \(epsilon) must be finite and > 0 (PyTorch's default is 1e-5)")
+        }
+        if let b = averagingBeta, !(b >= 0 && b <= 1) {
+            throw NNError.invalidArgument(op: op, detail: "averaging β = \(b) must lie in [0, 1] (β = 1 − PyTorch's momentum; 0.9 by default)")
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import COpenCL
+import NNCore
+
+extension OpenCLBackend {
+    /// Row kernels serve R rows per work-group with L items each (L·R = 64): (64, 1) for wide rows,
+    /// (4, 16) for narrow ones such as 10 classes, so a 10⁴-row evaluation batch is 625 work-groups, not 10⁴.
+    func rowGroup(columns: Int) -> (Int, Int) {
+        columns >= 64 ? (Self.rowGroupItems, 1) : (4, Self.rowGroupItems / 4)
+    }
+
+    func launchRows(_ name: KernelName, _ arguments: [KernelArgument], rows: Int, columns: Int) throws {
+        let local = rowGroup(columns: columns)
+        let groups = (rows + local.1 - 1) / local.1
+        try launch(name, arguments, global: (local.0, groups * local.1), local: local)
+    }
+
+    public func softmax(_ x: Tensor, into y: Tensor) throws {
+        try OpCheck.usable("softmax", [x, y], on: self)
+        try OpCheck.sameShape("softmax", x, y, ("x", "y"))
+        let (memX, memY) = (try mem(x, "softmax"), try mem(y, "softmax"))
+        try locked {
+            try launchRows(.softmaxRows, [.buffer(memX), .buffer(memY), .int(x.rows), .int(x.columns)], rows: x.rows, columns: x.columns)
+        }
+    }
+
+    public func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
+        let op = "softmaxCrossEntropy"
+        try OpCheck.classifierHead(op, logits: logits, labels: labels, gradient: gradient, loss: loss, on: self)
+        let (m, n) = (logits.rows, logits.columns)
+        let memZ = try mem(logits, op), memLabels = try mem(labels, op), memGrad = try mem(gradient, op), memLoss = try mem(loss, op)
+        try locked {
+            let rowLoss = try scratchBuffer(.perRowLoss, count: m)
+            try launchRows(.softmaxXent, [.buffer(memZ), .buffer(memLabels), .buffer(memGrad), .buffer(rowLoss), .int(m), .int(n),
+                                          .float(Float(m))], rows: m, columns: n)
+            try enqueueTotal(rowLoss, count: m, mode: 0, scale: 1 / Float(m), accumulate: false, into: memLoss)
+        }
+    }
+
+    public func sigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
+        let op = "sigmoidCrossEntropy"
+        try OpCheck.classifierHead(op, logits: logits, labels: labels, gradient: gradient, loss: loss, on: self)
+        guard logits.columns == 1 else {
+            throw NNError.shapeMismatch(op: op, detail: "logits are \(logits.shape) but must be m×1 (one logit per sample); "
+                                        + "for several classes use softmaxCrossEntropy")
+        }
+        let m = logits.rows
+        let memZ = try mem(logits, op), memLabels = try mem(labels, op), memGrad = try mem(gradient, op), memLoss = try mem(loss, op)
+        try locked {
+            let elementLoss = try scratchBuffer(.perRowLoss, count: m)
+            try launchFlat(.sigmoidXent, [.buffer(memZ), .buffer(memLabels), .buffer(memGrad), .buffer(elementLoss), .int(m),
+                                          .float(Float(m))], count: m)
+            try enqueueTotal(elementLoss, count: m, mode: 0, scale: 1 / Float(m), accumulate: false, into: memLoss)
+        }
+    }
+
+    public func argmaxRows(_ x: Tensor, into out: Tensor) throws {
+        try OpCheck.usable("argmaxRows", [x, out], on: self)
+        try OpCheck.vector("argmaxRows", out, named: "out", length: x.rows)
+        let (memX, memOut) = (try mem(x, "argmaxRows"), try mem(out, "argmaxRows"))
+        try locked {
+            try launchRows(.argmaxRows, [.buffer(memX), .buffer(memOut), .int(x.rows), .int(x.columns)], rows: x.rows, columns: x.columns)
+        }
+    }
+}

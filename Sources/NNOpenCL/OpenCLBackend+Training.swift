@@ -1,0 +1,51 @@
+import Foundation
+import NNCore
+
+extension OpenCLBackend {
+    public func dropoutForward(_ x: Tensor, keepProbability: Float, seed: UInt64, offset: UInt64,
+                               mask: Tensor, output y: Tensor) throws {
+        let op = "dropoutForward"
+        try OpCheck.usable(op, [x, mask, y], on: self)
+        try OpCheck.sameShape(op, x, mask, ("input", "mask"))
+        try OpCheck.sameShape(op, x, y, ("input", "output"))
+        try OpCheck.keepProbability(op, keepProbability)
+        let memX = try mem(x, op), memMask = try mem(mask, op), memY = try mem(y, op)
+        let blocks = (x.count + 3) / 4   // one Philox block (four words) per work-item
+        try locked {
+            try launchFlat(.dropoutForward, [
+                .buffer(memX), .buffer(memMask), .buffer(memY), .float(keepProbability), .float(1 / keepProbability),
+                .uint(UInt32(truncatingIfNeeded: seed)), .uint(UInt32(truncatingIfNeeded: seed >> 32)),
+                .uint(UInt32(truncatingIfNeeded: offset)), .uint(UInt32(truncatingIfNeeded: offset >> 32)),
+                .int(x.count),
+            ], count: blocks)
+        }
+    }
+
+    public func update(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
+        try OpCheck.update(rule, penalty: penalty, parameter: parameter, gradient: gradient, state: state, on: self)
+        let op = "update"
+        let w = try mem(parameter, op), g = try mem(gradient, op)
+        let s = try state.map { try mem($0, op) }
+        let count = parameter.count
+        let l2 = KernelArgument.float(penalty.l2), l1 = KernelArgument.float(penalty.l1)
+        try locked {
+            switch rule {
+            case let .sgd(lr):
+                try launchFlat(.updateSGD, [.buffer(w), .buffer(g), .float(lr), l2, l1, .int(count)], count: count)
+            case let .momentum(lr, beta):
+                try launchFlat(.updateMomentum, [.buffer(w), .buffer(g), .buffer(s[0]), .float(lr), .float(beta), l2, l1, .int(count)],
+                               count: count)
+            case let .rmsprop(lr, beta, eps):
+                try launchFlat(.updateRMSprop, [.buffer(w), .buffer(g), .buffer(s[0]), .float(lr), .float(beta), .float(eps), l2, l1,
+                                                .int(count)], count: count)
+            case let .adam(lr, beta1, beta2, eps, step):
+                // Bias corrections 1 − βᵗ in double on the host: βᵗ underflows gracefully and stays exact
+                // enough for large t, where a float pow per element would only repeat the same work.
+                let c1 = Float(1 - Foundation.pow(Double(beta1), Double(step)))
+                let c2 = Float(1 - Foundation.pow(Double(beta2), Double(step)))
+                try launchFlat(.updateAdam, [.buffer(w), .buffer(g), .buffer(s[0]), .buffer(s[1]), .float(lr), .float(beta1),
+                                             .float(beta2), .float(eps), .float(c1), .float(c2), l2, l1, .int(count)], count: count)
+            }
+        }
+    }
+}

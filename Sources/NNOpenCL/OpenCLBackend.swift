@@ -1,0 +1,191 @@
+import COpenCL
+import Foundation
+import NNCore
+
+/// The OpenCL backend: tensors live in device buffers and every op is one or a few kernel launches on an
+/// in-order command queue.
+///
+/// Ops are enqueued asynchronously; ``download(_:)`` blocks until the data is back and ``synchronize()``
+/// waits for everything queued. The kernel library is built once per process per (device, driver,
+/// build options) and shared by every backend instance on that device.
+///
+/// Thread safety: the instance is `Sendable`, and a lock serialises every launch (kernel objects hold
+/// their arguments, and scratch buffers are shared between ops). Still, drive one backend from one
+/// thread at a time: ops from two threads would interleave on the same in-order queue in no
+/// particular order, which is a data race on the tensors even though it is not one on the backend.
+public final class OpenCLBackend: Backend, @unchecked Sendable {
+    static let backendName = "opencl"
+
+    public let name = OpenCLBackend.backendName
+    public let precision = Precision.float32
+    public var deviceDescription: String {
+        "\(device.name) (\(device.type.rawValue), \(device.platformName), driver \(device.driverVersion)); GEMM \(gemmTuning)"
+    }
+
+    /// The device this backend runs on.
+    public let device: OpenCLDeviceInfo
+    /// The GEMM kernel family and tile sizes in use.
+    public let gemmTuning: GemmTuning
+
+    let program: CompiledProgram
+    let queue: cl_command_queue
+    let kernels: KernelTable
+    let lock = NSLock()
+    // Scratch buffers reused across ops (GEMM packing, partial sums), grown on demand. Guarded by `lock`.
+    private var scratch: [ScratchRole: OpenCLBuffer] = [:]
+
+    enum ScratchRole: Hashable {
+        case gemmPackedB, partials, partials2, perRowLoss
+    }
+
+    /// Every platform's devices, flattened in the order `NN_OPENCL_DEVICE` indices count them.
+    public static func availableDevices() throws -> [OpenCLDeviceInfo] {
+        try DeviceDiscovery.discover().map(\.info)
+    }
+
+    /// Opens a device and builds (or reuses) the kernel library for it.
+    ///
+    /// - Parameters:
+    ///   - deviceSelector: an index into ``availableDevices()`` or a case-insensitive substring of a
+    ///     device, vendor or platform name; `nil` reads `NN_OPENCL_DEVICE`, and when that is unset too,
+    ///     picks the first GPU, else the first device.
+    ///   - gemmTuning: GEMM kernel family and tile sizes; `nil` uses ``GemmTuning/defaults(for:)``.
+    /// - Throws: ``NNError/backendUnavailable(backend:reason:)`` when no device exists or the selector
+    ///   matches none; ``NNError/deviceFailure(call:detail:)`` (with the build log) when the driver fails.
+    public init(deviceSelector: String? = nil, gemmTuning: GemmTuning? = nil) throws {
+        let devices = try DeviceDiscovery.discover()
+        let selector = deviceSelector ?? ProcessInfo.processInfo.environment[DeviceDiscovery.environmentVariable]
+        let chosen = try DeviceDiscovery.select(selector, from: devices)
+        let tuning = gemmTuning ?? GemmTuning.defaults(for: chosen.info)
+        try tuning.validate()
+
+        // IEEE semantics on purpose (no -cl-fast-relaxed-math, no -cl-mad-enable): the conformance
+        // suite compares against the native backend, and Kahan sums need unreassociated arithmetic.
+        let options = "-cl-std=CL1.2 \(tuning.buildOptions) -DREDUCE_WG=\(Self.reduceGroupSize) "
+            + "-DROW_WG_ITEMS=\(Self.rowGroupItems)"
+        let program = try ProgramCache.shared.program(for: chosen, options: options)
+
+        var status: cl_int = CL_SUCCESS
+        guard let queue = clCreateCommandQueue(program.context.context, chosen.device, 0, &status), status == CL_SUCCESS else {
+            throw NNError.deviceFailure(call: "clCreateCommandQueue(\(chosen.info.name))", detail: OpenCLStatus.describe(status))
+        }
+        do {
+            self.kernels = try KernelTable(program: program)
+        } catch {
+            clReleaseCommandQueue(queue)
+            throw error
+        }
+        self.queue = queue
+        self.program = program
+        self.device = chosen.info
+        self.gemmTuning = tuning
+    }
+
+    deinit {
+        clFinish(queue)
+        clReleaseCommandQueue(queue)
+    }
+
+    // MARK: Launch plumbing
+
+    /// Work-group size of the whole-tensor reductions (must match `REDUCE_WG` in reduction.cl).
+    static let reduceGroupSize = 64
+    /// Work-items per work-group of the row kernels in softmax.cl.
+    static let rowGroupItems = 64
+    /// Work-group size of the flat element-wise kernels: one size, so a CPU driver compiles each once.
+    static let flatGroupSize = 64
+
+    /// Runs `body` under the backend's lock.
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    func launch(_ name: KernelName, _ arguments: [KernelArgument], global: (Int, Int), local: (Int, Int)) throws {
+        try kernels.launch(name, on: queue, arguments, global: global, local: local)
+    }
+
+    /// A one-dimensional launch over `count` elements.
+    func launchFlat(_ name: KernelName, _ arguments: [KernelArgument], count: Int) throws {
+        try launch(name, arguments, global: (count, 1), local: (Self.flatGroupSize, 1))
+    }
+
+    /// A scratch buffer of at least `count` floats for `role`; its contents are undefined. Call under the lock.
+    func scratchBuffer(_ role: ScratchRole, count: Int) throws -> cl_mem {
+        if let existing = scratch[role], existing.capacity >= count { return existing.memory }
+        // Grow geometrically so that a slowly growing size does not reallocate on every call.
+        let capacity = max(count, (scratch[role]?.capacity ?? 0) * 2, 1024)
+        let buffer = try OpenCLBuffer(context: program.context, capacity: capacity)
+        scratch[role] = buffer
+        return buffer.memory
+    }
+
+    /// The `cl_mem` behind a tensor already validated by `OpCheck` (which guarantees it is ours).
+    func mem(_ tensor: Tensor, _ op: String) throws -> cl_mem {
+        guard let buffer = tensor.storage as? OpenCLBuffer else {
+            throw NNError.foreignTensor(op: op, expected: name, found: tensor.storage.backendName)
+        }
+        return buffer.memory
+    }
+
+    // MARK: Memory
+
+    public func makeTensor(_ shape: Shape) throws -> Tensor {
+        guard shape.rows > 0, shape.columns > 0 else { throw NNError.emptyTensor(op: "makeTensor", shape: shape) }
+        guard shape.rows <= OpCheck.maxElements / shape.columns else {
+            throw NNError.sizeOverflow(op: "makeTensor", detail: "\(shape) has more than 2³¹−1 elements")
+        }
+        return try locked {
+            let buffer = try OpenCLBuffer(context: program.context, capacity: shape.count)
+            var zero: Float = 0
+            try OpenCLStatus.check(
+                clEnqueueFillBuffer(queue, buffer.memory, &zero, MemoryLayout<Float>.size, 0,
+                                    shape.count * MemoryLayout<Float>.size, 0, nil, nil),
+                "clEnqueueFillBuffer")
+            return Tensor(shape: shape, storage: buffer)
+        }
+    }
+
+    public func upload(_ values: [Float], to tensor: Tensor) throws {
+        try OpCheck.usable("upload", tensor, on: self)
+        guard values.count == tensor.count else {
+            throw NNError.shapeMismatch(op: "upload", detail: "\(values.count) values for a tensor of shape \(tensor.shape)")
+        }
+        let target = try mem(tensor, "upload")
+        try locked {
+            // Blocking: the caller's array may be gone as soon as this returns.
+            try values.withUnsafeBytes { bytes in
+                try OpenCLStatus.check(
+                    clEnqueueWriteBuffer(queue, target, cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 0, nil, nil),
+                    "clEnqueueWriteBuffer")
+            }
+        }
+    }
+
+    public func download(_ tensor: Tensor) throws -> [Float] {
+        try OpCheck.usable("download", tensor, on: self)
+        let source = try mem(tensor, "download")
+        return try locked {
+            var values = [Float](repeating: 0, count: tensor.count)
+            try values.withUnsafeMutableBytes { bytes in
+                try OpenCLStatus.check(
+                    clEnqueueReadBuffer(queue, source, cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 0, nil, nil),
+                    "clEnqueueReadBuffer")
+            }
+            return values
+        }
+    }
+
+    public func upload(_ values: [Double], to tensor: Tensor) throws {
+        try upload(values.map { Float($0) }, to: tensor)
+    }
+
+    public func downloadDouble(_ tensor: Tensor) throws -> [Double] {
+        try download(tensor).map { Double($0) }
+    }
+
+    public func synchronize() throws {
+        try locked { try OpenCLStatus.check(clFinish(queue), "clFinish") }
+    }
+}

@@ -1,0 +1,110 @@
+import NNCore
+
+/// Per-feature batch normalisation (PyTorch `BatchNorm1d` numerics): batch statistics in training
+/// mode, running statistics in evaluation mode, learnable γ ("weight") and β ("bias").
+final class BatchNormLayer: Layer {
+    let index: Int
+    let outputWidth: Int
+    let epsilon: Float
+    let averagingBeta: Float
+    let gamma: Parameter
+    let beta: Parameter
+    let runningMean: Tensor
+    let runningVariance: Tensor
+    /// Training-mode forward passes so far (PyTorch's `num_batches_tracked`).
+    private(set) var batchesTracked: Int64 = 0
+    private let savedMean: Tensor
+    private let savedInverseStd: Tensor
+    private let backend: any Backend
+    private var buffers = BatchBufferCache<Buffers>()
+    private var savedInput: Tensor?
+    private var savedBuffers: Buffers?
+
+    private struct Buffers {
+        let output: Tensor
+        let inputGradient: Tensor
+    }
+
+    init(index: Int, width: Int, epsilon: Float, averagingBeta: Float, backend: any Backend) throws {
+        self.index = index
+        self.outputWidth = width
+        self.epsilon = epsilon
+        self.averagingBeta = averagingBeta
+        self.backend = backend
+        let v = Shape.vector(width)
+        let ones = [Float](repeating: 1, count: width)
+        gamma = Parameter(name: "\(index).weight", value: try backend.makeTensor(ones, shape: v),
+                          gradient: try backend.makeTensor(v), isPenalized: false, exportShape: [width], layerIndex: index)
+        beta = Parameter(name: "\(index).bias", value: try backend.makeTensor(v),
+                         gradient: try backend.makeTensor(v), isPenalized: false, exportShape: [width], layerIndex: index)
+        runningMean = try backend.makeTensor(v)
+        runningVariance = try backend.makeTensor(ones, shape: v)
+        savedMean = try backend.makeTensor(v)
+        savedInverseStd = try backend.makeTensor(v)
+    }
+
+    var parameters: [Parameter] { [gamma, beta] }
+
+    func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
+        guard x.columns == outputWidth else {
+            throw NNError.shapeMismatch(
+                op: "layer \(index) (batchnorm)", detail: "expects \(outputWidth) features per sample but got \(x.columns)")
+        }
+        let b = try buffers.buffers(rows: x.rows) {
+            Buffers(output: try backend.makeTensor(x.shape), inputGradient: try backend.makeTensor(x.shape))
+        }
+        if context.training {
+            try backend.batchNormForwardTraining(
+                x, gamma: gamma.value, beta: beta.value, runningMean: runningMean, runningVariance: runningVariance,
+                averagingBeta: averagingBeta, epsilon: epsilon,
+                output: b.output, savedMean: savedMean, savedInverseStd: savedInverseStd)
+            batchesTracked += 1
+            savedInput = x
+        } else {
+            try backend.batchNormForwardInference(
+                x, gamma: gamma.value, beta: beta.value, runningMean: runningMean, runningVariance: runningVariance,
+                epsilon: epsilon, output: b.output)
+            savedInput = nil
+        }
+        savedBuffers = b
+        return b.output
+    }
+
+    func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
+        guard let x = savedInput, let b = savedBuffers, x.rows == dy.rows else { throw missingForward("batchnorm") }
+        try backend.batchNormBackward(
+            x, gradOutput: dy, gamma: gamma.value, savedMean: savedMean, savedInverseStd: savedInverseStd,
+            gradInput: b.inputGradient, gradGamma: gamma.gradient, gradBeta: beta.gradient)
+        return needsInputGradient ? b.inputGradient : nil
+    }
+
+    func namedTensors() throws -> [NamedTensor] {
+        [
+            .float32(gamma.name, shape: [outputWidth], values: try backend.download(gamma.value)),
+            .float32(beta.name, shape: [outputWidth], values: try backend.download(beta.value)),
+            .float32("\(index).running_mean", shape: [outputWidth], values: try backend.download(runningMean)),
+            .float32("\(index).running_var", shape: [outputWidth], values: try backend.download(runningVariance)),
+            .int64("\(index).num_batches_tracked", shape: [], integers: [batchesTracked]),
+        ]
+    }
+
+    func load(_ table: inout NamedTensorTable) throws {
+        let n = [outputWidth]
+        if let v = table.floats(gamma.name, shape: n) { try backend.upload(v, to: gamma.value) }
+        if let v = table.floats(beta.name, shape: n) { try backend.upload(v, to: beta.value) }
+        if let v = table.floats("\(index).running_mean", shape: n) { try backend.upload(v, to: runningMean) }
+        if let v = table.floats("\(index).running_var", shape: n) {
+            if let bad = v.firstIndex(where: { !($0 >= 0) }) {
+                throw NNError.invalidData(
+                    source: "\(index).running_var", detail: "variance \(v[bad]) of feature \(bad) is negative or NaN")
+            }
+            try backend.upload(v, to: runningVariance)
+        }
+        if let count = table.integer("\(index).num_batches_tracked") { batchesTracked = count }
+    }
+
+    /// Copies running statistics (for early stopping's best-weights snapshot).
+    var buffersForSnapshot: [Tensor] { [runningMean, runningVariance] }
+
+    func setBatchesTracked(_ value: Int64) { batchesTracked = value }
+}

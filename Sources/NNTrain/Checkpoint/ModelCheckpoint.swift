@@ -1,0 +1,151 @@
+import Foundation
+import NNCore
+
+/// Saves and loads trained models as safetensors files that PyTorch loads as they are.
+///
+/// A checkpoint is a directory holding up to two files:
+///
+/// - `model.safetensors`: exactly the network's state dict under PyTorch `nn.Sequential` names and
+///   layouts (`0.weight` out × in, `1.running_var`, `1.num_batches_tracked` as I64, …), so
+///   `seq.load_state_dict(safetensors.torch.load_file(path), strict=True)` works on the module printed
+///   in the `pytorch_module` metadata entry. The metadata also carries the architecture (`network_spec`,
+///   JSON of ``NetworkSpec``) and the input normaliser (`input_normalizer`, JSON of ``InputNormalizer``:
+///   PyTorch users apply `(x - mean) / std` themselves).
+/// - `training-state.safetensors` (training checkpoints only): optimiser state tensors, and in its
+///   metadata the scalar training state (epoch, step, schedule, RNG, …). It is a separate file because
+///   PyTorch's strict loading rejects any tensor that is not a module parameter or buffer.
+///
+/// Both are written atomically; a truncated or corrupt file, or one saved for another architecture,
+/// is a clear error on load.
+public enum ModelCheckpoint {
+    public static let modelFileName = "model.safetensors"
+    public static let trainingStateFileName = "training-state.safetensors"
+
+    /// Metadata keys in `model.safetensors`.
+    public enum Key {
+        public static let format = "format"
+        public static let formatVersion = "format_version"
+        public static let networkSpec = "network_spec"
+        public static let inputNormalizer = "input_normalizer"
+        public static let pytorchModule = "pytorch_module"
+        public static let architecture = "architecture"
+    }
+
+    public static let formatName = "swiftnn.model"
+    public static let currentVersion = "1"
+
+    /// What a model file says about itself, read without building a network.
+    public struct Description: Sendable {
+        public var spec: NetworkSpec
+        public var normalizer: InputNormalizer?
+        public var metadata: [String: String]
+        public var tensors: [NamedTensor]
+    }
+
+    /// The model file for a user-given path: the file itself, or `model.safetensors` inside a checkpoint directory.
+    public static func modelPath(for path: String) -> String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return (path as NSString).appendingPathComponent(modelFileName)
+        }
+        return path
+    }
+
+    // MARK: Saving
+
+    /// Writes `network` (weights, running statistics, architecture, normaliser) to `directory/model.safetensors`.
+    /// `metadata` adds free-form entries (data set name, accuracy, …).
+    public static func save(_ network: Network, toDirectory directory: String, metadata: [String: String] = [:]) throws {
+        try save(network, toFile: (directory as NSString).appendingPathComponent(modelFileName), metadata: metadata)
+    }
+
+    public static func save(_ network: Network, toFile path: String, metadata: [String: String] = [:]) throws {
+        var meta = metadata
+        meta[Key.format] = formatName
+        meta[Key.formatVersion] = currentVersion
+        meta[Key.networkSpec] = try json(network.spec)
+        if let normalizer = network.normalizer { meta[Key.inputNormalizer] = try json(normalizer) }
+        meta[Key.pytorchModule] = network.spec.pytorchSource
+        meta[Key.architecture] = network.describeArchitecture()
+        try SafeTensors.write(network.namedTensors(), metadata: meta, to: path)
+    }
+
+    // MARK: Loading
+
+    /// Reads a model file (or checkpoint directory) and its architecture.
+    ///
+    /// - Throws: a clear error when the file is missing, corrupt, or lacks the architecture metadata
+    ///   (a bare state dict exported from PyTorch can still seed a network: see ``loadWeights(into:from:)``).
+    public static func describe(_ path: String) throws -> Description {
+        let file = modelPath(for: path)
+        let contents = try SafeTensors.read(path: file)
+        guard let specJSON = contents.metadata[Key.networkSpec] else {
+            throw NNError.invalidData(
+                source: file,
+                detail: "has no '\(Key.networkSpec)' metadata, so the architecture is unknown; it was not saved by nn. "
+                    + "To start from weights exported elsewhere, train with --init \(file) and the matching --layers")
+        }
+        let spec: NetworkSpec
+        do {
+            spec = try JSONDecoder().decode(NetworkSpec.self, from: Data(specJSON.utf8))
+        } catch {
+            throw NNError.invalidData(source: file, detail: "the '\(Key.networkSpec)' metadata is not a valid architecture (\(error)); the file is corrupt")
+        }
+        try spec.validate()
+        var normalizer: InputNormalizer?
+        if let text = contents.metadata[Key.inputNormalizer] {
+            do {
+                normalizer = try JSONDecoder().decode(InputNormalizer.self, from: Data(text.utf8))
+            } catch {
+                throw NNError.invalidData(source: file, detail: "the '\(Key.inputNormalizer)' metadata is corrupt (\(error))")
+            }
+            guard normalizer?.width == spec.inputWidth else {
+                throw NNError.invalidData(
+                    source: file, detail: "the input normaliser has \(normalizer?.width ?? 0) features but the network takes \(spec.inputWidth)")
+            }
+        }
+        return Description(spec: spec, normalizer: normalizer, metadata: contents.metadata, tensors: contents.tensors)
+    }
+
+    /// Builds the saved network on `backend`, with its weights and normaliser, in evaluation mode.
+    public static func load(_ path: String, backend: any Backend) throws -> Network {
+        let description = try describe(path)
+        let network = try Network(spec: description.spec, backend: backend)
+        try network.load(namedTensors: description.tensors, source: modelPath(for: path))
+        network.normalizer = description.normalizer
+        network.mode = .evaluation
+        return network
+    }
+
+    /// Replaces `network`'s weights with those in `path` (a checkpoint of nn, or a state dict saved from
+    /// PyTorch with `safetensors.torch.save_file(seq.state_dict(), path)`).
+    ///
+    /// - Throws: when the file records a different architecture, or any tensor is missing, unexpected or
+    ///   misshapen; the network is then unchanged. Returns the file's normaliser, if it has one.
+    @discardableResult
+    public static func loadWeights(into network: Network, from path: String) throws -> InputNormalizer? {
+        let file = modelPath(for: path)
+        let contents = try SafeTensors.read(path: file)
+        if let specJSON = contents.metadata[Key.networkSpec],
+           let saved = try? JSONDecoder().decode(NetworkSpec.self, from: Data(specJSON.utf8)), saved != network.spec {
+            let savedNetwork = contents.metadata[Key.architecture] ?? "\(saved.inputWidth) inputs, \(saved.layers.count) layers"
+            throw NNError.invalidData(
+                source: file,
+                detail: "checkpoint of another architecture: it holds \(savedNetwork) but this network is \(network.describeArchitecture()); "
+                    + "use the same --layers, --batchnorm, --activation, --dropout and data set as the run that saved it")
+        }
+        try network.load(namedTensors: contents.tensors, source: file)
+        if let text = contents.metadata[Key.inputNormalizer],
+           let normalizer = try? JSONDecoder().decode(InputNormalizer.self, from: Data(text.utf8)),
+           normalizer.width == network.spec.inputWidth {
+            return normalizer
+        }
+        return nil
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

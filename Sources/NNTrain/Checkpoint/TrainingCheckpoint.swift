@@ -1,0 +1,53 @@
+import Foundation
+import NNCore
+
+/// The training half of a checkpoint: `training-state.safetensors` beside `model.safetensors`.
+///
+/// Tensors are the trainer's run state (optimiser moments named "optimizer.0.weight.m", …, and with
+/// early stopping the best weights "best.0.weight", …); metadata holds the scalar ``TrainingState``
+/// (epoch, steps, schedule, shuffle RNG, dropout Philox offset, early-stopping bookkeeping) and the
+/// ``TrainingConfig`` as JSON. Kept out of `model.safetensors` so that PyTorch's strict
+/// `load_state_dict` sees only module parameters and buffers.
+public enum TrainingCheckpoint {
+    public enum Key {
+        public static let format = "format"
+        public static let trainingState = "training_state"
+        public static let trainingConfig = "training_config"
+    }
+
+    public static let formatName = "swiftnn.training-state"
+
+    public static func save(trainer: Trainer, toDirectory directory: String) throws {
+        let path = (directory as NSString).appendingPathComponent(ModelCheckpoint.trainingStateFileName)
+        let metadata = [
+            Key.format: formatName,
+            Key.trainingState: try ModelCheckpoint.json(trainer.state),
+            Key.trainingConfig: try ModelCheckpoint.json(trainer.config),
+        ]
+        try SafeTensors.write(trainer.stateTensors(), metadata: metadata, to: path)
+    }
+
+    /// Reads the state and tensors saved by ``save(trainer:toDirectory:)``.
+    public static func read(directory: String) throws -> (state: TrainingState, config: TrainingConfig?, tensors: [NamedTensor]) {
+        let path = (directory as NSString).appendingPathComponent(ModelCheckpoint.trainingStateFileName)
+        let contents = try SafeTensors.read(path: path)
+        guard contents.metadata[Key.format] == formatName, let stateJSON = contents.metadata[Key.trainingState] else {
+            throw NNError.invalidData(source: path, detail: "is not an nn training state (no '\(Key.trainingState)' metadata)")
+        }
+        let state: TrainingState
+        do {
+            state = try JSONDecoder().decode(TrainingState.self, from: Data(stateJSON.utf8))
+        } catch {
+            throw NNError.invalidData(source: path, detail: "the training state metadata is corrupt (\(error))")
+        }
+        let config = contents.metadata[Key.trainingConfig].flatMap { try? JSONDecoder().decode(TrainingConfig.self, from: Data($0.utf8)) }
+        return (state, config, contents.tensors)
+    }
+
+    /// Restores a run saved in `directory` into `trainer` (whose network was built from the same
+    /// checkpoint's model file), so that `fit` continues it.
+    public static func restore(_ trainer: Trainer, fromDirectory directory: String) throws {
+        let saved = try read(directory: directory)
+        try trainer.restore(state: saved.state, tensors: saved.tensors)
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import NNCore
+
+/// The learning rate as a function of the epoch (counted from 0, so the first epoch uses α₀).
+public enum LearningRateSchedule: Sendable, Codable, Equatable {
+    /// α₀ throughout.
+    case constant
+    /// α₀ / (1 + decay·epoch), the course's learning-rate decay.
+    case inverseTime(decay: Double)
+    /// α₀ · rate^epoch.
+    case exponential(rate: Double)
+    /// The course's fixed-interval form: α₀ / (1 + decay·⌊epoch / interval⌋).
+    case staircase(decay: Double, interval: Int)
+    /// α₀ · factor^⌊epoch / interval⌋ (PyTorch's StepLR).
+    case step(factor: Double, interval: Int)
+    /// α₀ · k / √(epoch + 1) (the course's k/√t with t counted from 1).
+    case inverseSqrt(k: Double)
+
+    public func learningRate(initial: Float, epoch: Int) -> Float {
+        let a0 = Double(initial), e = Double(max(epoch, 0))
+        let rate: Double
+        switch self {
+        case .constant: rate = a0
+        case let .inverseTime(decay): rate = a0 / (1 + decay * e)
+        case let .exponential(r): rate = a0 * pow(r, e)
+        case let .staircase(decay, interval): rate = a0 / (1 + decay * (e / Double(interval)).rounded(.down))
+        case let .step(factor, interval): rate = a0 * pow(factor, (e / Double(interval)).rounded(.down))
+        case let .inverseSqrt(k): rate = a0 * k / (e + 1).squareRoot()
+        }
+        return Float(rate)
+    }
+
+    /// - Throws: ``NNError/invalidArgument(op:detail:)`` for a negative decay, a rate or factor
+    ///   outside (0, 1], an interval below 1, or k ≤ 0.
+    public func validate() throws {
+        let op = "learning-rate schedule"
+        switch self {
+        case .constant: break
+        case let .inverseTime(decay), let .staircase(decay, _):
+            guard decay >= 0, decay.isFinite else {
+                throw NNError.invalidArgument(op: op, detail: "decay \(decay) must be a finite number ≥ 0")
+            }
+        case let .exponential(rate), let .step(rate, _):
+            guard rate > 0, rate <= 1 else {
+                throw NNError.invalidArgument(op: op, detail: "decay factor \(rate) must lie in (0, 1]")
+            }
+        case let .inverseSqrt(k):
+            guard k > 0, k.isFinite else {
+                throw NNError.invalidArgument(op: op, detail: "k = \(k) must be a positive number")
+            }
+        }
+        switch self {
+        case let .staircase(_, interval), let .step(_, interval):
+            guard interval >= 1 else {
+                throw NNError.invalidArgument(op: op, detail: "interval \(interval) must be at least 1 epoch")
+            }
+        default: break
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import NNCore
+
+/// A tensor downloaded to the host under a PyTorch state-dict name ("0.weight", "1.running_var",
+/// "optimizer.0.weight.m"), with PyTorch's shape: a Linear weight is `[out, in]`, vectors are `[n]`,
+/// and `num_batches_tracked` is a 0-dimensional int64 (`[]`).
+public struct NamedTensor: Sendable, Equatable {
+    /// The element type as safetensors names it.
+    public enum DType: String, Sendable, Codable {
+        case float32 = "F32"
+        case int64 = "I64"
+    }
+
+    public var name: String
+    public var shape: [Int]
+    public var dtype: DType
+    /// The payload of a float32 tensor (empty for int64).
+    public var values: [Float]
+    /// The payload of an int64 tensor (empty for float32).
+    public var integers: [Int64]
+
+    public static func float32(_ name: String, shape: [Int], values: [Float]) -> NamedTensor {
+        NamedTensor(name: name, shape: shape, dtype: .float32, values: values, integers: [])
+    }
+
+    public static func int64(_ name: String, shape: [Int], integers: [Int64]) -> NamedTensor {
+        NamedTensor(name: name, shape: shape, dtype: .int64, values: [], integers: integers)
+    }
+
+    public init(name: String, shape: [Int], dtype: DType, values: [Float], integers: [Int64]) {
+        self.name = name
+        self.shape = shape
+        self.dtype = dtype
+        self.values = values
+        self.integers = integers
+    }
+
+    /// Number of elements the shape describes (1 for a 0-dimensional tensor).
+    public var elementCount: Int { shape.reduce(1, *) }
+}
+
+/// Matches a list of named tensors against the names and shapes a receiver expects, so that a
+/// load reports every missing, unexpected and misshapen tensor at once.
+struct NamedTensorTable {
+    private var byName: [String: NamedTensor] = [:]
+    private var problems: [String] = []
+    private var consumed: Set<String> = []
+    let source: String
+
+    init(_ tensors: [NamedTensor], source: String) {
+        self.source = source
+        for t in tensors {
+            if byName[t.name] != nil { problems.append("'\(t.name)' appears twice") }
+            byName[t.name] = t
+            let expected = t.dtype == .float32 ? t.values.count : t.integers.count
+            if expected != t.elementCount {
+                problems.append("'\(t.name)' has shape \(t.shape) but \(expected) values")
+            }
+        }
+    }
+
+    /// The float32 values of `name`, which must have exactly `shape`; nil (with a problem noted) otherwise.
+    mutating func floats(_ name: String, shape: [Int]) -> [Float]? {
+        guard let t = take(name, shape: shape) else { return nil }
+        switch t.dtype {
+        case .float32: return t.values
+        case .int64:
+            problems.append("'\(name)' is I64 but must be F32")
+            return nil
+        }
+    }
+
+    /// The single integer of a 0-dimensional int64 tensor (F32 with an integral value is accepted too).
+    mutating func integer(_ name: String) -> Int64? {
+        guard let t = take(name, shape: []) else { return nil }
+        switch t.dtype {
+        case .int64: return t.integers.first
+        case .float32:
+            guard let v = t.values.first, v.rounded() == v, v >= 0 else {
+                problems.append("'\(name)' must hold a non-negative integer")
+                return nil
+            }
+            return Int64(v)
+        }
+    }
+
+    private mutating func take(_ name: String, shape: [Int]) -> NamedTensor? {
+        consumed.insert(name)
+        guard let t = byName[name] else {
+            problems.append("'\(name)' (shape \(shape)) is missing")
+            return nil
+        }
+        guard t.shape == shape else {
+            problems.append("'\(name)' has shape \(t.shape) but the network needs \(shape)")
+            return nil
+        }
+        return t
+    }
+
+    /// Throws one error listing every problem, including tensors nobody asked for.
+    func finish(expectedFrom what: String) throws {
+        var all = problems
+        let extra = byName.keys.filter { !consumed.contains($0) }.sorted()
+        if !extra.isEmpty {
+            all.append("unexpected tensor(s) \(extra.map { "'\($0)'" }.joined(separator: ", "))")
+        }
+        guard all.isEmpty else {
+            throw NNError.invalidData(
+                source: source,
+                detail: "does not fit \(what): " + all.joined(separator: "; ")
+                    + ". Load a checkpoint saved for the same architecture (layer sizes, batch norm, head)")
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import NNCore
+
+/// A sequential classifier whose parameters, gradients and buffers live on a backend.
+///
+/// The training/evaluation switch is explicit: set ``mode``. In `.training`, batch norm uses batch
+/// statistics (and updates its running averages) and dropout draws masks; in `.evaluation`, batch
+/// norm uses its running statistics, dropout is the identity, and each sample's output is
+/// independent of the rest of its batch. ``evaluate(_:batchSize:)`` and the prediction methods
+/// always run in evaluation mode and put ``mode`` back afterwards.
+///
+/// Not thread-safe: one network is driven by one task at a time.
+public final class Network {
+    public enum Mode: String, Sendable, Codable {
+        case training
+        case evaluation
+    }
+
+    public let spec: NetworkSpec
+    public let backend: any Backend
+    /// Input standardisation applied on the host before upload; part of the model. ``Trainer``
+    /// fits it on the training set when it is nil.
+    public var normalizer: InputNormalizer?
+    public var mode: Mode = .training
+    /// Key of the Philox stream that dropout masks are drawn from.
+    public var dropoutSeed: UInt64
+    /// Philox counter offset of the next dropout mask; advanced by every training-mode forward.
+    public var dropoutOffset: UInt64 = 0
+
+    let layers: [any Layer]
+    /// Every trainable parameter in layer order (dense weight, bias, γ, β, …).
+    public let parameters: [Parameter]
+    private var headBuffers = BatchBufferCache<HeadBuffers>()
+    private var lastHead: HeadBuffers?
+    /// 1×2 tensor [0, 1]: turns a sigmoid logit z into the pair (0, z), whose arg-max is the class.
+    private let binarySelector: Tensor
+    private let penaltyScratch: (squares: Tensor, absolutes: Tensor)
+    /// Evaluation's input buffers and 1×1 accumulators, reused by every evaluation and prediction.
+    var evaluationLoader: BatchLoader
+    let evaluationScratch: (loss: Tensor, correct: Tensor)
+
+    struct HeadBuffers {
+        let gradient: Tensor
+        let loss: Tensor
+        let predictions: Tensor
+        let pairLogits: Tensor?
+        let scratch: Tensor
+        let ones: Tensor
+    }
+
+    /// Builds the network with weights drawn from `seed` (He/Xavier normal, zero biases, γ = 1,
+    /// β = 0, running mean 0 and variance 1). The same seed gives the same weights on every backend.
+    public init(spec: NetworkSpec, backend: any Backend, seed: UInt64 = 0) throws {
+        try spec.validate()
+        self.spec = spec
+        self.backend = backend
+        // Dropout gets its own stream, decorrelated from the initialisation draws.
+        self.dropoutSeed = seed ^ 0xD1B5_4A32_D192_ED03
+        var generator = SeededGenerator(seed: seed)
+        var layers: [any Layer] = []
+        var width = spec.inputWidth
+        for (i, layer) in spec.layers.enumerated() {
+            switch layer {
+            case let .dense(units, initializer):
+                layers.append(try DenseLayer(index: i, inputWidth: width, units: units, hasBias: spec.denseHasBias(at: i),
+                                             initializer: initializer, generator: &generator, backend: backend))
+                width = units
+            case let .batchNorm(epsilon, beta):
+                layers.append(try BatchNormLayer(index: i, width: width, epsilon: epsilon, averagingBeta: beta, backend: backend))
+            case let .activation(a):
+                layers.append(ActivationLayer(index: i, width: width, activation: a, backend: backend))
+            case let .dropout(keep):
+                layers.append(DropoutLayer(index: i, width: width, keepProbability: keep, backend: backend))
+            }
+        }
+        self.layers = layers
+        self.parameters = layers.flatMap(\.parameters)
+        binarySelector = try backend.makeTensor([0, 1] as [Float], shape: Shape(1, 2))
+        penaltyScratch = (try backend.makeTensor(.scalar), try backend.makeTensor(.scalar))
+        evaluationLoader = BatchLoader(backend: backend)
+        evaluationScratch = (try backend.makeTensor(.scalar), try backend.makeTensor(.scalar))
+    }
+
+    /// Number of trainable scalars.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+
+    /// Width of the logits: `classes` for softmax, 1 for the sigmoid head.
+    public var outputWidth: Int { spec.head.outputWidth(classes: spec.classes) }
+
+    // MARK: Forward and backward
+
+    /// Runs every layer on a batch of already normalised inputs (rows × inputWidth) and returns the
+    /// logits. In training mode it saves what ``backward()`` needs and advances ``dropoutOffset``.
+    public func forward(_ input: Tensor) throws -> Tensor {
+        guard input.columns == spec.inputWidth else {
+            throw NNError.shapeMismatch(
+                op: "network forward",
+                detail: "layer 0 (\(spec.layers.first?.kindName ?? "input")) expects \(spec.inputWidth) input features per sample but got \(input.columns)")
+        }
+        let context = ForwardContext(training: mode == .training, dropoutSeed: dropoutSeed, dropoutOffset: dropoutOffset)
+        var x = input
+        for layer in layers { x = try layer.forward(x, context: context) }
+        dropoutOffset = context.dropoutOffset
+        return x
+    }
+
+    /// Computes the head's loss (1×1, on the device; mean over the batch) and keeps dL/dlogits for
+    /// ``backward()``. Labels are a rows×1 tensor of class indices stored as Float.
+    @discardableResult
+    public func loss(logits: Tensor, labels: Tensor) throws -> Tensor {
+        let head = try headBuffers(rows: logits.rows)
+        switch spec.head {
+        case .softmax:
+            try backend.softmaxCrossEntropy(logits, labels: labels, gradient: head.gradient, loss: head.loss)
+        case .sigmoid:
+            try backend.sigmoidCrossEntropy(logits, labels: labels, gradient: head.gradient, loss: head.loss)
+        }
+        lastHead = head
+        return head.loss
+    }
+
+    /// Back-propagates the gradient of the last ``loss(logits:labels:)`` through every layer, filling
+    /// each parameter's `gradient`. Needs a training-mode forward on the same batch.
+    public func backward() throws {
+        guard mode == .training, let head = lastHead else {
+            throw NNError.invalidArgument(
+                op: "network backward",
+                detail: "needs a training-mode forward and loss first (mode is \(mode.rawValue))")
+        }
+        var gradient = head.gradient
+        for (i, layer) in layers.enumerated().reversed() {
+            guard let next = try layer.backward(gradient, needsInputGradient: i > 0) else { break }
+            gradient = next
+        }
+    }
+
+    /// Adds the number of correctly classified rows of `logits` to the 1×1 `accumulator`, on the
+    /// device. With integer-valued predictions p and labels y, [p = y] = relu(1 − (p − y)²) exactly.
+    func accumulateCorrect(logits: Tensor, labels: Tensor, into accumulator: Tensor) throws {
+        let head = try headBuffers(rows: logits.rows)
+        try predictClasses(logits: logits, into: head.predictions, head: head)
+        let d = head.scratch
+        try backend.copy(head.predictions, to: d)
+        try backend.axpy(alpha: -1, labels, d)
+        try backend.multiply(d, d, into: d)
+        try backend.scale(d, by: -1)
+        try backend.axpy(alpha: 1, head.ones, d)
+        try backend.activationForward(.relu, d, into: d)
+        try backend.reduce(.sum, d, into: accumulator, accumulate: true)
+    }
+
+    private func predictClasses(logits: Tensor, into predictions: Tensor, head: HeadBuffers) throws {
+        if let pair = head.pairLogits {
+            // Sigmoid head: class 1 exactly when z > 0 (σ(z) > 0.5); arg-max of (0, z) picks that.
+            try backend.gemm(logits, transposeA: false, binarySelector, transposeB: false, into: pair, alpha: 1, beta: 0)
+            try backend.argmaxRows(pair, into: predictions)
+        } else {
+            try backend.argmaxRows(logits, into: predictions)
+        }
+    }
+
+    private func headBuffers(rows: Int) throws -> HeadBuffers {
+        let width = outputWidth
+        let sigmoid = spec.head == .sigmoid
+        return try headBuffers.buffers(rows: rows) {
+            let ones = try backend.makeTensor(Shape(rows, 1))
+            try backend.fill(ones, with: 1)
+            return HeadBuffers(
+                gradient: try backend.makeTensor(Shape(rows, width)),
+                loss: try backend.makeTensor(.scalar),
+                predictions: try backend.makeTensor(Shape(rows, 1)),
+                pairLogits: sigmoid ? try backend.makeTensor(Shape(rows, 2)) : nil,
+                scratch: try backend.makeTensor(Shape(rows, 1)),
+                ones: ones)
+        }
+    }
+
+    // MARK: Penalties
+
+    /// The penalty λ₂/(2m)·Σ‖W‖² + λ₁/m·Σ|w| over dense weights, computed on the device and written to
+    /// (or, with `accumulate`, added to) the 1×1 `out`.
+    public func penalty(_ regularization: Regularization, sampleCount m: Int, into out: Tensor, accumulate: Bool = false) throws {
+        guard m >= 1 else {
+            throw NNError.invalidArgument(op: "penalty", detail: "sample count \(m) must be at least 1")
+        }
+        if !accumulate { try backend.fill(out, with: 0) }
+        guard regularization.isActive else { return }
+        let weights = parameters.filter(\.isPenalized)
+        try backend.fill(penaltyScratch.squares, with: 0)
+        try backend.fill(penaltyScratch.absolutes, with: 0)
+        for w in weights {
+            if regularization.l2 > 0 { try backend.reduce(.sumOfSquares, w.value, into: penaltyScratch.squares, accumulate: true) }
+            if regularization.l1 > 0 { try backend.reduce(.sumOfAbsolute, w.value, into: penaltyScratch.absolutes, accumulate: true) }
+        }
+        let p = regularization.weightPenalty(sampleCount: m)
+        try backend.axpy(alpha: p.l2 / 2, penaltyScratch.squares, out)
+        try backend.axpy(alpha: p.l1, penaltyScratch.absolutes, out)
+    }
+
+    // MARK: State dict
+
+    /// Every parameter and buffer under PyTorch `nn.Sequential` state-dict names and layouts
+    /// (`i.weight` out × in, `i.bias`, `i.running_mean`, `i.running_var`, `i.num_batches_tracked`),
+    /// in layer order. `torch.nn.Sequential` built from ``NetworkSpec/pytorchSource`` loads them with
+    /// `strict=True`.
+    public func namedTensors() throws -> [NamedTensor] {
+        try layers.flatMap { try $0.namedTensors() }
+    }
+
+    /// Replaces parameters and buffers from `namedTensors` (e.g. read from a checkpoint or exported
+    /// from PyTorch).
+    ///
+    /// - Throws: ``NNError/invalidData(source:detail:)`` listing every missing, unexpected, duplicate
+    ///   or misshapen tensor; in that case nothing is changed.
+    public func load(namedTensors: [NamedTensor], source: String = "state dict") throws {
+        // Validate everything against a dry run before touching the device, so a bad file changes nothing.
+        var dryRun = NamedTensorTable(namedTensors, source: source)
+        for (name, shape) in expectedTensorShapes() {
+            if shape.isEmpty { _ = dryRun.integer(name) } else { _ = dryRun.floats(name, shape: shape) }
+        }
+        try dryRun.finish(expectedFrom: "this network (\(describeArchitecture()))")
+        var table = NamedTensorTable(namedTensors, source: source)
+        for layer in layers { try layer.load(&table) }
+        try table.finish(expectedFrom: "this network")
+    }
+
+    /// Names and PyTorch shapes of ``namedTensors()``, without touching the device.
+    public func expectedTensorShapes() -> [(name: String, shape: [Int])] {
+        layers.flatMap { layer -> [(name: String, shape: [Int])] in
+            var entries = layer.parameters.map { (name: $0.name, shape: $0.exportShape) }
+            if let bn = layer as? BatchNormLayer {
+                let i = bn.index, n = [bn.outputWidth]
+                entries += [("\(i).running_mean", n), ("\(i).running_var", n), ("\(i).num_batches_tracked", [])]
+            }
+            return entries
+        }
+    }
+
+    /// "64 → dense 32 → batchnorm → relu → dense 10 (softmax)".
+    public func describeArchitecture() -> String {
+        let widths = spec.layerOutputWidths
+        let parts = spec.layers.enumerated().map { i, layer -> String in
+            if case .dense = layer { return "dense \(widths[i])" }
+            if case let .dropout(keep) = layer { return "dropout(keep \(keep))" }
+            return layer.kindName
+        }
+        return "\(spec.inputWidth) → " + parts.joined(separator: " → ") + " (\(spec.head.rawValue))"
+    }
+
+    // MARK: Snapshots (early stopping, resume)
+
+    /// Device tensors that together with ``batchNormCounts`` make up the model's state: every
+    /// parameter value and every running statistic, in a fixed order.
+    var stateTensors: [Tensor] {
+        layers.flatMap { layer -> [Tensor] in
+            var tensors = layer.parameters.map(\.value)
+            if let bn = layer as? BatchNormLayer { tensors += bn.buffersForSnapshot }
+            return tensors
+        }
+    }
+
+    var batchNormCounts: [Int64] {
+        get { layers.compactMap { ($0 as? BatchNormLayer)?.batchesTracked } }
+        set {
+            for (bn, count) in zip(layers.compactMap { $0 as? BatchNormLayer }, newValue) { bn.setBatchesTracked(count) }
+        }
+    }
+}

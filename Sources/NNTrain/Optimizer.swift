@@ -1,0 +1,105 @@
+import NNCore
+
+/// An optimisation rule with its hyperparameters (the learning rate comes from the schedule).
+/// Defaults are the course's: momentum β 0.9, RMSprop β 0.999 and ε 1e-8, Adam 0.9/0.999/1e-8.
+public enum OptimizerKind: Sendable, Codable, Equatable {
+    case sgd
+    case momentum(beta: Float = 0.9)
+    case rmsprop(beta: Float = 0.999, epsilon: Float = 1e-8)
+    case adam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
+
+    public static let adam = OptimizerKind.adam()
+
+    /// "sgd", "momentum", "rmsprop", "adam".
+    public var name: String {
+        switch self {
+        case .sgd: return "sgd"
+        case .momentum: return "momentum"
+        case .rmsprop: return "rmsprop"
+        case .adam: return "adam"
+        }
+    }
+
+    /// Names of the per-parameter state tensors, in the order the backend's update takes them.
+    public var stateNames: [String] {
+        switch self {
+        case .sgd: return []
+        case .momentum: return ["v"]
+        case .rmsprop: return ["s"]
+        case .adam: return ["m", "v"]
+        }
+    }
+
+    /// The backend rule for one update at `learningRate`; Adam's `step` counts from 1.
+    public func rule(learningRate: Float, step: Int) -> UpdateRule {
+        switch self {
+        case .sgd: return .sgd(learningRate: learningRate)
+        case let .momentum(beta): return .momentum(learningRate: learningRate, beta: beta)
+        case let .rmsprop(beta, epsilon): return .rmsprop(learningRate: learningRate, beta: beta, epsilon: epsilon)
+        case let .adam(beta1, beta2, epsilon):
+            return .adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, step: step)
+        }
+    }
+
+    /// Checks β ∈ [0, 1) and ε > 0 (with the learning rate validated separately).
+    public func validate() throws {
+        try OpCheck.rule(rule(learningRate: 0, step: 1), penalty: .none)
+    }
+}
+
+/// Applies one ``OptimizerKind`` to a network's parameters through the backend's fused update
+/// kernels, keeping the state tensors (velocity, squared-gradient averages) on the device.
+public final class Optimizer {
+    public let kind: OptimizerKind
+    public let backend: any Backend
+    let parameters: [Parameter]
+    /// Per parameter, the rule's state tensors (zeros at start).
+    let state: [[Tensor]]
+    /// Updates applied so far; Adam's bias correction uses `step + 1` for the next one.
+    public internal(set) var step: Int = 0
+
+    public init(kind: OptimizerKind, parameters: [Parameter], backend: any Backend) throws {
+        try kind.validate()
+        self.kind = kind
+        self.backend = backend
+        self.parameters = parameters
+        state = try parameters.map { p in try kind.stateNames.map { _ in try backend.makeTensor(p.value.shape) } }
+    }
+
+    /// One update of every parameter from its gradient; weights get `penalty`, the rest none.
+    public func apply(learningRate: Float, penalty: WeightPenalty) throws {
+        guard learningRate >= 0, learningRate.isFinite else {
+            throw NNError.invalidArgument(op: "optimizer", detail: "learning rate \(learningRate) must be finite and ≥ 0")
+        }
+        let rule = kind.rule(learningRate: learningRate, step: step + 1)
+        for (p, s) in zip(parameters, state) {
+            try backend.update(rule, penalty: p.isPenalized ? penalty : .none, parameter: p.value, gradient: p.gradient, state: s)
+        }
+        step += 1
+    }
+
+    /// State tensors named "optimizer.<parameter>.<m|v|s>" (shapes as the parameters export them).
+    public func namedState() throws -> [NamedTensor] {
+        var out: [NamedTensor] = []
+        for (p, tensors) in zip(parameters, state) {
+            for (stateName, t) in zip(kind.stateNames, tensors) {
+                out.append(.float32("optimizer.\(p.name).\(stateName)", shape: p.exportShape, values: try backend.download(t)))
+            }
+        }
+        return out
+    }
+
+    func expectedStateShapes() -> [(name: String, shape: [Int])] {
+        parameters.flatMap { p in kind.stateNames.map { ("optimizer.\(p.name).\($0)", p.exportShape) } }
+    }
+
+    func load(_ table: inout NamedTensorTable) throws {
+        for (p, tensors) in zip(parameters, state) {
+            for (stateName, t) in zip(kind.stateNames, tensors) {
+                if let v = table.floats("optimizer.\(p.name).\(stateName)", shape: p.exportShape) {
+                    try backend.upload(v, to: t)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,347 @@
+import NNCore
+
+/// The outcome of ``Trainer/fit(train:dev:)``.
+public struct TrainingReport: Sendable, Codable, Equatable {
+    /// One entry per epoch run in this call (the last may be partial).
+    public var epochs: [EpochMetrics]
+    /// Final training-set loss and accuracy in evaluation mode (nil when not requested).
+    public var train: Evaluation?
+    public var dev: Evaluation?
+    public var diagnosis: Diagnosis?
+    public var stoppedEarly: Bool
+    /// 1-based epoch whose weights the network holds after early stopping restored them.
+    public var bestEpoch: Int?
+    public var globalSteps: Int
+    /// Training throughput over this call (excluding evaluation).
+    public var samplesPerSecond: Double
+    public var wallSeconds: Double
+}
+
+/// Trains a ``Network`` on host data sets with mini-batch gradient descent.
+///
+/// Per step everything stays on the device: one upload of the batch, forward, loss, backward and
+/// fused optimiser updates; loss and correct counts accumulate on the device and are read every
+/// ``TrainingConfig/metricsInterval`` steps. Buffers are allocated once per batch size.
+///
+/// The whole run state is explicit: ``state`` (Codable scalars) plus ``stateTensors()`` (optimiser
+/// moments and early stopping's best weights) and the network's own tensors. Saving all three after
+/// an epoch and passing them to ``restore(state:tensors:)`` on a fresh trainer continues the run bit
+/// for bit.
+public final class Trainer {
+    public let network: Network
+    public let config: TrainingConfig
+    public let optimizer: Optimizer
+    public private(set) var state: TrainingState
+    /// Called after each epoch (and a final partial one) with its metrics; ``state`` already
+    /// includes the epoch, so this is the place to write a checkpoint. Throwing stops training.
+    public var onEpoch: ((EpochMetrics) throws -> Void)?
+    /// Called every ``TrainingConfig/metricsInterval`` steps and at the end of each epoch.
+    public var onProgress: ((BatchProgress) -> Void)?
+
+    private var backend: any Backend { network.backend }
+    private let lossSum: Tensor
+    private let correctCount: Tensor
+    private let penaltyValue: Tensor
+    private var loader: BatchLoader
+    private var bestSnapshot: [Tensor]?
+
+    /// - Throws: ``NNError/invalidArgument(op:detail:)`` for an invalid config (e.g. a negative
+    ///   learning rate).
+    public init(network: Network, config: TrainingConfig) throws {
+        try config.validate()
+        self.network = network
+        self.config = config
+        optimizer = try Optimizer(kind: config.optimizer, parameters: network.parameters, backend: network.backend)
+        state = TrainingState(optimizer: config.optimizer, schedule: config.schedule,
+                              initialLearningRate: config.learningRate,
+                              shuffleState: SeededGenerator(seed: config.seed).state,
+                              dropoutSeed: network.dropoutSeed, dropoutOffset: network.dropoutOffset)
+        lossSum = try network.backend.makeTensor(.scalar)
+        correctCount = try network.backend.makeTensor(.scalar)
+        penaltyValue = try network.backend.makeTensor(.scalar)
+        loader = BatchLoader(backend: network.backend)
+    }
+
+    /// The learning rate the schedule gives for the current epoch.
+    public var currentLearningRate: Float {
+        config.schedule.learningRate(initial: config.learningRate, epoch: state.epoch)
+    }
+
+    // MARK: One step
+
+    /// One optimisation step on a batch already on the device (normalised inputs rows × width,
+    /// labels rows × 1): forward, loss, backward, update. Nothing is read back; the loss and the
+    /// number of correct predictions accumulate on the device.
+    public func step(inputs: Tensor, labels: Tensor) throws {
+        network.mode = .training
+        let logits = try network.forward(inputs)
+        let loss = try network.loss(logits: logits, labels: labels)
+        try backend.axpy(alpha: Float(inputs.rows), loss, lossSum)
+        try network.accumulateCorrect(logits: logits, labels: labels, into: correctCount)
+        try network.backward()
+        let m = state.trainingSetSize > 0 ? state.trainingSetSize : inputs.rows
+        try optimizer.apply(learningRate: currentLearningRate, penalty: config.regularization.weightPenalty(sampleCount: m))
+        state.globalStep += 1
+        state.optimizerStep = optimizer.step
+        state.epochSamples += inputs.rows
+        state.dropoutOffset = network.dropoutOffset
+    }
+
+    // MARK: Fit
+
+    /// Trains for ``TrainingConfig/epochs`` epochs in total (counting epochs already in ``state``),
+    /// evaluating `dev` after each, then reports final train/dev errors with a bias/variance reading.
+    /// Leaves the network in evaluation mode. A run ended by ``TrainingConfig/maxSteps`` keeps its
+    /// latest weights (so it can be resumed); a finished run with early stopping ends on the best
+    /// dev epoch's weights.
+    ///
+    /// - Throws: ``NNError/nonFinite(detail:)`` when the loss becomes NaN or infinite (no epoch
+    ///   callback runs for the failed epoch, so checkpoints already written stay good);
+    ///   ``NNError/invalidData(source:detail:)`` or ``NNError/shapeMismatch(op:detail:)`` when the
+    ///   data does not fit the network.
+    @discardableResult
+    public func fit(train: Dataset, dev: Dataset? = nil) throws -> TrainingReport {
+        try prepare(train: train, dev: dev)
+        let clock = ContinuousClock()
+        let started = clock.now
+        var trainingTime: Duration = .zero
+        var trainedSamples = 0
+        var epochs: [EpochMetrics] = []
+
+        while state.epoch < config.epochs, !state.stoppedEarly, !reachedMaxSteps {
+            let epochStart = clock.now
+            let (metrics, samples) = try runEpoch(train: train, dev: dev, clock: clock)
+            trainingTime += clock.now - epochStart
+            trainedSamples += samples
+            epochs.append(metrics)
+            try onEpoch?(metrics)
+            if !metrics.isComplete { break }
+        }
+
+        // A run paused by maxSteps keeps its latest weights so it can be resumed; a finished run
+        // (all epochs, or stopped early) ends on the best dev epoch's weights.
+        let finished = state.stoppedEarly || state.epoch >= config.epochs
+        if finished, let counts = state.bestBatchNormCounts, let snapshot = bestSnapshot, config.earlyStopping != nil {
+            for (best, live) in zip(snapshot, network.stateTensors) { try backend.copy(best, to: live) }
+            network.batchNormCounts = counts
+        }
+        network.mode = .evaluation
+        let trainEval = config.evaluateTrainingSetAtEnd ? try network.evaluate(train, batchSize: config.evaluationBatchSize) : nil
+        let devEval = try dev.map { try network.evaluate($0, batchSize: config.evaluationBatchSize) }
+        var diagnosis: Diagnosis?
+        if let t = trainEval, let d = devEval {
+            diagnosis = Diagnosis(trainError: t.error, devError: d.error, bayesError: config.bayesError,
+                                  tolerance: config.diagnosisTolerance)
+        }
+        let seconds = Self.seconds(trainingTime)
+        return TrainingReport(
+            epochs: epochs, train: trainEval, dev: devEval, diagnosis: diagnosis,
+            stoppedEarly: state.stoppedEarly, bestEpoch: config.earlyStopping == nil ? nil : state.bestEpoch,
+            globalSteps: state.globalStep,
+            samplesPerSecond: seconds > 0 ? Double(trainedSamples) / seconds : 0,
+            wallSeconds: Self.seconds(clock.now - started))
+    }
+
+    private var reachedMaxSteps: Bool {
+        config.maxSteps.map { state.globalStep >= $0 } ?? false
+    }
+
+    private func prepare(train: Dataset, dev: Dataset?) throws {
+        guard !train.isEmpty else {
+            throw NNError.invalidData(source: train.name, detail: "the training set is empty")
+        }
+        if network.normalizer == nil, config.normalizeInputs {
+            network.normalizer = try InputNormalizer.fit(train)
+        }
+        try BatchLoader.check(train, fits: network)
+        if let dev {
+            try BatchLoader.check(dev, fits: network)
+            guard !dev.isEmpty else {
+                throw NNError.invalidData(source: dev.name, detail: "the dev set is empty; pass nil for no dev evaluation")
+            }
+        } else if config.earlyStopping != nil {
+            throw NNError.invalidArgument(op: "early stopping", detail: "needs a dev set to watch; pass dev: or turn early stopping off")
+        }
+        if network.spec.hasBatchNorm, min(config.batchSize, train.count) < 2 {
+            throw NNError.invalidArgument(
+                op: "training config",
+                detail: "batch size \(min(config.batchSize, train.count)) with batch norm: batch statistics need at least 2 samples per batch (as in PyTorch); use a larger batch or no batch norm")
+        }
+        if state.trainingSetSize == 0 {
+            state.trainingSetSize = train.count
+        } else if state.trainingSetSize != train.count {
+            throw NNError.invalidData(
+                source: train.name,
+                detail: "the run being resumed trained on \(state.trainingSetSize) samples but this training set has \(train.count); resume with the same data")
+        }
+        network.dropoutSeed = state.dropoutSeed
+        network.dropoutOffset = state.dropoutOffset
+    }
+
+    /// Batches of the epoch in order. With batch norm, a trailing batch of one sample is left out of
+    /// this epoch (its batch variance is 0); the reshuffle gives it a batch in the next.
+    private func batches(order: [Int]) -> [ArraySlice<Int>] {
+        var result = stride(from: 0, to: order.count, by: config.batchSize).map {
+            order[$0..<min($0 + config.batchSize, order.count)]
+        }
+        if network.spec.hasBatchNorm, result.count > 1, result.last?.count == 1 { result.removeLast() }
+        return result
+    }
+
+    private func runEpoch(train: Dataset, dev: Dataset?, clock: ContinuousClock) throws -> (EpochMetrics, Int) {
+        var generator = try SeededGenerator(state: state.shuffleState)
+        let order = config.shuffle ? generator.permutation(train.count) : Array(0..<train.count)
+        let batches = batches(order: order)
+        let learningRate = currentLearningRate
+        let epochNumber = state.epoch + 1
+        if state.stepInEpoch == 0 {
+            state.epochLossSum = 0
+            state.epochCorrect = 0
+            state.epochSamples = 0
+        }
+        try backend.upload([state.epochLossSum], to: lossSum)
+        try backend.upload([state.epochCorrect], to: correctCount)
+        let samplesBefore = state.epochSamples
+        var throughput = try ExponentialAverage(beta: 0.8)
+        let epochStart = clock.now
+        var lastRead = (time: clock.now, samples: state.epochSamples, step: state.globalStep)
+
+        while state.stepInEpoch < batches.count, !reachedMaxSteps {
+            let rows = batches[state.stepInEpoch]
+            let batch = try loader.load(train, rows: rows, normalizer: network.normalizer)
+            try step(inputs: batch.inputs, labels: batch.labels)
+            state.stepInEpoch += 1
+            let atEnd = state.stepInEpoch == batches.count
+            if atEnd || state.stepInEpoch % config.metricsInterval == 0 || reachedMaxSteps {
+                try readAccumulators(epoch: epochNumber, since: lastRead.step, learningRate: learningRate)
+                let now = clock.now
+                let elapsed = Self.seconds(now - lastRead.time)
+                if elapsed > 0 { throughput.add(Double(state.epochSamples - lastRead.samples) / elapsed) }
+                lastRead = (now, state.epochSamples, state.globalStep)
+                onProgress?(BatchProgress(
+                    epoch: epochNumber, epochs: config.epochs, batchesDone: state.stepInEpoch, batchesPerEpoch: batches.count,
+                    loss: Double(state.epochLossSum) / Double(max(state.epochSamples, 1)),
+                    accuracy: Double(state.epochCorrect) / Double(max(state.epochSamples, 1)),
+                    samplesPerSecond: throughput.value ?? 0, globalStep: state.globalStep))
+            }
+        }
+        let seconds = Self.seconds(clock.now - epochStart)
+        let isComplete = state.stepInEpoch == batches.count
+        let samples = state.epochSamples
+        try network.penalty(config.regularization, sampleCount: state.trainingSetSize, into: penaltyValue)
+        let penalty = Double(try backend.scalar(penaltyValue))
+        let trainLoss = Double(state.epochLossSum) / Double(max(samples, 1))
+        let devEval = try dev.map { try network.evaluate($0, batchSize: config.evaluationBatchSize) }
+        var metrics = EpochMetrics(
+            epoch: epochNumber, isComplete: isComplete, learningRate: learningRate,
+            trainLoss: trainLoss, trainCost: trainLoss + penalty,
+            trainAccuracy: Double(state.epochCorrect) / Double(max(samples, 1)),
+            devLoss: devEval?.loss, devAccuracy: devEval?.accuracy, samples: samples, seconds: seconds,
+            samplesPerSecond: seconds > 0 ? Double(samples - samplesBefore) / seconds : 0,
+            globalStep: state.globalStep, improved: false)
+        if isComplete {
+            state.shuffleState = generator.state
+            state.epoch += 1
+            state.stepInEpoch = 0
+            if let early = config.earlyStopping, let devEval {
+                metrics.improved = try trackBest(early, devEval, epoch: epochNumber)
+            }
+            state.history.append(metrics)
+            state.epochLossSum = 0
+            state.epochCorrect = 0
+            state.epochSamples = 0
+        }
+        return (metrics, samples - samplesBefore)
+    }
+
+    private func readAccumulators(epoch: Int, since firstStep: Int, learningRate: Float) throws {
+        state.epochLossSum = try backend.scalar(lossSum)
+        state.epochCorrect = try backend.scalar(correctCount)
+        guard state.epochLossSum.isFinite else {
+            let window = state.globalStep - firstStep <= 1
+                ? "at step \(state.globalStep)"
+                : "between steps \(firstStep + 1) and \(state.globalStep)"
+            throw NNError.nonFinite(
+                detail: "training loss became \(state.epochLossSum) in epoch \(epoch) \(window) (learning rate \(learningRate)); "
+                    + "lower the learning rate (e.g. \(learningRate / 10)) or check the inputs; checkpoints already written are unaffected")
+        }
+    }
+
+    private func trackBest(_ early: EarlyStopping, _ dev: Evaluation, epoch: Int) throws -> Bool {
+        let value = early.metric == .devLoss ? dev.loss : dev.accuracy
+        guard early.improves(value, over: state.bestMetric) else {
+            state.epochsWithoutImprovement += 1
+            if state.epochsWithoutImprovement >= early.patience { state.stoppedEarly = true }
+            return false
+        }
+        state.bestMetric = value
+        state.bestEpoch = epoch
+        state.epochsWithoutImprovement = 0
+        let live = network.stateTensors
+        if bestSnapshot == nil { bestSnapshot = try live.map { try backend.makeTensor($0.shape) } }
+        for (source, copy) in zip(live, bestSnapshot ?? []) { try backend.copy(source, to: copy) }
+        state.bestBatchNormCounts = network.batchNormCounts
+        return true
+    }
+
+    // MARK: Checkpoint support
+
+    /// Tensors of the run state beyond the network's own: optimiser moments
+    /// ("optimizer.0.weight.m", …) and, with early stopping, the best weights ("best.0.weight", …).
+    public func stateTensors() throws -> [NamedTensor] {
+        var tensors = try optimizer.namedState()
+        if let snapshot = bestSnapshot {
+            for (entry, tensor) in zip(snapshotNames, snapshot) {
+                tensors.append(.float32("best.\(entry.name)", shape: entry.shape, values: try backend.download(tensor)))
+            }
+        }
+        return tensors
+    }
+
+    private var snapshotNames: [(name: String, shape: [Int])] {
+        network.expectedTensorShapes().filter { !$0.shape.isEmpty }
+    }
+
+    /// Resumes from a saved ``state`` and ``stateTensors()``; load the network's own tensors with
+    /// ``Network/load(namedTensors:source:)`` as well. Then ``fit(train:dev:)`` continues the run.
+    ///
+    /// - Throws: ``NNError/invalidData(source:detail:)`` when the state belongs to another optimiser
+    ///   or architecture, or tensors are missing or misshapen.
+    public func restore(state saved: TrainingState, tensors: [NamedTensor]) throws {
+        guard saved.version == TrainingState.formatVersion else {
+            throw NNError.invalidData(source: "training state",
+                                      detail: "format version \(saved.version) is not supported (expected \(TrainingState.formatVersion))")
+        }
+        guard saved.optimizer == config.optimizer else {
+            throw NNError.invalidData(
+                source: "training state",
+                detail: "saved with optimizer \(saved.optimizer) but this run uses \(config.optimizer); resume with the same optimizer settings")
+        }
+        _ = try SeededGenerator(state: saved.shuffleState)
+        var table = NamedTensorTable(tensors, source: "training state")
+        try optimizer.load(&table)
+        if let counts = saved.bestBatchNormCounts {
+            let live = network.stateTensors
+            let snapshot = try live.map { try backend.makeTensor($0.shape) }
+            for (entry, tensor) in zip(snapshotNames, snapshot) {
+                if let values = table.floats("best.\(entry.name)", shape: entry.shape) { try backend.upload(values, to: tensor) }
+            }
+            bestSnapshot = snapshot
+            guard counts.count == network.batchNormCounts.count else {
+                throw NNError.invalidData(source: "training state", detail: "best snapshot has \(counts.count) batch-norm counters, the network \(network.batchNormCounts.count)")
+            }
+        } else {
+            bestSnapshot = nil
+        }
+        try table.finish(expectedFrom: "this trainer (optimizer \(config.optimizer.name))")
+        optimizer.step = saved.optimizerStep
+        state = saved
+        network.dropoutSeed = saved.dropoutSeed
+        network.dropoutOffset = saved.dropoutOffset
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        let c = d.components
+        return Double(c.seconds) + Double(c.attoseconds) * 1e-18
+    }
+}

@@ -1,0 +1,82 @@
+import NNCore
+
+/// How a round picks its trials.
+public enum SamplerKind: String, Sendable, Codable, CaseIterable {
+    /// Independent seeded draws: the course's advice, since each trial then tries a new value of
+    /// every hyperparameter, and the important ones get many distinct values.
+    case random
+    /// Every combination of evenly spaced values (for comparison: with 5 points per axis, only 5
+    /// distinct learning rates however many trials run).
+    case grid
+}
+
+/// Seeded random draws from a box.
+///
+/// Draw `p` of trial `t` in round `r` uses Philox (NNCore's counter-based generator) keyed by the
+/// study seed at counter blocks starting from 64·(r·2³² + t), so a trial's values depend on nothing but (seed, round,
+/// trial, space): a resumed study draws exactly what the interrupted one would have.
+public struct RandomSampler: Sendable {
+    public let seed: UInt64
+
+    public init(seed: UInt64) {
+        self.seed = seed
+    }
+
+    /// A uniform Double in [0, 1) with 53 random bits.
+    func uniform(round: Int, trial: Int, draw: Int) -> Double {
+        let offset = UInt64(truncatingIfNeeded: round) << 32 | UInt64(truncatingIfNeeded: trial)
+        // 64 counter blocks (256 words, 128 draws) per trial: far more than the 17 known hyperparameters.
+        let hi = UInt64(Philox.word(seed: seed, offset: offset &* 64, index: 2 * draw))
+        let lo = UInt64(Philox.word(seed: seed, offset: offset &* 64, index: 2 * draw + 1))
+        return Double((hi << 32 | lo) >> 11) * 0x1p-53
+    }
+
+    /// Trial `trial` of round `round`, drawn from `box`.
+    public func assignment(round: Int, trial: Int, box: SearchBox, space: SearchSpace) -> Assignment {
+        var out: Assignment = [:]
+        for (i, entry) in space.entries.enumerated() {
+            let bounds = box.bounds(of: entry.name) ?? entry.distribution.fullBounds
+            out[entry.name] = entry.distribution.sample(in: bounds, u: uniform(round: round, trial: trial, draw: i))
+        }
+        return out
+    }
+
+    public func assignments(round: Int, count: Int, box: SearchBox, space: SearchSpace) -> [Assignment] {
+        (0..<count).map { assignment(round: round, trial: $0, box: box, space: space) }
+    }
+}
+
+/// The Cartesian product of `points` evenly spaced values per hyperparameter (log-spaced for log
+/// distributions; every remaining option of a choice), in the space's order with the most
+/// important hyperparameter varying slowest.
+public struct GridSampler: Sendable {
+    public let points: Int
+
+    public init(points: Int) {
+        self.points = points
+    }
+
+    public func assignments(box: SearchBox, space: SearchSpace) -> [Assignment] {
+        var grid: [Assignment] = [[:]]
+        for entry in space.entries {
+            let bounds = box.bounds(of: entry.name) ?? entry.distribution.fullBounds
+            let values = entry.distribution.gridValues(in: bounds, points: points)
+            grid = grid.flatMap { partial in
+                values.map { v -> Assignment in
+                    var next = partial
+                    next[entry.name] = v
+                    return next
+                }
+            }
+        }
+        return grid
+    }
+
+    /// How many trials a grid over `box` has, without building it.
+    public func count(box: SearchBox, space: SearchSpace) -> Int {
+        space.entries.reduce(1) { n, entry in
+            let bounds = box.bounds(of: entry.name) ?? entry.distribution.fullBounds
+            return n.multipliedReportingOverflow(by: entry.distribution.gridValues(in: bounds, points: points).count).partialValue
+        }
+    }
+}

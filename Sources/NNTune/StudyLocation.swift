@@ -1,0 +1,81 @@
+import Foundation
+
+/// Where a study lives on disk: `<root>/<name>/study.sqlite`, trial folders under
+/// `<root>/<name>/trials/`, plots under `<root>/<name>/report/`.
+public struct StudyLocation: Sendable {
+    public let root: URL
+    public let name: String
+
+    /// Throws unless `name` is a plain folder name (letters, digits, `.`, `_`, `-`; not starting with `.`).
+    public init(root: URL, name: String) throws {
+        let allowed = name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0) }
+        guard !name.isEmpty, allowed, !name.hasPrefix("."), name.count <= 100 else {
+            throw TuneError.invalidStudy(name: name, detail: "a study name may use letters, digits, '.', '_' and '-' (not starting with '.'), e.g. fmnist-lr")
+        }
+        self.root = root
+        self.name = name
+    }
+
+    public var directory: URL { root.appendingPathComponent(name) }
+    public var database: URL { directory.appendingPathComponent("study.sqlite") }
+    public var reportDirectory: URL { directory.appendingPathComponent("report") }
+
+    public var exists: Bool { FileManager.default.fileExists(atPath: database.path) }
+}
+
+/// The study settings a user gave on the command line; nil means "not given".
+///
+/// A new study fills the gaps with defaults. A resumed study keeps its stored settings, and a
+/// given setting that differs from the stored one is an error rather than silently ignored or
+/// silently changing what the remaining trials mean.
+public struct StudyRequest: Sendable {
+    public var space: SearchSpace?
+    public var sampler: SamplerKind?
+    public var seed: UInt64?
+    public var trialsPerRound: Int?
+    public var rounds: Int?
+    public var gridPoints: Int?
+    public var keepFraction: Double?
+    public var trainArguments: [String]?
+
+    public init(space: SearchSpace? = nil, sampler: SamplerKind? = nil, seed: UInt64? = nil, trialsPerRound: Int? = nil,
+                rounds: Int? = nil, gridPoints: Int? = nil, keepFraction: Double? = nil, trainArguments: [String]? = nil) {
+        self.space = space
+        self.sampler = sampler
+        self.seed = seed
+        self.trialsPerRound = trialsPerRound
+        self.rounds = rounds
+        self.gridPoints = gridPoints
+        self.keepFraction = keepFraction
+        self.trainArguments = trainArguments
+    }
+
+    /// The configuration to run: `stored` when resuming (after checking for conflicts), else a new one.
+    public func resolve(stored: StudyConfiguration?, studyName: String) throws -> StudyConfiguration {
+        guard let stored else {
+            let c = StudyConfiguration(
+                space: space ?? .courseDefault, sampler: sampler ?? .random, seed: seed ?? 1,
+                trialsPerRound: trialsPerRound ?? 20, rounds: rounds ?? 1, gridPoints: gridPoints ?? 3,
+                keepFraction: keepFraction ?? 0.25, trainArguments: trainArguments ?? [])
+            try c.validate()
+            return c
+        }
+        func check<T: Equatable>(_ given: T?, _ kept: T, _ option: String) throws {
+            if let given, given != kept {
+                throw TuneError.invalidStudy(
+                    name: studyName,
+                    detail: "it exists with \(option) \(kept), not \(given); resume without \(option) or start a new study with another --study name")
+            }
+        }
+        try check(space.map { $0.jsonObject.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } },
+                  stored.space.jsonObject.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }, "--space")
+        try check(sampler, stored.sampler, "--sampler")
+        try check(seed, stored.seed, "--seed")
+        try check(trialsPerRound, stored.trialsPerRound, "--trials")
+        try check(rounds, stored.rounds, "--rounds")
+        try check(gridPoints, stored.gridPoints, "--grid-points")
+        try check(keepFraction, stored.keepFraction, "--keep-fraction")
+        if let given = trainArguments, !given.isEmpty { try check(given, stored.trainArguments, "train arguments") }
+        return stored
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+
+/// What a study found: its rounds' boxes, its best trials as a table or JSON, and SVG plots of dev
+/// accuracy against each hyperparameter and of the best trials' learning curves.
+public struct StudyReport {
+    public let name: String
+    public let configuration: StudyConfiguration
+    public let rounds: [(round: Int, box: SearchBox)]
+    public let trials: [TrialRecord]
+
+    public init(name: String, store: StudyStore) throws {
+        guard let configuration = try store.configuration() else {
+            throw TuneError.invalidStudy(name: name, detail: "\(store.path) holds no study configuration")
+        }
+        self.name = name
+        self.configuration = configuration
+        self.rounds = try store.rounds()
+        self.trials = try store.trials()
+        self.epochsByTrial = try Dictionary(uniqueKeysWithValues: trials.map { ($0.id, try store.epochs(of: $0.id)) })
+    }
+
+    private let epochsByTrial: [Int: [EpochRecord]]
+
+    /// Completed trials, best dev accuracy first (ties: the earlier trial).
+    public var ranked: [TrialRecord] {
+        trials.filter { $0.status == .done && $0.result != nil }.sorted {
+            let a = $0.result?.devAccuracy ?? -.infinity, b = $1.result?.devAccuracy ?? -.infinity
+            return a != b ? a > b : $0.id < $1.id
+        }
+    }
+
+    public func count(_ status: TrialStatus) -> Int {
+        trials.filter { $0.status == status }.count
+    }
+
+    // MARK: Text
+
+    public func table(top: Int) -> String {
+        var lines: [String] = []
+        let counts = TrialStatus.allCases.map { "\(count($0)) \($0.rawValue)" }.joined(separator: ", ")
+        lines.append("study \(name): \(trials.count) trials (\(counts)); sampler \(configuration.sampler.rawValue), seed \(configuration.seed)")
+        for (round, box) in rounds {
+            lines.append("round \(round + 1) box:")
+            lines += box.describe(in: configuration.space).map { "  " + $0 }
+        }
+        let names = configuration.space.names
+        var rows: [[String]] = [["rank", "trial", "round", "dev acc", "train acc", "test acc", "wall s"] + names]
+        for (i, t) in ranked.prefix(top).enumerated() {
+            let r = t.result
+            let dev: String = r.map { percent($0.devAccuracy) } ?? "-"
+            let train: String = r?.trainAccuracy.map(percent) ?? "-"
+            let test: String = r?.testAccuracy.map(percent) ?? "-"
+            let wall: String = t.wallSeconds.map { String(format: "%.1f", $0) } ?? "-"
+            let params: [String] = names.map { t.assignment[$0].map(SearchBox.format) ?? "-" }
+            rows.append([String(i + 1), String(t.id), String(t.round + 1), dev, train, test, wall] + params)
+        }
+        if rows.count == 1 {
+            lines.append("no trial has completed yet")
+        } else {
+            lines.append("top \(rows.count - 1) of \(ranked.count) completed trials by dev accuracy:")
+            lines += alignedTable(rows)
+        }
+        let failed = trials.filter { $0.status == .failed }
+        if let first = failed.first {
+            lines.append("\(failed.count) failed; e.g. trial \(first.id): \(first.error ?? "no error recorded")")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func percent(_ x: Double) -> String { String(format: "%.2f %%", 100 * x) }
+
+    private func alignedTable(_ rows: [[String]]) -> [String] {
+        let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { c, cell in
+                String(repeating: " ", count: widths[c] - cell.count) + cell
+            }.joined(separator: "  ")
+        }
+    }
+
+    // MARK: JSON
+
+    /// The report as one JSON object: configuration, status counts, each round's box, the top
+    /// trials (parameters, result, timings, per-epoch dev accuracy) and the best trial.
+    public func json(top: Int) throws -> String {
+        let object: [String: Any] = [
+            "study": name,
+            "sampler": configuration.sampler.rawValue,
+            "seed": configuration.seed,
+            "space": configuration.space.jsonObject,
+            "trainArguments": configuration.trainArguments,
+            "counts": Dictionary(uniqueKeysWithValues: TrialStatus.allCases.map { ($0.rawValue, count($0)) }),
+            "rounds": rounds.map { round, box in
+                ["round": round + 1, "box": Dictionary(uniqueKeysWithValues: zip(box.bounds.map(\.name), box.describe(in: configuration.space)))] as [String: Any]
+            },
+            "top": ranked.prefix(top).map(trialObject),
+            "best": ranked.first.map(trialObject) ?? NSNull(),
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private func trialObject(_ t: TrialRecord) -> [String: Any] {
+        var o: [String: Any] = [
+            "trial": t.id, "round": t.round + 1, "status": t.status.rawValue, "attempts": t.attempts,
+            "params": t.assignment.mapValues { v -> Any in
+                switch v {
+                case let .real(x): return x
+                case let .integer(i): return i
+                case let .text(s): return s
+                }
+            },
+            "devAccuracyByEpoch": (epochsByTrial[t.id] ?? []).compactMap { e in e.devAccuracy.map { ["epoch": e.epoch, "devAccuracy": $0] } },
+        ]
+        if let r = t.result {
+            o["devAccuracy"] = r.devAccuracy
+            if let v = r.trainAccuracy { o["trainAccuracy"] = v }
+            if let v = r.testAccuracy { o["testAccuracy"] = v }
+            if let v = r.samplesPerSecond { o["samplesPerSecond"] = v }
+        }
+        if let w = t.wallSeconds { o["wallSeconds"] = w }
+        if let e = t.error { o["error"] = e }
+        return o
+    }
+
+    // MARK: Plots
+
+    /// Writes `dev-accuracy-vs-<name>.svg` for each hyperparameter and `learning-curves.svg` for
+    /// the `top` best trials into `directory`; returns the files written.
+    @discardableResult
+    public func writePlots(to directory: URL, top: Int) throws -> [URL] {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var written: [URL] = []
+        let completed = ranked
+        for entry in configuration.space.entries {
+            let axis: SVGChart.XAxis
+            var points: [(x: Double, y: Double)] = []
+            switch entry.distribution {
+            case let .choice(values):
+                axis = .categories(values.map(\.argument))
+                for t in completed {
+                    if let v = t.assignment[entry.name], let i = entry.distribution.coordinate(of: v), let r = t.result {
+                        points.append((i, r.devAccuracy))
+                    }
+                }
+            default:
+                axis = entry.distribution.isLogarithmic ? .log10 : .linear
+                for t in completed {
+                    guard let v = t.assignment[entry.name]?.numericValue, let r = t.result else { continue }
+                    // For β-like parameters the log axis shows 1 − β, where the draws are uniform.
+                    if case .oneMinusLogUniform = entry.distribution { points.append((1 - v, r.devAccuracy)) }
+                    else { points.append((v, r.devAccuracy)) }
+                }
+            }
+            var xLabel = entry.name
+            if case .oneMinusLogUniform = entry.distribution { xLabel = "1 − \(entry.name) (log scale)" }
+            else if entry.distribution.isLogarithmic { xLabel += " (log scale)" }
+            let chart = SVGChart(title: "\(name): dev accuracy vs \(entry.name) (\(completed.count) trials)",
+                                 xLabel: xLabel, yLabel: "dev accuracy", xAxis: axis,
+                                 series: [.init(name: "completed trials", points: points, connected: false)])
+            let url = directory.appendingPathComponent("dev-accuracy-vs-\(entry.name).svg")
+            try chart.render().write(to: url, atomically: true, encoding: .utf8)
+            written.append(url)
+        }
+        let curves = completed.prefix(top).map { t in
+            SVGChart.Series(name: "trial \(t.id): \(percent(t.result?.devAccuracy ?? 0))",
+                            points: (epochsByTrial[t.id] ?? []).compactMap { e in e.devAccuracy.map { (Double(e.epoch), $0) } },
+                            connected: true)
+        }
+        let chart = SVGChart(title: "\(name): learning curves of the top \(curves.count) trials", xLabel: "epoch",
+                             yLabel: "dev accuracy", xAxis: .linear, series: curves)
+        let url = directory.appendingPathComponent("learning-curves.svg")
+        try chart.render().write(to: url, atomically: true, encoding: .utf8)
+        written.append(url)
+        return written
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+
+/// How a study's trials are executed; unlike ``StudyConfiguration`` these may change on resume.
+public struct ExecutionOptions: Sendable {
+    /// Trials run at once, each in its own worker process.
+    public var parallel: Int
+    public var pruner: MedianPruner?
+    /// A trial still running after this many seconds fails.
+    public var trialTimeout: TimeInterval?
+    /// How often running workers are checked.
+    public var pollInterval: TimeInterval
+
+    public init(parallel: Int = 1, pruner: MedianPruner? = nil, trialTimeout: TimeInterval? = nil,
+                pollInterval: TimeInterval = 0.1) {
+        self.parallel = parallel
+        self.pruner = pruner
+        self.trialTimeout = trialTimeout
+        self.pollInterval = pollInterval
+    }
+
+    public func validate() throws {
+        guard parallel >= 1 else { throw TuneError.invalidOption(name: "--parallel", detail: "\(parallel) must be ≥ 1") }
+        if let t = trialTimeout, !(t > 0) {
+            throw TuneError.invalidOption(name: "--trial-timeout", detail: "\(t) seconds must be > 0")
+        }
+    }
+}
+
+/// Runs a study to completion: plans each round's trials, runs them in worker processes
+/// (`parallel` at once), records everything in the study database, and after each round shrinks
+/// the box around the best trials (coarse to fine).
+///
+/// Resuming is the same call on the same database: finished trials stay as they are, trials a
+/// dead tuner left `running` are run again from scratch, pending ones run, and the remaining
+/// rounds follow. A worker that crashes fails its own trial only.
+public final class StudyRunner {
+    public let store: StudyStore
+    public let configuration: StudyConfiguration
+    public let directory: URL
+    public let worker: WorkerCommand
+    public let options: ExecutionOptions
+    private let log: (String) -> Void
+
+    /// - Parameters:
+    ///   - directory: the study's folder; trial folders go under `trials/`.
+    ///   - log: receives one line per event (trial started/finished/pruned, round boxes).
+    public init(store: StudyStore, configuration: StudyConfiguration, directory: URL, worker: WorkerCommand,
+                options: ExecutionOptions, log: @escaping (String) -> Void) {
+        self.store = store
+        self.configuration = configuration
+        self.directory = directory
+        self.worker = worker
+        self.options = options
+        self.log = log
+    }
+
+    /// Runs every unfinished trial of every round; returns when the study is complete.
+    public func run() throws {
+        try configuration.validate()
+        try options.validate()
+        try recoverInterruptedTrials()
+        var planned = try store.rounds()
+        if planned.isEmpty {
+            try plan(round: 0, box: configuration.space.fullBox)
+            planned = try store.rounds()
+        }
+        while let (round, box) = planned.last {
+            try runPendingTrials(round: round)
+            let next = round + 1
+            guard next < configuration.rounds else { break }
+            let completed = try store.trials(round: round, status: .done).compactMap { t in
+                t.result.map { (assignment: t.assignment, objective: $0.devAccuracy) }
+            }
+            guard !completed.isEmpty else {
+                throw TuneError.invalidStudy(
+                    name: directory.lastPathComponent,
+                    detail: "no trial of round \(round + 1) completed, so there is nothing to refine around; "
+                        + "see the trials' stderr.log under \(directory.appendingPathComponent("trials").path)")
+            }
+            try plan(round: next, box: box.shrunk(around: completed, in: configuration.space,
+                                                  keepFraction: configuration.keepFraction))
+            planned = try store.rounds()
+        }
+    }
+
+    /// Trials left `running` by a tuner that died go back to pending; their orphaned workers are stopped.
+    private func recoverInterruptedTrials() throws {
+        for t in try store.requeueInterrupted() {
+            var note = "trial \(t.id) was interrupted (attempt \(t.attempts)); it will run again"
+            if let pid = t.pid, let dir = t.outputDirectory, WorkerProcess.stopOrphan(pid: pid, directory: dir) {
+                note += "; stopped its orphaned worker (pid \(pid))"
+            }
+            log(note)
+        }
+    }
+
+    private func plan(round: Int, box: SearchBox) throws {
+        let assignments: [Assignment]
+        switch configuration.sampler {
+        case .random:
+            assignments = RandomSampler(seed: configuration.seed)
+                .assignments(round: round, count: configuration.trialsPerRound, box: box, space: configuration.space)
+        case .grid:
+            let grid = GridSampler(points: configuration.gridPoints)
+            let count = grid.count(box: box, space: configuration.space)
+            guard count <= Self.maximumGridSize else {
+                throw TuneError.invalidOption(
+                    name: "--grid-points",
+                    detail: "the grid has \(count) points (more than \(Self.maximumGridSize)); use fewer points or hyperparameters, or --sampler random")
+            }
+            assignments = grid.assignments(box: box, space: configuration.space)
+        }
+        try store.addRound(round, box: box, assignments: assignments)
+        log("round \(round + 1) of \(configuration.rounds): \(assignments.count) trials (\(configuration.sampler.rawValue)) in")
+        for line in box.describe(in: configuration.space) { log("  \(line)") }
+    }
+
+    /// A grid larger than this is almost certainly a mistake (and would fill the database for nothing).
+    static let maximumGridSize = 100_000
+
+    private func runPendingTrials(round: Int) throws {
+        var queue = try store.trials(round: round, status: .pending)
+        var active: [WorkerProcess] = []
+        while !queue.isEmpty || !active.isEmpty {
+            while active.count < options.parallel, !queue.isEmpty {
+                let trial = queue.removeFirst()
+                if let w = try start(trial) { active.append(w) }
+            }
+            Thread.sleep(forTimeInterval: options.pollInterval)
+            var stillRunning: [WorkerProcess] = []
+            for w in active {
+                let running = w.isRunning
+                try follow(w)
+                if running {
+                    if let limit = options.trialTimeout, Date().timeIntervalSince(w.startedAt) > limit {
+                        w.stop(as: .failed, reason: "timed out after \(formatNumber(limit)) s (--trial-timeout)")
+                    }
+                    w.enforceStop()
+                    stillRunning.append(w)
+                } else {
+                    try finish(w)
+                }
+            }
+            active = stillRunning
+        }
+    }
+
+    /// Starts a worker for `trial`; a worker that cannot start fails its trial, not the study.
+    private func start(_ trial: TrialRecord) throws -> WorkerProcess? {
+        let attemptDirectory = freshAttemptDirectory(for: trial)
+        let arguments = configuration.trainArguments + Hyperparameter.trainArguments(for: trial.assignment)
+        let worker: WorkerProcess
+        do {
+            worker = try WorkerProcess(trialID: trial.id, command: self.worker, arguments: arguments, directory: attemptDirectory)
+        } catch {
+            try store.markRunning(trial.id, pid: 0, outputDirectory: attemptDirectory.path)
+            try store.finish(trial.id, status: .failed, error: "\(error)")
+            log("trial \(trial.id) failed to start: \(error)")
+            return nil
+        }
+        try store.markRunning(trial.id, pid: worker.pid, outputDirectory: attemptDirectory.path, at: worker.startedAt)
+        log("trial \(trial.id) started: \(describe(trial.assignment))")
+        return worker
+    }
+
+    /// `trials/trial-0007/attempt-N` with N one past any attempt folder already there. Counting
+    /// folders rather than the stored attempts matters when a tuner died between starting a worker
+    /// and recording it: that orphan may still be writing into its folder, which must not be reused.
+    private func freshAttemptDirectory(for trial: TrialRecord) -> URL {
+        let trialDirectory = directory
+            .appendingPathComponent("trials")
+            .appendingPathComponent(String(format: "trial-%04d", trial.id))
+        let existing = (try? FileManager.default.contentsOfDirectory(atPath: trialDirectory.path)) ?? []
+        let used = existing.compactMap { name in name.hasPrefix("attempt-") ? Int(name.dropFirst("attempt-".count)) : nil }
+        let next = max(trial.attempts, used.max() ?? 0) + 1
+        return trialDirectory.appendingPathComponent("attempt-\(next)")
+    }
+
+    /// Stores the worker's new epochs and applies the median rule to each.
+    private func follow(_ w: WorkerProcess) throws {
+        let epochs = w.newEpochs()
+        try store.recordEpochs(w.trialID, epochs)
+        guard let pruner = options.pruner, w.stopRequest == nil else { return }
+        for e in epochs {
+            guard let dev = e.devAccuracy else { continue }
+            let completed = try store.completedDevAccuracies(atEpoch: e.epoch)
+            if let reason = pruner.verdict(epoch: e.epoch, devAccuracy: dev, completed: completed) {
+                w.stop(as: .pruned, reason: reason)
+                break
+            }
+        }
+    }
+
+    private func finish(_ w: WorkerProcess) throws {
+        let elapsed = formatNumber(Date().timeIntervalSince(w.startedAt))
+        if let request = w.stopRequest {
+            try store.finish(w.trialID, status: request.status, error: request.reason)
+            log("trial \(w.trialID) \(request.status.rawValue) after \(elapsed) s: \(request.reason)")
+            return
+        }
+        guard w.exitedCleanly else {
+            let reason = "worker \(w.exitDescription): \(w.stderrTail()) (log: \(w.stderrPath))"
+            try store.finish(w.trialID, status: .failed, error: reason)
+            log("trial \(w.trialID) failed after \(elapsed) s: \(reason)")
+            return
+        }
+        do {
+            let stdout = (try? String(contentsOfFile: w.stdoutPath, encoding: .utf8)) ?? ""
+            let result = try WorkerOutput.result(fromStdout: stdout)
+            try store.finish(w.trialID, status: .done, result: result)
+            log("trial \(w.trialID) done after \(elapsed) s: dev accuracy \(formatNumber(result.devAccuracy))")
+        } catch let error as TuneError {
+            try store.finish(w.trialID, status: .failed, error: "\(error) (log: \(w.stdoutPath))")
+            log("trial \(w.trialID) failed: \(error)")
+        }
+    }
+
+    private func describe(_ assignment: Assignment) -> String {
+        configuration.space.names.compactMap { name in
+            assignment[name].map { "\(name)=\(SearchBox.format($0))" }
+        }.joined(separator: " ")
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How trials are run: `executable` with `leadingArguments` (e.g. `nn train`), then the study's
+/// fixed train arguments, the trial's hyperparameters, `--out DIR --json`.
+public struct WorkerCommand: Sendable, Equatable {
+    public var executable: String
+    public var leadingArguments: [String]
+    /// The per-epoch metrics file (JSON lines) the worker writes inside its `--out` folder.
+    public var metricsFileName: String
+
+    public init(executable: String, leadingArguments: [String] = ["train"], metricsFileName: String = "metrics.jsonl") {
+        self.executable = executable
+        self.leadingArguments = leadingArguments
+        self.metricsFileName = metricsFileName
+    }
+}
+
+/// One running worker process and the files it writes.
+///
+/// Each attempt of a trial gets its own folder (`trial-0007/attempt-2/`), so an orphaned worker
+/// of a killed tuner can never write into the files of the attempt that replaced it.
+final class WorkerProcess {
+    let trialID: Int
+    let directory: URL
+    let startedAt: Date
+    private let process: Process
+    private let follower: MetricsFollower
+    /// Set when the tuner stops the worker on purpose (pruning, timeout): the status and reason to record.
+    private(set) var stopRequest: (status: TrialStatus, reason: String)?
+    private var killDeadline: Date?
+
+    /// Seconds between SIGTERM and SIGKILL for a worker being stopped.
+    static let terminationGrace: TimeInterval = 5
+
+    var pid: Int { Int(process.processIdentifier) }
+    var isRunning: Bool { process.isRunning }
+    var stdoutPath: String { directory.appendingPathComponent("stdout.log").path }
+    var stderrPath: String { directory.appendingPathComponent("stderr.log").path }
+    var outputDirectory: URL { directory.appendingPathComponent("out") }
+
+    init(trialID: Int, command: WorkerCommand, arguments: [String], directory: URL) throws {
+        self.trialID = trialID
+        self.directory = directory
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(at: directory.appendingPathComponent("out"), withIntermediateDirectories: true)
+        } catch {
+            throw TuneError.workerLaunch(executable: command.executable, detail: "cannot create \(directory.path): \(error.localizedDescription)")
+        }
+        let stdoutURL = directory.appendingPathComponent("stdout.log")
+        let stderrURL = directory.appendingPathComponent("stderr.log")
+        _ = fm.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = fm.createFile(atPath: stderrURL.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.leadingArguments + arguments
+            + ["--out", directory.appendingPathComponent("out").path, "--json"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NN_TUNE_TRIAL"] = String(trialID)
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: fm.currentDirectoryPath)
+        do {
+            process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+            process.standardError = try FileHandle(forWritingTo: stderrURL)
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        } catch {
+            throw TuneError.workerLaunch(executable: command.executable, detail: error.localizedDescription)
+        }
+        self.process = process
+        self.startedAt = Date()
+        self.follower = MetricsFollower(path: directory.appendingPathComponent("out").appendingPathComponent(command.metricsFileName).path)
+    }
+
+    /// The full command line, for logs.
+    var commandLine: String {
+        ([process.executableURL?.path ?? "?"] + (process.arguments ?? [])).joined(separator: " ")
+    }
+
+    /// Epochs completed since the last call.
+    func newEpochs() -> [EpochRecord] {
+        follower.poll()
+    }
+
+    /// Asks the worker to stop (SIGTERM), escalating to SIGKILL after ``terminationGrace``.
+    func stop(as status: TrialStatus, reason: String) {
+        guard stopRequest == nil else { return }
+        stopRequest = (status, reason)
+        killDeadline = Date().addingTimeInterval(Self.terminationGrace)
+        if process.isRunning { process.terminate() }
+    }
+
+    /// Sends SIGKILL to a stopping worker whose grace period has run out.
+    func enforceStop() {
+        if let deadline = killDeadline, Date() >= deadline, process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+        }
+    }
+
+    /// How the process ended, in words, for a failed trial's error.
+    var exitDescription: String {
+        switch process.terminationReason {
+        case .exit: return "exit status \(process.terminationStatus)"
+        case .uncaughtSignal: return "killed by signal \(process.terminationStatus)"
+        @unknown default: return "ended (status \(process.terminationStatus))"
+        }
+    }
+
+    var exitedCleanly: Bool {
+        process.terminationReason == .exit && process.terminationStatus == 0
+    }
+
+    /// The last few lines of stderr (at most 600 characters): usually the error message.
+    func stderrTail() -> String {
+        let text = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+        let lines = text.split(whereSeparator: \.isNewline).suffix(4).joined(separator: " | ")
+        return String(lines.suffix(600))
+    }
+
+    /// Stops a worker left running by a tuner that died, if `pid` still runs a command writing into
+    /// `directory` (so a pid reused by an unrelated process is never touched).
+    static func stopOrphan(pid: Int, directory: String) -> Bool {
+        guard pid > 0, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        guard arguments.contains(where: { $0.hasPrefix(directory) }) else { return false }
+        return kill(pid_t(pid), SIGKILL) == 0
+    }
+}

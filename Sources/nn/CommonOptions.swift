@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import NNCore
+import NNData
+import NNTrain
+
+extension BackendKind: ExpressibleByArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
+
+extension Activation: ExpressibleByArgument {}
+extension WeightInit: ExpressibleByArgument {}
+extension ClassifierHead: ExpressibleByArgument {}
+extension CSVHeader: ExpressibleByArgument {}
+
+/// How a data source is read, shared by `train` and `eval`.
+struct DataReadingOptions: ParsableArguments {
+    @Option(name: .customLong("labels"), help: ArgumentHelp("Labels file for a features-only --data (.npy or IDX).", valueName: "file"))
+    var labelsPath: String?
+
+    @Option(name: .customLong("label-column"),
+            help: ArgumentHelp("CSV label column: a 0-based index (negative counts from the end) or a header name.", valueName: "column"))
+    var labelColumn: String = "last"
+
+    @Option(name: .customLong("header"), help: "Whether the CSV's first row is a header (auto: when it holds a non-number).")
+    var header: CSVHeader = .auto
+
+    @Option(help: ArgumentHelp("Number of classes (default: largest training label + 1).", valueName: "n"))
+    var classes: Int?
+
+    @Option(name: .customLong("npz-x"), help: ArgumentHelp("Features array inside an .npz archive.", valueName: "name"))
+    var npzFeatures: String?
+
+    @Option(name: .customLong("npz-y"), help: ArgumentHelp("Labels array inside an .npz archive.", valueName: "name"))
+    var npzLabels: String?
+
+    func validate() throws {
+        if let classes, classes < 2 {
+            throw ValidationError("--classes \(classes): a classifier needs at least 2 classes")
+        }
+    }
+
+    func loadOptions(testPath: String?) -> DataLoadOptions {
+        DataLoadOptions(csv: CSVOptions(labelColumn: LabelColumn(parsing: labelColumn), header: header),
+                        classes: classes, labelsPath: labelsPath, testPath: testPath,
+                        npzFeatureKey: npzFeatures, npzLabelKey: npzLabels)
+    }
+}
+
+/// `--dev-size`: a sample count ("5000") or a fraction of the training set ("0.1" or "10%").
+enum DevSize: ExpressibleByArgument, CustomStringConvertible {
+    case count(Int)
+    case fraction(Double)
+
+    init?(argument: String) {
+        if argument.hasSuffix("%"), let p = Double(argument.dropLast()), p >= 0, p < 100 {
+            self = .fraction(p / 100)
+        } else if let n = Int(argument), n >= 0 {
+            self = .count(n)
+        } else if let f = Double(argument), f >= 0, f < 1 {
+            self = .fraction(f)
+        } else {
+            return nil
+        }
+    }
+
+    func count(of total: Int) -> Int {
+        switch self {
+        case let .count(n): return n
+        case let .fraction(f): return Int((Double(total) * f).rounded())
+        }
+    }
+
+    var description: String {
+        switch self {
+        case let .count(n): return String(n)
+        case let .fraction(f): return "\(f * 100)%"
+        }
+    }
+
+    static var defaultValueDescription: String { "10%" }
+}
+
+/// Comma-separated hidden-layer sizes: "512,256"; "" or "none" for no hidden layer (softmax regression).
+struct HiddenLayers: ExpressibleByArgument, CustomStringConvertible {
+    var sizes: [Int]
+
+    init(_ sizes: [Int]) { self.sizes = sizes }
+
+    init?(argument: String) {
+        let trimmed = argument.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty || trimmed.lowercased() == "none" {
+            sizes = []
+            return
+        }
+        var result: [Int] = []
+        for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1 else { return nil }
+            result.append(n)
+        }
+        sizes = result
+    }
+
+    var description: String { sizes.isEmpty ? "none" : sizes.map(String.init).joined(separator: ",") }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import NNCore
+
+/// `nn`: train, evaluate and check dense neural networks on OpenCL or the native backend.
+struct NNTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nn",
+        abstract: "Train and evaluate dense neural networks on OpenCL or native Swift.",
+        discussion: """
+            Data sets: fashion-mnist (apt-get install dataset-fashion-mnist), mnist (scripts/setup-mnist.py), \
+            digits (scikit-learn), or a path to a CSV, .npy, .npz or IDX file.
+            Exit codes: 0 success, 1 data/model/training error, 2 usage error.
+            """,
+        subcommands: [TrainCommand.self, EvalCommand.self, GradCheckCommand.self, DevicesCommand.self, TuneCommand.self])
+
+    /// Parses the command line, runs the command, and exits with the documented status.
+    static func runAndExit(_ arguments: [String]? = nil) -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            Foundation.exit(0)
+        } catch {
+            Foundation.exit(report(error))
+        }
+    }
+
+    /// Prints `error` to stderr (help and version go to stdout) and returns the exit status.
+    static func report(_ error: Error) -> Int32 {
+        if let failure = error as? CommandFailure {
+            Terminal.printError("nn: \(failure.message)")
+            return failure.exitCode
+        }
+        if let nnError = error as? NNError {
+            Terminal.printError("nn: \(nnError.description)")
+            return CommandFailure.dataOrModel
+        }
+        let code = exitCode(for: error)
+        if code == .success {
+            // --help, --version: ArgumentParser's text goes to stdout.
+            print(fullMessage(for: error))
+            return 0
+        }
+        let message = fullMessage(for: error)
+        if !message.isEmpty { Terminal.printError(message) }
+        // ArgumentParser reports usage problems as EX_USAGE (64); this tool promises 2, like most Unix tools.
+        if code == .validationFailure { return CommandFailure.usage }
+        if code == ExitCode(EXIT_FAILURE) { return CommandFailure.dataOrModel }
+        return code.rawValue
+    }
+}
+
+/// An error with a message and an exit status chosen by the command.
+struct CommandFailure: Error {
+    static let dataOrModel: Int32 = 1
+    static let usage: Int32 = 2
+
+    let message: String
+    let exitCode: Int32
+
+    static func usage(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: usage) }
+    static func failed(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: dataOrModel) }
+}

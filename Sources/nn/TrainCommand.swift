@@ -1,0 +1,373 @@
+import ArgumentParser
+import Foundation
+import NNCore
+import NNData
+import NNTrain
+
+/// `nn train`: fits a network and writes checkpoints, metrics and a learning curve.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a dense network (default: the Fashion-MNIST recipe 784-512-256-10, batch norm, ReLU, Adam).",
+        discussion: """
+            Writes into --out: metrics.jsonl (one JSON object per epoch), learning-curve.svg, a checkpoint per \
+            epoch (epoch-001/, …) and the best one by dev metric (best/). Each checkpoint is model.safetensors \
+            (PyTorch nn.Sequential state dict; the module is in its 'pytorch_module' metadata) plus \
+            training-state.safetensors (optimiser moments and run state).
+            """)
+
+    // MARK: Data
+
+    @Option(help: ArgumentHelp("fashion-mnist, mnist, digits, or a path (.csv, .npy, .npz, IDX file or folder).", valueName: "name|path"))
+    var data: String = NamedDataset.fashionMNIST.rawValue
+
+    @Option(name: .customLong("test-data"), help: ArgumentHelp("A separate test file in the format of --data.", valueName: "path"))
+    var testData: String?
+
+    @OptionGroup(title: "Data reading")
+    var reading: DataReadingOptions
+
+    @Option(name: .customLong("dev-size"),
+            help: ArgumentHelp("Dev set carved from the training set: a count (5000) or a fraction (0.1, 10%); 0 for none.", valueName: "size"))
+    var devSize: DevSize = .fraction(0.1)
+
+    @Option(name: .customLong("split-seed"), help: ArgumentHelp("Seed of the train/dev split (kept apart from --seed so runs share one dev set).", valueName: "n"))
+    var splitSeed: UInt64 = 0
+
+    // MARK: Model
+
+    @Option(help: ArgumentHelp("Hidden layer sizes, comma-separated ('none' for softmax regression).", valueName: "sizes"))
+    var layers: HiddenLayers = HiddenLayers([512, 256])
+
+    @Flag(inversion: .prefixedNo, help: "Batch normalisation after each hidden dense layer.")
+    var batchnorm: Bool = true
+
+    @Option(help: ArgumentHelp("Dropout KEEP probability after each hidden activation (the course's keep_prob; 1 = no dropout).", valueName: "keep"))
+    var dropout: Float = 1
+
+    @Option(help: "Hidden-layer activation.")
+    var activation: Activation = .relu
+
+    @Option(name: .customLong("weight-init"), help: "Weight initialisation (default: he for relu, xavier otherwise).")
+    var weightInit: WeightInit?
+
+    @Option(help: "Output head: softmax over all classes, or sigmoid (logistic regression, 2 classes only).")
+    var head: ClassifierHead = .softmax
+
+    @Option(name: .customLong("bn-beta"), help: ArgumentHelp("Batch-norm running-average β (= 1 − PyTorch momentum).", valueName: "beta"))
+    var batchNormBeta: Float = 0.9
+
+    @Option(name: .customLong("init"), help: ArgumentHelp("Start from the weights of a checkpoint (nn's, or a PyTorch state dict in safetensors).", valueName: "file"))
+    var initFrom: String?
+
+    // MARK: Optimisation
+
+    @Option(help: "Optimiser.")
+    var optimizer: OptimizerName = .adam
+
+    @Option(name: .customLong("lr"), help: ArgumentHelp("Initial learning rate α₀.", valueName: "alpha"))
+    var learningRate: Float = 1e-3
+
+    @Option(help: ArgumentHelp("Momentum β (optimizer momentum).", valueName: "beta"))
+    var momentum: Float = 0.9
+
+    @Option(help: ArgumentHelp("Adam β₁.", valueName: "beta"))
+    var beta1: Float = 0.9
+
+    @Option(help: ArgumentHelp("Adam β₂, and RMSprop's β.", valueName: "beta"))
+    var beta2: Float = 0.999
+
+    @Option(help: ArgumentHelp("ε of Adam and RMSprop.", valueName: "eps"))
+    var epsilon: Float = 1e-8
+
+    @Option(help: ArgumentHelp("L2 regularisation λ (cost + λ/2m·Σ‖W‖²).", valueName: "lambda"))
+    var l2: Float = 0
+
+    @Option(help: ArgumentHelp("L1 regularisation λ (cost + λ/m·Σ|w|).", valueName: "lambda"))
+    var l1: Float = 0
+
+    @Option(help: "Learning-rate schedule over epochs.")
+    var schedule: ScheduleName = .constant
+
+    @Option(help: ArgumentHelp("Decay for inverse-time and staircase: α₀/(1 + decay·epoch).", valueName: "d"))
+    var decay: Double = 1
+
+    @Option(name: .customLong("decay-rate"), help: ArgumentHelp("Factor for exponential (α₀·rate^epoch) and step schedules.", valueName: "r"))
+    var decayRate: Double = 0.95
+
+    @Option(name: .customLong("decay-interval"), help: ArgumentHelp("Epochs per stair for staircase and step schedules.", valueName: "epochs"))
+    var decayInterval: Int = 1
+
+    @Option(name: .customLong("decay-k"), help: ArgumentHelp("k of the inverse-sqrt schedule α₀·k/√epoch.", valueName: "k"))
+    var decayK: Double = 1
+
+    @Option(help: ArgumentHelp("Mini-batch size.", valueName: "n"))
+    var batch: Int = 128
+
+    @Option(help: ArgumentHelp("Epochs.", valueName: "n"))
+    var epochs: Int = 10
+
+    @Option(name: .customLong("max-steps"), help: ArgumentHelp("Stop after this many optimisation steps.", valueName: "n"))
+    var maxSteps: Int?
+
+    @Flag(name: .customLong("no-shuffle"), help: "Keep the file order instead of reshuffling every epoch.")
+    var noShuffle: Bool = false
+
+    @Option(help: ArgumentHelp("Early stopping: epochs without dev improvement before stopping (0 = off); restores the best weights.", valueName: "epochs"))
+    var patience: Int = 0
+
+    @Option(name: .customLong("early-stopping-metric"), help: "Dev metric watched by early stopping and used to pick best/.")
+    var earlyStoppingMetric: DevMetricName = .devAccuracy
+
+    @Option(name: .customLong("bayes-error"), help: ArgumentHelp("Achievable error (e.g. human level) for the bias/variance reading.", valueName: "fraction"))
+    var bayesError: Double = 0
+
+    @Option(help: ArgumentHelp("Seed of initialisation, shuffling and dropout.", valueName: "n"))
+    var seed: UInt64 = 1
+
+    // MARK: Run
+
+    @Option(help: ArgumentHelp("Backend: auto, opencl or native (default: $NN_BACKEND, else auto).", valueName: "kind"))
+    var backend: BackendKind?
+
+    @Option(help: ArgumentHelp("Output folder for checkpoints, metrics and the learning curve.", valueName: "dir"))
+    var out: String?
+
+    @Flag(help: "End with one machine-readable JSON line on stdout (everything else goes to stderr).")
+    var json: Bool = false
+
+    @Flag(name: .customLong("no-progress"), help: "No progress bar, even on a terminal.")
+    var noProgress: Bool = false
+
+    func validate() throws {
+        guard dropout > 0, dropout <= 1 else {
+            throw ValidationError("--dropout \(dropout) is a keep probability and must lie in (0, 1] (e.g. 0.8 keeps 80 % of units)")
+        }
+        guard learningRate >= 0, learningRate.isFinite else { throw ValidationError("--lr \(learningRate) must be a finite number ≥ 0") }
+        guard batch >= 1 else { throw ValidationError("--batch \(batch) must be at least 1") }
+        guard epochs >= 1 else { throw ValidationError("--epochs \(epochs) must be at least 1") }
+        guard l2 >= 0, l1 >= 0 else { throw ValidationError("--l2 and --l1 must be ≥ 0") }
+        guard patience >= 0 else { throw ValidationError("--patience \(patience) must be ≥ 0 (0 turns early stopping off)") }
+        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps \(maxSteps) must be at least 1") }
+        for (flag, beta) in [("--momentum", momentum), ("--beta1", beta1), ("--beta2", beta2), ("--bn-beta", batchNormBeta)] {
+            guard beta >= 0, beta < 1 else { throw ValidationError("\(flag) \(beta) must lie in [0, 1)") }
+        }
+        guard epsilon > 0 else { throw ValidationError("--epsilon \(epsilon) must be > 0") }
+        guard (0..<1).contains(bayesError) else { throw ValidationError("--bayes-error \(bayesError) must lie in [0, 1)") }
+        if head == .sigmoid, let classes = reading.classes, classes != 2 {
+            throw ValidationError("--head sigmoid is binary but --classes is \(classes); use --head softmax")
+        }
+    }
+
+    // MARK: Translation to the library's types
+
+    func makeSpec(inputWidth: Int, classes: Int) throws -> NetworkSpec {
+        var spec = try NetworkSpec.mlp(inputWidth: inputWidth, hidden: layers.sizes, classes: classes, activation: activation,
+                                       batchNorm: batchnorm, keepProbability: dropout, initializer: weightInit, head: head)
+        spec.layers = spec.layers.map { layer in
+            if case let .batchNorm(eps, _) = layer { return .batchNorm(epsilon: eps, averagingBeta: batchNormBeta) }
+            return layer
+        }
+        try spec.validate()
+        return spec
+    }
+
+    func makeConfig(hasDev: Bool) throws -> TrainingConfig {
+        var config = TrainingConfig()
+        config.epochs = epochs
+        config.batchSize = batch
+        config.learningRate = learningRate
+        config.seed = seed
+        config.shuffle = !noShuffle
+        config.maxSteps = maxSteps
+        config.bayesError = bayesError
+        switch optimizer {
+        case .sgd: config.optimizer = .sgd
+        case .momentum: config.optimizer = .momentum(beta: momentum)
+        case .rmsprop: config.optimizer = .rmsprop(beta: beta2, epsilon: epsilon)
+        case .adam: config.optimizer = .adam(beta1: beta1, beta2: beta2, epsilon: epsilon)
+        }
+        switch schedule {
+        case .constant: config.schedule = .constant
+        case .inverseTime: config.schedule = .inverseTime(decay: decay)
+        case .exponential: config.schedule = .exponential(rate: decayRate)
+        case .staircase: config.schedule = .staircase(decay: decay, interval: decayInterval)
+        case .step: config.schedule = .step(factor: decayRate, interval: decayInterval)
+        case .inverseSqrt: config.schedule = .inverseSqrt(k: decayK)
+        }
+        config.regularization = try Regularization(l2: l2, l1: l1)
+        if patience > 0 {
+            guard hasDev else {
+                throw CommandFailure.usage("--patience needs a dev set to watch; set --dev-size above 0")
+            }
+            config.earlyStopping = EarlyStopping(metric: earlyStoppingMetric.metric, patience: patience)
+        }
+        try config.validate()
+        return config
+    }
+
+    // MARK: Run
+
+    func run() throws {
+        let started = Date()
+        let toStandardError = json
+        let log: (String) -> Void = { line in
+            if toStandardError { Terminal.printError(line) } else { Terminal.printLine(line) }
+        }
+
+        let splits = try DataLoader.load(data, options: reading.loadOptions(testPath: testData))
+        if head == .sigmoid, splits.train.classes != 2 {
+            throw CommandFailure.usage("--head sigmoid is binary but \(splits.train.name) has \(splits.train.classes) classes; use --head softmax")
+        }
+        let devCount = devSize.count(of: splits.train.count)
+        guard devCount < splits.train.count else {
+            throw CommandFailure.usage("--dev-size \(devSize) leaves no training samples out of \(splits.train.count)")
+        }
+        var train = splits.train
+        var dev: Dataset?
+        if devCount > 0 {
+            let parts = try splits.train.split(devCount: devCount, seed: splitSeed)
+            train = parts.train
+            dev = parts.dev
+            train.name = splits.train.name
+            dev?.name = splits.train.name.replacingOccurrences(of: " train", with: "") + " dev"
+        }
+        let classes = max(train.classes, splits.test?.classes ?? 0)
+        let spec = try makeSpec(inputWidth: train.width, classes: classes)
+        let config = try makeConfig(hasDev: dev != nil)
+
+        let backend = try BackendFactory.make(backend)
+        let network = try Network(spec: spec, backend: backend, seed: seed)
+        if let initFrom {
+            if let normalizer = try ModelCheckpoint.loadWeights(into: network, from: initFrom) {
+                network.normalizer = normalizer  // the weights were trained on inputs scaled this way
+            }
+        }
+        let trainer = try Trainer(network: network, config: config)
+
+        log("nn train: \(train.name) \(train.count) samples, dev \(dev?.count ?? 0), test \(splits.test?.count ?? 0); "
+            + "\(network.describeArchitecture()), \(network.parameterCount) parameters")
+        log("backend: \(backend.name) (\(backend.deviceDescription)); \(config.optimizer.name) lr \(learningRate), batch \(batch), \(epochs) epochs, seed \(seed)")
+
+        let output = try out.map { try RunOutput(directory: $0) }
+        let progress = ProgressBar(enabled: Terminal.standardErrorIsTerminal && !noProgress, batchSize: batch)
+        var bestTracker = BestEpochTracker(metric: earlyStoppingMetric.metric)
+        var history: [EpochMetrics] = []
+
+        trainer.onProgress = { progress.update($0) }
+        trainer.onEpoch = { metrics in
+            progress.finishEpoch()
+            history.append(metrics)
+            log(Self.describe(metrics, epochs: epochs))
+            guard let output else { return }
+            let improved = bestTracker.consider(metrics)
+            try output.recordEpoch(metrics)
+            try output.saveCheckpoint(network: network, trainer: trainer, name: String(format: "epoch-%03d", metrics.epoch),
+                                      metadata: checkpointMetadata(metrics: metrics, train: train))
+            if improved {
+                try output.saveCheckpoint(network: network, trainer: trainer, name: "best",
+                                          metadata: checkpointMetadata(metrics: metrics, train: train))
+            }
+            try output.writeLearningCurve(history, title: "\(data) — \(network.describeArchitecture())")
+        }
+
+        let report = try trainer.fit(train: train, dev: dev)
+        let test = try splits.test.map { try network.evaluate($0, batchSize: config.evaluationBatchSize) }
+        let wall = Date().timeIntervalSince(started)
+
+        var summary: [String] = []
+        if let t = report.train { summary.append("train \(Format.percent(t.accuracy))") }
+        if let d = report.dev { summary.append("dev \(Format.percent(d.accuracy))") }
+        if let t = test { summary.append("test \(Format.percent(t.accuracy))") }
+        log("final accuracy: " + summary.joined(separator: ", ")
+            + (report.stoppedEarly ? " (stopped early; weights of epoch \(report.bestEpoch ?? 0) restored)" : ""))
+        if let diagnosis = report.diagnosis { log("diagnosis: \(diagnosis)") }
+        log(String(format: "throughput: %.0f samples/s; wall time %.1f s", report.samplesPerSecond, wall))
+
+        var line = JSONLine()
+        line.add("backend", backend.name)
+        line.add("device", backend.deviceDescription)
+        line.add("epochs", report.epochs.last?.epoch ?? 0)
+        line.add("steps", report.globalSteps)
+        line.add("train_accuracy", report.train?.accuracy)
+        line.add("dev_accuracy", report.dev?.accuracy)
+        line.add("test_accuracy", test?.accuracy)
+        line.add("train_loss", report.train?.loss)
+        line.add("dev_loss", report.dev?.loss)
+        line.add("test_loss", test?.loss)
+        line.add("samples_per_second", report.samplesPerSecond)
+        line.add("wall_seconds", wall)
+        line.add("stopped_early", report.stoppedEarly)
+        line.add("best_epoch", bestTracker.bestEpoch ?? report.bestEpoch)
+        line.add("diagnosis", report.diagnosis?.finding.rawValue)
+        line.add("out", out)
+        if let output {
+            try output.writeSummary(line.text)
+            log("wrote \(output.directory)/ (metrics.jsonl, learning-curve.svg, epoch-NNN/, best/)")
+        }
+        if json { Terminal.printLine(line.text) }
+    }
+
+    private func checkpointMetadata(metrics: EpochMetrics, train: Dataset) -> [String: String] {
+        var meta = ["dataset": data, "epoch": String(metrics.epoch), "train_samples": String(train.count)]
+        if let a = metrics.devAccuracy { meta["dev_accuracy"] = String(a) }
+        if let l = metrics.devLoss { meta["dev_loss"] = String(l) }
+        return meta
+    }
+
+    static func describe(_ m: EpochMetrics, epochs: Int) -> String {
+        var text = "epoch \(m.epoch)/\(epochs)\(m.isComplete ? "" : " (partial)"): train loss \(Format.fixed(m.trainLoss)) acc \(Format.percent(m.trainAccuracy))"
+        if let l = m.devLoss, let a = m.devAccuracy { text += " | dev loss \(Format.fixed(l)) acc \(Format.percent(a))" }
+        text += " | lr \(String(format: "%.3g", Double(m.learningRate))) | \(Format.rate(m.samplesPerSecond)) samples/s | \(String(format: "%.1f", m.seconds)) s"
+        return text
+    }
+}
+
+/// Optimiser names on the command line.
+enum OptimizerName: String, CaseIterable, ExpressibleByArgument {
+    case sgd, momentum, rmsprop, adam
+}
+
+/// Learning-rate schedule names on the command line.
+enum ScheduleName: String, CaseIterable, ExpressibleByArgument {
+    case constant
+    case inverseTime = "inverse-time"
+    case exponential
+    case staircase
+    case step
+    case inverseSqrt = "inverse-sqrt"
+}
+
+/// The dev metric that early stopping watches and `best/` is chosen by.
+enum DevMetricName: String, CaseIterable, ExpressibleByArgument {
+    case devAccuracy = "dev-accuracy"
+    case devLoss = "dev-loss"
+
+    var metric: EarlyStopping.Metric { self == .devAccuracy ? .devAccuracy : .devLoss }
+}
+
+/// Picks the epoch saved as `best/`: the best dev metric so far (ties keep the earlier epoch);
+/// without a dev set, the latest epoch.
+struct BestEpochTracker {
+    let metric: EarlyStopping.Metric
+    private(set) var bestEpoch: Int?
+    private var bestValue: Double?
+
+    init(metric: EarlyStopping.Metric) { self.metric = metric }
+
+    mutating func consider(_ m: EpochMetrics) -> Bool {
+        let value: Double?
+        switch metric {
+        case .devAccuracy: value = m.devAccuracy
+        case .devLoss: value = m.devLoss.map { -$0 }
+        }
+        guard let value else {
+            bestEpoch = m.epoch
+            return true
+        }
+        if let bestValue, value <= bestValue { return false }
+        bestValue = value
+        bestEpoch = m.epoch
+        return true
+    }
+}

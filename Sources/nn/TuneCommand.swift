@@ -1,0 +1,179 @@
+import ArgumentParser
+import Foundation
+import NNTune
+
+/// `nn tune`: hyperparameter search, each trial an `nn train` worker process, the study in SQLite.
+struct TuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tune",
+        abstract: "Search hyperparameters by running `nn train` trials in worker processes.",
+        discussion: """
+            Trials run as `nn train <train arguments> <hyperparameters> --out DIR --json`; give the train \
+            arguments after `--`, e.g. `nn tune --study fm --trials 30 -- --data fashion-mnist --epochs 5`. \
+            Running the same --study again resumes it: finished trials are kept, interrupted ones re-run.
+            """,
+        subcommands: [TuneRunCommand.self, TuneReportCommand.self],
+        defaultSubcommand: TuneRunCommand.self)
+}
+
+/// Options naming a study, shared by `run` and `report`.
+struct StudyOptions: ParsableArguments {
+    @Option(name: .long, help: "Study name; its files live in <root>/<name>/.")
+    var study: String
+
+    @Option(name: .long, help: "Folder holding studies.")
+    var root: String = "runs/tune"
+
+    func location() throws -> StudyLocation {
+        try StudyLocation(root: URL(fileURLWithPath: root), name: study)
+    }
+}
+
+struct TuneRunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Create or resume a study and run its trials (the default subcommand).")
+
+    @OptionGroup var studyOptions: StudyOptions
+
+    @Option(help: ArgumentHelp(
+        "Search space JSON file (default: the course's ranked space).",
+        discussion: """
+            One entry per hyperparameter, e.g. {"lr": "logUniform(1e-4, 1)", "momentum": "oneMinusLogUniform(0.9, 0.999)", \
+            "hidden": "int(64, 512)", "batch": "choice(64, 128, 256)"}. Distributions: uniform(a, b), int(a, b), \
+            logUniform(a, b), oneMinusLogUniform(a, b), choice(…), fixed(x); or {"dist": …, "low": …, "high": …}. \
+            Hyperparameters: \(Hyperparameter.all.map(\.name).joined(separator: ", ")).
+            """,
+        valueName: "file"))
+    var space: String?
+
+    @Option(help: "random (default) or grid.")
+    var sampler: String?
+
+    @Option(help: "Seed of the random sampler (default 1).")
+    var seed: UInt64?
+
+    @Option(help: "Trials per round for the random sampler (default 20).")
+    var trials: Int?
+
+    @Option(help: "Coarse-to-fine rounds; each shrinks the box around the best trials (default 1).")
+    var rounds: Int?
+
+    @Option(name: .customLong("grid-points"), help: "Values per hyperparameter for the grid sampler (default 3).")
+    var gridPoints: Int?
+
+    @Option(name: .customLong("keep-fraction"), help: "Share of a round's best trials the next box is fitted around (default 0.25).")
+    var keepFraction: Double?
+
+    @Option(help: "Trials run at once, each in its own worker process.")
+    var parallel: Int = 1
+
+    @Flag(help: "Stop a trial at an epoch boundary when its dev accuracy is below the median of completed trials.")
+    var prune = false
+
+    @Option(name: .customLong("prune-min-trials"), help: "Completed trials needed before pruning starts.")
+    var pruneMinTrials: Int = 3
+
+    @Option(name: .customLong("prune-warmup"), help: "Epochs (from the first) that are never pruned.")
+    var pruneWarmup: Int = 1
+
+    @Option(name: .customLong("trial-timeout"), help: "Seconds after which a trial fails.")
+    var trialTimeout: Double?
+
+    @Option(help: "Worker executable (default: this nn).")
+    var worker: String?
+
+    @Option(name: .customLong("metrics-file"), help: "Per-epoch metrics file (JSON lines) workers write in --out.")
+    var metricsFile: String = "metrics.jsonl"
+
+    @Argument(parsing: .postTerminator, help: "Arguments for every `nn train` trial, after `--`.")
+    var trainArguments: [String] = []
+
+    func run() throws {
+        let location = try studyOptions.location()
+        let samplerKind: SamplerKind?
+        if let sampler {
+            guard let kind = SamplerKind(rawValue: sampler.lowercased()) else {
+                throw ValidationError("unknown sampler '\(sampler)'; use random or grid")
+            }
+            samplerKind = kind
+        } else {
+            samplerKind = nil
+        }
+        let request = StudyRequest(
+            space: try space.map { try SearchSpace(contentsOf: $0) }, sampler: samplerKind, seed: seed,
+            trialsPerRound: trials, rounds: rounds, gridPoints: gridPoints, keepFraction: keepFraction,
+            trainArguments: trainArguments.isEmpty ? nil : trainArguments)
+        let options = ExecutionOptions(
+            parallel: parallel,
+            pruner: prune ? MedianPruner(minimumCompleted: pruneMinTrials, warmupEpochs: pruneWarmup) : nil,
+            trialTimeout: trialTimeout)
+        try options.validate()
+
+        try FileManager.default.createDirectory(at: location.directory, withIntermediateDirectories: true)
+        let resuming = location.exists
+        let store = try StudyStore(path: location.database.path)
+        let stored = try store.configuration()
+        let configuration = try request.resolve(stored: stored, studyName: location.name)
+        if stored == nil { try store.saveConfiguration(configuration) }
+        let executable = try worker ?? Self.currentExecutable()
+        say(resuming ? "resuming study \(location.name) (\(location.database.path))"
+                       : "new study \(location.name) (\(location.database.path))")
+        let runner = StudyRunner(
+            store: store, configuration: configuration, directory: location.directory,
+            worker: WorkerCommand(executable: executable, metricsFileName: metricsFile), options: options,
+            log: say)
+        try runner.run()
+        let report = try StudyReport(name: location.name, store: store)
+        say(report.table(top: 10))
+        let plots = try report.writePlots(to: location.reportDirectory, top: 5)
+        say("plots: \(location.reportDirectory.path) (\(plots.count) SVG files)")
+    }
+
+    /// This process's own executable, so workers run the same `nn` build as the tuner.
+    static func currentExecutable() throws -> String {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
+        if let path = Bundle.main.executablePath { return path }
+        throw TuneError.workerLaunch(executable: "nn", detail: "cannot locate this executable for the workers; pass --worker PATH")
+    }
+}
+
+struct TuneReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Show a study's best trials and each round's box; write SVG plots.")
+
+    @OptionGroup var studyOptions: StudyOptions
+
+    @Option(help: "How many of the best trials to list (and to draw learning curves for, up to 8).")
+    var top: Int = 10
+
+    @Flag(help: "Print the report as one JSON object instead of a table.")
+    var json = false
+
+    @Option(help: "Folder for the SVG plots (default: <root>/<study>/report).")
+    var plots: String?
+
+    func run() throws {
+        let location = try studyOptions.location()
+        guard location.exists else {
+            throw TuneError.invalidStudy(name: location.name, detail: "no such study under \(location.root.path); run `nn tune --study \(location.name)` first")
+        }
+        guard top >= 1 else { throw ValidationError("--top \(top) must be ≥ 1") }
+        let store = try StudyStore(path: location.database.path, readOnly: true)
+        let report = try StudyReport(name: location.name, store: store)
+        let directory = plots.map { URL(fileURLWithPath: $0) } ?? location.reportDirectory
+        let written = try report.writePlots(to: directory, top: min(top, 8))
+        if json {
+            say(try report.json(top: top))
+        } else {
+            say(report.table(top: top))
+            say("plots: \(directory.path) (\(written.count) SVG files)")
+        }
+    }
+}
+
+/// Writes a line to stdout unbuffered, so progress shows at once even when piped to a file.
+private func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,113 @@
+import Foundation
+import NNCore
+import NNNative
+import NNOpenCL
+import XCTest
+
+/// One backend configuration the conformance suite runs every check on.
+struct BackendUnderTest: Sendable {
+    /// Shown in every assertion message: "native", "native-float64", "opencl".
+    let label: String
+    let backend: any Backend
+
+    /// Unit roundoff u of the backend's arithmetic: 2⁻²⁴ for float32, 2⁻⁵³ for float64.
+    /// Every tolerance in the suite is a multiple of it, so the float64 backend is held to a
+    /// correspondingly tighter standard.
+    var u: Double { backend.precision == .float64 ? 0x1p-53 : 0x1p-24 }
+}
+
+/// The backends under test, built once per process (building the OpenCL program costs seconds).
+///
+/// Availability policy, so that a machine without OpenCL never passes silently:
+/// - OpenCL constructs: it is tested like any other backend.
+/// - It does not, and `CI=true` or `NN_REQUIRE_OPENCL=1`: every conformance test fails with the reason.
+/// - It does not, and `NN_SKIP_OPENCL=1` is set explicitly: the native backends are tested, and
+///   `testOpenCLBackendIsAvailable` is reported as skipped with the reason.
+/// - It does not, and neither is set: every conformance test fails with the reason and the fix.
+struct BackendRoster: Sendable {
+    let backends: [BackendUnderTest]
+    /// Why OpenCL could not be constructed, nil when it could.
+    let openCLProblem: String?
+    /// Whether the environment explicitly allows running without OpenCL.
+    let openCLMayBeSkipped: Bool
+
+    static let shared = BackendRoster(environment: ProcessInfo.processInfo.environment)
+
+    init(environment: [String: String]) {
+        var backends = [
+            BackendUnderTest(label: "native", backend: NativeBackend(precision: .float32)),
+            BackendUnderTest(label: "native-float64", backend: NativeBackend(precision: .float64)),
+        ]
+        var problem: String?
+        do {
+            backends.append(BackendUnderTest(label: "opencl", backend: try OpenCLBackend(deviceSelector: nil)))
+        } catch {
+            problem = "\(error)"
+        }
+        self.backends = backends
+        openCLProblem = problem
+        let truthy: (String?) -> Bool = { ["1", "true", "yes"].contains(($0 ?? "").lowercased()) }
+        let required = truthy(environment["CI"]) || truthy(environment["NN_REQUIRE_OPENCL"])
+        openCLMayBeSkipped = !required && truthy(environment["NN_SKIP_OPENCL"])
+    }
+
+    /// The message a test reports when OpenCL is missing.
+    var openCLFailureMessage: String? {
+        guard let problem = openCLProblem else { return nil }
+        return "opencl: the OpenCL backend could not be constructed: \(problem). "
+            + "Install an OpenCL driver (pocl-opencl-icd on a CPU-only machine; check `clinfo -l`), "
+            + "or set NN_SKIP_OPENCL=1 to test the native backends alone (not honoured when CI=true or NN_REQUIRE_OPENCL=1)."
+    }
+
+    func backend(labelled label: String) -> BackendUnderTest? {
+        backends.first { $0.label == label }
+    }
+}
+
+extension XCTestCase {
+    /// Runs `check` once per backend under test. A thrown error fails that backend's run (named) and
+    /// the loop goes on, so one backend's failure never hides another's result.
+    func forEachBackend(_ check: (BackendUnderTest) throws -> Void,
+                        file: StaticString = #filePath, line: UInt = #line) {
+        let roster = BackendRoster.shared
+        if let message = roster.openCLFailureMessage, !roster.openCLMayBeSkipped {
+            XCTFail(message, file: file, line: line)
+        }
+        for b in roster.backends {
+            do {
+                try check(b)
+            } catch {
+                XCTFail("[\(b.label)] unexpected error: \(error)", file: file, line: line)
+            }
+        }
+    }
+}
+
+/// The one place a missing OpenCL device is reported as a skip rather than a failure, and only
+/// when NN_SKIP_OPENCL=1 says so.
+final class BackendAvailabilityTests: XCTestCase {
+    func testOpenCLBackendIsAvailable() throws {
+        let roster = BackendRoster.shared
+        guard let message = roster.openCLFailureMessage else {
+            let opencl = try XCTUnwrap(roster.backend(labelled: "opencl"))
+            XCTAssertEqual(opencl.backend.name, "opencl")
+            XCTAssertEqual(opencl.backend.precision, .float32)
+            XCTAssertFalse(opencl.backend.deviceDescription.isEmpty, "opencl: the device description must name the device")
+            return
+        }
+        if roster.openCLMayBeSkipped {
+            throw XCTSkip("NN_SKIP_OPENCL=1: \(message)")
+        }
+        XCTFail(message)
+    }
+
+    func testNativeBackendsIdentifyThemselves() throws {
+        let roster = BackendRoster.shared
+        let native = try XCTUnwrap(roster.backend(labelled: "native"))
+        let double = try XCTUnwrap(roster.backend(labelled: "native-float64"))
+        XCTAssertEqual(native.backend.name, "native")
+        XCTAssertEqual(native.backend.precision, .float32)
+        XCTAssertEqual(double.backend.name, "native")
+        XCTAssertEqual(double.backend.precision, .float64)
+    }
+}

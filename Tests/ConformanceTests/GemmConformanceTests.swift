@@ -1,0 +1,84 @@
+import NNCore
+import XCTest
+
+/// C ← α·op(A)·op(B) + β·C on every backend, every transpose combination, against Float64.
+final class GemmConformanceTests: XCTestCase {
+    /// (m, n, k): a single element, small primes, and primes that straddle every tile size.
+    private static let sizes = [(1, 1, 1), (7, 13, 5), (257, 129, 65)]
+    private static let transposes = [(false, false), (true, false), (false, true), (true, true)]
+
+    /// One gemm call with its inputs and Float64 result, computed once and checked on every backend.
+    private struct Case {
+        let m, n, k: Int
+        let transposeA, transposeB: Bool
+        let alpha, beta: Float
+        let a, b, c: [Double]
+        let expected, magnitude: [Double]
+        var aShape: Shape { transposeA ? Shape(k, m) : Shape(m, k) }
+        var bShape: Shape { transposeB ? Shape(n, k) : Shape(k, n) }
+        var name: String {
+            "gemm m=\(m) n=\(n) k=\(k) transA=\(transposeA) transB=\(transposeB) α=\(alpha) β=\(beta)"
+                + (c.first?.isNaN == true ? " (C filled with NaN)" : "")
+        }
+
+        init(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, alpha: Float, beta: Float, nanFilledC: Bool) {
+            (self.m, self.n, self.k, self.transposeA, self.transposeB, self.alpha, self.beta) = (m, n, k, transposeA, transposeB, alpha, beta)
+            var rng = TestRandom(seed: UInt64(m * 1_000_003 + n * 1009 + k))
+            let aShape = transposeA ? Shape(k, m) : Shape(m, k), bShape = transposeB ? Shape(n, k) : Shape(k, n)
+            a = rng.uniform(aShape.count)
+            b = rng.uniform(bShape.count)
+            c = nanFilledC ? [Double](repeating: .nan, count: m * n) : rng.uniform(m * n)
+            (expected, magnitude) = Reference.gemm(a, aShape: aShape, transposeA: transposeA, b, bShape: bShape,
+                                                   transposeB: transposeB, c: c, alpha: Double(alpha), beta: Double(beta))
+        }
+    }
+
+    private func check(_ cases: [Case]) {
+        forEachBackend { be in
+            for c in cases {
+                let ta = try be.tensor(c.aShape.rows, c.aShape.columns, c.a)
+                let tb = try be.tensor(c.bShape.rows, c.bShape.columns, c.b)
+                let tc = try be.tensor(c.m, c.n, c.c)
+                try be.backend.gemm(ta, transposeA: c.transposeA, tb, transposeB: c.transposeB, into: tc, alpha: c.alpha, beta: c.beta)
+                // Any summation order (blocked, FMA, split-k) of k products errs by at most γ_k·Σ|a·b| ≈ k·u·Σ|a·b|
+                // (Higham, Accuracy and Stability, §3.5); three more roundings for α·sum, β·c and the final
+                // add. The bound is taken at the largest element's magnitude so one atol serves the matrix.
+                let tolerance = Tolerance(atol: Double(c.k + 3) * be.u * maxAbs(c.magnitude), rtol: 0)
+                assertClose(try be.values(tc), c.expected, tolerance, c.name, on: be)
+            }
+        }
+    }
+
+    private func everyShapeAndTranspose(alpha: Float, beta: Float, nanFilledC: Bool) -> [Case] {
+        Self.sizes.flatMap { m, n, k in
+            Self.transposes.map { ta, tb in
+                Case(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: alpha, beta: beta, nanFilledC: nanFilledC)
+            }
+        }
+    }
+
+    func testAllTransposeCombinationsWithAlphaAndBeta() {
+        check(everyShapeAndTranspose(alpha: 0.75, beta: -1.5, nanFilledC: false))
+    }
+
+    /// β = 0 must ignore C entirely: NaN there may not leak through 0·NaN.
+    func testBetaZeroIgnoresNaNInC() {
+        check(everyShapeAndTranspose(alpha: 1, beta: 0, nanFilledC: true) + [
+            Case(m: 7, n: 13, k: 5, transposeA: false, transposeB: false, alpha: 0, beta: 0, nanFilledC: true),
+            Case(m: 7, n: 13, k: 5, transposeA: false, transposeB: false, alpha: -2, beta: 0, nanFilledC: true),
+        ])
+    }
+
+    /// β = 1 accumulates (gradient accumulation); α = 0 scales C alone.
+    func testAccumulateAndPureScale() {
+        check([
+            Case(m: 7, n: 13, k: 5, transposeA: true, transposeB: false, alpha: 1, beta: 1, nanFilledC: false),
+            Case(m: 7, n: 13, k: 5, transposeA: false, transposeB: true, alpha: 0, beta: 0.5, nanFilledC: false),
+        ])
+    }
+
+    /// A weight gradient dW = Xᵀ·dZ: a long k (the batch) and a small output.
+    func testLongInnerDimension() {
+        check([Case(m: 9, n: 10, k: 1000, transposeA: true, transposeB: false, alpha: 1, beta: 0, nanFilledC: true)])
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import NNCore
+import NNNative
+import NNTrain
+import XCTest
+
+final class CheckpointTests: XCTestCase {
+    private func sampleData(rows: Int, width: Int, classes: Int, seed: UInt64) throws -> Dataset {
+        var generator = SeededGenerator(seed: seed)
+        let features = (0..<(rows * width)).map { _ in Float(generator.nextGaussian()) * 3 + 5 }
+        let labels = (0..<rows).map { _ in Int32(generator.nextIndex(below: classes)) }
+        return try Dataset(features: features, labels: labels, width: width, classes: classes, name: "random")
+    }
+
+    /// A small network whose running statistics have moved away from their initial values.
+    private func trainedLikeNetwork(backend: NativeBackend, data: Dataset) throws -> Network {
+        let spec = try NetworkSpec.mlp(inputWidth: data.width, hidden: [8, 6], classes: data.classes, batchNorm: true, keepProbability: 0.8)
+        let network = try Network(spec: spec, backend: backend, seed: 42)
+        network.normalizer = try InputNormalizer.fit(data)
+        network.mode = .training
+        let batch = try backend.makeTensor(network.normalizer!.apply(data.features), shape: Shape(data.count, data.width))
+        for _ in 0..<3 { _ = try network.forward(batch) }
+        network.mode = .evaluation
+        return network
+    }
+
+    func testSavedModelLoadsBackWithIdenticalPredictions() throws {
+        let backend = NativeBackend(precision: .float32, threads: 1)
+        let data = try sampleData(rows: 40, width: 5, classes: 3, seed: 7)
+        let network = try trainedLikeNetwork(backend: backend, data: data)
+        let before = try network.predictProbabilities(data)
+
+        let dir = try TemporaryDirectory()
+        try ModelCheckpoint.save(network, toDirectory: dir.path, metadata: ["dataset": "random"])
+        let loaded = try ModelCheckpoint.load(dir.path, backend: backend)
+        XCTAssertEqual(loaded.spec, network.spec)
+        XCTAssertEqual(loaded.normalizer, network.normalizer)
+        XCTAssertEqual(try loaded.predictProbabilities(data), before, "the same weights on the same backend must give bit-identical outputs")
+
+        let description = try ModelCheckpoint.describe(dir.file(ModelCheckpoint.modelFileName))
+        XCTAssertEqual(description.metadata["dataset"], "random")
+        XCTAssertEqual(description.metadata[ModelCheckpoint.Key.format], ModelCheckpoint.formatName)
+        XCTAssertTrue(description.metadata[ModelCheckpoint.Key.pytorchModule]?.contains("nn.BatchNorm1d(8") ?? false)
+        // PyTorch names and layouts: Linear weight out × in, BatchNorm buffers, an I64 batch counter.
+        let byName = Dictionary(uniqueKeysWithValues: description.tensors.map { ($0.name, $0) })
+        XCTAssertEqual(byName["0.weight"]?.shape, [8, 5])
+        XCTAssertNil(byName["0.bias"], "a dense layer followed by batch norm has no bias")
+        XCTAssertEqual(byName["1.running_mean"]?.shape, [8])
+        XCTAssertEqual(byName["1.num_batches_tracked"]?.dtype, .int64)
+        XCTAssertEqual(byName["1.num_batches_tracked"]?.integers, [3])
+    }
+
+    func testCheckpointOfAnotherArchitectureIsAClearError() throws {
+        let backend = NativeBackend(precision: .float32, threads: 1)
+        let data = try sampleData(rows: 20, width: 5, classes: 3, seed: 1)
+        let network = try trainedLikeNetwork(backend: backend, data: data)
+        let dir = try TemporaryDirectory()
+        try ModelCheckpoint.save(network, toDirectory: dir.path)
+
+        let other = try Network(spec: NetworkSpec.mlp(inputWidth: 5, hidden: [16], classes: 3), backend: backend)
+        XCTAssertThrowsMessage(try ModelCheckpoint.loadWeights(into: other, from: dir.path), "checkpoint of another architecture", "--layers")
+
+        // A bare state dict (as exported from PyTorch, no metadata) of the wrong shape names the tensors.
+        let bare = dir.file("bare.safetensors")
+        try SafeTensors.write(network.namedTensors(), to: bare)
+        XCTAssertThrowsMessage(try ModelCheckpoint.loadWeights(into: other, from: bare), "does not fit", "0.weight")
+        XCTAssertThrowsMessage(try ModelCheckpoint.describe(bare), "architecture is unknown", "--init")
+    }
+
+    func testBareStateDictSeedsAMatchingNetwork() throws {
+        let backend = NativeBackend(precision: .float32, threads: 1)
+        let data = try sampleData(rows: 20, width: 5, classes: 3, seed: 2)
+        let network = try trainedLikeNetwork(backend: backend, data: data)
+        let dir = try TemporaryDirectory()
+        let bare = dir.file("exported.safetensors")
+        try SafeTensors.write(network.namedTensors(), to: bare)
+        let fresh = try Network(spec: network.spec, backend: backend, seed: 999)
+        fresh.normalizer = network.normalizer
+        try ModelCheckpoint.loadWeights(into: fresh, from: bare)
+        XCTAssertEqual(try fresh.predictProbabilities(data), try network.predictProbabilities(data))
+    }
+
+    func testTruncatedModelFileIsAClearError() throws {
+        let backend = NativeBackend(precision: .float32, threads: 1)
+        let data = try sampleData(rows: 20, width: 5, classes: 3, seed: 3)
+        let network = try trainedLikeNetwork(backend: backend, data: data)
+        let dir = try TemporaryDirectory()
+        try ModelCheckpoint.save(network, toDirectory: dir.path)
+        let path = dir.file(ModelCheckpoint.modelFileName)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        try bytes.prefix(bytes.count - 10).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsMessage(try ModelCheckpoint.load(dir.path, backend: backend), "model.safetensors", "truncated or corrupt")
+    }
+}

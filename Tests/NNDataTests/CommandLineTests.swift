@@ -1,0 +1,147 @@
+import Foundation
+import XCTest
+
+/// Runs the built `nn` binary from the products directory and checks exit codes and messages:
+/// 0 for success, 1 for bad data or models, 2 for bad usage, and one clear line on stderr.
+final class CommandLineTests: XCTestCase {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The `nn` executable next to this test bundle (both are products of the same build).
+    private func nnBinary() throws -> String {
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for directory in [products, Bundle.main.bundleURL, products.deletingLastPathComponent()] {
+            let candidate = directory.appendingPathComponent("nn").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw MissingBinary(directory: products.path)
+    }
+
+    /// Thrown (so the test fails, never skips) when the binary under test was not built.
+    struct MissingBinary: Error, CustomStringConvertible {
+        let directory: String
+        var description: String { "the nn executable is not in \(directory); build it with `swift build --product nn` before testing" }
+    }
+
+    private func nn(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try nnBinary())
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["NN_BACKEND"] = "native"
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
+        var errorData = Data()
+        let reader = Thread { errorData = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outputData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return Result(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
+                      stderr: String(decoding: errorData, as: UTF8.self))
+    }
+
+    private func assertFails(_ arguments: [String], status: Int32, mentioning fragments: [String],
+                             file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try nn(arguments)
+        XCTAssertEqual(r.status, status, "nn \(arguments.joined(separator: " ")): \(r.stderr)", file: file, line: line)
+        for fragment in fragments where !r.stderr.contains(fragment) {
+            XCTFail("stderr \"\(r.stderr)\" does not mention \"\(fragment)\"", file: file, line: line)
+        }
+        XCTAssertFalse(r.stderr.contains("Fatal error"), "must never trap", file: file, line: line)
+    }
+
+    /// 90 rows of a 3-class problem any small network separates: the class is the position of the largest feature.
+    private func separableCSV(_ dir: TemporaryDirectory) throws -> String {
+        var generator = SystemRandomNumberGenerator()
+        var text = "f0,f1,f2,label\n"
+        for i in 0..<90 {
+            var f = (0..<3).map { _ in Double.random(in: 0...1, using: &generator) }
+            f[i % 3] += 2
+            text += f.map { String(format: "%.3f", $0) }.joined(separator: ",") + ",\(i % 3)\n"
+        }
+        return try dir.write("three.csv", text: text)
+    }
+
+    func testTrainWritesCheckpointsAndAJSONLineThenEvalReadsThem() throws {
+        let dir = try TemporaryDirectory()
+        let data = try separableCSV(dir)
+        let out = dir.file("run")
+        let r = try nn(["train", "--data", data, "--layers", "8", "--epochs", "3", "--batch", "16", "--lr", "0.01",
+                        "--dev-size", "15", "--out", out, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let last = try XCTUnwrap(r.stdout.split(separator: "\n").last)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], "last line must be JSON")
+        XCTAssertEqual(json["backend"] as? String, "native")
+        XCTAssertEqual(json["epochs"] as? Int, 3)
+        XCTAssertNotNil(json["dev_accuracy"] as? Double)
+        XCTAssertTrue(json["test_accuracy"] is NSNull, "no test set was given")
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 1, "with --json, stdout holds only the JSON line")
+        for name in ["metrics.jsonl", "learning-curve.svg", "summary.json", "epoch-003/model.safetensors",
+                     "epoch-003/training-state.safetensors", "best/model.safetensors"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.file("run/\(name)")), name)
+        }
+        let metrics = try String(contentsOfFile: dir.file("run/metrics.jsonl"), encoding: .utf8)
+        XCTAssertEqual(metrics.split(separator: "\n").count, 3)
+
+        let predictions = dir.file("p.csv")
+        let e = try nn(["eval", "--model", out + "/epoch-003", "--data", data, "--predictions", predictions, "--json"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let evaluation = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(evaluation["samples"] as? Int, 90)
+        let rows = try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "label,predicted,p0,p1,p2")
+        XCTAssertEqual(rows.count, 91)
+
+        // Starting from a checkpoint of another architecture is a data/model error naming the fix.
+        try assertFails(["train", "--data", data, "--layers", "5", "--init", out + "/best", "--epochs", "1"],
+                        status: 1, mentioning: ["checkpoint of another architecture", "--layers"])
+        // Evaluating on data of another width names both widths.
+        let wide = try dir.write("wide.csv", text: "1,2,3,4,0\n5,6,7,8,1\n")
+        try assertFails(["eval", "--model", out + "/best", "--data", wide], status: 1, mentioning: ["4 features", "takes 3"])
+    }
+
+    func testBadDataFilesExitWithStatus1AndAClearMessage() throws {
+        let dir = try TemporaryDirectory()
+        let ragged = try dir.write("ragged.csv", text: "1,2,0\n3,4,1\n5,6\n")
+        try assertFails(["train", "--data", ragged], status: 1, mentioning: ["ragged.csv", "line 3", "ragged"])
+        let word = try dir.write("word.csv", text: "1,2,0\n3,abc,1\n")
+        try assertFails(["train", "--data", word], status: 1, mentioning: ["line 2, column 2", "'abc' is not a number"])
+        let labels = try dir.write("labels.csv", text: "1,2,0\n3,4,5\n")
+        try assertFails(["train", "--data", labels, "--classes", "3"], status: 1, mentioning: ["label 5", "outside the class range 0..<3"])
+        let idx = Fixture.idxUInt8(shape: [10, 2, 2], values: [UInt8](repeating: 1, count: 40))
+        let truncated = try dir.write("cut-idx3-ubyte", Array(idx.dropLast(7)))
+        let idxLabels = try dir.write("labels-idx1-ubyte", Fixture.idxUInt8(shape: [10], values: Array(repeating: 0, count: 10)))
+        try assertFails(["train", "--data", truncated, "--labels", idxLabels], status: 1, mentioning: ["truncated", "re-download"])
+        let complex = try dir.write("x.npy", Fixture.npy(descr: "<c8", shape: [2, 1], payload: [UInt8](repeating: 0, count: 16)))
+        try assertFails(["train", "--data", complex, "--labels", idxLabels], status: 1, mentioning: ["unsupported dtype '<c8'", "astype"])
+        let corrupt = try dir.write("model.safetensors", [200, 0, 0, 0, 0, 0, 0, 0, 123])
+        try assertFails(["eval", "--model", corrupt, "--data", ragged], status: 1, mentioning: ["truncated or corrupt"])
+    }
+
+    func testUsageErrorsExitWithStatus2() throws {
+        try assertFails(["train", "--optimizer", "adamw"], status: 2, mentioning: ["adamw", "sgd", "adam"])
+        try assertFails(["train", "--backend", "cuda"], status: 2, mentioning: ["cuda"])
+        try assertFails(["train", "--dropout", "0"], status: 2, mentioning: ["keep probability"])
+        try assertFails(["train", "--layers", "10,-3"], status: 2, mentioning: ["--layers"])
+        try assertFails(["train", "--no-such-option"], status: 2, mentioning: ["no-such-option"])
+        try assertFails(["eval", "--data", "digits"], status: 2, mentioning: ["--model"])
+    }
+
+    func testGradcheckPassesAndFailsOnItsThreshold() throws {
+        let pass = try nn(["gradcheck", "--json"])
+        XCTAssertEqual(pass.status, 0, pass.stderr)
+        XCTAssertTrue(pass.stdout.contains("\"passed\":true"), pass.stdout)
+        // A threshold no Float64 difference quotient can meet must fail the check with status 1.
+        let strict = try nn(["gradcheck", "--threshold", "1e-15"])
+        XCTAssertEqual(strict.status, 1)
+        XCTAssertTrue(strict.stderr.contains("gradient check failed"), strict.stderr)
+    }
+}

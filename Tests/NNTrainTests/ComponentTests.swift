@@ -1,0 +1,82 @@
+import NNCore
+import NNTrain
+import XCTest
+
+/// Data sets, normalisation, schedules, averages and the bias/variance reading.
+final class ComponentTests: XCTestCase {
+    func testSplitIsSeededDisjointAndComplete() throws {
+        let data = try Dataset(features: (0..<40).map(Float.init), labels: (0..<20).map { Int32($0 % 4) }, width: 2, classes: 4)
+        let (train, dev) = try data.split(devCount: 5, seed: 3)
+        XCTAssertEqual(train.count, 15)
+        XCTAssertEqual(dev.count, 5)
+        let firstFeatures = (train.features + dev.features).enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+        XCTAssertEqual(Set(firstFeatures), Set((0..<20).map { Float($0 * 2) }), "every row lands in exactly one part")
+        let again = try data.split(devCount: 5, seed: 3)
+        XCTAssertEqual(again.dev.features, dev.features)
+        XCTAssertNotEqual(try data.split(devCount: 5, seed: 4).dev.features, dev.features)
+        XCTAssertThrowsError(try data.split(devCount: 21, seed: 3))
+        XCTAssertThrowsError(try data.subset(rows: [0, 20]))
+        XCTAssertEqual(try data.subset(rows: [3, 3]).features, [6, 7, 6, 7])
+    }
+
+    func testNormalizerFitsTrainingSetAndHandlesConstantFeatures() throws {
+        let train = try Dataset(features: [1, 5, 3, 5, 5, 5], labels: [0, 1, 0], width: 2, classes: 2)
+        let n = try InputNormalizer.fit(train)
+        XCTAssertEqual(n.mean, [3, 5])
+        XCTAssertEqual(n.standardDeviation[0], (8 / 3 as Float).squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(n.standardDeviation[1], 1, "zero variance gets std 1")
+        let normalized = n.apply(train.features)
+        XCTAssertEqual(normalized[0] + normalized[2] + normalized[4], 0, accuracy: 1e-6)
+        XCTAssertEqual(normalized[1], 0)
+        // Applied unchanged to other data: a dev row is shifted and scaled by the training statistics.
+        XCTAssertEqual(n.apply([3, 7]), [0, 2])
+    }
+
+    func testSchedules() {
+        let a0: Float = 0.1
+        XCTAssertEqual(LearningRateSchedule.constant.learningRate(initial: a0, epoch: 7), 0.1)
+        XCTAssertEqual(LearningRateSchedule.inverseTime(decay: 1).learningRate(initial: a0, epoch: 0), 0.1)
+        XCTAssertEqual(LearningRateSchedule.inverseTime(decay: 1).learningRate(initial: a0, epoch: 3), 0.025, accuracy: 1e-8)
+        XCTAssertEqual(LearningRateSchedule.exponential(rate: 0.5).learningRate(initial: a0, epoch: 2), 0.025, accuracy: 1e-8)
+        XCTAssertEqual(LearningRateSchedule.staircase(decay: 1, interval: 2).learningRate(initial: a0, epoch: 3), 0.05, accuracy: 1e-8)
+        XCTAssertEqual(LearningRateSchedule.staircase(decay: 1, interval: 2).learningRate(initial: a0, epoch: 4), 0.1 / 3, accuracy: 1e-8)
+        XCTAssertEqual(LearningRateSchedule.step(factor: 0.1, interval: 3).learningRate(initial: a0, epoch: 3), 0.01, accuracy: 1e-8)
+        XCTAssertEqual(LearningRateSchedule.inverseSqrt(k: 2).learningRate(initial: a0, epoch: 3), 0.1, accuracy: 1e-8)
+        XCTAssertThrowsError(try LearningRateSchedule.staircase(decay: 1, interval: 0).validate())
+        XCTAssertThrowsError(try LearningRateSchedule.inverseTime(decay: -1).validate())
+    }
+
+    func testExponentialAverageBiasCorrection() throws {
+        var corrected = try ExponentialAverage(beta: 0.9)
+        var raw = try ExponentialAverage(beta: 0.9, biasCorrection: false)
+        XCTAssertNil(corrected.value)
+        for _ in 0..<3 {
+            corrected.add(10)
+            raw.add(10)
+        }
+        XCTAssertEqual(try XCTUnwrap(corrected.value), 10, accuracy: 1e-12, "a constant series averages to itself")
+        XCTAssertEqual(try XCTUnwrap(raw.value), 10 * (1 - 0.9 * 0.9 * 0.9), accuracy: 1e-12, "uncorrected starts biased to 0")
+        XCTAssertThrowsError(try ExponentialAverage(beta: 1))
+    }
+
+    func testDiagnosisReadings() {
+        let variance = Diagnosis(trainError: 0.009, devError: 0.061)
+        XCTAssertEqual(variance.finding, .highVariance)
+        XCTAssertEqual(variance.description,
+                       "high variance: dev error 6.1 % vs train 0.9 %; try more data or regularisation (L2, dropout, early stopping)")
+        XCTAssertEqual(Diagnosis(trainError: 0.15, devError: 0.16).finding, .highBias)
+        XCTAssertTrue(Diagnosis(trainError: 0.15, devError: 0.30).description.hasPrefix("high bias and high variance"))
+        XCTAssertEqual(Diagnosis(trainError: 0.15, devError: 0.16, bayesError: 0.14).finding, .balanced)
+    }
+
+    func testSeededGeneratorStateRoundTrip() throws {
+        var g = SeededGenerator(seed: 5)
+        _ = g.next()
+        var restored = try SeededGenerator(state: g.state)
+        XCTAssertEqual((0..<5).map { _ in g.next() }, (0..<5).map { _ in restored.next() })
+        XCTAssertThrowsError(try SeededGenerator(state: [0, 0, 0, 0]))
+        XCTAssertEqual(SeededGenerator(seed: 1).state, SeededGenerator(seed: 1).state)
+        var p = SeededGenerator(seed: 2)
+        XCTAssertEqual(p.permutation(50).sorted(), Array(0..<50))
+    }
+}

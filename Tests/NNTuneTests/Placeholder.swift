@@ -1,2 +1,0 @@
-import XCTest
-final class NNTuneTestsPlaceholder: XCTestCase { func testPlaceholder() {} }

@@ -1,0 +1,143 @@
+import Foundation
+import XCTest
+@testable import NNTune
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class StudyRunnerTests: XCTestCase {
+    private func runner(_ store: StudyStore, _ configuration: StudyConfiguration, _ dir: URL, _ worker: WorkerCommand,
+                        parallel: Int = 2, pruner: MedianPruner? = nil) -> StudyRunner {
+        StudyRunner(store: store, configuration: configuration, directory: dir, worker: worker,
+                    options: ExecutionOptions(parallel: parallel, pruner: pruner, pollInterval: 0.02), log: { _ in })
+    }
+
+    func testResumeRunsOnlyUnfinishedTrials() throws {
+        let dir = try makeTemporaryDirectory("resume")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
+        let worker = try fake.install()
+        let space = try learningRateSpace()
+        let configuration = StudyConfiguration(space: space, trialsPerRound: 5)
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        try store.saveConfiguration(configuration)
+        // A study as a killed tuner leaves it: done, failed, running (its tuner died), pending.
+        let ids = try store.addRound(0, box: space.fullBox, assignments: [0.01, 0.001, 0.1, 0.02, 0.005].map { ["lr": .real($0)] })
+        try store.markRunning(ids[0], pid: 0, outputDirectory: "/nonexistent")
+        try store.finish(ids[0], status: .done, result: TrialResult(devAccuracy: 0.123))
+        try store.markRunning(ids[1], pid: 0, outputDirectory: "/nonexistent")
+        try store.finish(ids[1], status: .failed, error: "earlier crash")
+        try store.markRunning(ids[2], pid: 0, outputDirectory: "/nonexistent")
+        let before = try store.trials()
+
+        try runner(store, configuration, dir, worker).run()
+
+        let (starts, finishes) = fake.events()
+        XCTAssertEqual(starts, [ids[2]: 1, ids[3]: 1, ids[4]: 1], "only the running and pending trials run")
+        XCTAssertEqual(finishes, starts)
+        let after = try store.trials()
+        XCTAssertEqual(after[0], before[0], "a done trial is untouched")
+        XCTAssertEqual(after[1], before[1], "a failed trial is not retried")
+        XCTAssertEqual(after.map(\.status), [.done, .failed, .done, .done, .done])
+        XCTAssertEqual(after[2].attempts, 2, "the interrupted trial ran a second time")
+        XCTAssertEqual(try XCTUnwrap(after[3].result?.devAccuracy), 0.9 - 0.2 * abs(log10(0.02) + 2), accuracy: 1e-6,
+                       "the fake prints 6 decimals")
+        XCTAssertEqual(try store.epochs(of: ids[3]).map(\.epoch), [1, 2, 3])
+        // Running it again finds nothing to do.
+        try runner(store, configuration, dir, worker).run()
+        XCTAssertEqual(fake.events().starts, starts)
+    }
+
+    func testCrashedWorkerFailsItsTrialNotTheStudy() throws {
+        let dir = try makeTemporaryDirectory("crash")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
+        fake.crashAboveLearningRate = 0.05
+        let worker = try fake.install()
+        let configuration = StudyConfiguration(space: try learningRateSpace(), seed: 3, trialsPerRound: 12)
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        try runner(store, configuration, dir, worker, parallel: 3).run()
+        let trials = try store.trials()
+        let crashing = trials.filter { ($0.assignment["lr"]?.numericValue ?? 0) > 0.05 }
+        XCTAssertFalse(crashing.isEmpty, "seed 3 should draw some lr above 0.05 out of 12 (each has a 32 % chance)")
+        XCTAssertEqual(trials.count, 12)
+        for t in trials {
+            if crashing.contains(where: { $0.id == t.id }) {
+                XCTAssertEqual(t.status, .failed)
+                XCTAssertTrue(t.error?.contains("exit status 3") ?? false, t.error ?? "no error")
+                XCTAssertTrue(t.error?.contains("diverged") ?? false, "the error carries the worker's stderr: \(t.error ?? "")")
+            } else {
+                XCTAssertEqual(t.status, .done)
+            }
+        }
+    }
+
+    func testMedianRulePrunesTrialsBelowCompletedOnes() throws {
+        let dir = try makeTemporaryDirectory("prune")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
+        fake.epochs = 4
+        fake.epochSeconds = 0.15
+        let worker = try fake.install()
+        let space = try learningRateSpace()
+        let configuration = StudyConfiguration(space: space, trialsPerRound: 5)
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        try store.saveConfiguration(configuration)
+        // Three good trials complete first (one at a time), then two far-off ones must be pruned.
+        let ids = try store.addRound(0, box: space.fullBox, assignments: [0.01, 0.008, 0.012, 1e-4, 0.9].map { ["lr": .real($0)] })
+        try runner(store, configuration, dir, worker, parallel: 1, pruner: MedianPruner(minimumCompleted: 3, warmupEpochs: 1)).run()
+        let trials = try store.trials()
+        XCTAssertEqual(trials.map(\.status), [.done, .done, .done, .pruned, .pruned])
+        for t in trials.suffix(2) {
+            XCTAssertTrue(t.error?.contains("below the median") ?? false, t.error ?? "")
+            XCTAssertLessThan(try store.epochs(of: t.id).count, 4, "trial \(t.id) was stopped before its last epoch")
+        }
+        XCTAssertEqual(fake.events().finishes[ids[3]], nil, "a pruned worker never reaches its end")
+    }
+
+    func testCoarseToFineRoundsAndReport() throws {
+        let dir = try makeTemporaryDirectory("rounds")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
+        let worker = try fake.install()
+        let space = try SearchSpace(["lr": .logUniform(low: 1e-5, high: 1), "batch": .choice([.integer(32), .integer(64)])])
+        let configuration = StudyConfiguration(space: space, seed: 8, trialsPerRound: 8, rounds: 3)
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        try store.saveConfiguration(configuration)
+        try runner(store, configuration, dir, worker, parallel: 3).run()
+
+        let rounds = try store.rounds()
+        XCTAssertEqual(rounds.count, 3)
+        let widths = rounds.map { r -> Double in
+            guard case let .interval(lo, hi) = r.box.bounds(of: "lr") else { return .nan }
+            return hi - lo
+        }
+        XCTAssertLessThan(widths[2], widths[1])
+        XCTAssertLessThan(widths[1], widths[0])
+        let trials = try store.trials()
+        XCTAssertEqual(trials.count, 24)
+        XCTAssertTrue(trials.allSatisfy { $0.status == .done })
+        for (round, box) in rounds {
+            for t in trials where t.round == round { XCTAssertTrue(box.contains(t.assignment, in: space)) }
+        }
+        let best = try XCTUnwrap(trials.max { ($0.result?.devAccuracy ?? 0) < ($1.result?.devAccuracy ?? 0) })
+        XCTAssertTrue(rounds[2].box.contains(best.assignment, in: space) || best.round == 2)
+
+        let report = try StudyReport(name: "rounds", store: store)
+        XCTAssertEqual(report.ranked.first?.id, best.id)
+        let table = report.table(top: 5)
+        XCTAssertTrue(table.contains("round 3 box:"), table)
+        XCTAssertTrue(table.contains("lr ∈ ["), table)
+        let json = try JSONSerialization.jsonObject(with: Data(try report.json(top: 5).utf8)) as? [String: Any]
+        XCTAssertEqual((json?["top"] as? [Any])?.count, 5)
+        XCTAssertEqual((json?["best"] as? [String: Any])?["trial"] as? Int, best.id)
+        XCTAssertEqual((json?["rounds"] as? [Any])?.count, 3)
+        let plots = try report.writePlots(to: dir.appendingPathComponent("report"), top: 3)
+        XCTAssertEqual(Set(plots.map(\.lastPathComponent)), ["dev-accuracy-vs-lr.svg", "dev-accuracy-vs-batch.svg", "learning-curves.svg"])
+        let lrPlot = try String(contentsOf: dir.appendingPathComponent("report/dev-accuracy-vs-lr.svg"), encoding: .utf8)
+        XCTAssertEqual(lrPlot.components(separatedBy: "<circle").count - 1, 24, "one dot per completed trial")
+        XCTAssertTrue(lrPlot.contains("1e-3"), "log axis labels decades")
+        let curves = try String(contentsOf: dir.appendingPathComponent("report/learning-curves.svg"), encoding: .utf8)
+        XCTAssertEqual(curves.components(separatedBy: "<polyline").count - 1, 3)
+    }
+}

@@ -110,3 +110,140 @@ __kernel void bn_backward_dx(const __global float* x, const __global float* dy,
     const float xhat = (x[i] - mean[j]) * inv;
     dx[i] = gamma[j] * inv * (dy[i] - gradBeta[j] / rowCount - xhat * gradGamma[j] / rowCount);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Whole-column kernels for CPU drivers: one work-item per block of 16 features over all m rows, in
+// explicit float16 vectors (a CPU driver does not vectorise across work-items that each loop over
+// rows). Each call is one kernel: the passes after the first re-read the block from cache (16
+// columns x 4096 rows = 256 KB, within a core's L2), so memory sees one read of each input and
+// one write of each output. Same two-pass, Kahan-compensated numerics as the chunked kernels.
+
+inline float16 bn_load_block(const __global float* p, const int width) {
+    if (width >= 16) return vload16(0, p);
+    float lanes[16];
+    for (int e = 0; e < 16; ++e) lanes[e] = e < width ? p[e] : 0.0f;
+    return vload16(0, lanes);
+}
+
+inline void bn_store_block(__global float* p, const float16 v, const int width) {
+    if (width >= 16) { vstore16(v, 0, p); return; }
+    float lanes[16];
+    vstore16(v, 0, lanes);
+    for (int e = 0; e < width; ++e) p[e] = lanes[e];
+}
+
+inline void kahan_add16(float16* sum, float16* comp, const float16 v) {
+    const float16 y = v - *comp;
+    const float16 t = *sum + y;
+    *comp = (t - *sum) - y;
+    *sum = t;
+}
+
+#ifndef BN_VECTORS
+#define BN_VECTORS 4
+#endif
+#define BN_COLS (16 * BN_VECTORS)
+
+// Training-mode forward of one block of BN_COLS features (BN_VECTORS float16 per row): mean,
+// Σ(x − mean)², y, the saved statistics and the running ones, as bn_finish_statistics +
+// bn_normalize define them.
+__kernel void bn_forward_columns(const __global float* x, const __global float* gamma, const __global float* beta,
+                                 const int m, const int n, const float epsilon, const float averagingBeta,
+                                 __global float* y, __global float* mean, __global float* invStd,
+                                 __global float* runningMean, __global float* runningVariance) {
+    const int j0 = get_global_id(0) * BN_COLS;
+    if (j0 >= n) return;
+    int width[BN_VECTORS];
+    float16 s[BN_VECTORS], c[BN_VECTORS], mu[BN_VECTORS], inv[BN_VECTORS], g[BN_VECTORS], b[BN_VECTORS];
+    #pragma unroll
+    for (int v = 0; v < BN_VECTORS; ++v) {
+        width[v] = clamp(n - j0 - 16 * v, 0, 16);
+        s[v] = (float16)(0.0f); c[v] = (float16)(0.0f);
+    }
+    for (int i = 0; i < m; ++i) {
+        #pragma unroll
+        for (int v = 0; v < BN_VECTORS; ++v) kahan_add16(&s[v], &c[v], bn_load_block(x + i * n + j0 + 16 * v, width[v]));
+    }
+    #pragma unroll
+    for (int v = 0; v < BN_VECTORS; ++v) {
+        mu[v] = s[v] * (1.0f / (float)m);
+        s[v] = (float16)(0.0f); c[v] = (float16)(0.0f);
+    }
+    for (int i = 0; i < m; ++i) {
+        #pragma unroll
+        for (int v = 0; v < BN_VECTORS; ++v) {
+            const float16 d = bn_load_block(x + i * n + j0 + 16 * v, width[v]) - mu[v];
+            kahan_add16(&s[v], &c[v], d * d);
+        }
+    }
+    #pragma unroll
+    for (int v = 0; v < BN_VECTORS; ++v) {
+        const int j = j0 + 16 * v;
+        const float16 variance = s[v] / (float)m;
+        inv[v] = 1.0f / sqrt(variance + epsilon);
+        const float16 unbiased = m > 1 ? s[v] / (float)(m - 1) : variance;
+        g[v] = bn_load_block(gamma + j, width[v]);
+        b[v] = bn_load_block(beta + j, width[v]);
+        bn_store_block(mean + j, mu[v], width[v]);
+        bn_store_block(invStd + j, inv[v], width[v]);
+        bn_store_block(runningMean + j,
+                       averagingBeta * bn_load_block(runningMean + j, width[v]) + (1.0f - averagingBeta) * mu[v], width[v]);
+        bn_store_block(runningVariance + j,
+                       averagingBeta * bn_load_block(runningVariance + j, width[v]) + (1.0f - averagingBeta) * unbiased,
+                       width[v]);
+    }
+    for (int i = 0; i < m; ++i) {
+        #pragma unroll
+        for (int v = 0; v < BN_VECTORS; ++v) {
+            const int at = i * n + j0 + 16 * v;
+            bn_store_block(y + at, fma(g[v], (bn_load_block(x + at, width[v]) - mu[v]) * inv[v], b[v]), width[v]);
+        }
+    }
+}
+
+// Backward of one block of BN_COLS features: dbeta = Σ dy, dgamma = Σ dy·xhat, then dx as
+// bn_backward_dx computes it. dx may alias dy.
+__kernel void bn_backward_columns(const __global float* x, const __global float* dy,
+                                  const __global float* mean, const __global float* invStd,
+                                  const __global float* gamma, const int m, const int n,
+                                  __global float* dx, __global float* gradGamma, __global float* gradBeta) {
+    const int j0 = get_global_id(0) * BN_COLS;
+    if (j0 >= n) return;
+    int width[BN_VECTORS];
+    float16 mu[BN_VECTORS], inv[BN_VECTORS], s1[BN_VECTORS], c1[BN_VECTORS], s2[BN_VECTORS], c2[BN_VECTORS];
+    #pragma unroll
+    for (int v = 0; v < BN_VECTORS; ++v) {
+        width[v] = clamp(n - j0 - 16 * v, 0, 16);
+        mu[v] = bn_load_block(mean + j0 + 16 * v, width[v]);
+        inv[v] = bn_load_block(invStd + j0 + 16 * v, width[v]);
+        s1[v] = (float16)(0.0f); c1[v] = (float16)(0.0f); s2[v] = (float16)(0.0f); c2[v] = (float16)(0.0f);
+    }
+    for (int i = 0; i < m; ++i) {
+        #pragma unroll
+        for (int v = 0; v < BN_VECTORS; ++v) {
+            const int at = i * n + j0 + 16 * v;
+            const float16 g = bn_load_block(dy + at, width[v]);
+            kahan_add16(&s1[v], &c1[v], g);
+            kahan_add16(&s2[v], &c2[v], g * ((bn_load_block(x + at, width[v]) - mu[v]) * inv[v]));
+        }
+    }
+    const float rowCount = (float)m;
+    float16 scale[BN_VECTORS], meanDy[BN_VECTORS], meanDyXhat[BN_VECTORS];
+    #pragma unroll
+    for (int v = 0; v < BN_VECTORS; ++v) {
+        const int j = j0 + 16 * v;
+        bn_store_block(gradBeta + j, s1[v], width[v]);
+        bn_store_block(gradGamma + j, s2[v], width[v]);
+        scale[v] = bn_load_block(gamma + j, width[v]) * inv[v];
+        meanDy[v] = s1[v] / rowCount;
+        meanDyXhat[v] = s2[v] / rowCount;
+    }
+    for (int i = 0; i < m; ++i) {
+        #pragma unroll
+        for (int v = 0; v < BN_VECTORS; ++v) {
+            const int at = i * n + j0 + 16 * v;
+            const float16 xhat = (bn_load_block(x + at, width[v]) - mu[v]) * inv[v];
+            bn_store_block(dx + at, scale[v] * (bn_load_block(dy + at, width[v]) - meanDy[v] - xhat * meanDyXhat[v]), width[v]);
+        }
+    }
+}

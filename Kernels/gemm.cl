@@ -159,6 +159,9 @@ GEMM_TILED_KERNEL(gemm_tiled_tt, 1, 1)
 #ifndef NV
 #define NV 2
 #endif
+#ifndef MRN
+#define MRN 16
+#endif
 #define NR (NV * VW)
 #define GEMM_CAT(a, b) a##b
 #define GEMM_XCAT(a, b) GEMM_CAT(a, b)
@@ -166,21 +169,41 @@ GEMM_TILED_KERNEL(gemm_tiled_tt, 1, 1)
 #define vloadVW GEMM_XCAT(vload, VW)
 #define vstoreVW GEMM_XCAT(vstore, VW)
 
-inline void gemm_vector_body(const int M, const int N, const int K, const float alpha,
-                             const __global float* restrict a, const int transA,
-                             const __global float* restrict packedB,
-                             const float beta, __global float* c) {
-    const int n0 = get_global_id(0) * NR;
-    const int m0 = get_global_id(1) * MR;
-    if (n0 >= N || m0 >= M) return;
-
-    int rowOffset[MR], rowStride;
-    #pragma unroll
-    for (int i = 0; i < MR; ++i) {
-        const int row = min(m0 + i, M - 1);        // clamped: rows past M compute garbage, never stored
-        rowOffset[i] = transA ? row : row * K;
+// Writes one VW-wide row segment of C: out <- alpha * acc + beta * out, only the first `width`
+// columns (width < VW at the right edge of C). beta == 0 never reads C.
+inline void gemm_store_segment(__global float* out, const floatVW acc, const int width,
+                               const float alpha, const float beta) {
+    if (width >= VW) {
+        floatVW r = alpha * acc;
+        if (beta != 0.0f) r = fma((floatVW)(beta), vloadVW(0, out), r);
+        vstoreVW(r, 0, out);
+    } else {
+        float tail[VW];
+        vstoreVW(acc, 0, tail);
+        for (int e = 0; e < width; ++e)
+            out[e] = (beta == 0.0f) ? alpha * tail[e] : fma(beta, out[e], alpha * tail[e]);
     }
-    rowStride = transA ? M : 1;                   // distance between op(A)[i][k] and op(A)[i][k+1]
+}
+
+// The general micro-kernel: an MR x NR block of C per work-item, over the whole of K. Element
+// op(A)[m0 + i][k] is read at a[m0 * aPanel / MR ... ] = panel[i * aRow + k * aStep], which covers
+// three layouts of op(A): packed by gemm_pack_a into MR-row panels (aPanel = K * MR, aRow = 1,
+// aStep = MR), A itself (aPanel = MR * K, aRow = K, aStep = 1) and A^T read in place (aPanel = MR,
+// aRow = 1, aStep = M: A^T's columns already hold MR rows side by side). Rows past M are clamped on
+// load and skipped on store. op(B) arrives packed by gemm_pack_b. Dimension 0 walks the column
+// panels, so work-items that run one after another share op(A)'s MR x K row block (L1-resident up to
+// K ~ 1000) and stream through B's panels in order.
+__kernel void gemm_vector(const int M, const int N, const int K, const float alpha,
+                          const __global float* restrict a, const int aPanel, const int aRow, const int aStep,
+                          const __global float* restrict packedB, const float beta, __global float* c) {
+    const int np = get_global_id(0), mp = get_global_id(1);
+    const int m0 = mp * MR, n0 = np * NR;
+    if (m0 >= M || n0 >= N) return;
+    const __global float* ap = a + mp * aPanel;
+    const __global float* bp = packedB + np * K * NR;
+    int rowOffset[MR];
+    #pragma unroll
+    for (int i = 0; i < MR; ++i) rowOffset[i] = min(i, M - 1 - m0) * aRow;
 
     floatVW acc[MR][NV];
     #pragma unroll
@@ -188,15 +211,13 @@ inline void gemm_vector_body(const int M, const int N, const int K, const float 
         #pragma unroll
         for (int j = 0; j < NV; ++j) acc[i][j] = (floatVW)(0.0f);
     }
-
-    const __global float* bRow = packedB + get_global_id(0) * K * NR;   // this work-item's panel
-    for (int k = 0; k < K; ++k, bRow += NR) {
+    for (int k = 0; k < K; ++k, ap += aStep, bp += NR) {
         floatVW bv[NV];
         #pragma unroll
-        for (int j = 0; j < NV; ++j) bv[j] = vloadVW(0, bRow + j * VW);
+        for (int j = 0; j < NV; ++j) bv[j] = vloadVW(0, bp + j * VW);
         #pragma unroll
         for (int i = 0; i < MR; ++i) {
-            const floatVW av = (floatVW)(a[rowOffset[i] + k * rowStride]);
+            const floatVW av = (floatVW)(ap[rowOffset[i]]);
             #pragma unroll
             for (int j = 0; j < NV; ++j) acc[i][j] = fma(av, bv[j], acc[i][j]);
         }
@@ -209,41 +230,79 @@ inline void gemm_vector_body(const int M, const int N, const int K, const float 
         for (int j = 0; j < NV; ++j) {
             const int col = n0 + j * VW;
             if (col >= N) break;
-            __global float* out = c + (m0 + i) * N + col;
-            if (col + VW <= N) {
-                floatVW r = alpha * acc[i][j];
-                if (beta != 0.0f) r = fma((floatVW)(beta), vloadVW(0, out), r);
-                vstoreVW(r, 0, out);
-            } else {
-                float tail[VW];
-                vstoreVW(acc[i][j], 0, tail);
-                for (int e = 0; e < N - col; ++e)
-                    out[e] = (beta == 0.0f) ? alpha * tail[e] : fma(beta, out[e], alpha * tail[e]);
-            }
+            gemm_store_segment(c + (m0 + i) * N + col, acc[i][j], N - col, alpha, beta);
         }
     }
 }
 
-__kernel void gemm_vector_n(const int M, const int N, const int K, const float alpha,
-                            const __global float* restrict a, const __global float* restrict packedB,
-                            const float beta, __global float* c) {
-    gemm_vector_body(M, N, K, alpha, a, 0, packedB, beta, c);
+// Narrow products (N <= VW, e.g. a 10-class output layer): one vector of C per row and MRN rows per
+// work-item, so a 10-column C wastes 6 of 16 lanes rather than 22 of 32, and nothing is packed:
+// op(A)[i][k] = a[i * aRow + k * aStep] is read in place, and op(B)'s row k is the VW floats at
+// b + k * bStep (B itself when not transposed, whose lanes past N hold the next row's values and are
+// never stored; else a one-panel gemm_pack_b). The full-vector load is used for k < safeK, the rows
+// whose VW floats lie inside the buffer; the last few rows are read lane by lane.
+__kernel void gemm_vector_narrow(const int M, const int N, const int K, const float alpha,
+                                 const __global float* restrict a, const int aRow, const int aStep,
+                                 const __global float* restrict b, const int bStep, const int safeK,
+                                 const float beta, __global float* c) {
+    const int m0 = get_global_id(0) * MRN;
+    if (m0 >= M) return;
+    int rowOffset[MRN];
+    #pragma unroll
+    for (int i = 0; i < MRN; ++i) rowOffset[i] = min(m0 + i, M - 1) * aRow;   // clamped, never stored
+
+    floatVW acc[MRN];
+    #pragma unroll
+    for (int i = 0; i < MRN; ++i) acc[i] = (floatVW)(0.0f);
+    int k = 0;
+    for (; k < safeK; ++k) {
+        const floatVW bv = vloadVW(0, b + k * bStep);
+        #pragma unroll
+        for (int i = 0; i < MRN; ++i) acc[i] = fma((floatVW)(a[rowOffset[i] + k * aStep]), bv, acc[i]);
+    }
+    for (; k < K; ++k) {
+        float lanes[VW];
+        for (int e = 0; e < VW; ++e) lanes[e] = e < N ? b[k * bStep + e] : 0.0f;
+        const floatVW bv = vloadVW(0, lanes);
+        #pragma unroll
+        for (int i = 0; i < MRN; ++i) acc[i] = fma((floatVW)(a[rowOffset[i] + k * aStep]), bv, acc[i]);
+    }
+    #pragma unroll
+    for (int i = 0; i < MRN; ++i) {
+        if (m0 + i >= M) break;
+        gemm_store_segment(c + (m0 + i) * N, acc[i], N, alpha, beta);
+    }
 }
 
-__kernel void gemm_vector_t(const int M, const int N, const int K, const float alpha,
-                            const __global float* restrict a, const __global float* restrict packedB,
-                            const float beta, __global float* c) {
-    gemm_vector_body(M, N, K, alpha, a, 1, packedB, beta, c);
+// Packs op(A) (M x K) into panels of MR rows: packed[(p * K + k) * MR + i] = op(A)[p * MR + i][k],
+// zero for rows past M. Global size (K, panels); each work-item writes one MR-float run.
+__kernel void gemm_pack_a(const __global float* restrict a, const int transA, const int M, const int K,
+                          __global float* restrict packed) {
+    const int k = get_global_id(0), p = get_global_id(1);
+    if (k >= K) return;
+    __global float* out = packed + (p * K + k) * MR;
+    #pragma unroll
+    for (int i = 0; i < MR; ++i) {
+        const int row = p * MR + i;
+        out[i] = row < M ? (transA ? a[k * M + row] : a[row * K + k]) : 0.0f;
+    }
 }
 
-// Packs op(B) (K x N) into panels of NR columns: element (k, n) goes to
-// packed[((n / NR) * K + k) * NR + n % NR], zero for N <= n < paddedN. Global size (paddedN, K).
-__kernel void gemm_pack_b(const __global float* restrict b, const int transB, const int N, const int K,
-                          const int paddedN, __global float* restrict packed) {
-    const int n = get_global_id(0);
-    const int k = get_global_id(1);
-    if (n >= paddedN || k >= K) return;
-    float v = 0.0f;
-    if (n < N) v = transB ? b[n * K + k] : b[k * N + n];
-    packed[((n / NR) * K + k) * NR + n % NR] = v;
+// Packs op(B) (K x N) into panels of W columns: element (k, n) goes to
+// packed[((n / W) * K + k) * W + n % W], zero for N <= n < paddedN. Global size (paddedN, K) for B,
+// (K, paddedN) for B^T, so that neighbouring work-items read neighbouring floats. W is a compile-time
+// constant (NR, or VW for the narrow kernel): a division by a run-time value per element would cost
+// more than the copy itself.
+#define GEMM_PACK_B_KERNEL(NAME, W)                                                                  \
+__kernel void NAME(const __global float* restrict b, const int transB, const int N, const int K,     \
+                   const int paddedN, __global float* restrict packed) {                             \
+    const int n = transB ? get_global_id(1) : get_global_id(0);                                      \
+    const int k = transB ? get_global_id(0) : get_global_id(1);                                      \
+    if (n >= paddedN || k >= K) return;                                                              \
+    float v = 0.0f;                                                                                  \
+    if (n < N) v = transB ? b[n * K + k] : b[k * N + n];                                             \
+    packed[((n / (W)) * K + k) * (W) + n % (W)] = v;                                                 \
 }
+
+GEMM_PACK_B_KERNEL(gemm_pack_b, NR)
+GEMM_PACK_B_KERNEL(gemm_pack_b_narrow, VW)

@@ -127,3 +127,86 @@ __kernel void argmax_rows(const __global float* x, __global float* out, const in
     }
     if (active && lx == 0) out[row] = (float)bestIndex[base];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Row kernels for CPU drivers: one row per work-item in explicit float16 vectors. A CPU driver runs
+// a work-group as a loop over its items and keeps values across barriers in memory, so the
+// work-group form above costs several passes with a tree per row; here a row is three sweeps of
+// one work-item, the later two from L1 (a 1000-float row is 4 KB): the max, then e = exp(x - max)
+// stored while summed, then the scaling of what was stored. Lanes accumulate separate partial sums
+// (16 interleaved strands, combined at the end), which is also more accurate than one running sum.
+
+inline float hmax16(const float16 v) {
+    const float8 a = fmax(v.lo, v.hi);
+    const float4 b = fmax(a.lo, a.hi);
+    const float2 c = fmax(b.lo, b.hi);
+    return fmax(c.x, c.y);
+}
+
+inline float hsum16(const float16 v) {
+    const float8 a = v.lo + v.hi;
+    const float4 b = a.lo + a.hi;
+    const float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+
+inline float row_max_vector(const __global float* xr, const int n) {
+    float16 mv = (float16)(-INFINITY);
+    int j = 0;
+    for (; j + 16 <= n; j += 16) mv = fmax(mv, vload16(0, xr + j));
+    float mx = hmax16(mv);
+    for (; j < n; ++j) mx = fmax(mx, xr[j]);
+    return mx;
+}
+
+// e = exp(xr - mx) into er (which may be xr itself); returns the sum of e.
+inline float row_exp_vector(const __global float* xr, __global float* er, const int n, const float mx) {
+    float16 sv = (float16)(0.0f);
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+        const float16 e = exp(vload16(0, xr + j) - mx);
+        vstore16(e, 0, er + j);
+        sv += e;
+    }
+    float s = hsum16(sv);
+    for (; j < n; ++j) {
+        const float e = exp(xr[j] - mx);
+        er[j] = e;
+        s += e;
+    }
+    return s;
+}
+
+// softmax_rows, one row per work-item; y may alias x.
+__kernel void softmax_rows_vector(const __global float* x, __global float* y, const int m, const int n) {
+    const int row = get_global_id(0);
+    if (row >= m) return;
+    const __global float* xr = x + row * n;
+    __global float* yr = y + row * n;
+    const float mx = row_max_vector(xr, n);
+    const float inv = 1.0f / row_exp_vector(xr, yr, n, mx);
+    int j = 0;
+    for (; j + 16 <= n; j += 16) vstore16(vload16(0, yr + j) * inv, 0, yr + j);
+    for (; j < n; ++j) yr[j] *= inv;
+}
+
+// softmax_xent, one row per work-item; grad may alias logits (z[label] is read first).
+__kernel void softmax_xent_vector(const __global float* logits, const __global float* labels, __global float* grad,
+                                  __global float* rowLoss, const int m, const int n, const float rowCount) {
+    const int row = get_global_id(0);
+    if (row >= m) return;
+    const __global float* zr = logits + row * n;
+    __global float* gr = grad + row * n;
+    const float lf = labels[row];
+    const int valid = lf >= 0.0f && lf < (float)n && floor(lf) == lf;
+    const int label = valid ? (int)lf : -1;
+    const float zLabel = valid ? zr[label] : 0.0f;
+    const float mx = row_max_vector(zr, n);
+    const float sum = row_exp_vector(zr, gr, n, mx);
+    const float inv = 1.0f / sum;
+    int j = 0;
+    for (; j + 16 <= n; j += 16) vstore16(vload16(0, gr + j) * inv / rowCount, 0, gr + j);
+    for (; j < n; ++j) gr[j] = gr[j] * inv / rowCount;
+    if (valid) gr[label] = (exp(zLabel - mx) * inv - 1.0f) / rowCount;
+    rowLoss[row] = valid ? log(sum) - (zLabel - mx) : NAN;
+}

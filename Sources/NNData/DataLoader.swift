@@ -44,6 +44,9 @@ public struct DataLoadOptions: Sendable {
 public enum DataLoader {
     public static func load(_ source: String, options: DataLoadOptions = DataLoadOptions()) throws -> DataSplits {
         if let named = NamedDataset(rawValue: source.lowercased()) {
+            if let testPath = options.testPath {
+                throw NNError.invalidData(source: testPath, detail: "\(named.rawValue) has its own test split; drop --test-data")
+            }
             return try named.load()
         }
         guard FileManager.default.fileExists(atPath: source) else {

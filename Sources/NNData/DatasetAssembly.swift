@@ -41,10 +41,19 @@ public enum DatasetAssembly {
         return try Dataset(features: features, labels: labels, width: width, classes: classCount, name: name)
     }
 
+    /// Inferred class counts above this are almost always a wrong label column (an ID, a price), and would
+    /// build an output layer of millions of units; a user who means it confirms with an explicit count.
+    public static let maximumInferredClasses = 10_000
+
     /// max(label) + 1, at least 2 (a file whose labels happen to be all 0 is still a binary problem).
     static func inferredClassCount(_ labels: [Int32], source: String) throws -> Int {
         guard let maximum = labels.max() else {
             throw NNError.invalidData(source: source, detail: "no samples")
+        }
+        guard Int(maximum) < maximumInferredClasses else {
+            throw NNError.invalidData(
+                source: source,
+                detail: "labels go up to \(maximum), which would mean \(Int(maximum) + 1) classes; check the label column (--label-column), or pass --classes to confirm")
         }
         return max(2, Int(maximum) + 1)
     }

@@ -80,7 +80,7 @@ struct ZipArchive {
         // Zip64: a locator 20 bytes before the record points at the zip64 end-of-central-directory record.
         if eocd >= 20, bytes.littleEndianUInt32(at: eocd - 20) == 0x0706_4B50 {
             let record = Int(clamping: bytes.littleEndianUInt64(at: eocd - 20 + 8))
-            guard record >= 0, record + 56 <= bytes.count, bytes.littleEndianUInt32(at: record) == 0x0606_4B50 else {
+            guard record >= 0, record <= bytes.count - 56, bytes.littleEndianUInt32(at: record) == 0x0606_4B50 else {
                 throw fail("zip64 end-of-central-directory record is missing or corrupt")
             }
             entryCount = Int(clamping: bytes.littleEndianUInt64(at: record + 32))
@@ -118,6 +118,7 @@ struct ZipArchive {
             while q + 4 <= extraEnd {
                 let id = bytes.littleEndianUInt16(at: q)
                 let size = Int(bytes.littleEndianUInt16(at: q + 2))
+                guard q + 4 + size <= extraEnd else { throw fail("corrupt extra field for \(name) in the zip central directory") }
                 var field = q + 4
                 if id == 1 {
                     func next() throws -> UInt64 {
@@ -132,7 +133,8 @@ struct ZipArchive {
                 q += 4 + size
             }
             // The data follows the local header, whose name and extra lengths may differ from the central copy.
-            guard localOffset <= UInt64(bytes.count - 30), compressed <= UInt64(bytes.count), uncompressed < UInt64(Int.max) else {
+            guard bytes.count >= 30, localOffset <= UInt64(bytes.count - 30), compressed <= UInt64(bytes.count),
+                  uncompressed < UInt64(Int.max) else {
                 throw fail("member \(name) lies outside the file; the archive is truncated")
             }
             let local = Int(localOffset)

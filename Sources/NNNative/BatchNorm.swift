@@ -2,9 +2,15 @@ import NNCore
 
 /// Batch normalisation per feature (column), PyTorch `BatchNorm1d` numerics.
 ///
-/// Statistics are two-pass — the mean first, then Σ(x − μ)² — accumulated in `Double`, so a batch
-/// of 10⁵ rows with a large mean relative to its spread keeps its variance. Normalisation subtracts
+/// Statistics stream x from memory once: rows are taken in blocks small enough to stay in L2
+/// (~256 KiB), each block gets an exact two-pass mean and Σ(x − μ_block)² in `Double` (its second
+/// pass reads L2, not memory), and blocks and threads are merged with Chan et al.'s pairwise
+/// update (M₂ += M₂ᵇ + δ²·nₐn_b/(nₐ+n_b)), which is as stable as a global two-pass. So a batch of
+/// 10⁵ rows with a large mean relative to its spread keeps its variance. Normalisation subtracts
 /// μ before scaling (never x·s − μ·s, which cancels catastrophically when |μ| ≫ σ).
+///
+/// Forward then costs two reads of x and one write of y; backward two reads of x and dy and one
+/// write of dx. Every loop runs over 8 columns at a time with per-column vector accumulators.
 extension NativeBackend {
     public func batchNormForwardTraining(
         _ x: Tensor, gamma: Tensor, beta: Tensor,
@@ -79,37 +85,90 @@ extension NativeBackend {
         let sm = try pointer(savedMean, T.self, op), ss = try pointer(savedInverseStd, T.self, op)
         let m = x.rows, n = x.columns
 
-        let sums = columnAccumulate(rows: m, columns: n) { rows, acc in
-            for i in rows {
-                let row = xp.p + i * n
-                for j in 0..<n { acc[j] += row[j].wide }
+        // Per thread: [mean | M₂ | block mean | block M₂], merged into thread 0's in order.
+        let blockRows = max(1, (256 << 10) / (n * MemoryLayout<T>.stride))
+        let parts = splitter.partition(m, costPerItem: 2 * n)
+        let state = scratch.buffer(ScratchSlot.partials(threads: threads), Double.self, count: parts.tasks * 4 * n)
+        let sp = SendablePointer(state)
+        splitter.run(tasks: parts.tasks) { t in
+            let mean = sp.p + t * 4 * n, m2 = mean + n, blockMean = m2 + n, blockM2 = blockMean + n
+            var count = 0
+            let rows = parts.range(t)
+            for start in stride(from: rows.lowerBound, to: rows.upperBound, by: blockRows) {
+                let block = start..<min(rows.upperBound, start + blockRows)
+                blockMean.update(repeating: 0, count: n)
+                Self.addRows(xp.p, columns: n, rows: block, into: blockMean)
+                let inverse = 1 / Double(block.count)
+                for j in 0..<n { blockMean[j] *= inverse }
+                blockM2.update(repeating: 0, count: n)
+                Self.addSquaredDeviations(xp.p, columns: n, rows: block, from: blockMean, into: blockM2)
+                Self.mergeMoments(mean, m2, count: count, blockMean, blockM2, count: block.count, columns: n)
+                count += block.count
             }
         }
-        let mean = sums.map { $0 / Double(m) }
-        let squares = mean.withUnsafeBufferPointer { mu in
-            let mup = SendablePointer(UnsafeMutablePointer(mutating: mu.baseAddress!))
-            return columnAccumulate(rows: m, columns: n) { rows, acc in
-                for i in rows {
-                    let row = xp.p + i * n
-                    for j in 0..<n { let d = row[j].wide - mup.p[j]; acc[j] += d * d }
-                }
-            }
+        // Thread t's rows start where the rows merged so far end.
+        for t in 1..<parts.tasks where !parts.range(t).isEmpty {
+            let other = state + t * 4 * n
+            Self.mergeMoments(state, state + n, count: parts.range(t).lowerBound,
+                              other, other + n, count: parts.range(t).count, columns: n)
         }
+
         let keep = Double(averagingBeta), blend = 1 - keep
-        var shift = [T](repeating: 0, count: n), scale = [T](repeating: 0, count: n), center = [T](repeating: 0, count: n)
+        let coefficients = scratch.buffer(ScratchSlot.features(threads: threads), T.self, count: 3 * n)
+        let center = coefficients, scale = center + n, shift = scale + n
         for j in 0..<n {
-            let variance = squares[j] / Double(m)
+            let mean = state[j]
+            let variance = state[n + j] / Double(m)
             let inverseStd = 1 / (variance + Double(epsilon)).squareRoot()
             let unbiased = m > 1 ? variance * Double(m) / Double(m - 1) : variance
-            sm[j] = T(mean[j])
+            sm[j] = T(mean)
             ss[j] = T(inverseStd)
-            rm[j] = T(keep * rm[j].wide + blend * mean[j])
+            rm[j] = T(keep * rm[j].wide + blend * mean)
             rv[j] = T(keep * rv[j].wide + blend * unbiased)
-            center[j] = T(mean[j])
+            center[j] = T(mean)
             scale[j] = T(gp[j].wide * inverseStd)
             shift[j] = bp[j]
         }
         normalize(xp, yp, rows: m, columns: n, center: center, scale: scale, shift: shift)
+    }
+
+    /// acc[j] += Σ_{i ∈ rows} (x[i, j] − mean[j])² in Double.
+    private static func addSquaredDeviations<T: NativeScalar>(_ x: UnsafeMutablePointer<T>, columns n: Int, rows: Range<Int>,
+                                                              from mean: UnsafeMutablePointer<Double>,
+                                                              into acc: UnsafeMutablePointer<Double>) {
+        for i in rows {
+            let row = x + i * n
+            var j = 0
+            while j + 8 <= n {
+                let d = T.widen(SIMD8<T>.load(row + j)) - SIMD8<Double>.load(mean + j)
+                (SIMD8<Double>.load(acc + j) + d * d).store(to: acc + j)
+                j += 8
+            }
+            while j < n {
+                let d = row[j].wide - mean[j]
+                acc[j] += d * d
+                j += 1
+            }
+        }
+    }
+
+    /// Folds the moments of `countB` rows (mean, M₂) into those of `countA` rows, column-wise
+    /// (Chan, Golub & LeVeque's pairwise update).
+    private static func mergeMoments(_ mean: UnsafeMutablePointer<Double>, _ m2: UnsafeMutablePointer<Double>, count countA: Int,
+                                     _ meanB: UnsafeMutablePointer<Double>, _ m2B: UnsafeMutablePointer<Double>, count countB: Int,
+                                     columns n: Int) {
+        if countA == 0 {
+            mean.update(from: meanB, count: n)
+            m2.update(from: m2B, count: n)
+            return
+        }
+        let a = Double(countA), b = Double(countB)
+        let weight = b / (a + b), cross = a * b / (a + b)
+        for j in 0..<n {
+            let delta = meanB[j] - mean[j]
+            mean[j] += delta * weight
+            m2[j] += m2B[j] + delta * delta * cross
+        }
     }
 
     private func batchNormInference<T: NativeScalar>(
@@ -121,27 +180,33 @@ extension NativeBackend {
         let gp = try pointer(gamma, T.self, op), bp = try pointer(beta, T.self, op)
         let rm = try pointer(runningMean, T.self, op), rv = try pointer(runningVariance, T.self, op)
         let n = x.columns
-        let center = (0..<n).map { rm[$0] }
-        let scale = (0..<n).map { T(gp[$0].wide / (rv[$0].wide + Double(epsilon)).squareRoot()) }
-        let shift = (0..<n).map { bp[$0] }
+        let coefficients = scratch.buffer(ScratchSlot.features(threads: threads), T.self, count: 3 * n)
+        let center = coefficients, scale = center + n, shift = scale + n
+        for j in 0..<n {
+            center[j] = rm[j]
+            scale[j] = T(gp[j].wide / (rv[j].wide + Double(epsilon)).squareRoot())
+            shift[j] = bp[j]
+        }
         normalize(xp, yp, rows: x.rows, columns: n, center: center, scale: scale, shift: shift)
     }
 
     /// y[i, j] = (x[i, j] − center[j])·scale[j] + shift[j], rows split across threads.
     private func normalize<T: NativeScalar>(_ xp: SendablePointer<T>, _ yp: SendablePointer<T>, rows m: Int, columns n: Int,
-                                            center: [T], scale: [T], shift: [T]) {
-        center.withUnsafeBufferPointer { c in
-            scale.withUnsafeBufferPointer { s in
-                shift.withUnsafeBufferPointer { b in
-                    let cp = SendablePointer(UnsafeMutablePointer(mutating: c.baseAddress!))
-                    let sp = SendablePointer(UnsafeMutablePointer(mutating: s.baseAddress!))
-                    let bp = SendablePointer(UnsafeMutablePointer(mutating: b.baseAddress!))
-                    splitter.forEachRange(m, costPerItem: n) { rows in
-                        for i in rows {
-                            let xr = xp.p + i * n, yr = yp.p + i * n
-                            for j in 0..<n { yr[j] = (xr[j] - cp.p[j]) * sp.p[j] + bp.p[j] }
-                        }
-                    }
+                                            center: UnsafeMutablePointer<T>, scale: UnsafeMutablePointer<T>,
+                                            shift: UnsafeMutablePointer<T>) {
+        let cp = SendablePointer(center), sp = SendablePointer(scale), bp = SendablePointer(shift)
+        splitter.forEachRange(m, costPerItem: n) { rows in
+            for i in rows {
+                let xr = xp.p + i * n, yr = yp.p + i * n
+                var j = 0
+                while j + 8 <= n {
+                    let v = (SIMD8<T>.load(xr + j) - SIMD8<T>.load(cp.p + j)) * SIMD8<T>.load(sp.p + j) + SIMD8<T>.load(bp.p + j)
+                    v.store(to: yr + j)
+                    j += 8
+                }
+                while j < n {
+                    yr[j] = (xr[j] - cp.p[j]) * sp.p[j] + bp.p[j]
+                    j += 1
                 }
             }
         }
@@ -161,40 +226,51 @@ extension NativeBackend {
         let m = x.rows, n = x.columns
 
         // One pass for both sums: accumulators [Σ dy | Σ dy·x̂].
-        let sums = columnAccumulate(rows: m, columns: n, passes: 2) { rows, acc in
+        let sums = columnAccumulate(rows: m, width: 2 * n, costPerRow: 2 * n) { rows, acc in
             let dyAcc = acc, dyxAcc = acc + n
             for i in rows {
                 let xr = xp.p + i * n, dyr = dyp.p + i * n
-                for j in 0..<n {
+                var j = 0
+                while j + 8 <= n {
+                    let g = T.widen(SIMD8<T>.load(dyr + j))
+                    let xhat = (SIMD8<T>.load(xr + j) - SIMD8<T>.load(mup.p + j)) * SIMD8<T>.load(isp.p + j)
+                    (SIMD8<Double>.load(dyAcc + j) + g).store(to: dyAcc + j)
+                    (SIMD8<Double>.load(dyxAcc + j) + g * T.widen(xhat)).store(to: dyxAcc + j)
+                    j += 8
+                }
+                while j < n {
                     let g = dyr[j].wide
                     dyAcc[j] += g
                     dyxAcc[j] += g * ((xr[j] - mup.p[j]) * isp.p[j]).wide
+                    j += 1
                 }
             }
         }
-        var k = [T](repeating: 0, count: n), meanDy = [T](repeating: 0, count: n), meanDyx = [T](repeating: 0, count: n)
+        let coefficients = scratch.buffer(ScratchSlot.features(threads: threads), T.self, count: 3 * n)
+        let k = SendablePointer(coefficients), meanDy = SendablePointer(coefficients + n)
+        let meanDyx = SendablePointer(coefficients + 2 * n)
         for j in 0..<n {
             dbp[j] = T(sums[j])
             dgp[j] = T(sums[n + j])
-            k[j] = T(gp[j].wide * isp.p[j].wide)
-            meanDy[j] = T(sums[j] / Double(m))
-            meanDyx[j] = T(sums[n + j] / Double(m))
+            k.p[j] = T(gp[j].wide * isp.p[j].wide)
+            meanDy.p[j] = T(sums[j] / Double(m))
+            meanDyx.p[j] = T(sums[n + j] / Double(m))
         }
-        k.withUnsafeBufferPointer { kb in
-            meanDy.withUnsafeBufferPointer { mdb in
-                meanDyx.withUnsafeBufferPointer { mdxb in
-                    let kp = SendablePointer(UnsafeMutablePointer(mutating: kb.baseAddress!))
-                    let a = SendablePointer(UnsafeMutablePointer(mutating: mdb.baseAddress!))
-                    let b = SendablePointer(UnsafeMutablePointer(mutating: mdxb.baseAddress!))
-                    splitter.forEachRange(m, costPerItem: n) { rows in
-                        for i in rows {
-                            let xr = xp.p + i * n, dyr = dyp.p + i * n, dxr = dxp.p + i * n
-                            for j in 0..<n {
-                                let xhat = (xr[j] - mup.p[j]) * isp.p[j]
-                                dxr[j] = kp.p[j] * (dyr[j] - a.p[j] - xhat * b.p[j])
-                            }
-                        }
-                    }
+        splitter.forEachRange(m, costPerItem: n) { rows in
+            for i in rows {
+                let xr = xp.p + i * n, dyr = dyp.p + i * n, dxr = dxp.p + i * n
+                var j = 0
+                while j + 8 <= n {
+                    let xhat = (SIMD8<T>.load(xr + j) - SIMD8<T>.load(mup.p + j)) * SIMD8<T>.load(isp.p + j)
+                    let v = SIMD8<T>.load(k.p + j)
+                        * (SIMD8<T>.load(dyr + j) - SIMD8<T>.load(meanDy.p + j) - xhat * SIMD8<T>.load(meanDyx.p + j))
+                    v.store(to: dxr + j)
+                    j += 8
+                }
+                while j < n {
+                    let xhat = (xr[j] - mup.p[j]) * isp.p[j]
+                    dxr[j] = k.p[j] * (dyr[j] - meanDy.p[j] - xhat * meanDyx.p[j])
+                    j += 1
                 }
             }
         }

@@ -39,18 +39,11 @@ extension NativeBackend {
         let xp = SendablePointer(try pointer(x, T.self, "softmax"))
         let yp = SendablePointer(try pointer(y, T.self, "softmax"))
         let n = x.columns
-        splitter.forEachRange(x.rows, costPerItem: 16 * n) { rows in
+        splitter.forEachRange(x.rows, costPerItem: 4 * n) { rows in
             for i in rows {
-                let xr = xp.p + i * n, yr = yp.p + i * n
-                let top = Self.rowMax(xr, n)
-                var sum = 0.0
-                for j in 0..<n {
-                    let e = T.exp(xr[j] - top)
-                    yr[j] = e
-                    sum += e.wide
-                }
-                let inverse = T(1 / sum)
-                for j in 0..<n { yr[j] *= inverse }
+                let yr = yp.p + i * n
+                let sum = Self.exponentiateRow(xp.p + i * n, into: yr, n)
+                Self.scaleRow(yr, n, by: T(1 / sum))
             }
         }
     }
@@ -64,19 +57,13 @@ extension NativeBackend {
         let outp = try pointer(loss, T.self, op)
         let m = logits.rows, n = logits.columns
         let inverseM = 1 / Double(m)
-        let total = columnAccumulate(rows: m, columns: 1, passes: 16 * n) { rows, acc in
+        let total = columnAccumulate(rows: m, width: 1, costPerRow: 4 * n) { rows, acc in
             var lossSum = 0.0
             for i in rows {
                 let zr = zp.p + i * n, gr = gp.p + i * n
                 let top = Self.rowMax(zr, n)
-                var sum = 0.0
-                for j in 0..<n {
-                    let e = T.exp(zr[j] - top)
-                    gr[j] = e
-                    sum += e.wide
-                }
-                let scale = T(inverseM / sum)
-                for j in 0..<n { gr[j] *= scale }
+                let sum = Self.exponentiateRow(zr, into: gr, n, top: top)
+                Self.scaleRow(gr, n, by: T(inverseM / sum))
                 // −log ŷ[label] = log Σ exp(z − max) − (z[label] − max): finite even when ŷ underflows.
                 let label = lp.p[i]
                 if let c = Self.classIndex(label, classes: n) {
@@ -91,6 +78,48 @@ extension NativeBackend {
         outp[0] = T(total * inverseM)
     }
 
+    /// y[j] = exp(x[j] − max x) for one row of `n`, returning Σⱼ y[j]. The sum is blocked: vector
+    /// lanes add at most 16 terms each in T, and each block's lanes are added in Double, so it
+    /// stays accurate however long the row.
+    @inline(__always)
+    static func exponentiateRow<T: NativeScalar>(_ x: UnsafeMutablePointer<T>, into y: UnsafeMutablePointer<T>, _ n: Int,
+                                                 top: T? = nil) -> Double {
+        typealias V = T.Vector64
+        let width = V.scalarCount
+        let shift = V(repeating: top ?? rowMax(x, n))
+        var sum = 0.0
+        var j = 0
+        while j < n {
+            var block = V()
+            let blockEnd = min(n, j + 16 * width)
+            while j < blockEnd {
+                let count = blockEnd - j
+                // Padding −∞ exponentiates to 0, so a partial chunk adds nothing beyond its lanes.
+                let e = T.exp(V.load(x + j, count: count, padding: -.infinity) - shift)
+                e.store(to: y + j, count: count)
+                block += e
+                j += width
+            }
+            sum += T.wideSum(block)
+        }
+        return sum
+    }
+
+    @inline(__always)
+    static func scaleRow<T: NativeScalar>(_ y: UnsafeMutablePointer<T>, _ n: Int, by factor: T) {
+        typealias V = T.Vector64
+        let f = V(repeating: factor)
+        var j = 0
+        while j + V.scalarCount <= n {
+            (V.load(y + j) * f).store(to: y + j)
+            j += V.scalarCount
+        }
+        while j < n {
+            y[j] *= factor
+            j += 1
+        }
+    }
+
     private func sigmoidCrossEntropy<T: NativeScalar>(_: T.Type, _ logits: Tensor, _ labels: Tensor,
                                                       _ gradient: Tensor, _ loss: Tensor) throws {
         let op = "sigmoidCrossEntropy"
@@ -100,7 +129,7 @@ extension NativeBackend {
         let outp = try pointer(loss, T.self, op)
         let m = logits.rows
         let inverseM = T(1 / Double(m))
-        let total = columnAccumulate(rows: m, columns: 1, passes: 32) { rows, acc in
+        let total = columnAccumulate(rows: m, width: 1, costPerRow: 32) { rows, acc in
             var lossSum = 0.0
             for i in rows {
                 let z = zp.p[i], y = lp.p[i]
@@ -117,10 +146,25 @@ extension NativeBackend {
         outp[0] = T(total / Double(m))
     }
 
+    /// The row's largest value (a NaN in the row makes its softmax NaN whatever this returns).
     @inline(__always)
     static func rowMax<T: NativeScalar>(_ row: UnsafeMutablePointer<T>, _ n: Int) -> T {
+        typealias V = T.Vector64
         var top = row[0]
-        for j in 1..<max(n, 1) where row[j] > top { top = row[j] }
+        var j = 0
+        if n >= V.scalarCount {
+            var tops = V.load(row)
+            j = V.scalarCount
+            while j + V.scalarCount <= n {
+                tops = pointwiseMax(tops, V.load(row + j))
+                j += V.scalarCount
+            }
+            top = tops.max()
+        }
+        while j < n {
+            if row[j] > top { top = row[j] }
+            j += 1
+        }
         return top
     }
 

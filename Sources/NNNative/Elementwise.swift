@@ -142,14 +142,26 @@ extension NativeBackend {
                 for i in r { let v = xp.p[i]; yp.p[i] = v < 0 ? 0 : v }
             }
         case .tanh:
-            splitter.forEachRange(x.count, costPerItem: 16) { r in
-                for i in r { yp.p[i] = T.tanh(xp.p[i]) }
+            splitter.forEachRange(x.count, costPerItem: 4, granularity: T.Vector64.scalarCount) { r in
+                Self.map(xp.p, yp.p, r) { T.tanh($0) }
             }
         case .sigmoid:
-            splitter.forEachRange(x.count, costPerItem: 16) { r in
+            splitter.forEachRange(x.count, costPerItem: 4, granularity: T.Vector64.scalarCount) { r in
                 // exp(−x) overflows to +∞ for very negative x, giving exactly 0: no NaN path.
-                for i in r { yp.p[i] = 1 / (1 + T.exp(-xp.p[i])) }
+                Self.map(xp.p, yp.p, r) { T.sigmoid($0) }
             }
+        }
+    }
+
+    /// y[i] = f(x[i]) over `range`, one vector at a time (the tail as a partial vector).
+    @inline(__always)
+    private static func map<T: NativeScalar>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ range: Range<Int>,
+                                             _ f: (T.Vector64) -> T.Vector64) {
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let count = range.upperBound - i
+            f(T.Vector64.load(x + i, count: count, padding: 0)).store(to: y + i, count: count)
+            i += T.Vector64.scalarCount
         }
     }
 

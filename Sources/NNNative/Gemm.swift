@@ -28,13 +28,13 @@ extension NativeBackend {
                 a: try pointer(a, Float.self, "gemm"), lda: a.columns, transposeA: transposeA,
                 b: try pointer(b, Float.self, "gemm"), ldb: b.columns, transposeB: transposeB,
                 c: try pointer(c, Float.self, "gemm"), m: m, n: n, k: k, alpha: alpha, beta: beta)
-            problem.run(tile: gemmTile, splitter: splitter, workspace: gemmWorkspace)
+            problem.run(tile: gemmTile, splitter: splitter, scratch: scratch)
         case .float64:
             let problem = GemmProblem<Double>(
                 a: try pointer(a, Double.self, "gemm"), lda: a.columns, transposeA: transposeA,
                 b: try pointer(b, Double.self, "gemm"), ldb: b.columns, transposeB: transposeB,
                 c: try pointer(c, Double.self, "gemm"), m: m, n: n, k: k, alpha: alpha, beta: beta)
-            problem.run(tile: gemmTile, splitter: splitter, workspace: gemmWorkspace)
+            problem.run(tile: gemmTile, splitter: splitter, scratch: scratch)
         }
     }
 }
@@ -45,34 +45,6 @@ enum GemmBlocking {
     static let kc = 256
     static let mc = 256
     static let nc = 4096
-}
-
-/// Packing buffers reused across calls (allocating megabytes per GEMM would page-fault on every
-/// call). One slot per thread; safe because one backend instance runs one op at a time.
-final class GemmWorkspace: @unchecked Sendable {
-    private var slots: [UnsafeMutableRawPointer?]
-    private var capacities: [Int]
-
-    init(threads: Int) {
-        slots = Array(repeating: nil, count: threads)
-        capacities = Array(repeating: 0, count: threads)
-    }
-
-    deinit {
-        for slot in slots { slot?.deallocate() }
-    }
-
-    /// Makes sure every slot holds at least `bytes` bytes, 64-byte aligned. Called before the
-    /// threads start, so the workers only read `slots`.
-    func reserve(threads: Int, bytes: Int) {
-        for t in 0..<min(threads, slots.count) where capacities[t] < bytes {
-            slots[t]?.deallocate()
-            slots[t] = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-            capacities[t] = bytes
-        }
-    }
-
-    func slot(_ t: Int) -> UnsafeMutableRawPointer { slots[t]! }
 }
 
 /// One GEMM call: operands as raw pointers plus leading dimensions.
@@ -92,49 +64,130 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
         self.alpha = T(alpha); self.beta = T(beta); betaIsZero = beta == 0
     }
 
-    func run(tile: GemmTile, splitter: WorkSplitter, workspace: GemmWorkspace) {
+    func run(tile: GemmTile, splitter: WorkSplitter, scratch: Scratch) {
         if alpha == 0 {
             scaleOnly()
             return
         }
-        switch tile.fitting(columns: n, scalarSize: MemoryLayout<T>.size) {
-        case .vector512: run(Tile8x2<T.Vector64>.self, splitter: splitter, workspace: workspace)
-        case .vector256: run(Tile6x2<T.Vector32>.self, splitter: splitter, workspace: workspace)
-        case .vector128: run(Tile6x2<T.Vector16>.self, splitter: splitter, workspace: workspace)
+        // A product at most one vector wide (an output layer of 10 classes) skips the tiles: see
+        // `runNarrow`. The choice depends on n alone, so it cannot make tiles disagree.
+        if n <= T.Vector16.scalarCount {
+            runNarrow(T.Vector16.self, splitter: splitter, scratch: scratch)
+            return
+        }
+        if n <= T.Vector32.scalarCount {
+            runNarrow(T.Vector32.self, splitter: splitter, scratch: scratch)
+            return
+        }
+        if n <= T.Vector64.scalarCount {
+            runNarrow(T.Vector64.self, splitter: splitter, scratch: scratch)
+            return
+        }
+        if GemmArithmetic.fused {
+            run(Fused.self, tile: tile, splitter: splitter, scratch: scratch)
+        } else {
+            run(Separate.self, tile: tile, splitter: splitter, scratch: scratch)
         }
     }
 
-    private func run<K: TileKernel>(_: K.Type, splitter: WorkSplitter, workspace: GemmWorkspace) where K.Scalar == T {
+    private func run<M: MultiplyAdd>(_: M.Type, tile: GemmTile, splitter: WorkSplitter, scratch: Scratch) {
+        switch tile.fitting(columns: n, scalarSize: MemoryLayout<T>.size) {
+        case .vector512: run(Tile8x2<T.Vector64, M>.self, splitter: splitter, scratch: scratch)
+        case .vector256: run(Tile6x2<T.Vector32, M>.self, splitter: splitter, scratch: scratch)
+        case .vector128: run(Tile6x2<T.Vector16, M>.self, splitter: splitter, scratch: scratch)
+        }
+    }
+
+    /// Whether `m·n·k` multiply-adds are worth waking a second thread for.
+    private func worthThreads(_ splitter: WorkSplitter) -> Bool {
+        let work = m.multipliedReportingOverflow(by: n).partialValue.multipliedReportingOverflow(by: k)
+        return splitter.threads > 1 && (work.overflow || work.partialValue >= 1 << 18)
+    }
+
+    private func run<K: TileKernel>(_: K.Type, splitter: WorkSplitter, scratch: Scratch) where K.Scalar == T {
         // Split C into one stripe per thread: by columns when each stripe keeps at least two
         // register tiles of width (no redundant B packing), else by rows.
-        let work = m.multipliedReportingOverflow(by: n).partialValue.multipliedReportingOverflow(by: k)
-        let parallel = splitter.threads > 1 && (work.overflow || work.partialValue >= 1 << 18)
         let byColumns = n >= 2 * K.nr * splitter.threads || m < 2 * K.mr * splitter.threads
-        let stripes = parallel
-            ? (byColumns ? splitter.ranges(n, costPerItem: 1 << 20, granularity: K.nr)
-                         : splitter.ranges(m, costPerItem: 1 << 20, granularity: K.mr))
-            : [0..<(byColumns ? n : m)]
+        let parallel = worthThreads(splitter)
+        let stripes = byColumns
+            ? Partition(count: n, tasks: parallel ? min(splitter.threads, (n + K.nr - 1) / K.nr) : 1, granularity: K.nr)
+            : Partition(count: m, tasks: parallel ? min(splitter.threads, (m + K.mr - 1) / K.mr) : 1, granularity: K.mr)
         let kc = min(k, GemmBlocking.kc)
         let bBytes = kc * (min(n, GemmBlocking.nc) + K.nr) * MemoryLayout<T>.stride
         let aBytes = kc * (min(m, GemmBlocking.mc) + K.mr) * MemoryLayout<T>.stride
         let aOffset = (bBytes + 63) / 64 * 64
-        workspace.reserve(threads: stripes.count, bytes: aOffset + aBytes)
-        let slots = (0..<stripes.count).map { SendablePointer(workspace.slot($0).assumingMemoryBound(to: UInt8.self)) }
-        splitter.run(tasks: stripes.count) { t in
-            let raw = UnsafeMutableRawPointer(slots[t].p)
-            let packedB = raw.assumingMemoryBound(to: T.self)
-            let packedA = (raw + aOffset).assumingMemoryBound(to: T.self)
-            if byColumns {
-                block(K.self, rows: 0..<m, columns: stripes[t], packedA: packedA, packedB: packedB)
-            } else {
-                block(K.self, rows: stripes[t], columns: 0..<n, packedA: packedA, packedB: packedB)
+        // Slots are fetched (and grown) here, before the workers start; the workers only read them.
+        withUnsafeTemporaryAllocation(of: SendablePointer<UInt8>.self, capacity: stripes.tasks) { slots in
+            for t in 0..<stripes.tasks {
+                let raw = scratch.slot(NativeBackend.ScratchSlot.gemm(t), bytes: aOffset + aBytes)
+                slots.initializeElement(at: t, to: SendablePointer(raw.assumingMemoryBound(to: UInt8.self)))
+            }
+            splitter.run(tasks: stripes.tasks) { t in
+                let raw = UnsafeMutableRawPointer(slots[t].p)
+                let packedB = raw.assumingMemoryBound(to: T.self)
+                let packedA = (raw + aOffset).assumingMemoryBound(to: T.self)
+                if byColumns {
+                    block(K.self, rows: 0..<m, columns: stripes.range(t), packedA: packedA, packedB: packedB)
+                } else {
+                    block(K.self, rows: stripes.range(t), columns: 0..<n, packedA: packedA, packedB: packedB)
+                }
+            }
+        }
+    }
+
+    /// C with n ≤ one vector: op(B) packed once into one zero-padded vector per p (k·n values,
+    /// shared by the threads), op(A) read in place, rows split across threads. Packing A as the
+    /// tiles do would cost as much as the product itself here, since each A value is used once.
+    /// Each element sums its products as the tiles do (per KC slice, then α·sum + β·C), so the
+    /// results are the same bits a tile would give.
+    private func runNarrow<V: SIMD>(_: V.Type, splitter: WorkSplitter, scratch: Scratch) where V.Scalar == T {
+        if GemmArithmetic.fused {
+            runNarrow(V.self, Fused.self, splitter: splitter, scratch: scratch)
+        } else {
+            runNarrow(V.self, Separate.self, splitter: splitter, scratch: scratch)
+        }
+    }
+
+    private func runNarrow<V: SIMD, M: MultiplyAdd>(_: V.Type, _: M.Type, splitter: WorkSplitter, scratch: Scratch)
+    where V.Scalar == T {
+        let width = V.scalarCount
+        let packed = scratch.buffer(NativeBackend.ScratchSlot.gemmShared(threads: splitter.threads), V.self, count: k)
+        let lanes = UnsafeMutableRawPointer(packed).assumingMemoryBound(to: T.self)
+        lanes.update(repeating: 0, count: k * width)
+        if transposeB {
+            for j in 0..<n {
+                let column = b + j * ldb
+                for p in 0..<k { lanes[p * width + j] = column[p] }
+            }
+        } else {
+            for p in 0..<k { (lanes + p * width).update(from: b + p * ldb, count: n) }
+        }
+        let rowBlock = NarrowKernel<V, M>.rows
+        let stripes = Partition(count: m, tasks: worthThreads(splitter) ? min(splitter.threads, (m + rowBlock - 1) / rowBlock) : 1,
+                                granularity: rowBlock)
+        let bp = SendablePointer(packed)
+        // op(A)[i, p] = a[i·rowStride + p·depthStride].
+        let rowStride = transposeA ? 1 : lda, depthStride = transposeA ? lda : 1
+        splitter.run(tasks: stripes.tasks) { t in
+            let rows = stripes.range(t)
+            for pc in stride(from: 0, to: k, by: GemmBlocking.kc) {
+                let depth = pc..<min(k, pc + GemmBlocking.kc)
+                let store = NarrowStore<V>(c: c, ldc: n, columns: n, full: n == width, alpha: alpha,
+                                           beta: pc == 0 ? beta : 1, betaIsZero: pc == 0 && betaIsZero)
+                NarrowKernel<V, M>.run(rows: rows, depth: depth, a: a, rowStride: rowStride, depthStride: depthStride,
+                                    packedB: bp.p, store: store)
             }
         }
     }
 
     /// α = 0: C ← β·C without reading A or B (as BLAS does), and zero when β = 0.
     private func scaleOnly() {
-        for i in 0..<(m * n) { c[i] = betaIsZero ? 0 : beta * c[i] }
+        let count = m * n
+        if betaIsZero {
+            c.update(repeating: 0, count: count)
+        } else {
+            for i in 0..<count { c[i] = beta * c[i] }
+        }
     }
 
     /// The Goto loop nest over one stripe of C.
@@ -169,11 +222,16 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
         for j0 in stride(from: columns.lowerBound, to: columns.upperBound, by: nr) {
             let width = min(nr, columns.upperBound - j0)
             if transposeB {
-                // op(B)[p, j] = b[j·ldb + p]: each column is contiguous in p.
+                // op(B)[p, j] = b[j·ldb + p]: each column is contiguous in p, so the panel is a
+                // transpose, done in 8×8 register blocks where they fit.
                 if width < nr { out.update(repeating: 0, count: kc * nr) }
-                for j in 0..<width {
-                    let src = b + (j0 + j) * ldb + depth.lowerBound
-                    for p in 0..<kc { out[p * nr + j] = src[p] }
+                let src = b + j0 * ldb + depth.lowerBound
+                if width == nr && nr % 8 == 0 {
+                    for j in stride(from: 0, to: nr, by: 8) {
+                        Transpose.blocks(from: src + j * ldb, sourceStride: ldb, depth: kc, to: out + j, destinationStride: nr)
+                    }
+                } else {
+                    Transpose.scalar(from: src, sourceStride: ldb, lines: width, depth: 0..<kc, to: out, destinationStride: nr)
                 }
             } else {
                 for p in 0..<kc {
@@ -201,9 +259,12 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
                     (out + p * mr).update(from: a + (depth.lowerBound + p) * lda + i0, count: height)
                 }
             } else {
-                for i in 0..<height {
-                    let src = a + (i0 + i) * lda + depth.lowerBound
-                    for p in 0..<kc { out[p * mr + i] = src[p] }
+                // op(A)[i, p] = a[i·lda + p]: rows are contiguous in p, so the panel is a transpose.
+                let src = a + i0 * lda + depth.lowerBound
+                if height == 8 && mr == 8 {
+                    Transpose.blocks(from: src, sourceStride: lda, depth: kc, to: out, destinationStride: mr)
+                } else {
+                    Transpose.scalar(from: src, sourceStride: lda, lines: height, depth: 0..<kc, to: out, destinationStride: mr)
                 }
             }
             out += kc * mr

@@ -44,9 +44,12 @@ public enum GemmTile: String, Sendable, CaseIterable, CustomStringConvertible {
         for tile in allCases {
             let time: UInt64
             switch tile {
-            case .vector512: time = timeKernel(Tile8x2<T.Vector64>.self)
-            case .vector256: time = timeKernel(Tile6x2<T.Vector32>.self)
-            case .vector128: time = timeKernel(Tile6x2<T.Vector16>.self)
+            case .vector512: time = GemmArithmetic.fused ? timeKernel(Tile8x2<T.Vector64, Fused>.self)
+                                                         : timeKernel(Tile8x2<T.Vector64, Separate>.self)
+            case .vector256: time = GemmArithmetic.fused ? timeKernel(Tile6x2<T.Vector32, Fused>.self)
+                                                         : timeKernel(Tile6x2<T.Vector32, Separate>.self)
+            case .vector128: time = GemmArithmetic.fused ? timeKernel(Tile6x2<T.Vector16, Fused>.self)
+                                                         : timeKernel(Tile6x2<T.Vector16, Separate>.self)
             }
             if time < bestTime {
                 bestTime = time
@@ -57,7 +60,7 @@ public enum GemmTile: String, Sendable, CaseIterable, CustomStringConvertible {
     }
 
     /// Nanoseconds per multiply-add (scaled by 2²⁰) of kernel `K`, the minimum over rounds.
-    private static func timeKernel<K: TileKernel>(_: K.Type) -> UInt64 {
+    static func timeKernel<K: TileKernel>(_: K.Type) -> UInt64 {
         let kc = 128
         let a = UnsafeMutablePointer<K.Scalar>.allocate(capacity: kc * K.mr)
         let b = UnsafeMutableRawPointer.allocate(byteCount: kc * K.nr * MemoryLayout<K.Scalar>.stride, alignment: 64)
@@ -84,19 +87,44 @@ public enum GemmTile: String, Sendable, CaseIterable, CustomStringConvertible {
 /// without reading C, so NaNs there cannot leak.
 protocol TileKernel {
     associatedtype Scalar: NativeScalar
+    associatedtype Arithmetic: MultiplyAdd
     static var mr: Int { get }
     static var nr: Int { get }
     static func run(kc: Int, a: UnsafeMutablePointer<Scalar>, b: UnsafeMutablePointer<Scalar>,
                     c: UnsafeMutablePointer<Scalar>, ldc: Int, alpha: Scalar, beta: Scalar, betaIsZero: Bool)
 }
 
-// The kernels are written as `acc + x·b` rather than `addingProduct`: on a target without FMA,
-// `addingProduct` becomes a libm `fma` call per lane, while mul+add vectorises everywhere (AMD's
-// Zen issues multiplies and adds on separate pipes, so it loses no throughput there either).
+/// How a kernel forms acc + x·y. `Fused` (`addingProduct`) is one vfmadd per vector when the
+/// build targets FMA (the release recipe `swift build -c release -Xswiftc -target-cpu -Xswiftc
+/// native` does) and ~1.4× faster GEMM on this machine; on a baseline x86-64 build (and debug
+/// builds) it is a libm `fma` call per lane, so there `Separate` (multiply, then add) wins. The
+/// choice is timed once per process (``GemmArithmetic``) and shared by every tile and the narrow
+/// path, so results never depend on the tile or thread count.
+protocol MultiplyAdd {
+    static func apply<V: SIMD>(_ acc: V, _ x: V, _ y: V) -> V where V.Scalar: FloatingPoint
+}
+
+enum Fused: MultiplyAdd {
+    @inline(__always)
+    static func apply<V: SIMD>(_ acc: V, _ x: V, _ y: V) -> V where V.Scalar: FloatingPoint { acc.addingProduct(x, y) }
+}
+
+enum Separate: MultiplyAdd {
+    @inline(__always)
+    static func apply<V: SIMD>(_ acc: V, _ x: V, _ y: V) -> V where V.Scalar: FloatingPoint { acc + x * y }
+}
+
+/// The process-wide multiply-add of the GEMM kernels: fused when this build makes it fast.
+enum GemmArithmetic {
+    /// The AVX-512-shaped Float tile timed both ways; fused wins ties (it rounds once, so it is
+    /// also the more accurate), separate wins where fused is a libm call per lane.
+    static let fused: Bool =
+        GemmTile.timeKernel(Tile8x2<SIMD16<Float>, Fused>.self) <= GemmTile.timeKernel(Tile8x2<SIMD16<Float>, Separate>.self) * 9 / 8
+}
 
 /// 8 rows × 2 vectors: 16 accumulators + 2 B vectors + 1 broadcast fit 32 registers.
 /// Each step of p: 2 vector loads and 8 broadcasts feed 16 multiply-adds.
-enum Tile8x2<V: SIMD>: TileKernel where V.Scalar: NativeScalar {
+enum Tile8x2<V: SIMD, Arithmetic: MultiplyAdd>: TileKernel where V.Scalar: NativeScalar {
     typealias Scalar = V.Scalar
     static var mr: Int { 8 }
     static var nr: Int { 2 * V.scalarCount }
@@ -114,14 +142,14 @@ enum Tile8x2<V: SIMD>: TileKernel where V.Scalar: NativeScalar {
         for p in 0..<kc {
             let b0 = bRaw.load(fromByteOffset: 2 * p * step, as: V.self)
             let b1 = bRaw.load(fromByteOffset: (2 * p + 1) * step, as: V.self)
-            var x = V(repeating: ap[0]); c00 = c00 + x * b0; c01 = c01 + x * b1
-            x = V(repeating: ap[1]); c10 = c10 + x * b0; c11 = c11 + x * b1
-            x = V(repeating: ap[2]); c20 = c20 + x * b0; c21 = c21 + x * b1
-            x = V(repeating: ap[3]); c30 = c30 + x * b0; c31 = c31 + x * b1
-            x = V(repeating: ap[4]); c40 = c40 + x * b0; c41 = c41 + x * b1
-            x = V(repeating: ap[5]); c50 = c50 + x * b0; c51 = c51 + x * b1
-            x = V(repeating: ap[6]); c60 = c60 + x * b0; c61 = c61 + x * b1
-            x = V(repeating: ap[7]); c70 = c70 + x * b0; c71 = c71 + x * b1
+            var x = V(repeating: ap[0]); c00 = Arithmetic.apply(c00, x, b0); c01 = Arithmetic.apply(c01, x, b1)
+            x = V(repeating: ap[1]); c10 = Arithmetic.apply(c10, x, b0); c11 = Arithmetic.apply(c11, x, b1)
+            x = V(repeating: ap[2]); c20 = Arithmetic.apply(c20, x, b0); c21 = Arithmetic.apply(c21, x, b1)
+            x = V(repeating: ap[3]); c30 = Arithmetic.apply(c30, x, b0); c31 = Arithmetic.apply(c31, x, b1)
+            x = V(repeating: ap[4]); c40 = Arithmetic.apply(c40, x, b0); c41 = Arithmetic.apply(c41, x, b1)
+            x = V(repeating: ap[5]); c50 = Arithmetic.apply(c50, x, b0); c51 = Arithmetic.apply(c51, x, b1)
+            x = V(repeating: ap[6]); c60 = Arithmetic.apply(c60, x, b0); c61 = Arithmetic.apply(c61, x, b1)
+            x = V(repeating: ap[7]); c70 = Arithmetic.apply(c70, x, b0); c71 = Arithmetic.apply(c71, x, b1)
             ap += 8
         }
         let out = TileStore<V>(c: c, ldc: ldc, alpha: alpha, beta: beta, betaIsZero: betaIsZero)
@@ -131,7 +159,7 @@ enum Tile8x2<V: SIMD>: TileKernel where V.Scalar: NativeScalar {
 }
 
 /// 6 rows × 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast fit 16 registers.
-enum Tile6x2<V: SIMD>: TileKernel where V.Scalar: NativeScalar {
+enum Tile6x2<V: SIMD, Arithmetic: MultiplyAdd>: TileKernel where V.Scalar: NativeScalar {
     typealias Scalar = V.Scalar
     static var mr: Int { 6 }
     static var nr: Int { 2 * V.scalarCount }
@@ -149,12 +177,12 @@ enum Tile6x2<V: SIMD>: TileKernel where V.Scalar: NativeScalar {
         for p in 0..<kc {
             let b0 = bRaw.load(fromByteOffset: 2 * p * step, as: V.self)
             let b1 = bRaw.load(fromByteOffset: (2 * p + 1) * step, as: V.self)
-            var x = V(repeating: ap[0]); c00 = c00 + x * b0; c01 = c01 + x * b1
-            x = V(repeating: ap[1]); c10 = c10 + x * b0; c11 = c11 + x * b1
-            x = V(repeating: ap[2]); c20 = c20 + x * b0; c21 = c21 + x * b1
-            x = V(repeating: ap[3]); c30 = c30 + x * b0; c31 = c31 + x * b1
-            x = V(repeating: ap[4]); c40 = c40 + x * b0; c41 = c41 + x * b1
-            x = V(repeating: ap[5]); c50 = c50 + x * b0; c51 = c51 + x * b1
+            var x = V(repeating: ap[0]); c00 = Arithmetic.apply(c00, x, b0); c01 = Arithmetic.apply(c01, x, b1)
+            x = V(repeating: ap[1]); c10 = Arithmetic.apply(c10, x, b0); c11 = Arithmetic.apply(c11, x, b1)
+            x = V(repeating: ap[2]); c20 = Arithmetic.apply(c20, x, b0); c21 = Arithmetic.apply(c21, x, b1)
+            x = V(repeating: ap[3]); c30 = Arithmetic.apply(c30, x, b0); c31 = Arithmetic.apply(c31, x, b1)
+            x = V(repeating: ap[4]); c40 = Arithmetic.apply(c40, x, b0); c41 = Arithmetic.apply(c41, x, b1)
+            x = V(repeating: ap[5]); c50 = Arithmetic.apply(c50, x, b0); c51 = Arithmetic.apply(c51, x, b1)
             ap += 6
         }
         let out = TileStore<V>(c: c, ldc: ldc, alpha: alpha, beta: beta, betaIsZero: betaIsZero)

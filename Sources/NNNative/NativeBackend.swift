@@ -23,8 +23,8 @@ public final class NativeBackend: Backend, @unchecked Sendable {
     /// Worker threads used by large ops.
     public let threads: Int
     let splitter: WorkSplitter
-    /// GEMM packing buffers, kept between calls.
-    let gemmWorkspace: GemmWorkspace
+    /// Packing buffers and reduction partials, kept between ops (see ``ScratchSlot``).
+    let scratch: Scratch
     /// The GEMM register tile: by default the fastest one for this machine and build, timed once
     /// per process. Every tile gives bit-identical results; setting it serves benchmarks and tests.
     public var gemmTile: GemmTile
@@ -38,7 +38,7 @@ public final class NativeBackend: Backend, @unchecked Sendable {
         let count = threads ?? NativeBackend.defaultThreadCount()
         self.threads = max(1, count)
         splitter = WorkSplitter(threads: self.threads)
-        gemmWorkspace = GemmWorkspace(threads: self.threads)
+        scratch = Scratch(slots: ScratchSlot.count(threads: self.threads))
         gemmTile = precision == .float32 ? GemmTile.fastestForFloat : GemmTile.fastestForDouble
     }
 
@@ -56,7 +56,7 @@ public final class NativeBackend: Backend, @unchecked Sendable {
     public var name: String { Self.backendName }
 
     public var deviceDescription: String {
-        "CPU, \(threads) thread\(threads == 1 ? "" : "s"), \(precision.rawValue), GEMM tile \(gemmTile)"
+        "CPU, \(threads) thread\(threads == 1 ? "" : "s"), \(precision.rawValue), GEMM tile \(gemmTile)\(GemmArithmetic.fused ? " with FMA" : "")"
     }
 
     // MARK: Memory
@@ -126,6 +126,19 @@ public final class NativeBackend: Backend, @unchecked Sendable {
     public func synchronize() throws {}
 
     // MARK: Helpers shared by the op files
+
+    /// Which ``Scratch`` slot each kind of temporary lives in; an op may use several at once.
+    enum ScratchSlot {
+        /// GEMM packing buffers of worker `t`: slots `0..<threads`.
+        static func gemm(_ t: Int) -> Int { t }
+        /// Data shared by all GEMM workers (the packed B of a narrow product).
+        static func gemmShared(threads: Int) -> Int { threads }
+        /// Per-thread reduction partials.
+        static func partials(threads: Int) -> Int { threads + 1 }
+        /// Per-feature coefficient vectors (batch norm).
+        static func features(threads: Int) -> Int { threads + 2 }
+        static func count(threads: Int) -> Int { threads + 3 }
+    }
 
     private func checkTransfer(_ op: String, valueCount: Int, _ tensor: Tensor) throws {
         try OpCheck.usable(op, tensor, on: self)

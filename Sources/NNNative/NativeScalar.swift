@@ -23,6 +23,16 @@ where Vector64.Scalar == Self, Vector32.Scalar == Self, Vector16.Scalar == Self 
     static func log(_ x: Self) -> Self
     static func log1p(_ x: Self) -> Self
     static func tanh(_ x: Self) -> Self
+
+    /// Element-wise exp, σ and tanh of a whole vector: ``VectorMath``'s polynomials for Float
+    /// (≤ 3 ulp), libm per lane for Double, whose only use — gradient checking — needs its accuracy.
+    static func exp(_ x: Vector64) -> Vector64
+    static func sigmoid(_ x: Vector64) -> Vector64
+    static func tanh(_ x: Vector64) -> Vector64
+    /// The lanes' sum, added in Double.
+    static func wideSum(_ x: Vector64) -> Double
+    /// Lane-wise widening, for Double accumulators of vector loops.
+    static func widen(_ x: SIMD8<Self>) -> SIMD8<Double>
 }
 
 extension Float: NativeScalar {
@@ -34,6 +44,11 @@ extension Float: NativeScalar {
     @inline(__always) static func log(_ x: Float) -> Float { Foundation.log(x) }
     @inline(__always) static func log1p(_ x: Float) -> Float { Foundation.log1p(x) }
     @inline(__always) static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
+    @inline(__always) static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.exp(x) }
+    @inline(__always) static func sigmoid(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.sigmoid(x) }
+    @inline(__always) static func tanh(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.tanh(x) }
+    @inline(__always) static func wideSum(_ x: SIMD16<Float>) -> Double { SIMD16<Double>(x).sum() }
+    @inline(__always) static func widen(_ x: SIMD8<Float>) -> SIMD8<Double> { SIMD8<Double>(x) }
 }
 
 extension Double: NativeScalar {
@@ -45,4 +60,15 @@ extension Double: NativeScalar {
     @inline(__always) static func log(_ x: Double) -> Double { Foundation.log(x) }
     @inline(__always) static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
     @inline(__always) static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    static func exp(_ x: SIMD8<Double>) -> SIMD8<Double> { lanewise(x, Foundation.exp) }
+    static func sigmoid(_ x: SIMD8<Double>) -> SIMD8<Double> { lanewise(x) { 1 / (1 + Foundation.exp(-$0)) } }
+    static func tanh(_ x: SIMD8<Double>) -> SIMD8<Double> { lanewise(x, Foundation.tanh) }
+    @inline(__always) static func wideSum(_ x: SIMD8<Double>) -> Double { x.sum() }
+    @inline(__always) static func widen(_ x: SIMD8<Double>) -> SIMD8<Double> { x }
+
+    private static func lanewise(_ x: SIMD8<Double>, _ f: (Double) -> Double) -> SIMD8<Double> {
+        var y = SIMD8<Double>()
+        for i in 0..<8 { y[i] = f(x[i]) }
+        return y
+    }
 }

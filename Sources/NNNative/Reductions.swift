@@ -34,24 +34,24 @@ extension NativeBackend {
 
     // MARK: Shared column accumulation
 
-    /// Σᵢ f(i, j) per column j over `rows` rows and `columns` columns, in Double.
-    /// `accumulateRows(range, acc)` adds rows `range` into the `columns` accumulators `acc`
-    /// (zeroed on entry). Threads take blocks of rows and their partials are summed in order.
-    func columnAccumulate(rows: Int, columns: Int, passes: Int = 1,
-                          _ accumulateRows: (Range<Int>, UnsafeMutablePointer<Double>) -> Void) -> [Double] {
-        let parts = splitter.ranges(rows, costPerItem: columns * passes)
-        var partials = [Double](repeating: 0, count: parts.count * columns * passes)
-        partials.withUnsafeMutableBufferPointer { buffer in
-            let base = SendablePointer(buffer.baseAddress!)
-            splitter.run(tasks: parts.count) { t in
-                accumulateRows(parts[t], base.p + t * columns * passes)
-            }
-            for t in 1..<max(parts.count, 1) {
-                let part = base.p + t * columns * passes
-                for j in 0..<(columns * passes) { base.p[j] += part[j] }
-            }
+    /// Σᵢ f(i, j) for `width` accumulators j over `rows` rows, in Double: `accumulateRows(range,
+    /// acc)` adds rows `range` into the accumulators `acc` (zeroed on entry). Threads take blocks
+    /// of rows and their partials are added in thread order. `costPerRow` (element operations)
+    /// decides whether threads pay. The sums live in scratch until the next op; read them at once.
+    func columnAccumulate(rows: Int, width: Int, costPerRow: Int,
+                          _ accumulateRows: (Range<Int>, UnsafeMutablePointer<Double>) -> Void) -> UnsafeMutablePointer<Double> {
+        let parts = splitter.partition(rows, costPerItem: costPerRow)
+        let partials = scratch.buffer(ScratchSlot.partials(threads: threads), Double.self, count: parts.tasks * width)
+        partials.update(repeating: 0, count: parts.tasks * width)
+        let base = SendablePointer(partials)
+        splitter.run(tasks: parts.tasks) { t in
+            accumulateRows(parts.range(t), base.p + t * width)
         }
-        return Array(partials.prefix(columns * passes))
+        for t in 1..<max(parts.tasks, 1) {
+            let part = partials + t * width
+            for j in 0..<width { partials[j] += part[j] }
+        }
+        return partials
     }
 
     // MARK: Kernels
@@ -60,11 +60,8 @@ extension NativeBackend {
         let xp = SendablePointer(try pointer(x, T.self, "columnSums"))
         let op = try pointer(out, T.self, "columnSums")
         let n = x.columns
-        let sums = columnAccumulate(rows: x.rows, columns: n) { rows, acc in
-            for i in rows {
-                let row = xp.p + i * n
-                for j in 0..<n { acc[j] += row[j].wide }
-            }
+        let sums = columnAccumulate(rows: x.rows, width: n, costPerRow: n) { rows, acc in
+            Self.addRows(xp.p, columns: n, rows: rows, into: acc)
         }
         let a = Double(alpha), b = Double(beta)
         for j in 0..<n {
@@ -74,13 +71,31 @@ extension NativeBackend {
         }
     }
 
+    /// acc[j] += Σ_{i ∈ rows} x[i, j] in Double, eight columns at a time.
+    @inline(__always)
+    static func addRows<T: NativeScalar>(_ x: UnsafeMutablePointer<T>, columns n: Int, rows: Range<Int>,
+                                         into acc: UnsafeMutablePointer<Double>) {
+        for i in rows {
+            let row = x + i * n
+            var j = 0
+            while j + 8 <= n {
+                (SIMD8<Double>.load(acc + j) + T.widen(SIMD8<T>.load(row + j))).store(to: acc + j)
+                j += 8
+            }
+            while j < n {
+                acc[j] += row[j].wide
+                j += 1
+            }
+        }
+    }
+
     private func reduce<T: NativeScalar>(_: T.Type, _ reduction: Reduction, _ x: Tensor, _ out: Tensor,
                                          _ accumulate: Bool) throws {
         let xp = SendablePointer(try pointer(x, T.self, "reduce"))
         let op = try pointer(out, T.self, "reduce")
         // A 1-column accumulation over all elements, in row blocks of 64 so threads split evenly.
         let count = x.count
-        let total = columnAccumulate(rows: count, columns: 1) { r, acc in
+        let total = columnAccumulate(rows: count, width: 1, costPerRow: 1) { r, acc in
             var s = 0.0
             switch reduction {
             case .sum: for i in r { s += xp.p[i].wide }

@@ -5,7 +5,8 @@ import NNCore
 enum KernelName: String, CaseIterable {
     // gemm.cl
     case gemmTiledNN = "gemm_tiled_nn", gemmTiledNT = "gemm_tiled_nt", gemmTiledTN = "gemm_tiled_tn", gemmTiledTT = "gemm_tiled_tt"
-    case gemmVectorN = "gemm_vector_n", gemmVectorT = "gemm_vector_t", gemmPackB = "gemm_pack_b"
+    case gemmVector = "gemm_vector", gemmVectorNarrow = "gemm_vector_narrow"
+    case gemmPackA = "gemm_pack_a", gemmPackB = "gemm_pack_b", gemmPackBNarrow = "gemm_pack_b_narrow"
     // elementwise.cl
     case fill, copy, scale, axpy, multiply
     case addRowVector = "add_row_vector"
@@ -18,8 +19,10 @@ enum KernelName: String, CaseIterable {
     case bnCenteredSquarePartials = "bn_centered_square_partials", bnFinishStatistics = "bn_finish_statistics"
     case bnNormalize = "bn_normalize", bnInference = "bn_inference"
     case bnBackwardPartials = "bn_backward_partials", bnBackwardFinish = "bn_backward_finish", bnBackwardDx = "bn_backward_dx"
+    case bnForwardColumns = "bn_forward_columns", bnBackwardColumns = "bn_backward_columns"
     // softmax.cl
     case softmaxRows = "softmax_rows", softmaxXent = "softmax_xent", sigmoidXent = "sigmoid_xent", argmaxRows = "argmax_rows"
+    case softmaxRowsVector = "softmax_rows_vector", softmaxXentVector = "softmax_xent_vector"
     // dropout.cl
     case dropoutForward = "dropout_forward"
     // optimizers.cl

@@ -24,22 +24,55 @@ extension OpenCLBackend {
                            global: (groups.0 * tuning.ndimc, groups.1 * tuning.mdimc), local: (tuning.ndimc, tuning.mdimc))
             }
         case .vector:
-            // op(B) is packed into contiguous K × NR column panels (an O(k·n) copy against the O(m·n·k)
-            // product) so that the micro-kernel streams through it; see Kernels/gemm.cl.
-            let nr = tuning.nr
-            let paddedN = (n + nr - 1) / nr * nr
-            guard k <= OpCheck.maxElements / paddedN else {
-                throw NNError.sizeOverflow(op: "gemm", detail: "op(B) of \(k)×\(n) padded to \(k)×\(paddedN) exceeds 2³¹−1 elements")
-            }
-            let kernel: KernelName = transposeA ? .gemmVectorT : .gemmVectorN
-            try locked {
-                let packed = try scratchBuffer(.gemmPackedB, count: k * paddedN)
-                try launch(.gemmPackB, [.buffer(memB), .int(transposeB ? 1 : 0), .int(n), .int(k), .int(paddedN), .buffer(packed)],
-                           global: (paddedN, k), local: (Self.flatGroupSize, 1))
-                try launch(kernel, [.int(m), .int(n), .int(k), .float(alpha), .buffer(memA), .buffer(packed), .float(beta), .buffer(memC)],
-                           global: (paddedN / nr, (m + tuning.mr - 1) / tuning.mr), local: (1, 1))
-            }
+            try locked { try enqueueVectorGemm(m: m, n: n, k: k, memA, transposeA, memB, transposeB, memC, alpha: alpha, beta: beta) }
         }
+    }
+
+    /// The vector family (see Kernels/gemm.cl): a narrow kernel for N ≤ one vector, else op(B) packed into
+    /// K × NR panels (an O(k·n) copy against the O(m·n·k) product, so that the micro-kernel streams
+    /// through B in order) and op(A) read in place or, when the tuning says so, packed too. Call under the lock.
+    private func enqueueVectorGemm(m: Int, n: Int, k: Int, _ a: cl_mem, _ transposeA: Bool, _ b: cl_mem, _ transposeB: Bool,
+                                   _ c: cl_mem, alpha: Float, beta: Float) throws {
+        let tuning = gemmTuning
+        let group = Self.flatGroupSize
+        // op(A)[i][k] = a[i·aRow + k·aStep] for A (aRow = K, aStep = 1) and for A^T (aRow = 1, aStep = M).
+        let (aRow, aStep) = transposeA ? (1, m) : (k, 1)
+        let vw = tuning.vectorWidth
+        if n <= vw {
+            var bSource = b, bStep = n, safeK: Int
+            if transposeB {
+                bSource = try scratchBuffer(.gemmPackedB, count: k * vw)
+                try launch(.gemmPackBNarrow, [.buffer(b), .int(1), .int(n), .int(k), .int(vw), .buffer(bSource)],
+                           global: (k, vw), local: (group, 1))
+                (bStep, safeK) = (vw, k)
+            } else {
+                // Rows k whose vector load b[k·n ..< k·n + VW] stays inside B's k·n floats.
+                safeK = k * n >= vw ? (k * n - vw) / n + 1 : 0
+            }
+            try launch(.gemmVectorNarrow, [.int(m), .int(n), .int(k), .float(alpha), .buffer(a), .int(aRow), .int(aStep),
+                                           .buffer(bSource), .int(bStep), .int(safeK), .float(beta), .buffer(c)],
+                       global: ((m + tuning.narrowRows - 1) / tuning.narrowRows, 1), local: (1, 1))
+            return
+        }
+        let nr = tuning.nr
+        let paddedN = (n + nr - 1) / nr * nr
+        let paddedM = (m + tuning.mr - 1) / tuning.mr * tuning.mr
+        guard k <= OpCheck.maxElements / paddedN, k <= OpCheck.maxElements / paddedM else {
+            throw NNError.sizeOverflow(op: "gemm", detail: "operands of \(m)×\(k) and \(k)×\(n) padded to whole panels exceed 2³¹−1 elements")
+        }
+        let packedB = try scratchBuffer(.gemmPackedB, count: k * paddedN)
+        try launch(.gemmPackB, [.buffer(b), .int(transposeB ? 1 : 0), .int(n), .int(k), .int(paddedN), .buffer(packedB)],
+                   global: transposeB ? (k, paddedN) : (paddedN, k), local: (group, 1))
+        var aSource = a, aPanel = tuning.mr * (transposeA ? 1 : k), aRowStride = aRow, aStepStride = aStep
+        if tuning.packA && !transposeA {
+            aSource = try scratchBuffer(.gemmPackedA, count: k * paddedM)
+            try launch(.gemmPackA, [.buffer(a), .int(0), .int(m), .int(k), .buffer(aSource)],
+                       global: (k, paddedM / tuning.mr), local: (group, 1))
+            (aPanel, aRowStride, aStepStride) = (k * tuning.mr, 1, tuning.mr)
+        }
+        try launch(.gemmVector, [.int(m), .int(n), .int(k), .float(alpha), .buffer(aSource), .int(aPanel), .int(aRowStride),
+                                 .int(aStepStride), .buffer(packedB), .float(beta), .buffer(c)],
+                   global: (paddedN / nr, paddedM / tuning.mr), local: (1, 1))
     }
 
     public func addRowVector(_ bias: Tensor, to x: Tensor) throws {

@@ -2,7 +2,8 @@ import NNCore
 
 /// Batch normalisation per feature (column), PyTorch `BatchNorm1d` numerics, in `Kernels/batchnorm.cl`.
 /// Statistics are two-pass (mean, then Σ(x − μ)²) over row chunks with Kahan-compensated float sums,
-/// so a 10⁵-row batch with |μ| ≫ σ keeps its variance.
+/// so a 10⁵-row batch with |μ| ≫ σ keeps its variance. The ``MemoryKernelFamily/vector`` family does each
+/// direction in one kernel over whole columns; the work-group family in row chunks plus combining passes.
 extension OpenCLBackend {
     public func batchNormForwardTraining(
         _ x: Tensor, gamma: Tensor, beta: Tensor,
@@ -18,6 +19,15 @@ extension OpenCLBackend {
         let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
         let memRunMean = try mem(runningMean, op), memRunVar = try mem(runningVariance, op)
         let memMean = try mem(savedMean, op), memInvStd = try mem(savedInverseStd, op)
+        if memoryKernels == .vector {
+            try locked {
+                try launch(.bnForwardColumns, [.buffer(memX), .buffer(memGamma), .buffer(memBeta), .int(m), .int(n), .float(epsilon),
+                                               .float(averagingBeta), .buffer(memY), .buffer(memMean), .buffer(memInvStd),
+                                               .buffer(memRunMean), .buffer(memRunVar)],
+                           global: (columnBlocks(n), 1), local: (1, 1))
+            }
+            return
+        }
         try locked {
             // Pass 1: μ = Σx / m.
             let sums = try enqueueColumnPartials(memX, rows: m, columns: n)
@@ -66,6 +76,14 @@ extension OpenCLBackend {
         let memX = try mem(x, op), memDy = try mem(dy, op), memDx = try mem(dx, op), memGamma = try mem(gamma, op)
         let memMean = try mem(savedMean, op), memInvStd = try mem(savedInverseStd, op)
         let memDGamma = try mem(gradGamma, op), memDBeta = try mem(gradBeta, op)
+        if memoryKernels == .vector {
+            try locked {
+                try launch(.bnBackwardColumns, [.buffer(memX), .buffer(memDy), .buffer(memMean), .buffer(memInvStd), .buffer(memGamma),
+                                                .int(m), .int(n), .buffer(memDx), .buffer(memDGamma), .buffer(memDBeta)],
+                           global: (columnBlocks(n), 1), local: (1, 1))
+            }
+            return
+        }
         try locked {
             let chunking = columnChunking(rows: m)
             let partialsDy = try scratchBuffer(.partials, count: chunking.count * n)
@@ -79,6 +97,12 @@ extension OpenCLBackend {
                                            .buffer(memDGamma), .buffer(memDBeta), .float(Float(m)), .buffer(memDx), .int(n),
                                            .int(x.count)], count: x.count)
         }
+    }
+
+    /// Work-items of the whole-column kernels: one per block of 16 · `batchNormVectors` features.
+    private func columnBlocks(_ n: Int) -> Int {
+        let width = 16 * Self.batchNormVectors
+        return (n + width - 1) / width
     }
 
     /// The same hyperparameter rules (and messages) as the native backend.

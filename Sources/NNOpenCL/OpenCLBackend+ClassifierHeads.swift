@@ -19,7 +19,11 @@ extension OpenCLBackend {
         try OpCheck.sameShape("softmax", x, y, ("x", "y"))
         let (memX, memY) = (try mem(x, "softmax"), try mem(y, "softmax"))
         try locked {
-            try launchRows(.softmaxRows, [.buffer(memX), .buffer(memY), .int(x.rows), .int(x.columns)], rows: x.rows, columns: x.columns)
+            if memoryKernels == .vector {
+                try launch(.softmaxRowsVector, [.buffer(memX), .buffer(memY), .int(x.rows), .int(x.columns)], global: (x.rows, 1), local: (1, 1))
+            } else {
+                try launchRows(.softmaxRows, [.buffer(memX), .buffer(memY), .int(x.rows), .int(x.columns)], rows: x.rows, columns: x.columns)
+            }
         }
     }
 
@@ -30,8 +34,13 @@ extension OpenCLBackend {
         let memZ = try mem(logits, op), memLabels = try mem(labels, op), memGrad = try mem(gradient, op), memLoss = try mem(loss, op)
         try locked {
             let rowLoss = try scratchBuffer(.perRowLoss, count: m)
-            try launchRows(.softmaxXent, [.buffer(memZ), .buffer(memLabels), .buffer(memGrad), .buffer(rowLoss), .int(m), .int(n),
-                                          .float(Float(m))], rows: m, columns: n)
+            let arguments: [KernelArgument] = [.buffer(memZ), .buffer(memLabels), .buffer(memGrad), .buffer(rowLoss), .int(m), .int(n),
+                                               .float(Float(m))]
+            if memoryKernels == .vector {
+                try launch(.softmaxXentVector, arguments, global: (m, 1), local: (1, 1))
+            } else {
+                try launchRows(.softmaxXent, arguments, rows: m, columns: n)
+            }
             try enqueueTotal(rowLoss, count: m, mode: 0, scale: 1 / Float(m), accumulate: false, into: memLoss)
         }
     }

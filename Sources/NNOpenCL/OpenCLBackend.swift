@@ -26,6 +26,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public let device: OpenCLDeviceInfo
     /// The GEMM kernel family and tile sizes in use.
     public let gemmTuning: GemmTuning
+    /// The kernel family of the row and column ops (softmax, classifier heads, batch norm).
+    public let memoryKernels: MemoryKernelFamily
 
     let program: CompiledProgram
     let queue: cl_command_queue
@@ -35,7 +37,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private var scratch: [ScratchRole: OpenCLBuffer] = [:]
 
     enum ScratchRole: Hashable {
-        case gemmPackedB, partials, partials2, perRowLoss
+        case gemmPackedA, gemmPackedB, partials, partials2, perRowLoss
     }
 
     /// Every platform's devices, flattened in the order `NN_OPENCL_DEVICE` indices count them.
@@ -49,20 +51,24 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///   - deviceSelector: an index into ``availableDevices()`` or a case-insensitive substring of a
     ///     device, vendor or platform name; `nil` reads `NN_OPENCL_DEVICE`, and when that is unset too,
     ///     picks the first GPU, else the first device.
-    ///   - gemmTuning: GEMM kernel family and tile sizes; `nil` uses ``GemmTuning/defaults(for:)``.
+    ///   - gemmTuning: GEMM kernel family and tile sizes; `nil` asks ``GemmAutotuner`` under the mode
+    ///     `NN_GEMM_TUNING` names (by default: the on-disk tuning cache, else ``GemmTuning/defaults(for:)``;
+    ///     it never tunes unless told to).
+    ///   - memoryKernels: the row/column kernel family; `nil` picks ``MemoryKernelFamily/defaults(for:)``.
     /// - Throws: ``NNError/backendUnavailable(backend:reason:)`` when no device exists or the selector
     ///   matches none; ``NNError/deviceFailure(call:detail:)`` (with the build log) when the driver fails.
-    public init(deviceSelector: String? = nil, gemmTuning: GemmTuning? = nil) throws {
+    public init(deviceSelector: String? = nil, gemmTuning: GemmTuning? = nil,
+                memoryKernels: MemoryKernelFamily? = nil) throws {
         let devices = try DeviceDiscovery.discover()
         let selector = deviceSelector ?? ProcessInfo.processInfo.environment[DeviceDiscovery.environmentVariable]
         let chosen = try DeviceDiscovery.select(selector, from: devices)
-        let tuning = gemmTuning ?? GemmTuning.defaults(for: chosen.info)
+        let tuning = try gemmTuning ?? GemmAutotuner.tuning(for: chosen.info, mode: GemmAutotuner.Mode.fromEnvironment())
         try tuning.validate()
 
         // IEEE semantics on purpose (no -cl-fast-relaxed-math, no -cl-mad-enable): the conformance
         // suite compares against the native backend, and Kahan sums need unreassociated arithmetic.
         let options = "-cl-std=CL1.2 \(tuning.buildOptions) -DREDUCE_WG=\(Self.reduceGroupSize) "
-            + "-DROW_WG_ITEMS=\(Self.rowGroupItems)"
+            + "-DROW_WG_ITEMS=\(Self.rowGroupItems) -DBN_VECTORS=\(Self.batchNormVectors)"
         let program = try ProgramCache.shared.program(for: chosen, options: options)
 
         var status: cl_int = CL_SUCCESS
@@ -79,6 +85,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         self.program = program
         self.device = chosen.info
         self.gemmTuning = tuning
+        self.memoryKernels = memoryKernels ?? MemoryKernelFamily.defaults(for: chosen.info)
     }
 
     deinit {
@@ -92,6 +99,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     static let reduceGroupSize = 64
     /// Work-items per work-group of the row kernels in softmax.cl.
     static let rowGroupItems = 64
+    /// float16 vectors per row in one work-item of the whole-column batch-norm kernels (64 features):
+    /// 256 contiguous bytes per row keep the hardware prefetchers streaming (16 features measured 4× slower).
+    static let batchNormVectors = 4
     /// Work-group size of the flat element-wise kernels: one size, so a CPU driver compiles each once.
     static let flatGroupSize = 64
 

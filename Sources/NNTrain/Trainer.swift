@@ -305,6 +305,13 @@ public final class Trainer {
     /// Resumes from a saved ``state`` and ``stateTensors()``; load the network's own tensors with
     /// ``Network/load(namedTensors:source:)`` as well. Then ``fit(train:dev:)`` continues the run.
     ///
+    /// This trainer's config may differ from the saved run's in everything but the optimiser rule
+    /// (learning rate, schedule parameters, β, ε, penalties, epochs, early stopping): the state then
+    /// records the new values, and a run that had stopped early continues if the new patience allows.
+    /// With the same config the continued run equals an uninterrupted one bit for bit. Change the
+    /// batch size only at an epoch boundary (`state.stepInEpoch == 0`): the step index inside an
+    /// epoch counts batches of the old size.
+    ///
     /// - Throws: ``NNError/invalidData(source:detail:)`` when the state belongs to another optimiser
     ///   or architecture, or tensors are missing or misshapen.
     public func restore(state saved: TrainingState, tensors: [NamedTensor]) throws {
@@ -312,10 +319,11 @@ public final class Trainer {
             throw NNError.invalidData(source: "training state",
                                       detail: "format version \(saved.version) is not supported (expected \(TrainingState.formatVersion))")
         }
-        guard saved.optimizer == config.optimizer else {
+        // The moments' meaning depends on the rule, not on its β or ε, so those may change on resume.
+        guard saved.optimizer.name == config.optimizer.name else {
             throw NNError.invalidData(
                 source: "training state",
-                detail: "saved with optimizer \(saved.optimizer) but this run uses \(config.optimizer); resume with the same optimizer settings")
+                detail: "saved with optimizer \(saved.optimizer.name) but this run uses \(config.optimizer.name); its moment tensors do not carry over, resume with --optimizer \(saved.optimizer.name)")
         }
         _ = try SeededGenerator(state: saved.shuffleState)
         var table = NamedTensorTable(tensors, source: "training state")
@@ -336,6 +344,15 @@ public final class Trainer {
         try table.finish(expectedFrom: "this trainer (optimizer \(config.optimizer.name))")
         optimizer.step = saved.optimizerStep
         state = saved
+        // Hyperparameters that may change between runs come from this trainer's config: the state
+        // records what the continued run actually uses.
+        state.optimizer = config.optimizer
+        state.schedule = config.schedule
+        state.initialLearningRate = config.learningRate
+        if state.stoppedEarly {
+            // A run resumed with more patience (or early stopping off) continues training.
+            state.stoppedEarly = config.earlyStopping.map { state.epochsWithoutImprovement >= $0.patience } ?? false
+        }
         network.dropoutSeed = saved.dropoutSeed
         network.dropoutOffset = saved.dropoutOffset
     }

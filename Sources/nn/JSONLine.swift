@@ -28,6 +28,11 @@ struct JSONLine {
         add(key, value.flatMap { Double("\($0)") })
     }
 
+    /// A nested value that is already JSON text (an object or array built by another `JSONLine`).
+    mutating func add(_ key: String, json: String) {
+        fields.append("\(Self.quote(key)):\(json)")
+    }
+
     var text: String { "{" + fields.joined(separator: ",") + "}" }
 
     /// Shortest round-trip representation, without Swift's "1e-05" vs JSON quirks (both are valid JSON).

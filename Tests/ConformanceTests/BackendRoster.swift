@@ -54,9 +54,10 @@ struct BackendRoster: Sendable {
     /// The message a test reports when OpenCL is missing.
     var openCLFailureMessage: String? {
         guard let problem = openCLProblem else { return nil }
-        return "opencl: the OpenCL backend could not be constructed: \(problem). "
-            + "Install an OpenCL driver (pocl-opencl-icd on a CPU-only machine; check `clinfo -l`), "
-            + "or set NN_SKIP_OPENCL=1 to test the native backends alone (not honoured when CI=true or NN_REQUIRE_OPENCL=1)."
+        return "opencl: the OpenCL backend could not be constructed: \(problem) — "
+            + "if this machine has no OpenCL driver, install one (pocl-opencl-icd on a CPU-only machine; `clinfo -l` "
+            + "must list a device), or set NN_SKIP_OPENCL=1 to test the native backends alone "
+            + "(not honoured when CI=true or NN_REQUIRE_OPENCL=1)."
     }
 
     func backend(labelled label: String) -> BackendUnderTest? {

@@ -9,9 +9,9 @@ import XCTest
 final class OpenCLSmokeTests: XCTestCase {
     /// An OpenCL backend, or a test failure naming why none could be opened (a skip only when
     /// NN_SKIP_OPENCL=1 is set explicitly, never silently).
-    private func openBackend(gemmTuning: GemmTuning? = nil) throws -> OpenCLBackend {
+    private func openBackend(gemmTuning: GemmTuning? = nil, memoryKernels: MemoryKernelFamily? = nil) throws -> OpenCLBackend {
         do {
-            return try OpenCLBackend(deviceSelector: nil, gemmTuning: gemmTuning)
+            return try OpenCLBackend(deviceSelector: nil, gemmTuning: gemmTuning, memoryKernels: memoryKernels)
         } catch {
             if ProcessInfo.processInfo.environment["NN_SKIP_OPENCL"] == "1" {
                 throw XCTSkip("OpenCL unavailable and NN_SKIP_OPENCL=1: \(error)")
@@ -29,9 +29,13 @@ final class OpenCLSmokeTests: XCTestCase {
     func testGemmBothFamiliesAllTransposesAndEdges() throws {
         let vector = try openBackend()
         let tiled = try openBackend(gemmTuning: GemmTuning(family: .tiled))
-        // (m, n, k): single element, primes below and across every tile size, and a k below one tile.
-        let shapes = [(1, 1, 1), (7, 13, 5), (67, 45, 33), (9, 70, 3)]
-        for backend in [vector, tiled] {
+        // Odd register blocks, A packed, a narrow-row count that does not divide m: every edge path.
+        let packed = try openBackend(gemmTuning: GemmTuning(family: .vector, mr: 6, vectorWidth: 8, vectorsPerRow: 3,
+                                                            narrowRows: 5, packA: true))
+        // (m, n, k): single element, N within one vector (the narrow kernel, whose last rows of B are read
+        // lane by lane), primes below and across every tile size, and a k below one tile.
+        let shapes = [(1, 1, 1), (7, 13, 5), (33, 10, 17), (67, 45, 33), (9, 70, 3)]
+        for backend in [vector, tiled, packed] {
             for (m, n, k) in shapes {
                 for transposeA in [false, true] {
                     for transposeB in [false, true] {
@@ -87,7 +91,8 @@ final class OpenCLSmokeTests: XCTestCase {
     }
 
     func testLongColumnStatisticsStayAccurate() throws {
-        let backend = try openBackend()
+      for family in MemoryKernelFamily.allCases {
+        let backend = try openBackend(memoryKernels: family)
         let m = 100_000, n = 2
         // Column 0: 1e4 + noise in [-1, 1] (variance 1/3) — a single-pass float Σx² would lose it entirely.
         var values = [Float](repeating: 0, count: m * n)
@@ -122,10 +127,12 @@ final class OpenCLSmokeTests: XCTestCase {
         }
         let exactTotal = values.reduce(0.0) { $0 + Double($1) }
         XCTAssertEqual(Double(try backend.scalar(total)), exactTotal, accuracy: 1e-6 * abs(exactTotal))
+      }
     }
 
     func testSoftmaxCrossEntropyAndArgmax() throws {
-        let backend = try openBackend()
+      for family in MemoryKernelFamily.allCases {
+        let backend = try openBackend(memoryKernels: family)
         for (m, c) in [(3, 4), (5, 130)] {   // both row work-group shapes (narrow and wide)
             var logits = randomValues(m * c, seed: UInt64(c), range: -5...5)
             logits[0] = 1e4; logits[1] = -1e4   // must stay finite after max subtraction
@@ -155,6 +162,37 @@ final class OpenCLSmokeTests: XCTestCase {
             try backend.argmaxRows(ties, into: out)
             let expectedArgmax = (0..<m).map { i in Float((0..<c).first { (i * c + $0) % 3 == 0 } ?? 0) }
             XCTAssertEqual(try backend.download(out), expectedArgmax, "argmax first on ties, \(m)×\(c)")
+        }
+      }
+    }
+
+    /// The two row/column kernel families compute the same batch norm and softmax, including a column
+    /// block cut short (83 = 64 + 19 features) and rows that are not a whole number of vectors.
+    func testMemoryKernelFamiliesAgree() throws {
+        let (m, n) = (70, 83)
+        let xValues = randomValues(m * n, seed: 21, range: -3...3), dyValues = randomValues(m * n, seed: 22)
+        var results: [[[Float]]] = []
+        for family in MemoryKernelFamily.allCases {
+            let backend = try openBackend(memoryKernels: family)
+            let x = try backend.makeTensor(xValues, shape: Shape(m, n)), dy = try backend.makeTensor(dyValues, shape: Shape(m, n))
+            let gamma = try backend.makeTensor(randomValues(n, seed: 23), shape: .vector(n)), beta = try backend.makeTensor(randomValues(n, seed: 24), shape: .vector(n))
+            let runMean = try backend.makeTensor(Shape.vector(n)), runVar = try backend.makeTensor([Float](repeating: 1, count: n), shape: .vector(n))
+            let y = try backend.makeTensor(Shape(m, n)), dx = try backend.makeTensor(Shape(m, n)), soft = try backend.makeTensor(Shape(m, n))
+            let mean = try backend.makeTensor(Shape.vector(n)), invStd = try backend.makeTensor(Shape.vector(n))
+            let dGamma = try backend.makeTensor(Shape.vector(n)), dBeta = try backend.makeTensor(Shape.vector(n))
+            try backend.batchNormForwardTraining(x, gamma: gamma, beta: beta, runningMean: runMean, runningVariance: runVar,
+                                                 averagingBeta: 0.9, epsilon: 1e-5, output: y, savedMean: mean, savedInverseStd: invStd)
+            try backend.batchNormBackward(x, gradOutput: dy, gamma: gamma, savedMean: mean, savedInverseStd: invStd,
+                                          gradInput: dx, gradGamma: dGamma, gradBeta: dBeta)
+            try backend.softmax(x, into: soft)
+            results.append(try [y, dx, runMean, runVar, dGamma, dBeta, soft].map { try backend.download($0) })
+        }
+        for (index, name) in ["y", "dx", "running mean", "running variance", "dgamma", "dbeta", "softmax"].enumerated() {
+            for (u, v) in zip(results[0][index], results[1][index]) {
+                // Same formulas, different summation order (one Kahan chain against chunks; lane-wise
+                // against tree sums): a few ulps of the largest terms (|x| ≤ 3, 70 rows).
+                XCTAssertEqual(u, v, accuracy: 1e-5 * max(1, abs(u)), name)
+            }
         }
     }
 

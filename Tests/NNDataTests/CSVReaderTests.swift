@@ -114,3 +114,16 @@ final class CSVReaderTests: XCTestCase {
         XCTAssertEqual(Set(table.labels), Set(0..<10))
     }
 }
+
+final class DatasetAssemblyTests: XCTestCase {
+    func testImplausiblyManyInferredClassesAskForConfirmation() throws {
+        let dir = try TemporaryDirectory()
+        let path = try dir.write("ids.csv", text: "1,2,0\n3,4,123456\n")
+        XCTAssertThrowsMessage(try DataLoader.load(path), "labels go up to 123456", "--label-column", "--classes")
+        XCTAssertEqual(try DataLoader.load(path, options: DataLoadOptions(classes: 123_457)).train.classes, 123_457)
+    }
+
+    func testNamedSetsRefuseASeparateTestFile() {
+        XCTAssertThrowsMessage(try DataLoader.load("digits", options: DataLoadOptions(testPath: "other.csv")), "own test split")
+    }
+}

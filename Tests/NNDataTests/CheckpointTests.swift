@@ -8,7 +8,7 @@ final class CheckpointTests: XCTestCase {
     private func sampleData(rows: Int, width: Int, classes: Int, seed: UInt64) throws -> Dataset {
         var generator = SeededGenerator(seed: seed)
         let features = (0..<(rows * width)).map { _ in Float(generator.nextGaussian()) * 3 + 5 }
-        let labels = (0..<rows).map { _ in Int32(generator.nextIndex(below: classes)) }
+        let labels = (0..<rows).map { _ in Int32(generator.next() % UInt64(classes)) }
         return try Dataset(features: features, labels: labels, width: width, classes: classes, name: "random")
     }
 
@@ -90,5 +90,25 @@ final class CheckpointTests: XCTestCase {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         try bytes.prefix(bytes.count - 10).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsMessage(try ModelCheckpoint.load(dir.path, backend: backend), "model.safetensors", "truncated or corrupt")
+    }
+
+    func testTrainingStateRoundTripsExactly() throws {
+        let backend = NativeBackend(precision: .float32, threads: 1)
+        let data = try sampleData(rows: 30, width: 4, classes: 3, seed: 4)
+        let spec = try NetworkSpec.mlp(inputWidth: 4, hidden: [6], classes: 3, keepProbability: 0.9)
+        // A seed whose derived dropout key exceeds Int64.max: JSON numbers must still round-trip exactly.
+        let network = try Network(spec: spec, backend: backend, seed: 1)
+        var config = TrainingConfig()
+        config.epochs = 1
+        config.batchSize = 8
+        let trainer = try Trainer(network: network, config: config)
+        try trainer.fit(train: data)
+        let dir = try TemporaryDirectory()
+        try TrainingCheckpoint.save(trainer: trainer, toDirectory: dir.path)
+        let saved = try TrainingCheckpoint.read(directory: dir.path)
+        XCTAssertEqual(saved.state, trainer.state)
+        XCTAssertEqual(saved.config, config)
+        XCTAssertEqual(saved.tensors.map(\.name).sorted(), try trainer.stateTensors().map(\.name).sorted())
+        XCTAssertTrue(saved.tensors.allSatisfy { $0.name.hasPrefix("optimizer.") })
     }
 }

@@ -33,19 +33,24 @@ final class CommandLineTests: XCTestCase {
         var environment = ProcessInfo.processInfo.environment
         environment["NN_BACKEND"] = "native"
         process.environment = environment
-        let out = Pipe(), err = Pipe()
+        // Output goes to files, not pipes: a chatty child can never block on a full pipe buffer.
+        let dir = try TemporaryDirectory()
+        let outPath = dir.file("stdout"), errPath = dir.file("stderr")
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        defer {
+            try? out.close()
+            try? err.close()
+        }
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
-        var errorData = Data()
-        let reader = Thread { errorData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outputData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        return Result(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
-                      stderr: String(decoding: errorData, as: UTF8.self))
+        return Result(status: process.terminationStatus,
+                      stdout: try String(contentsOfFile: outPath, encoding: .utf8),
+                      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
     }
 
     private func assertFails(_ arguments: [String], status: Int32, mentioning fragments: [String],

@@ -10,10 +10,13 @@ final class NamedDatasetTests: XCTestCase {
         let dir = try TemporaryDirectory()
         let previous = FileManager.default.currentDirectoryPath
         let previousDataDir = ProcessInfo.processInfo.environment[NamedDataset.dataDirectoryVariable]
-        FileManager.default.changeCurrentDirectoryPath(dir.path)
+        guard FileManager.default.changeCurrentDirectoryPath(dir.path) else {
+            XCTFail("cannot enter \(dir.path)")
+            return
+        }
         setenv(NamedDataset.dataDirectoryVariable, dir.file("datasets"), 1)
         defer {
-            FileManager.default.changeCurrentDirectoryPath(previous)
+            _ = FileManager.default.changeCurrentDirectoryPath(previous)
             if let previousDataDir { setenv(NamedDataset.dataDirectoryVariable, previousDataDir, 1) } else {
                 unsetenv(NamedDataset.dataDirectoryVariable)
             }

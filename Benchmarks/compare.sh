@@ -153,7 +153,7 @@ if gemm:
                     + [ratio(m.get(b), best_ref) for b in backends])
     table(rows)
     print("  ratios are against the faster of the two numpy runs; OPENBLAS_CORETYPE=Haswell forces OpenBLAS's AVX2")
-    print("  kernels, unset lets it detect this CPU (SkylakeX AVX-512 kernels where it recognises the core).\n")
+    print("  kernels; unset, it detects the CPU (Cooperlake AVX-512 kernels on this machine).\n")
 
 def reference_rows(title, report, pick):
     if not report: return
@@ -177,7 +177,7 @@ def train_ref(row):
 reference_rows("training step (samples/s)", load("train.json"), train_ref)
 reference_rows("softmax (GB/s)", load("softmax.json"), lambda row: PYTORCH["softmax"].get(threads))
 reference_rows("batch norm (GB/s)", load("batchnorm.json"),
-               lambda row: PYTORCH["batchnorm-forward"].get(threads) if row["name"].startswith("forward") else None)
+               lambda row: PYTORCH["batchnorm-forward"].get(threads) if row["name"].startswith("forward (training)") else None)
 print("PyTorch is not installable here; its figures are the constants quoted in the performance issue (see the")
 print("header of this script). Ratios against a range use its midpoint. Byte models: see nnbench's table footer.")
 PY

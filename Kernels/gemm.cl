@@ -10,7 +10,7 @@
 //    (tn, tm) owns rows tm*MWI + i and the strided columns tn + j*NDIMC, so neighbouring work-items
 //    read neighbouring B elements and write neighbouring C elements (coalesced, bank-conflict free).
 //
-// 2. gemm_vector_*  (CPU drivers such as PoCL). CPU drivers run a work-group as a loop over its
+// 2. gemm_vector, gemm_vector_narrow  (CPU drivers such as PoCL; details at the kernels). CPU drivers run a work-group as a loop over its
 //    work-items and keep values that live across a barrier in memory, which defeats register
 //    blocking in family 1 (measured ~20 GFLOP/s on PoCL, against ~100 for this one). Here each
 //    work-item is a BLAS-style micro-kernel: an MR x NR (NR = NV*VW) block of C held in NV float-VW
@@ -185,8 +185,8 @@ inline void gemm_store_segment(__global float* out, const floatVW acc, const int
     }
 }
 
-// The general micro-kernel: an MR x NR block of C per work-item, over the whole of K. Element
-// op(A)[m0 + i][k] is read at a[m0 * aPanel / MR ... ] = panel[i * aRow + k * aStep], which covers
+// The general micro-kernel: an MR x NR block of C per work-item, over the whole of K. With
+// panel = a + (m0 / MR) * aPanel, element op(A)[m0 + i][k] is panel[i * aRow + k * aStep], which covers
 // three layouts of op(A): packed by gemm_pack_a into MR-row panels (aPanel = K * MR, aRow = 1,
 // aStep = MR), A itself (aPanel = MR * K, aRow = K, aStep = 1) and A^T read in place (aPanel = MR,
 // aRow = 1, aStep = M: A^T's columns already hold MR rows side by side). Rows past M are clamped on

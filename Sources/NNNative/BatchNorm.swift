@@ -85,6 +85,46 @@ extension NativeBackend {
         let sm = try pointer(savedMean, T.self, op), ss = try pointer(savedInverseStd, T.self, op)
         let m = x.rows, n = x.columns
 
+        let state = columnMoments(xp, rows: m, columns: n)
+        let keep = Double(averagingBeta), blend = 1 - keep
+        let coefficients = scratch.buffer(ScratchSlot.features(threads: threads), T.self, count: 3 * n)
+        let center = coefficients, scale = center + n, shift = scale + n
+        for j in 0..<n {
+            let mean = state[j]
+            let variance = state[n + j] / Double(m)
+            let inverseStd = 1 / (variance + Double(epsilon)).squareRoot()
+            let unbiased = m > 1 ? variance * Double(m) / Double(m - 1) : variance
+            sm[j] = T(mean)
+            ss[j] = T(inverseStd)
+            rm[j] = T(keep * rm[j].wide + blend * mean)
+            rv[j] = T(keep * rv[j].wide + blend * unbiased)
+            center[j] = T(mean)
+            scale[j] = T(gp[j].wide * inverseStd)
+            shift[j] = bp[j]
+        }
+        normalize(xp, yp, rows: m, columns: n, center: center, scale: scale, shift: shift)
+    }
+
+    /// Column means and M₂ = Σ(x − μ)² in Double: `[mean | M₂]`, in scratch.
+    ///
+    /// float32 streams x once (L2-sized row blocks, each two-pass, merged à la Chan). float64 exists
+    /// for gradient checking, where the last digits matter more than speed and the blocks' merge
+    /// error (first order in the rounding of each block mean, ~1e-14 relative) would show: it runs
+    /// the global two-pass, reading x twice.
+    private func columnMoments<T: NativeScalar>(_ xp: SendablePointer<T>, rows m: Int, columns n: Int) -> UnsafeMutablePointer<Double> {
+        if T.self == Double.self {
+            let means = scratch.buffer(ScratchSlot.statistics(threads: threads), Double.self, count: 2 * n)
+            let sums = columnAccumulate(rows: m, width: n, costPerRow: n) { rows, acc in
+                Self.addRows(xp.p, columns: n, rows: rows, into: acc)
+            }
+            for j in 0..<n { means[j] = sums[j] / Double(m) }
+            let mp = SendablePointer(means)
+            let squares = columnAccumulate(rows: m, width: n, costPerRow: n) { rows, acc in
+                Self.addSquaredDeviations(xp.p, columns: n, rows: rows, from: mp.p, into: acc)
+            }
+            means.advanced(by: n).update(from: squares, count: n)
+            return means
+        }
         // Per thread: [mean | M₂ | block mean | block M₂], merged into thread 0's in order.
         let blockRows = max(1, (256 << 10) / (n * MemoryLayout<T>.stride))
         let parts = splitter.partition(m, costPerItem: 2 * n)
@@ -112,24 +152,7 @@ extension NativeBackend {
             Self.mergeMoments(state, state + n, count: parts.range(t).lowerBound,
                               other, other + n, count: parts.range(t).count, columns: n)
         }
-
-        let keep = Double(averagingBeta), blend = 1 - keep
-        let coefficients = scratch.buffer(ScratchSlot.features(threads: threads), T.self, count: 3 * n)
-        let center = coefficients, scale = center + n, shift = scale + n
-        for j in 0..<n {
-            let mean = state[j]
-            let variance = state[n + j] / Double(m)
-            let inverseStd = 1 / (variance + Double(epsilon)).squareRoot()
-            let unbiased = m > 1 ? variance * Double(m) / Double(m - 1) : variance
-            sm[j] = T(mean)
-            ss[j] = T(inverseStd)
-            rm[j] = T(keep * rm[j].wide + blend * mean)
-            rv[j] = T(keep * rv[j].wide + blend * unbiased)
-            center[j] = T(mean)
-            scale[j] = T(gp[j].wide * inverseStd)
-            shift[j] = bp[j]
-        }
-        normalize(xp, yp, rows: m, columns: n, center: center, scale: scale, shift: shift)
+        return state
     }
 
     /// acc[j] += Σ_{i ∈ rows} (x[i, j] − mean[j])² in Double.

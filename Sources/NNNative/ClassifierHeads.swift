@@ -156,7 +156,7 @@ extension NativeBackend {
             var tops = V.load(row)
             j = V.scalarCount
             while j + V.scalarCount <= n {
-                tops = pointwiseMax(tops, V.load(row + j))
+                tops = T.laneMax(tops, V.load(row + j))
                 j += V.scalarCount
             }
             top = tops.max()

@@ -9,6 +9,11 @@ import NNCore
 ///   sums over 10⁵ rows accurate to ~1e-7 relative.
 /// - `.float64` stores and computes in `Double`, for gradient checking only.
 ///
+/// Build for speed with the release recipe `swift build -c release -Xswiftc -target-cpu -Xswiftc native`:
+/// Swift otherwise targets baseline x86-64 (SSE2, no FMA), where the GEMM tiles run at a fraction of
+/// their speed. Which GEMM tile and whether to fuse multiply-adds is timed once per process, so the
+/// same source is right for either build; ``deviceDescription`` says what was picked.
+///
 /// Threads: `threads` if given, else the `NN_NATIVE_THREADS` environment variable, else the number
 /// of active processors. One backend instance (and the tensors it made) is driven by one thread at
 /// a time — hence `@unchecked Sendable`; its own worker threads are joined before each op returns,
@@ -137,7 +142,9 @@ public final class NativeBackend: Backend, @unchecked Sendable {
         static func partials(threads: Int) -> Int { threads + 1 }
         /// Per-feature coefficient vectors (batch norm).
         static func features(threads: Int) -> Int { threads + 2 }
-        static func count(threads: Int) -> Int { threads + 3 }
+        /// Per-feature statistics (batch norm's float64 means and M₂).
+        static func statistics(threads: Int) -> Int { threads + 3 }
+        static func count(threads: Int) -> Int { threads + 4 }
     }
 
     private func checkTransfer(_ op: String, valueCount: Int, _ tensor: Tensor) throws {

@@ -29,6 +29,9 @@ where Vector64.Scalar == Self, Vector32.Scalar == Self, Vector16.Scalar == Self 
     static func exp(_ x: Vector64) -> Vector64
     static func sigmoid(_ x: Vector64) -> Vector64
     static func tanh(_ x: Vector64) -> Vector64
+    /// Lane-wise maximum (either operand where one is NaN). Concrete per type: on generic SIMD
+    /// types the comparison operators run lane by lane through the stack.
+    static func laneMax(_ a: Vector64, _ b: Vector64) -> Vector64
     /// The lanes' sum, added in Double.
     static func wideSum(_ x: Vector64) -> Double
     /// Lane-wise widening, for Double accumulators of vector loops.
@@ -47,6 +50,9 @@ extension Float: NativeScalar {
     @inline(__always) static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.exp(x) }
     @inline(__always) static func sigmoid(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.sigmoid(x) }
     @inline(__always) static func tanh(_ x: SIMD16<Float>) -> SIMD16<Float> { VectorMath.tanh(x) }
+    @inline(__always) static func laneMax(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        a.replacing(with: b, where: b .> a)
+    }
     @inline(__always) static func wideSum(_ x: SIMD16<Float>) -> Double { SIMD16<Double>(x).sum() }
     @inline(__always) static func widen(_ x: SIMD8<Float>) -> SIMD8<Double> { SIMD8<Double>(x) }
 }
@@ -63,6 +69,9 @@ extension Double: NativeScalar {
     static func exp(_ x: SIMD8<Double>) -> SIMD8<Double> { lanewise(x, Foundation.exp) }
     static func sigmoid(_ x: SIMD8<Double>) -> SIMD8<Double> { lanewise(x) { 1 / (1 + Foundation.exp(-$0)) } }
     static func tanh(_ x: SIMD8<Double>) -> SIMD8<Double> { lanewise(x, Foundation.tanh) }
+    @inline(__always) static func laneMax(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> {
+        a.replacing(with: b, where: b .> a)
+    }
     @inline(__always) static func wideSum(_ x: SIMD8<Double>) -> Double { x.sum() }
     @inline(__always) static func widen(_ x: SIMD8<Double>) -> SIMD8<Double> { x }
 

@@ -93,16 +93,17 @@ extension NativeBackend {
                                          _ accumulate: Bool) throws {
         let xp = SendablePointer(try pointer(x, T.self, "reduce"))
         let op = try pointer(out, T.self, "reduce")
-        // A 1-column accumulation over all elements, in row blocks of 64 so threads split evenly.
         let count = x.count
-        let total = columnAccumulate(rows: count, width: 1, costPerRow: 1) { r, acc in
-            var s = 0.0
+        // Neumaier-compensated in Double: error ≈ 2u·Σ|terms| whatever the count, which float64
+        // data (gradient checks) needs; float32 data would be fine without, and costs little with.
+        let total = columnAccumulate(rows: count, width: 1, costPerRow: 4) { r, acc in
+            var sum = CompensatedSum()
             switch reduction {
-            case .sum: for i in r { s += xp.p[i].wide }
-            case .sumOfSquares: for i in r { let v = xp.p[i].wide; s += v * v }
-            case .sumOfAbsolute: for i in r { s += abs(xp.p[i].wide) }
+            case .sum: for i in r { sum.add(xp.p[i].wide) }
+            case .sumOfSquares: for i in r { let v = xp.p[i].wide; sum.add(v * v) }
+            case .sumOfAbsolute: for i in r { sum.add(abs(xp.p[i].wide)) }
             }
-            acc[0] = s
+            acc[0] = sum.value
         }[0]
         op[0] = T(accumulate ? op[0].wide + total : total)
     }
@@ -124,5 +125,20 @@ extension NativeBackend {
                 op.p[i] = T(Float(best))
             }
         }
+    }
+}
+
+/// Neumaier's compensated sum: the rounding error of every addition is carried in `compensation`.
+struct CompensatedSum {
+    private var sum = 0.0
+    private var compensation = 0.0
+
+    var value: Double { sum + compensation }
+
+    @inline(__always)
+    mutating func add(_ x: Double) {
+        let t = sum + x
+        compensation += abs(sum) >= abs(x) ? (sum - t) + x : (x - t) + sum
+        sum = t
     }
 }

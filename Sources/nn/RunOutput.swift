@@ -7,15 +7,19 @@ import NNTrain
 ///     metrics.jsonl            one JSON object per epoch, appended and flushed as each epoch ends
 ///     learning-curve.svg       train/dev loss and accuracy per epoch, redrawn every epoch
 ///     epoch-003/               checkpoint after epoch 3: model.safetensors + training-state.safetensors
+///     partial/                 checkpoint of a run stopped mid-epoch by --max-steps
 ///     best/                    the checkpoint of the best dev epoch so far
 ///     summary.json             the final JSON line of the run
+///     history.jsonl            every start, resume and rollback of the run (see ``RunHistory``)
+///     superseded/              what rollbacks replaced (see ``ResumePlan``)
 ///
 /// Every file is replaced atomically, so a run killed at any moment leaves only complete files behind.
 final class RunOutput {
     let directory: String
     private var metricsLines: [String] = []
 
-    init(directory: String) throws {
+    /// - Parameter continuing: the metrics lines of a resumed run that stay; nil starts a new file.
+    init(directory: String, continuing: [String]? = nil) throws {
         self.directory = directory
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -23,7 +27,8 @@ final class RunOutput {
             throw CommandFailure.failed("cannot create the output folder \(directory) (\(error.localizedDescription)); choose another --out")
         }
         // A new run starts a new metrics file; stale lines of an earlier run would mislead readers.
-        try AtomicFile.write("", to: path("metrics.jsonl"))
+        metricsLines = continuing ?? []
+        try AtomicFile.write(metricsLines.map { $0 + "\n" }.joined(), to: path("metrics.jsonl"))
     }
 
     func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
@@ -53,8 +58,30 @@ final class RunOutput {
         try TrainingCheckpoint.save(trainer: trainer, toDirectory: folder)
     }
 
-    func writeLearningCurve(_ history: [EpochMetrics], title: String) throws {
-        try AtomicFile.write(LearningCurve.svg(history, title: title), to: path("learning-curve.svg"))
+    /// Copies checkpoint `source` to `destination` file by file, each write atomic (used to point
+    /// `best/` back at an epoch of the live history after a rollback).
+    func copyCheckpoint(_ source: String, to destination: String) throws {
+        for file in [ModelCheckpoint.modelFileName, ModelCheckpoint.trainingStateFileName] {
+            let from = (path(source) as NSString).appendingPathComponent(file)
+            guard let bytes = FileManager.default.contents(atPath: from) else {
+                throw CommandFailure.failed("cannot read \(from); the checkpoint is incomplete")
+            }
+            try AtomicFile.write([UInt8](bytes), to: (path(destination) as NSString).appendingPathComponent(file))
+        }
+    }
+
+    /// Removes a checkpoint folder that a newer one superseded (a `partial/` once its epoch completes).
+    func removeCheckpoint(_ name: String) throws {
+        guard FileManager.default.fileExists(atPath: path(name)) else { return }
+        do {
+            try FileManager.default.removeItem(atPath: path(name))
+        } catch {
+            throw CommandFailure.failed("cannot remove the superseded \(path(name)) (\(error.localizedDescription))")
+        }
+    }
+
+    func writeLearningCurve(_ history: [EpochMetrics], title: String, markers: [LearningCurve.Marker] = []) throws {
+        try AtomicFile.write(LearningCurve.svg(history, title: title, markers: markers), to: path("learning-curve.svg"))
     }
 
     func writeSummary(_ jsonLine: String) throws {

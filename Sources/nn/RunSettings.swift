@@ -68,7 +68,8 @@ struct RunSettings: Equatable {
             switch key {
             case "batchnorm": out.append(value == "true" ? "--batchnorm" : "--no-batchnorm")
             case "shuffle": if value != "true" { out.append("--no-shuffle") }
-            default: out += ["--\(key)", value]
+            // One token, so a value such as "-1" cannot be read as a flag.
+            default: out.append("--\(key)=\(value)")
             }
         }
         return out

@@ -13,7 +13,13 @@ struct TrainCommand: ParsableCommand {
             Writes into --out: metrics.jsonl (one JSON object per epoch), learning-curve.svg, a checkpoint per \
             epoch (epoch-001/, …) and the best one by dev metric (best/). Each checkpoint is model.safetensors \
             (PyTorch nn.Sequential state dict; the module is in its 'pytorch_module' metadata) plus \
-            training-state.safetensors (optimiser moments and run state).
+            training-state.safetensors (optimiser moments and run state). A run stopped mid-epoch by --max-steps \
+            also leaves partial/. history.jsonl records every start, resume and rollback.
+
+            Babysitting a run: --resume DIR continues it from its latest checkpoint exactly as if it had never \
+            stopped (same backend: bit for bit); --from-epoch K rolls back to epoch K (what came after moves to \
+            DIR/superseded/); --set KEY=VALUE changes a hyperparameter from there on (lr, batch, l2, l1, keep, decay, \
+            decay-rate, decay-interval, decay-k, momentum, beta1, beta2, epsilon, epochs, patience, bayes-error).
             """)
 
     // MARK: Data
@@ -139,6 +145,17 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .customLong("no-progress"), help: "No progress bar, even on a terminal.")
     var noProgress: Bool = false
 
+    // MARK: Resume
+
+    @Option(help: ArgumentHelp("Continue the run in this --out folder from its latest checkpoint, with its own settings.", valueName: "dir"))
+    var resume: String?
+
+    @Option(name: .customLong("from-epoch"), help: ArgumentHelp("With --resume: roll back to epoch K's checkpoint (later ones move to DIR/superseded/).", valueName: "K"))
+    var fromEpoch: Int?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("With --resume: change a hyperparameter from here on, e.g. --set lr=3e-4 (repeatable).", valueName: "key=value"))
+    var sets: [String] = []
+
     func validate() throws {
         guard dropout > 0, dropout <= 1 else {
             throw ValidationError("--dropout \(dropout) is a keep probability and must lie in (0, 1] (e.g. 0.8 keeps 80 % of units)")
@@ -156,6 +173,13 @@ struct TrainCommand: ParsableCommand {
         guard (0..<1).contains(bayesError) else { throw ValidationError("--bayes-error \(bayesError) must lie in [0, 1)") }
         if head == .sigmoid, let classes = reading.classes, classes != 2 {
             throw ValidationError("--head sigmoid is binary but --classes is \(classes); use --head softmax")
+        }
+        if resume == nil {
+            if fromEpoch != nil { throw ValidationError("--from-epoch rolls back a run; use it with --resume DIR") }
+            if !sets.isEmpty { throw ValidationError("--set changes a resumed run; use it with --resume DIR (a new run takes the flags, e.g. --lr)") }
+        } else {
+            if let fromEpoch, fromEpoch < 1 { throw ValidationError("--from-epoch \(fromEpoch) must be at least 1") }
+            if out != nil { throw ValidationError("--out: a resumed run writes into its --resume folder; drop --out") }
         }
     }
 
@@ -209,6 +233,27 @@ struct TrainCommand: ParsableCommand {
     // MARK: Run
 
     func run() throws {
+        guard let resume else { return try execute(resume: nil) }
+        // The run's own settings come from its checkpoint; a hyperparameter flag here would be ignored
+        // silently, so it is an error that points at --set.
+        let given = RunSettings(self).differences(from: RunSettings(try TrainCommand.parse([])))
+        guard given.isEmpty else {
+            throw CommandFailure.usage(
+                "--resume continues \(resume) with the settings it was trained with; "
+                    + "\(given.map { "--\($0)" }.joined(separator: ", ")) cannot be given with it (change hyperparameters with --set KEY=VALUE)")
+        }
+        let plan = try ResumePlan(directory: resume, fromEpoch: fromEpoch, sets: sets)
+        var command = plan.command
+        command.backend = backend
+        command.out = resume
+        command.json = json
+        command.noProgress = noProgress
+        command.maxSteps = maxSteps
+        try command.execute(resume: plan)
+    }
+
+    /// Trains a new run, or continues the one `resume` describes (self is then its resumed command).
+    func execute(resume plan: ResumePlan?) throws {
         let started = Date()
         let toStandardError = json
         let log: (String) -> Void = { line in
@@ -238,21 +283,61 @@ struct TrainCommand: ParsableCommand {
 
         let backend = try BackendFactory.make(backend)
         let network = try Network(spec: spec, backend: backend, seed: seed)
-        if let initFrom {
+        if let plan {
+            try plan.checkArchitecture(spec)
+            try network.load(namedTensors: plan.checkpoint.model.tensors, source: "\(plan.directory)/\(plan.checkpoint.name)")
+            network.normalizer = plan.checkpoint.model.normalizer
+        } else if let initFrom {
             if let normalizer = try ModelCheckpoint.loadWeights(into: network, from: initFrom) {
                 network.normalizer = normalizer  // the weights were trained on inputs scaled this way
             }
         }
         let trainer = try Trainer(network: network, config: config)
+        if let plan {
+            try trainer.restore(state: plan.checkpoint.state, tensors: plan.checkpoint.tensors)
+        }
 
         log("nn train: \(train.name) \(train.count) samples, dev \(dev?.count ?? 0), test \(splits.test?.count ?? 0); "
             + "\(network.describeArchitecture()), \(network.parameterCount) parameters")
         log("backend: \(backend.name) (\(backend.deviceDescription)); \(config.optimizer.name) lr \(learningRate), batch \(batch), \(epochs) epochs, seed \(seed)")
 
-        let output = try out.map { try RunOutput(directory: $0) }
-        let progress = ProgressBar(enabled: Terminal.standardErrorIsTerminal && !noProgress, batchSize: batch)
+        // The live history: epochs the restored state already holds, then this call's.
+        var history: [EpochMetrics] = trainer.state.history
         var bestTracker = BestEpochTracker(metric: earlyStoppingMetric.metric)
-        var history: [EpochMetrics] = []
+        for m in history { _ = bestTracker.consider(m) }
+        let runID = plan?.runID ?? UUID().uuidString
+        let settings = RunSettings(self)
+        var output: RunOutput?
+        var markers: [LearningCurve.Marker] = []
+        let title = "\(data) — \(network.describeArchitecture())"
+        if let out {
+            let prepared = try plan?.prepareFolder()
+            let runOutput = try RunOutput(directory: out, continuing: prepared?.metrics)
+            var runHistory = RunHistory(directory: out)
+            if let plan {
+                let state = plan.checkpoint.state
+                try runHistory.append(RunHistory.Event(
+                    kind: plan.isRollback ? .rollback : .resume, runID: runID, checkpoint: plan.checkpoint.name,
+                    epoch: state.epoch, step: state.globalStep, stepInEpoch: state.stepInEpoch, changes: plan.changes,
+                    archived: prepared?.archived))
+                // best/ points at the best epoch of the live history (a rollback may have moved it away).
+                if let best = bestTracker.bestEpoch, FileManager.default.fileExists(atPath: runOutput.path(RunCheckpoint.epochName(best))) {
+                    try runOutput.copyCheckpoint(RunCheckpoint.epochName(best), to: "best")
+                }
+            } else {
+                try runHistory.append(RunHistory.Event(kind: .start, runID: runID, settings: settings))
+            }
+            markers = runHistory.markers
+            try runOutput.writeLearningCurve(history, title: title, markers: markers)
+            output = runOutput
+        }
+        if let plan {
+            let state = plan.checkpoint.state
+            let changed = plan.changes.isEmpty ? "" : "; changed " + plan.changes.map(\.label).joined(separator: ", ")
+            log("\(plan.isRollback ? "rolled back to" : "resumed from") \(plan.directory)/\(plan.checkpoint.name): "
+                + "\(state.epoch) epochs + \(state.stepInEpoch) steps done, step \(state.globalStep)\(changed)")
+        }
+        let progress = ProgressBar(enabled: Terminal.standardErrorIsTerminal && !noProgress, batchSize: batch)
 
         trainer.onProgress = { progress.update($0) }
         trainer.onEpoch = { metrics in
@@ -260,15 +345,20 @@ struct TrainCommand: ParsableCommand {
             history.append(metrics)
             log(Self.describe(metrics, epochs: epochs))
             guard let output else { return }
-            let improved = bestTracker.consider(metrics)
             try output.recordEpoch(metrics)
-            try output.saveCheckpoint(network: network, trainer: trainer, name: String(format: "epoch-%03d", metrics.epoch),
-                                      metadata: checkpointMetadata(metrics: metrics, train: train))
-            if improved {
-                try output.saveCheckpoint(network: network, trainer: trainer, name: "best",
-                                          metadata: checkpointMetadata(metrics: metrics, train: train))
+            let metadata = checkpointMetadata(metrics: metrics, train: train, step: trainer.state.globalStep, runID: runID, settings: settings)
+            guard metrics.isComplete else {
+                // A --max-steps stop mid-epoch: partial/ holds it for --resume.
+                try output.saveCheckpoint(network: network, trainer: trainer, name: RunCheckpoint.partialName, metadata: metadata)
+                try output.writeLearningCurve(history, title: title, markers: markers)
+                return
             }
-            try output.writeLearningCurve(history, title: "\(data) — \(network.describeArchitecture())")
+            try output.saveCheckpoint(network: network, trainer: trainer, name: RunCheckpoint.epochName(metrics.epoch), metadata: metadata)
+            try output.removeCheckpoint(RunCheckpoint.partialName)
+            if bestTracker.consider(metrics) {
+                try output.saveCheckpoint(network: network, trainer: trainer, name: "best", metadata: metadata)
+            }
+            try output.writeLearningCurve(history, title: title, markers: markers)
         }
 
         let report = try trainer.fit(train: train, dev: dev)
@@ -287,7 +377,7 @@ struct TrainCommand: ParsableCommand {
         var line = JSONLine()
         line.add("backend", backend.name)
         line.add("device", backend.deviceDescription)
-        line.add("epochs", report.epochs.last?.epoch ?? 0)
+        line.add("epochs", report.epochs.last?.epoch ?? trainer.state.epoch)
         line.add("steps", report.globalSteps)
         line.add("train_accuracy", report.train?.accuracy)
         line.add("dev_accuracy", report.dev?.accuracy)
@@ -301,6 +391,7 @@ struct TrainCommand: ParsableCommand {
         line.add("best_epoch", bestTracker.bestEpoch ?? report.bestEpoch)
         line.add("diagnosis", report.diagnosis?.finding.rawValue)
         line.add("out", out)
+        if let plan { line.add("resumed_from", plan.checkpoint.name) }
         if let output {
             try output.writeSummary(line.text)
             log("wrote \(output.directory)/ (metrics.jsonl, learning-curve.svg, epoch-NNN/, best/)")
@@ -308,8 +399,12 @@ struct TrainCommand: ParsableCommand {
         if json { Terminal.printLine(line.text) }
     }
 
-    private func checkpointMetadata(metrics: EpochMetrics, train: Dataset) -> [String: String] {
-        var meta = ["dataset": data, "epoch": String(metrics.epoch), "train_samples": String(train.count)]
+    /// Free-form metadata of `model.safetensors`; "step", "run_id" and the settings are what
+    /// `--resume` checks and rebuilds the run from.
+    private func checkpointMetadata(metrics: EpochMetrics, train: Dataset, step: Int, runID: String,
+                                    settings: RunSettings) -> [String: String] {
+        var meta = ["dataset": data, "epoch": String(metrics.epoch), "train_samples": String(train.count),
+                    "step": String(step), "run_id": runID, RunSettings.metadataKey: settings.json]
         if let a = metrics.devAccuracy { meta["dev_accuracy"] = String(a) }
         if let l = metrics.devLoss { meta["dev_loss"] = String(l) }
         return meta

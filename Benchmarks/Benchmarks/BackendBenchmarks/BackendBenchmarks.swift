@@ -16,17 +16,22 @@ import NNTrain
 /// flapping; p90 gets 30 % because the tail is where noise lives. Hot paths must not allocate host
 /// memory per call (tensors are caller-allocated by contract), so the malloc count may rise by at most
 /// a handful per iteration — the backends' own bookkeeping, not a buffer per op.
-private let regressionThresholds: [BenchmarkMetric: BenchmarkThresholds] = [
-    .wallClock: .init(relative: [.p50: 15, .p90: 30]),
-    .mallocCountTotal: .init(absolute: [.p50: 8]),
-]
+/// (Functions rather than globals: the harness's configuration types are not `Sendable`.)
+private func regressionThresholds() -> [BenchmarkMetric: BenchmarkThresholds] {
+    [
+        .wallClock: .init(relative: [.p50: 15, .p90: 30]),
+        .mallocCountTotal: .init(absolute: [.p50: 8]),
+    ]
+}
 
-private let configuration = Benchmark.Configuration(
-    metrics: [.wallClock, .throughput, .mallocCountTotal],
-    warmupIterations: 3,
-    maxDuration: .seconds(2),
-    maxIterations: 2_000,
-    thresholds: regressionThresholds)
+private func configuration() -> Benchmark.Configuration {
+    Benchmark.Configuration(
+        metrics: [.wallClock, .throughput, .mallocCountTotal],
+        warmupIterations: 3,
+        maxDuration: .seconds(2),
+        maxIterations: 2_000,
+        thresholds: regressionThresholds())
+}
 
 /// Every backend that can be created here; an OpenCL failure is reported once and leaves native alone.
 private func availableBackends() -> [any Backend] {
@@ -70,7 +75,7 @@ private func tensor(_ backend: any Backend, _ shape: Shape, seed: UInt64, scale:
 /// Registers one benchmark: `calls` kernel calls per iteration, then a device synchronisation, so
 /// asynchronous backends pay for their queued work inside the measurement.
 private func register(_ name: String, on backend: any Backend, kernel: LazyKernel) {
-    Benchmark("\(name) [\(backend.name)]", configuration: configuration) { benchmark in
+    Benchmark("\(name) [\(backend.name)]", configuration: configuration()) { benchmark in
         for _ in benchmark.scaledIterations {
             try kernel()
         }

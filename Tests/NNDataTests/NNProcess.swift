@@ -1,0 +1,66 @@
+import Foundation
+import XCTest
+
+/// Runs the built `nn` executable as a child process on the native backend, with stdout and stderr
+/// going to files (a chatty child can never block on a full pipe).
+struct NNProcess {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Thrown (so a test fails, never skips) when the binary under test was not built.
+    struct MissingBinary: Error, CustomStringConvertible {
+        let directory: String
+        var description: String { "the nn executable is not in \(directory); build it with `swift build --product nn` before testing" }
+    }
+
+    let process: Process
+    private let outPath: String
+    private let errPath: String
+    private let handles: [FileHandle]
+
+    /// The `nn` executable next to this test bundle (both are products of the same build).
+    static func binary() throws -> String {
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for directory in [products, Bundle.main.bundleURL, products.deletingLastPathComponent()] {
+            let candidate = directory.appendingPathComponent("nn").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw MissingBinary(directory: products.path)
+    }
+
+    /// Starts `nn arguments…`; its output files live in `scratch`.
+    static func start(_ arguments: [String], scratch: TemporaryDirectory) throws -> NNProcess {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try binary())
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["NN_BACKEND"] = "native"
+        process.environment = environment
+        let id = UUID().uuidString
+        let outPath = scratch.file("stdout-\(id)"), errPath = scratch.file("stderr-\(id)")
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        return NNProcess(process: process, outPath: outPath, errPath: errPath, handles: [out, err])
+    }
+
+    /// Runs `nn arguments…` to completion.
+    static func run(_ arguments: [String], scratch: TemporaryDirectory) throws -> Result {
+        try start(arguments, scratch: scratch).wait()
+    }
+
+    func wait() throws -> Result {
+        process.waitUntilExit()
+        for handle in handles { try? handle.close() }
+        return Result(status: process.terminationStatus,
+                      stdout: try String(contentsOfFile: outPath, encoding: .utf8),
+                      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
+    }
+}

@@ -64,6 +64,10 @@ public enum OpCheck {
         guard c.rows == m, c.columns == n else {
             throw NNError.shapeMismatch(op: "gemm", detail: "\(opA)·\(opB) is \(m)×\(n) but C is \(c.shape)")
         }
+        // C is written while A and B are still being read (in tiles, possibly by other threads).
+        guard c.storage !== a.storage, c.storage !== b.storage else {
+            throw NNError.invalidArgument(op: "gemm", detail: "C shares storage with A or B; write the product into a separate tensor")
+        }
         return (m, n, k)
     }
 
@@ -134,6 +138,16 @@ public enum OpCheck {
         try vector(op, labels, named: "labels", length: logits.rows)
         try sameShape(op, logits, gradient, ("logits", "gradient"))
         try scalarTensor(op, loss, named: "loss")
+    }
+
+    /// Batch-norm hyperparameters: ε > 0 and finite; the averaging β (when training) in [0, 1].
+    public static func batchNormArguments(_ op: String, epsilon: Float, averagingBeta: Float?) throws {
+        guard epsilon > 0, epsilon.isFinite else {
+            throw NNError.invalidArgument(op: op, detail: "ε = \(epsilon) must be finite and > 0 (PyTorch's default is 1e-5)")
+        }
+        if let b = averagingBeta, !(b >= 0 && b <= 1) {
+            throw NNError.invalidArgument(op: op, detail: "averaging β = \(b) must lie in [0, 1] (β = 1 − PyTorch's momentum; 0.9 by default)")
+        }
     }
 
     public static func keepProbability(_ op: String, _ keep: Float) throws {

@@ -21,7 +21,7 @@ extension NativeBackend {
                                vectors: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
                                          ("runningVariance", runningVariance), ("savedMean", savedMean),
                                          ("savedInverseStd", savedInverseStd)], on: self)
-        try Self.checkBatchNormArguments(op, epsilon: epsilon, averagingBeta: averagingBeta)
+        try OpCheck.batchNormArguments(op, epsilon: epsilon, averagingBeta: averagingBeta)
         switch precision {
         case .float32:
             try batchNormTraining(Float.self, x, gamma, beta, runningMean, runningVariance, averagingBeta, epsilon,
@@ -40,7 +40,7 @@ extension NativeBackend {
         try OpCheck.perFeature(op, input: x, outputs: [("output", y)],
                                vectors: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
                                          ("runningVariance", runningVariance)], on: self)
-        try Self.checkBatchNormArguments(op, epsilon: epsilon, averagingBeta: nil)
+        try OpCheck.batchNormArguments(op, epsilon: epsilon, averagingBeta: nil)
         switch precision {
         case .float32: try batchNormInference(Float.self, x, gamma, beta, runningMean, runningVariance, epsilon, y)
         case .float64: try batchNormInference(Double.self, x, gamma, beta, runningMean, runningVariance, epsilon, y)
@@ -60,15 +60,6 @@ extension NativeBackend {
             try batchNormBackward(Float.self, x, dy, gamma, savedMean, savedInverseStd, dx, gradGamma, gradBeta)
         case .float64:
             try batchNormBackward(Double.self, x, dy, gamma, savedMean, savedInverseStd, dx, gradGamma, gradBeta)
-        }
-    }
-
-    static func checkBatchNormArguments(_ op: String, epsilon: Float, averagingBeta: Float?) throws {
-        guard epsilon > 0, epsilon.isFinite else {
-            throw NNError.invalidArgument(op: op, detail: "ε = \(epsilon) must be finite and > 0 (PyTorch's default is 1e-5)")
-        }
-        if let b = averagingBeta, !(b >= 0 && b <= 1) {
-            throw NNError.invalidArgument(op: op, detail: "averaging β = \(b) must lie in [0, 1] (β = 1 − PyTorch's momentum; 0.9 by default)")
         }
     }
 

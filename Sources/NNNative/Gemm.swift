@@ -19,9 +19,6 @@ extension NativeBackend {
     public func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
                      into c: Tensor, alpha: Float, beta: Float) throws {
         let (m, n, k) = try OpCheck.gemm(a, transposeA: transposeA, b, transposeB: transposeB, c: c, on: self)
-        guard c.storage !== a.storage, c.storage !== b.storage else {
-            throw NNError.invalidArgument(op: "gemm", detail: "C shares storage with A or B; write the product into a separate tensor")
-        }
         switch precision {
         case .float32:
             let problem = GemmProblem<Float>(

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// The register tile a GEMM runs with, named by the vector width it is shaped for.
 ///
@@ -115,11 +116,26 @@ enum Separate: MultiplyAdd {
 }
 
 /// The process-wide multiply-add of the GEMM kernels: fused when this build makes it fast.
+///
+/// Fused and separate multiply-adds round differently, so this choice must not flip between two
+/// runs of the same binary, or "same seed, same backend, same bits" breaks. It therefore depends
+/// only on how the binary was compiled, which the timing reveals with a wide margin: with FMA
+/// compiled in (and in debug builds, where both are slow), fused takes 0.7–1.6× separate's time;
+/// without it, fused is a libm call per lane and 40–50× slower (measured here). The 8× threshold
+/// sits far from both, so load on the machine cannot move a measurement across it. `NN_NATIVE_FMA=on|off` overrides the measurement.
 enum GemmArithmetic {
-    /// The AVX-512-shaped Float tile timed both ways; fused wins ties (it rounds once, so it is
-    /// also the more accurate), separate wins where fused is a libm call per lane.
-    static let fused: Bool =
-        GemmTile.timeKernel(Tile8x2<SIMD16<Float>, Fused>.self) <= GemmTile.timeKernel(Tile8x2<SIMD16<Float>, Separate>.self) * 9 / 8
+    static let environmentVariable = "NN_NATIVE_FMA"
+
+    static let fused: Bool = {
+        switch ProcessInfo.processInfo.environment[environmentVariable]?.lowercased() {
+        case "on", "1", "true": return true
+        case "off", "0", "false": return false
+        default:
+            let fusedTime = GemmTile.timeKernel(Tile8x2<SIMD16<Float>, Fused>.self)
+            let separateTime = GemmTile.timeKernel(Tile8x2<SIMD16<Float>, Separate>.self)
+            return fusedTime <= 8 * separateTime
+        }
+    }()
 }
 
 /// 8 rows × 2 vectors: 16 accumulators + 2 B vectors + 1 broadcast fit 32 registers.

@@ -14,7 +14,7 @@ extension OpenCLBackend {
                                vectors: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
                                          ("runningVariance", runningVariance), ("savedMean", savedMean),
                                          ("savedInverseStd", savedInverseStd)], on: self)
-        try Self.checkBatchNormArguments(op, epsilon: epsilon, averagingBeta: averagingBeta)
+        try OpCheck.batchNormArguments(op, epsilon: epsilon, averagingBeta: averagingBeta)
         let (m, n) = (x.rows, x.columns)
         let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
         let memRunMean = try mem(runningMean, op), memRunVar = try mem(runningVariance, op)
@@ -55,7 +55,7 @@ extension OpenCLBackend {
         try OpCheck.perFeature(op, input: x, outputs: [("output", y)],
                                vectors: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
                                          ("runningVariance", runningVariance)], on: self)
-        try Self.checkBatchNormArguments(op, epsilon: epsilon, averagingBeta: nil)
+        try OpCheck.batchNormArguments(op, epsilon: epsilon, averagingBeta: nil)
         let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
         let memRunMean = try mem(runningMean, op), memRunVar = try mem(runningVariance, op)
         try locked {
@@ -103,15 +103,5 @@ extension OpenCLBackend {
     private func columnBlocks(_ n: Int) -> Int {
         let width = 16 * Self.batchNormVectors
         return (n + width - 1) / width
-    }
-
-    /// The same hyperparameter rules (and messages) as the native backend.
-    static func checkBatchNormArguments(_ op: String, epsilon: Float, averagingBeta: Float?) throws {
-        guard epsilon > 0, epsilon.isFinite else {
-            throw NNError.invalidArgument(op: op, detail: "ε = \(epsilon) must be finite and > 0 (PyTorch's default is 1e-5)")
-        }
-        if let b = averagingBeta, !(b >= 0 && b <= 1) {
-            throw NNError.invalidArgument(op: op, detail: "averaging β = \(b) must lie in [0, 1] (β = 1 − PyTorch's momentum; 0.9 by default)")
-        }
     }
 }

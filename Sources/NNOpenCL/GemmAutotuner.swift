@@ -9,7 +9,8 @@ import NNKernels
 ///   ``GemmTuning/defaults(for:)``. Never measures, so opening a backend (and every test run) stays fast.
 /// - `off`: always the built-in defaults; the cache is neither read nor written.
 /// - `force`: measure now (once per process and device), store the winner, use it.
-///   Tools call ``tune(deviceSelector:)`` for the same thing explicitly (`nnbench`, `nn devices --tune`).
+///   Tools call ``tune(deviceSelector:cache:progress:)`` for the same thing explicitly (`nnbench tune`,
+///   `nnbench gemm --tune`, `nn devices --tune`).
 ///
 /// **Tuning** builds the kernel library once per candidate (a handful per device type, see
 /// ``candidates(for:)``), checks every transpose combination and the narrow and edge paths against a
@@ -20,7 +21,8 @@ import NNKernels
 /// **Cache**: `$XDG_CACHE_HOME/swiftnn/gemm-tuning.json`, else `~/.cache/swiftnn/gemm-tuning.json`
 /// (`NN_GEMM_TUNING_CACHE` overrides the path). Entries are keyed by device name, driver version and a
 /// hash of the GEMM kernel source, so a driver update or a kernel change invalidates them by itself.
-/// An unreadable or malformed cache is treated as empty; delete the file to forget every tuning.
+/// An unreadable or malformed cache is treated as empty, with a warning (see ``GemmTuningCache``); delete
+/// the file to forget every tuning.
 public enum GemmAutotuner {
     /// When tuning happens; see the type's documentation.
     public enum Mode: String, Sendable, CaseIterable {
@@ -49,14 +51,45 @@ public enum GemmAutotuner {
         public var gflops: Double?
         /// Why the candidate did not compete (failed to build, wrong result); nil when it did.
         public var rejection: String?
+
+        /// "vector(…): 123.45 GFLOP/s, verified" or "vector(…): rejected: why".
+        public var summary: String {
+            if let gflops { return "\(tuning): \(Report.format(gflops)) GFLOP/s, verified" }
+            return "\(tuning): rejected: \(rejection ?? "unknown reason")"
+        }
     }
 
-    /// What ``tune(deviceSelector:)`` measured and stored.
-    public struct Report: Sendable {
+    /// What ``tune(deviceSelector:cache:progress:)`` measured and stored.
+    public struct Report: Sendable, CustomStringConvertible {
         public var device: OpenCLDeviceInfo
+        /// Every candidate, in the order measured.
         public var candidates: [CandidateResult]
         public var chosen: GemmTuning
+        /// The built-in tuning the winner replaces, for comparison.
+        public var defaults: GemmTuning
         public var cachePath: String
+
+        /// One line per candidate, then the winner and where it was stored.
+        public var description: String {
+            var lines = ["GEMM autotuning on \(device.name) (driver \(device.driverVersion)), "
+                         + "each candidate verified against a Float64 reference, then timed:"]
+            for result in candidates {
+                lines.append("  " + result.summary + (result.tuning == defaults ? "  [built-in default]" : ""))
+            }
+            let best = candidates.first { $0.tuning == chosen }?.gflops ?? 0
+            let baseline = candidates.first { $0.tuning == defaults }?.gflops
+            var winner = "winner: \(chosen), \(Self.format(best)) GFLOP/s"
+            if let baseline, baseline > 0, chosen != defaults {
+                winner += " (\(Self.format(best / baseline))× the built-in default)"
+            }
+            lines.append(winner)
+            lines.append("stored in \(cachePath); later OpenCL backends on this device use it (NN_GEMM_TUNING=off ignores it)")
+            return lines.joined(separator: "\n")
+        }
+
+        static func format(_ value: Double) -> String {
+            String(format: "%.2f", value)
+        }
     }
 
     /// The tuning a new backend on `device` uses under `mode`.
@@ -65,24 +98,26 @@ public enum GemmAutotuner {
         case .off:
             return GemmTuning.defaults(for: device)
         case .cached:
-            return (try? cachedTuning(for: device)) ?? GemmTuning.defaults(for: device)
+            return cachedTuning(for: device) ?? GemmTuning.defaults(for: device)
         case .force:
-            if let done = state.withLock({ $0.forcedThisProcess[cacheKey(for: device)] }) { return done }
+            if let done = state.withLock({ $0.forcedThisProcess[GemmTuningCache.Key(device)] }) { return done }
             return try tune(device: device).chosen
         }
     }
 
     /// Measures every candidate on the selected device (see `OpenCLBackend.init`'s selector), stores the
-    /// winner in the cache and returns what was measured.
-    public static func tune(deviceSelector: String? = nil) throws -> Report {
+    /// winner in `cache` and returns what was measured. `progress` hears about each candidate as it finishes.
+    public static func tune(deviceSelector: String? = nil, cache: GemmTuningCache = GemmTuningCache(),
+                            progress: (CandidateResult) -> Void = { _ in }) throws -> Report {
         let devices = try DeviceDiscovery.discover()
         let selector = deviceSelector ?? ProcessInfo.processInfo.environment[DeviceDiscovery.environmentVariable]
-        return try tune(device: DeviceDiscovery.select(selector, from: devices).info)
+        return try tune(device: DeviceDiscovery.select(selector, from: devices).info, cache: cache, progress: progress)
     }
 
-    /// The cached winner for `device`, or nil when the cache holds none for this device, driver and kernel source.
-    public static func cachedTuning(for device: OpenCLDeviceInfo) throws -> GemmTuning? {
-        try readCache().entries[cacheKey(for: device)]?.tuning
+    /// The cached winner for `device`, or nil when `cache` holds none for this device, driver and kernel
+    /// source (or cannot be read, which it reports as a warning).
+    public static func cachedTuning(for device: OpenCLDeviceInfo, cache: GemmTuningCache = GemmTuningCache()) -> GemmTuning? {
+        cache.entry(for: GemmTuningCache.Key(device))?.tuning
     }
 
     /// Where the cache lives (see the type's documentation).
@@ -120,31 +155,33 @@ public enum GemmAutotuner {
 
     // MARK: Measuring
 
-    private static func tune(device: OpenCLDeviceInfo) throws -> Report {
+    private static func tune(device: OpenCLDeviceInfo, cache: GemmTuningCache = GemmTuningCache(),
+                             progress: (CandidateResult) -> Void = { _ in }) throws -> Report {
         var results: [CandidateResult] = []
         for candidate in candidates(for: device) {
+            let result: CandidateResult
             do {
                 let backend = try OpenCLBackend(deviceSelector: String(device.index), gemmTuning: candidate)
                 if let wrong = try verify(backend) {
-                    results.append(CandidateResult(tuning: candidate, gflops: nil, rejection: wrong))
+                    result = CandidateResult(tuning: candidate, gflops: nil, rejection: wrong)
                 } else {
-                    results.append(CandidateResult(tuning: candidate, gflops: try measure(backend), rejection: nil))
+                    result = CandidateResult(tuning: candidate, gflops: try measure(backend), rejection: nil)
                 }
             } catch {
-                results.append(CandidateResult(tuning: candidate, gflops: nil, rejection: "\(error)"))
+                result = CandidateResult(tuning: candidate, gflops: nil, rejection: "\(error)")
             }
+            results.append(result)
+            progress(result)
         }
         guard let best = results.filter({ $0.gflops != nil }).max(by: { $0.gflops! < $1.gflops! }) else {
             throw NNError.deviceFailure(call: "GEMM autotuning on \(device.name)",
                                         detail: "every candidate failed: " + results.compactMap(\.rejection).joined(separator: "; "))
         }
-        let key = cacheKey(for: device)
-        var cache = (try? readCache()) ?? CacheFile()
-        cache.entries[key] = CacheEntry(device: device.name, driverVersion: device.driverVersion, kernelSourceHash: kernelSourceHash,
-                                        tuning: best.tuning, gflops: best.gflops ?? 0, tunedAt: Date())
-        try writeCache(cache)
+        let key = GemmTuningCache.Key(device)
+        try cache.store(best.tuning, gflops: best.gflops ?? 0, for: key)
         state.withLock { $0.forcedThisProcess[key] = best.tuning }
-        return Report(device: device, candidates: results, chosen: best.tuning, cachePath: cacheURL.path)
+        return Report(device: device, candidates: results, chosen: best.tuning, defaults: GemmTuning.defaults(for: device),
+                      cachePath: cache.url.path)
     }
 
     /// nil when every checked product matches a Float64 reference, else what went wrong.
@@ -216,60 +253,20 @@ public enum GemmAutotuner {
 
     // MARK: Cache
 
-    private struct CacheEntry: Codable {
-        var device: String
-        var driverVersion: String
-        var kernelSourceHash: String
-        var tuning: GemmTuning
-        var gflops: Double
-        var tunedAt: Date
-    }
-
-    private struct CacheFile: Codable {
-        var version = 1
-        var entries: [String: CacheEntry] = [:]
-    }
-
     private struct State {
-        var forcedThisProcess: [String: GemmTuning] = [:]
+        var forcedThisProcess: [GemmTuningCache.Key: GemmTuning] = [:]
     }
 
     private static let state = LockedState(State())
 
     /// FNV-1a (64-bit) of the GEMM kernel source: stable across runs and platforms, unlike `Hasher`.
-    static let kernelSourceHash: String = {
+    public static let kernelSourceHash: String = {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in KernelSources.gemm.utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
         }
         return String(hash, radix: 16)
     }()
-
-    static func cacheKey(for device: OpenCLDeviceInfo) -> String {
-        "\(device.name) | \(device.driverVersion) | gemm.cl \(kernelSourceHash)"
-    }
-
-    private static func readCache() throws -> CacheFile {
-        let url = cacheURL
-        guard FileManager.default.fileExists(atPath: url.path) else { return CacheFile() }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(CacheFile.self, from: Data(contentsOf: url))
-    }
-
-    private static func writeCache(_ cache: CacheFile) throws {
-        let url = cacheURL
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try encoder.encode(cache).write(to: url, options: .atomic)
-        } catch {
-            throw NNError.invalidArgument(op: "GEMM autotuning",
-                                          detail: "cannot write the tuning cache \(url.path): \(error); set NN_GEMM_TUNING_CACHE to a writable path")
-        }
-    }
 }
 
 /// A value behind a lock, for the autotuner's process-wide memory.

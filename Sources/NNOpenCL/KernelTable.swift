@@ -63,14 +63,18 @@ final class KernelTable {
 
     /// Sets the arguments and enqueues `name` over `global` work-items in work-groups of `local`
     /// (the global size is rounded up to whole work-groups; kernels guard their indices).
-    func launch(_ name: KernelName, on queue: cl_command_queue, _ arguments: [KernelArgument],
-                global: (Int, Int), local: (Int, Int)) throws {
+    ///
+    /// The arguments travel in an `InlineArray` (its count inferred from the literal at the call site)
+    /// and the sizes in tuples, so a launch allocates nothing on the host: the driver's own command
+    /// bookkeeping is the only per-launch allocation left. Error text is formatted only on failure.
+    func launch<let count: Int>(_ name: KernelName, on queue: cl_command_queue, _ arguments: InlineArray<count, KernelArgument>,
+                                global: (Int, Int), local: (Int, Int)) throws {
         guard let kernel = kernels[name] else {
             throw NNError.deviceFailure(call: "clCreateKernel(\(name.rawValue))", detail: "kernel missing from the program")
         }
-        for (index, argument) in arguments.enumerated() {
+        for index in arguments.indices {
             let status: cl_int
-            switch argument {
+            switch arguments[index] {
             case var .buffer(mem):
                 status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem>.size, &mem)
             case let .int(value):
@@ -83,11 +87,12 @@ final class KernelTable {
             }
             try OpenCLStatus.check(status, "clSetKernelArg(\(name.rawValue), argument \(index))")
         }
-        var globalSize = [roundUp(global.0, local.0), roundUp(global.1, local.1)]
-        var localSize = [local.0, local.1]
-        try OpenCLStatus.check(
-            clEnqueueNDRangeKernel(queue, kernel, 2, nil, &globalSize, &localSize, 0, nil, nil),
-            "clEnqueueNDRangeKernel(\(name.rawValue))")
+        var sizes = (roundUp(global.0, local.0), roundUp(global.1, local.1), local.0, local.1)
+        let status = withUnsafeMutableBytes(of: &sizes) { raw in
+            let size = raw.bindMemory(to: Int.self)
+            return clEnqueueNDRangeKernel(queue, kernel, 2, nil, size.baseAddress, size.baseAddress.map { $0 + 2 }, 0, nil, nil)
+        }
+        try OpenCLStatus.check(status, "clEnqueueNDRangeKernel(\(name.rawValue))")
     }
 
     private func roundUp(_ value: Int, _ multiple: Int) -> Int {

@@ -8,7 +8,7 @@ extension OpenCLBackend {
         columns >= 64 ? (Self.rowGroupItems, 1) : (4, Self.rowGroupItems / 4)
     }
 
-    func launchRows(_ name: KernelName, _ arguments: [KernelArgument], rows: Int, columns: Int) throws {
+    func launchRows<let n: Int>(_ name: KernelName, _ arguments: InlineArray<n, KernelArgument>, rows: Int, columns: Int) throws {
         let local = rowGroup(columns: columns)
         let groups = (rows + local.1 - 1) / local.1
         try launch(name, arguments, global: (local.0, groups * local.1), local: local)
@@ -34,7 +34,7 @@ extension OpenCLBackend {
         let memZ = try mem(logits, op), memLabels = try mem(labels, op), memGrad = try mem(gradient, op), memLoss = try mem(loss, op)
         try locked {
             let rowLoss = try scratchBuffer(.perRowLoss, count: m)
-            let arguments: [KernelArgument] = [.buffer(memZ), .buffer(memLabels), .buffer(memGrad), .buffer(rowLoss), .int(m), .int(n),
+            let arguments: InlineArray<7, KernelArgument> = [.buffer(memZ), .buffer(memLabels), .buffer(memGrad), .buffer(rowLoss), .int(m), .int(n),
                                                .float(Float(m))]
             if memoryKernels == .vector {
                 try launch(.softmaxXentVector, arguments, global: (m, 1), local: (1, 1))

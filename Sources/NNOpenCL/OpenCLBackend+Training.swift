@@ -25,26 +25,31 @@ extension OpenCLBackend {
         try OpCheck.update(rule, penalty: penalty, parameter: parameter, gradient: gradient, state: state, on: self)
         let op = "update"
         let w = try mem(parameter, op), g = try mem(gradient, op)
-        let s = try state.map { try mem($0, op) }
         let count = parameter.count
         let l2 = KernelArgument.float(penalty.l2), l1 = KernelArgument.float(penalty.l1)
+        // State buffers are fetched per rule (OpCheck.update has checked their count), not mapped into
+        // an array: an optimizer step runs once per parameter per batch and should not allocate.
         try locked {
             switch rule {
             case let .sgd(lr):
                 try launchFlat(.updateSGD, [.buffer(w), .buffer(g), .float(lr), l2, l1, .int(count)], count: count)
             case let .momentum(lr, beta):
-                try launchFlat(.updateMomentum, [.buffer(w), .buffer(g), .buffer(s[0]), .float(lr), .float(beta), l2, l1, .int(count)],
-                               count: count)
+                let velocity = try mem(state[0], op)
+                try launchFlat(.updateMomentum, [.buffer(w), .buffer(g), .buffer(velocity), .float(lr), .float(beta), l2, l1,
+                                                 .int(count)], count: count)
             case let .rmsprop(lr, beta, eps):
-                try launchFlat(.updateRMSprop, [.buffer(w), .buffer(g), .buffer(s[0]), .float(lr), .float(beta), .float(eps), l2, l1,
-                                                .int(count)], count: count)
+                let meanSquare = try mem(state[0], op)
+                try launchFlat(.updateRMSprop, [.buffer(w), .buffer(g), .buffer(meanSquare), .float(lr), .float(beta), .float(eps),
+                                                l2, l1, .int(count)], count: count)
             case let .adam(lr, beta1, beta2, eps, step):
+                let (firstMoment, secondMoment) = (try mem(state[0], op), try mem(state[1], op))
                 // Bias corrections 1 − βᵗ in double on the host: βᵗ underflows gracefully and stays exact
                 // enough for large t, where a float pow per element would only repeat the same work.
                 let c1 = Float(1 - Foundation.pow(Double(beta1), Double(step)))
                 let c2 = Float(1 - Foundation.pow(Double(beta2), Double(step)))
-                try launchFlat(.updateAdam, [.buffer(w), .buffer(g), .buffer(s[0]), .buffer(s[1]), .float(lr), .float(beta1),
-                                             .float(beta2), .float(eps), .float(c1), .float(c2), l2, l1, .int(count)], count: count)
+                try launchFlat(.updateAdam, [.buffer(w), .buffer(g), .buffer(firstMoment), .buffer(secondMoment), .float(lr),
+                                             .float(beta1), .float(beta2), .float(eps), .float(c1), .float(c2), l2, l1, .int(count)],
+                               count: count)
             }
         }
     }

@@ -112,12 +112,13 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         return try body()
     }
 
-    func launch(_ name: KernelName, _ arguments: [KernelArgument], global: (Int, Int), local: (Int, Int)) throws {
+    func launch<let n: Int>(_ name: KernelName, _ arguments: InlineArray<n, KernelArgument>,
+                            global: (Int, Int), local: (Int, Int)) throws {
         try kernels.launch(name, on: queue, arguments, global: global, local: local)
     }
 
     /// A one-dimensional launch over `count` elements.
-    func launchFlat(_ name: KernelName, _ arguments: [KernelArgument], count: Int) throws {
+    func launchFlat<let n: Int>(_ name: KernelName, _ arguments: InlineArray<n, KernelArgument>, count: Int) throws {
         try launch(name, arguments, global: (count, 1), local: (Self.flatGroupSize, 1))
     }
 

@@ -28,6 +28,7 @@ struct RunSettings: Equatable {
         v["npz-y"] = c.reading.npzLabels
         v["dev-size"] = c.devSize.argument
         v["split-seed"] = String(c.splitSeed)
+        v["train-size"] = c.trainSize?.argument
         v["layers"] = c.layers.description
         v["batchnorm"] = String(c.batchnorm)
         v["dropout"] = "\(c.dropout)"
@@ -122,7 +123,7 @@ struct RunSettings: Equatable {
     /// Settings that define which run this is; changing them would make a different run.
     static let identity: Set<String> = [
         "data", "test-data", "labels", "label-column", "header", "classes", "npz-x", "npz-y", "dev-size", "split-seed",
-        "init", "optimizer", "schedule", "shuffle", "early-stopping-metric", "seed",
+        "train-size", "init", "optimizer", "schedule", "shuffle", "early-stopping-metric", "seed",
     ]
 
     static var changeableList: String {

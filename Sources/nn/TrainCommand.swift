@@ -37,8 +37,15 @@ struct TrainCommand: ParsableCommand {
             help: ArgumentHelp("Dev set carved from the training set: a count (5000) or a fraction (0.1, 10%); 0 for none.", valueName: "size"))
     var devSize: DevSize = .fraction(0.1)
 
-    @Option(name: .customLong("split-seed"), help: ArgumentHelp("Seed of the train/dev split (kept apart from --seed so runs share one dev set).", valueName: "n"))
+    @Option(name: .customLong("split-seed"), help: ArgumentHelp("Seed of the train/dev split and of --train-size's draw (kept apart from --seed so runs share one dev set).", valueName: "n"))
     var splitSeed: UInt64 = 0
+
+    // DevSize because it parses the same way (count, fraction or percentage); here a fraction is of what the dev split leaves.
+    @Option(name: .customLong("train-size"),
+            help: ArgumentHelp("Train on a random subset of the training set, drawn after the dev split (which stays the same) "
+                + "and seeded by --split-seed: a count (10000) or a fraction (0.2, 20%) of what the dev split leaves; default: all of it.",
+                valueName: "size"))
+    var trainSize: DevSize?
 
     // MARK: Model
 
@@ -171,6 +178,9 @@ struct TrainCommand: ParsableCommand {
         }
         guard epsilon > 0 else { throw ValidationError("--epsilon \(epsilon) must be > 0") }
         guard (0..<1).contains(bayesError) else { throw ValidationError("--bayes-error \(bayesError) must lie in [0, 1)") }
+        if case .count(0)? = trainSize {
+            throw ValidationError("--train-size 0 leaves nothing to train on; give a count ≥ 1 or a fraction, or drop it to use the whole training set")
+        }
         if head == .sigmoid, let classes = reading.classes, classes != 2 {
             throw ValidationError("--head sigmoid is binary but --classes is \(classes); use --head softmax")
         }
@@ -277,6 +287,10 @@ struct TrainCommand: ParsableCommand {
             train.name = splits.train.name
             dev?.name = splits.train.name.replacingOccurrences(of: " train", with: "") + " dev"
         }
+        let available = train.count
+        if let trainSize {
+            train = try Self.drawTrainingSubset(of: train, size: trainSize, seed: splitSeed)
+        }
         let classes = max(train.classes, splits.test?.classes ?? 0)
         let spec = try makeSpec(inputWidth: train.width, classes: classes)
         let config = try makeConfig(hasDev: dev != nil)
@@ -297,7 +311,8 @@ struct TrainCommand: ParsableCommand {
             try trainer.restore(state: plan.checkpoint.state, tensors: plan.checkpoint.tensors)
         }
 
-        log("nn train: \(train.name) \(train.count) samples, dev \(dev?.count ?? 0), test \(splits.test?.count ?? 0); "
+        let trainCount = train.count == available ? "\(train.count)" : "\(train.count) of \(available)"
+        log("nn train: \(train.name) \(trainCount) samples, dev \(dev?.count ?? 0), test \(splits.test?.count ?? 0); "
             + "\(network.describeArchitecture()), \(network.parameterCount) parameters")
         log("backend: \(backend.name) (\(backend.deviceDescription)); \(config.optimizer.name) lr \(learningRate), batch \(batch), \(epochs) epochs, seed \(seed)")
 
@@ -377,6 +392,8 @@ struct TrainCommand: ParsableCommand {
         var line = JSONLine()
         line.add("backend", backend.name)
         line.add("device", backend.deviceDescription)
+        line.add("train_samples", train.count)
+        line.add("dev_samples", dev?.count ?? 0)
         line.add("epochs", report.epochs.last?.epoch ?? trainer.state.epoch)
         line.add("steps", report.globalSteps)
         line.add("train_accuracy", report.train?.accuracy)
@@ -397,6 +414,25 @@ struct TrainCommand: ParsableCommand {
             log("wrote \(output.directory)/ (metrics.jsonl, learning-curve.svg, epoch-NNN/, best/)")
         }
         if json { Terminal.printLine(line.text) }
+    }
+
+    /// `--train-size`: `size` samples of `train` (what the dev split left), drawn without replacement
+    /// by a shuffle seeded with `seed`, kept in their order in `train` so `--no-shuffle` still means
+    /// that order. The dev set is split off before, so every train size shares one dev set.
+    static func drawTrainingSubset(of train: Dataset, size: DevSize, seed: UInt64) throws -> Dataset {
+        let count = size.count(of: train.count)
+        guard count >= 1 else {
+            throw CommandFailure.usage("--train-size \(size) of \(train.count) training samples is none; give a larger size")
+        }
+        guard count <= train.count else {
+            throw CommandFailure.usage(
+                "--train-size \(size) exceeds the \(train.count) training samples the dev split leaves; give at most \(train.count) (or a fraction)")
+        }
+        guard count < train.count else { return train }
+        // Its own stream (the seed mixed with a constant): the draw does not echo the dev split's shuffle.
+        var generator = SeededGenerator(seed: seed ^ 0x7472_6169_6E2D_7369)  // "train-si"
+        let rows = generator.permutation(train.count).prefix(count).sorted()
+        return try train.subset(rows: rows)
     }
 
     /// Free-form metadata of `model.safetensors`; "step", "run_id" and the settings are what

@@ -14,7 +14,7 @@ struct NNBench: ParsableCommand {
             of the measured triad bandwidth, both at --threads threads.
             """,
         subcommands: [PeakCommand.self, GemmCommand.self, SoftmaxCommand.self, BatchNormCommand.self,
-                      TrainCommand.self, AllCommand.self],
+                      TrainCommand.self, TuneCommand.self, AllCommand.self],
         defaultSubcommand: AllCommand.self)
 }
 
@@ -140,8 +140,15 @@ struct GemmCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Include the MLP layer shapes and their gradient forms.")
     var mlp = true
 
+    @Flag(help: "Autotune the OpenCL GEMM first (as `nnbench tune` does) and cache the winner, which the run then uses.")
+    var tune = false
+
     func run() throws {
         let squares = try parseSizes(sizes)
+        if tune {
+            // Before the roster exists: the OpenCL backend reads the cache when it opens.
+            print(try TuneCommand.tune(device: nil))
+        }
         try BenchmarkSession(options: options).run(GemmSuite.workloads(squareSizes: squares, includeMLP: mlp))
     }
 }

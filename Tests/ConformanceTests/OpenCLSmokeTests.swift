@@ -242,6 +242,54 @@ final class OpenCLSmokeTests: XCTestCase {
         XCTAssertEqual(devices.map(\.index), Array(devices.indices))
         XCTAssertEqual(try OpenCLBackend(deviceSelector: "0").device, devices[0])
     }
+
+    /// The autotuner's cache in a temporary file: a stored winner reads back for its own key only (another
+    /// driver or kernel source must not reuse it), a second device's entry leaves the first in place, and a
+    /// corrupt file reads as empty with a warning, and is replaced by the next store.
+    func testGemmTuningCacheRoundTripAndInvalidation() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftnn-tuning-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let warnings = WarningLog()
+        let cache = GemmTuningCache(url: directory.appendingPathComponent("gemm-tuning.json"), warn: { warnings.append($0) })
+
+        let key = GemmTuningCache.Key(device: "Test Device", driverVersion: "1.0", kernelSourceHash: "abc")
+        let tuned = GemmTuning(family: .vector, mr: 4, vectorWidth: 8, vectorsPerRow: 3, narrowRows: 6, packA: true)
+        XCTAssertNil(cache.entry(for: key), "a missing file is an empty cache")
+        try cache.store(tuned, gflops: 12.5, for: key, at: Date(timeIntervalSince1970: 1_700_000_000))
+        let entry = try XCTUnwrap(cache.entry(for: key))
+        XCTAssertEqual(entry.tuning, tuned)
+        XCTAssertEqual(entry.gflops, 12.5)
+        XCTAssertEqual(entry.tunedAt, Date(timeIntervalSince1970: 1_700_000_000))
+        XCTAssertNil(cache.entry(for: GemmTuningCache.Key(device: "Test Device", driverVersion: "1.1", kernelSourceHash: "abc")),
+                     "a driver update must invalidate the tuning")
+        XCTAssertNil(cache.entry(for: GemmTuningCache.Key(device: "Test Device", driverVersion: "1.0", kernelSourceHash: "abd")),
+                     "a kernel source change must invalidate the tuning")
+
+        // A real device: nothing cached until stored, then the autotuner's lookup returns the winner.
+        let device = try XCTUnwrap(try OpenCLBackend.availableDevices().first)
+        XCTAssertNil(GemmAutotuner.cachedTuning(for: device, cache: cache))
+        let defaults = GemmTuning.defaults(for: device)
+        try cache.store(defaults, gflops: 1, for: GemmTuningCache.Key(device))
+        XCTAssertEqual(GemmAutotuner.cachedTuning(for: device, cache: cache), defaults)
+        XCTAssertEqual(cache.entry(for: key)?.tuning, tuned, "storing one device keeps the others")
+        XCTAssertTrue(warnings.messages.isEmpty, "\(warnings.messages)")
+
+        try Data("{ \"version\": 1, \"entries\": [trunc".utf8).write(to: cache.url)
+        XCTAssertNil(cache.entry(for: key))
+        XCTAssertNil(GemmAutotuner.cachedTuning(for: device, cache: cache))
+        XCTAssertEqual(warnings.messages.count, 2)
+        XCTAssertTrue(warnings.messages.allSatisfy { $0.contains(cache.url.path) && $0.contains("cannot be read") }, "\(warnings.messages)")
+        try cache.store(tuned, gflops: 3, for: key)
+        XCTAssertEqual(cache.entry(for: key)?.tuning, tuned, "a store replaces a corrupt cache")
+    }
+}
+
+/// Collects the tuning cache's warnings (the callback is `@Sendable`).
+private final class WarningLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    var messages: [String] { lock.withLock { stored } }
+    func append(_ message: String) { lock.withLock { stored.append(message) } }
 }
 
 /// A small deterministic generator so the test data is the same on every run.

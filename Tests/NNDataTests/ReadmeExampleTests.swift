@@ -1,0 +1,28 @@
+import XCTest
+import NNBackends
+import NNData
+import NNTrain
+
+/// The README's library example, run as written except for the data set (digits, so it takes
+/// seconds) and the sizes that depend on it. If this stops compiling, the README is wrong.
+final class ReadmeExampleTests: XCTestCase {
+    func testReadmeLibraryExampleTrainsAModel() throws {
+        let data = try DataLoader.load("digits")
+        let (train, dev) = try data.train.split(devCount: 300, seed: 0)
+        let backend = try BackendSelection.make(.native)
+        let spec = try NetworkSpec.mlp(inputWidth: train.width, hidden: [32], classes: train.classes)
+        let network = try Network(spec: spec, backend: backend, seed: 1)
+        var config = TrainingConfig()
+        config.epochs = 3
+        config.batchSize = 64
+        config.regularization = try Regularization(l2: 1e-4)
+        let trainer = try Trainer(network: network, config: config)
+        let report = try trainer.fit(train: train, dev: dev)
+
+        XCTAssertEqual(report.epochs.count, 3)
+        // Three epochs of Adam on digits reach well above chance (10 %); 80 % leaves room for seeds.
+        let devAccuracy = try XCTUnwrap(report.dev?.accuracy)
+        XCTAssertGreaterThan(devAccuracy, 0.8, "dev accuracy after 3 epochs")
+        XCTAssertNotNil(report.diagnosis)
+    }
+}

@@ -59,12 +59,12 @@ let package = Package(
         .target(name: "NNTune", dependencies: ["NNCore", "CSQLite"]),
         .executableTarget(
             name: "nn",
-            dependencies: ["NNBackends", "NNTrain", "NNData", "NNTune",
+            dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain", "NNData", "NNTune",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "nnbench",
-            dependencies: ["NNBackends", "NNTrain",
+            dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "NNCoreTests", dependencies: ["NNCore"]),

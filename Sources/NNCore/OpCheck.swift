@@ -1,10 +1,20 @@
 /// Operand validation shared by every backend, so that a wrong call fails the same way — with the
-/// same message naming the op and the shapes — whichever backend runs it.
+/// same error case and message naming the op and the shapes — whichever backend runs it.
+///
+/// Each op of ``Backend`` has its whole rule here, in one function named after the op
+/// (``dropoutForward(_:keepProbability:mask:output:on:)``, ``gemm(_:transposeA:_:transposeB:c:on:)``, …),
+/// and every backend calls that function as the first line of the op. So a rule is changed in one
+/// place, and every backend throws the same error for the same call. Only checks that follow from one
+/// backend's own implementation (OpenCL's Int32 guard on GEMM operands padded to whole panels, the
+/// native backend's float32/float64 buffer check) stay in that backend. The building blocks the rules
+/// are made of (`usable`, `sameShape`, `vector`, …) stay public for callers validating their own arguments.
 ///
 /// Kernels index with 32-bit integers (OpenCL's `int` is what every device handles fastest), so
 /// any tensor or product of dimensions at or above 2³¹ is rejected here instead of wrapping silently.
 public enum OpCheck {
     public static let maxElements = Int(Int32.max)
+
+    // MARK: Building blocks
 
     /// Throws unless `tensor` is non-empty, indexable with Int32, and owned by `backend`.
     public static func usable(_ op: String, _ tensor: Tensor, on backend: any Backend) throws {
@@ -48,29 +58,6 @@ public enum OpCheck {
         }
     }
 
-    /// Dimensions of C ← op(A)·op(B): returns (m, n, k) after checking that they agree with C.
-    public static func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, c: Tensor,
-                            on backend: any Backend) throws -> (m: Int, n: Int, k: Int) {
-        try usable("gemm", [a, b, c], on: backend)
-        let m = transposeA ? a.columns : a.rows
-        let k = transposeA ? a.rows : a.columns
-        let kb = transposeB ? b.columns : b.rows
-        let n = transposeB ? b.rows : b.columns
-        let opA = transposeA ? "Aᵀ" : "A"
-        let opB = transposeB ? "Bᵀ" : "B"
-        guard k == kb else {
-            throw NNError.shapeMismatch(op: "gemm", detail: "\(opA) is \(m)×\(k) and \(opB) is \(kb)×\(n): inner dimensions \(k) and \(kb) differ")
-        }
-        guard c.rows == m, c.columns == n else {
-            throw NNError.shapeMismatch(op: "gemm", detail: "\(opA)·\(opB) is \(m)×\(n) but C is \(c.shape)")
-        }
-        // C is written while A and B are still being read (in tiles, possibly by other threads).
-        guard c.storage !== a.storage, c.storage !== b.storage else {
-            throw NNError.invalidArgument(op: "gemm", detail: "C shares storage with A or B; write the product into a separate tensor")
-        }
-        return (m, n, k)
-    }
-
     /// Checks the m×n input, its 1×n per-feature vectors, and same-shaped outputs of an op over rows.
     public static func perFeature(_ op: String, input x: Tensor, outputs: [(String, Tensor)],
                                   vectors: [(String, Tensor)], on backend: any Backend) throws {
@@ -85,9 +72,34 @@ public enum OpCheck {
         }
     }
 
+    /// Checks logits (m×C), labels (m×1 or 1×m), gradient (like logits) and a 1×1 loss.
+    public static func classifierHead(_ op: String, logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor,
+                                      on backend: any Backend) throws {
+        try usable(op, [logits, labels, gradient, loss], on: backend)
+        try vector(op, labels, named: "labels", length: logits.rows)
+        try sameShape(op, logits, gradient, ("logits", "gradient"))
+        try scalarTensor(op, loss, named: "loss")
+    }
+
     public static func finite(_ op: String, _ values: [(String, Float)]) throws {
         for (name, v) in values where !v.isFinite {
             throw NNError.invalidArgument(op: op, detail: "\(name) is \(v); it must be a finite number")
+        }
+    }
+
+    /// Batch-norm hyperparameters: ε > 0 and finite; the averaging β (when training) in [0, 1].
+    public static func batchNormArguments(_ op: String, epsilon: Float, averagingBeta: Float?) throws {
+        guard epsilon > 0, epsilon.isFinite else {
+            throw NNError.invalidArgument(op: op, detail: "ε = \(epsilon) must be finite and > 0 (PyTorch's default is 1e-5)")
+        }
+        if let b = averagingBeta, !(b >= 0 && b <= 1) {
+            throw NNError.invalidArgument(op: op, detail: "averaging β = \(b) must lie in [0, 1] (β = 1 − PyTorch's momentum; 0.9 by default)")
+        }
+    }
+
+    public static func keepProbability(_ op: String, _ keep: Float) throws {
+        guard keep > 0, keep <= 1 else {
+            throw NNError.invalidArgument(op: op, detail: "keep probability \(keep) must lie in (0, 1]")
         }
     }
 
@@ -118,8 +130,213 @@ public enum OpCheck {
             guard step >= 1 else { throw NNError.invalidArgument(op: op, detail: "Adam step \(step) must count from 1") }
         }
     }
+}
 
-    /// Shape checks for an optimiser update: gradient and every state tensor shaped like the parameter.
+// MARK: - One rule per Backend op, in the protocol's order
+
+extension OpCheck {
+    // MARK: Memory
+
+    /// ``Backend/makeTensor(_:)``: both dimensions ≥ 1 and at most 2³¹−1 elements.
+    public static func makeTensor(_ shape: Shape) throws {
+        guard shape.rows > 0, shape.columns > 0 else {
+            throw NNError.emptyTensor(op: "makeTensor", shape: shape)
+        }
+        guard shape.rows <= maxElements / shape.columns else {
+            throw NNError.sizeOverflow(op: "makeTensor", detail: "\(shape) has more than 2³¹−1 elements")
+        }
+    }
+
+    /// Both `upload(_:to:)` ops of ``Backend``, Float and Double: one value per element of `tensor`.
+    public static func upload(valueCount: Int, to tensor: Tensor, on backend: any Backend) throws {
+        try usable("upload", tensor, on: backend)
+        guard valueCount == tensor.count else {
+            throw NNError.shapeMismatch(op: "upload", detail: "\(valueCount) values for a tensor of shape \(tensor.shape) (\(tensor.count) elements)")
+        }
+    }
+
+    /// ``Backend/download(_:)`` and ``Backend/downloadDouble(_:)``.
+    public static func download(_ tensor: Tensor, on backend: any Backend) throws {
+        try usable("download", tensor, on: backend)
+    }
+
+    // MARK: Dense algebra
+
+    /// ``Backend/gemm(_:transposeA:_:transposeB:into:alpha:beta:)``: returns (m, n, k) of
+    /// C ← op(A)·op(B) after checking that they agree with C and that C aliases neither operand.
+    public static func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, c: Tensor,
+                            on backend: any Backend) throws -> (m: Int, n: Int, k: Int) {
+        try usable("gemm", [a, b, c], on: backend)
+        let m = transposeA ? a.columns : a.rows
+        let k = transposeA ? a.rows : a.columns
+        let kb = transposeB ? b.columns : b.rows
+        let n = transposeB ? b.rows : b.columns
+        let opA = transposeA ? "Aᵀ" : "A"
+        let opB = transposeB ? "Bᵀ" : "B"
+        guard k == kb else {
+            throw NNError.shapeMismatch(op: "gemm", detail: "\(opA) is \(m)×\(k) and \(opB) is \(kb)×\(n): inner dimensions \(k) and \(kb) differ")
+        }
+        guard c.rows == m, c.columns == n else {
+            throw NNError.shapeMismatch(op: "gemm", detail: "\(opA)·\(opB) is \(m)×\(n) but C is \(c.shape)")
+        }
+        // C is written while A and B are still being read (in tiles, possibly by other threads).
+        guard c.storage !== a.storage, c.storage !== b.storage else {
+            throw NNError.invalidArgument(op: "gemm", detail: "C shares storage with A or B; write the product into a separate tensor")
+        }
+        return (m, n, k)
+    }
+
+    /// ``Backend/addRowVector(_:to:)``: `bias` holds one value per column of `x`.
+    public static func addRowVector(_ bias: Tensor, to x: Tensor, on backend: any Backend) throws {
+        try usable("addRowVector", [bias, x], on: backend)
+        try vector("addRowVector", bias, named: "bias", length: x.columns)
+    }
+
+    /// ``Backend/columnSums(_:into:alpha:beta:)``: `out` holds one value per column of `x`.
+    public static func columnSums(_ x: Tensor, into out: Tensor, on backend: any Backend) throws {
+        try usable("columnSums", [x, out], on: backend)
+        try vector("columnSums", out, named: "out", length: x.columns)
+    }
+
+    /// ``Backend/reduce(_:_:into:accumulate:)``: `out` is 1×1.
+    public static func reduce(_ x: Tensor, into out: Tensor, on backend: any Backend) throws {
+        try usable("reduce", [x, out], on: backend)
+        try scalarTensor("reduce", out, named: "out")
+    }
+
+    // MARK: Element-wise
+
+    /// ``Backend/fill(_:with:)``.
+    public static func fill(_ x: Tensor, on backend: any Backend) throws {
+        try usable("fill", x, on: backend)
+    }
+
+    /// ``Backend/copy(_:to:)``: equal element counts; the shapes may differ (a reshape).
+    public static func copy(_ from: Tensor, to: Tensor, on backend: any Backend) throws {
+        try usable("copy", [from, to], on: backend)
+        try sameCount("copy", from, to)
+    }
+
+    /// ``Backend/scale(_:by:)``.
+    public static func scale(_ x: Tensor, on backend: any Backend) throws {
+        try usable("scale", x, on: backend)
+    }
+
+    /// ``Backend/axpy(alpha:_:_:)``: x and y of one shape.
+    public static func axpy(_ x: Tensor, _ y: Tensor, on backend: any Backend) throws {
+        try usable("axpy", [x, y], on: backend)
+        try sameShape("axpy", x, y, ("x", "y"))
+    }
+
+    /// ``Backend/multiply(_:_:into:)``: a, b and out of one shape.
+    public static func multiply(_ a: Tensor, _ b: Tensor, into out: Tensor, on backend: any Backend) throws {
+        try usable("multiply", [a, b, out], on: backend)
+        try sameShape("multiply", a, b, ("a", "b"))
+        try sameShape("multiply", a, out, ("a", "out"))
+    }
+
+    /// ``Backend/activationForward(_:_:into:)``: x and y of one shape.
+    public static func activationForward(_ x: Tensor, into y: Tensor, on backend: any Backend) throws {
+        try usable("activationForward", [x, y], on: backend)
+        try sameShape("activationForward", x, y, ("x", "y"))
+    }
+
+    /// ``Backend/activationBackward(_:output:gradOutput:into:)``: y, dy and dx of one shape.
+    public static func activationBackward(output y: Tensor, gradOutput dy: Tensor, into dx: Tensor,
+                                          on backend: any Backend) throws {
+        try usable("activationBackward", [y, dy, dx], on: backend)
+        try sameShape("activationBackward", y, dy, ("output", "gradOutput"))
+        try sameShape("activationBackward", y, dx, ("output", "gradInput"))
+    }
+
+    // MARK: Batch normalisation
+
+    /// ``Backend/batchNormForwardTraining(_:gamma:beta:runningMean:runningVariance:averagingBeta:epsilon:output:savedMean:savedInverseStd:)``:
+    /// y shaped like x, every other tensor one value per feature, ε > 0, averaging β in [0, 1].
+    public static func batchNormForwardTraining(
+        _ x: Tensor, gamma: Tensor, beta: Tensor,
+        runningMean: Tensor, runningVariance: Tensor, averagingBeta: Float, epsilon: Float,
+        output y: Tensor, savedMean: Tensor, savedInverseStd: Tensor, on backend: any Backend) throws {
+        let op = "batchNormForwardTraining"
+        try perFeature(op, input: x, outputs: [("output", y)],
+                       vectors: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
+                                 ("runningVariance", runningVariance), ("savedMean", savedMean),
+                                 ("savedInverseStd", savedInverseStd)], on: backend)
+        try batchNormArguments(op, epsilon: epsilon, averagingBeta: averagingBeta)
+    }
+
+    /// ``Backend/batchNormForwardInference(_:gamma:beta:runningMean:runningVariance:epsilon:output:)``:
+    /// y shaped like x, every other tensor one value per feature, ε > 0.
+    public static func batchNormForwardInference(
+        _ x: Tensor, gamma: Tensor, beta: Tensor,
+        runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
+        output y: Tensor, on backend: any Backend) throws {
+        let op = "batchNormForwardInference"
+        try perFeature(op, input: x, outputs: [("output", y)],
+                       vectors: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
+                                 ("runningVariance", runningVariance)], on: backend)
+        try batchNormArguments(op, epsilon: epsilon, averagingBeta: nil)
+    }
+
+    /// ``Backend/batchNormBackward(_:gradOutput:gamma:savedMean:savedInverseStd:gradInput:gradGamma:gradBeta:)``:
+    /// dy and dx shaped like x, every other tensor one value per feature.
+    public static func batchNormBackward(
+        _ x: Tensor, gradOutput dy: Tensor, gamma: Tensor,
+        savedMean: Tensor, savedInverseStd: Tensor,
+        gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor, on backend: any Backend) throws {
+        try perFeature("batchNormBackward", input: x, outputs: [("gradOutput", dy), ("gradInput", dx)],
+                       vectors: [("gamma", gamma), ("savedMean", savedMean), ("savedInverseStd", savedInverseStd),
+                                 ("gradGamma", gradGamma), ("gradBeta", gradBeta)], on: backend)
+    }
+
+    // MARK: Classifier heads
+
+    /// ``Backend/softmax(_:into:)``: x and y of one shape.
+    public static func softmax(_ x: Tensor, into y: Tensor, on backend: any Backend) throws {
+        try usable("softmax", [x, y], on: backend)
+        try sameShape("softmax", x, y, ("x", "y"))
+    }
+
+    /// ``Backend/softmaxCrossEntropy(_:labels:gradient:loss:)``: see ``classifierHead(_:logits:labels:gradient:loss:on:)``.
+    public static func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor,
+                                           on backend: any Backend) throws {
+        try classifierHead("softmaxCrossEntropy", logits: logits, labels: labels, gradient: gradient, loss: loss, on: backend)
+    }
+
+    /// ``Backend/sigmoidCrossEntropy(_:labels:gradient:loss:)``: a classifier head whose logits are m×1.
+    public static func sigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor,
+                                           on backend: any Backend) throws {
+        let op = "sigmoidCrossEntropy"
+        try classifierHead(op, logits: logits, labels: labels, gradient: gradient, loss: loss, on: backend)
+        guard logits.columns == 1 else {
+            throw NNError.shapeMismatch(op: op, detail: "logits are \(logits.shape) but must be m×1 (one logit per sample); "
+                                        + "for several classes use softmaxCrossEntropy")
+        }
+    }
+
+    /// ``Backend/argmaxRows(_:into:)``: `out` holds one value per row of `x`.
+    public static func argmaxRows(_ x: Tensor, into out: Tensor, on backend: any Backend) throws {
+        try usable("argmaxRows", [x, out], on: backend)
+        try vector("argmaxRows", out, named: "out", length: x.rows)
+    }
+
+    // MARK: Dropout
+
+    /// ``Backend/dropoutForward(_:keepProbability:seed:offset:mask:output:)``: mask and y shaped
+    /// like x, keep probability in (0, 1].
+    public static func dropoutForward(_ x: Tensor, keepProbability: Float, mask: Tensor, output y: Tensor,
+                                      on backend: any Backend) throws {
+        let op = "dropoutForward"
+        try usable(op, [x, mask, y], on: backend)
+        try sameShape(op, x, mask, ("input", "mask"))
+        try sameShape(op, x, y, ("input", "output"))
+        try self.keepProbability(op, keepProbability)
+    }
+
+    // MARK: Optimisers
+
+    /// ``Backend/update(_:penalty:parameter:gradient:state:)``: valid hyperparameters (``rule(_:penalty:)``),
+    /// then the gradient and the rule's state tensors, as many as it keeps, all shaped like the parameter.
     public static func update(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor,
                               state: [Tensor], on backend: any Backend) throws {
         try self.rule(rule, penalty: penalty)
@@ -129,30 +346,5 @@ public enum OpCheck {
             throw NNError.invalidArgument(op: "update", detail: "rule needs \(rule.stateCount) state tensors, got \(state.count)")
         }
         for s in state { try sameShape("update", parameter, s, ("parameter", "state")) }
-    }
-
-    /// Checks logits (m×C), labels (m×1 or 1×m), gradient (like logits) and a 1×1 loss.
-    public static func classifierHead(_ op: String, logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor,
-                                      on backend: any Backend) throws {
-        try usable(op, [logits, labels, gradient, loss], on: backend)
-        try vector(op, labels, named: "labels", length: logits.rows)
-        try sameShape(op, logits, gradient, ("logits", "gradient"))
-        try scalarTensor(op, loss, named: "loss")
-    }
-
-    /// Batch-norm hyperparameters: ε > 0 and finite; the averaging β (when training) in [0, 1].
-    public static func batchNormArguments(_ op: String, epsilon: Float, averagingBeta: Float?) throws {
-        guard epsilon > 0, epsilon.isFinite else {
-            throw NNError.invalidArgument(op: op, detail: "ε = \(epsilon) must be finite and > 0 (PyTorch's default is 1e-5)")
-        }
-        if let b = averagingBeta, !(b >= 0 && b <= 1) {
-            throw NNError.invalidArgument(op: op, detail: "averaging β = \(b) must lie in [0, 1] (β = 1 − PyTorch's momentum; 0.9 by default)")
-        }
-    }
-
-    public static func keepProbability(_ op: String, _ keep: Float) throws {
-        guard keep > 0, keep <= 1 else {
-            throw NNError.invalidArgument(op: op, detail: "keep probability \(keep) must lie in (0, 1]")
-        }
     }
 }

@@ -16,12 +16,9 @@ extension NativeBackend {
         _ x: Tensor, gamma: Tensor, beta: Tensor,
         runningMean: Tensor, runningVariance: Tensor, averagingBeta: Float, epsilon: Float,
         output y: Tensor, savedMean: Tensor, savedInverseStd: Tensor) throws {
-        let op = "batchNormForwardTraining"
-        try OpCheck.perFeature(op, input: x, outputs: [("output", y)],
-                               vectors: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
-                                         ("runningVariance", runningVariance), ("savedMean", savedMean),
-                                         ("savedInverseStd", savedInverseStd)], on: self)
-        try OpCheck.batchNormArguments(op, epsilon: epsilon, averagingBeta: averagingBeta)
+        try OpCheck.batchNormForwardTraining(x, gamma: gamma, beta: beta, runningMean: runningMean,
+                                             runningVariance: runningVariance, averagingBeta: averagingBeta, epsilon: epsilon,
+                                             output: y, savedMean: savedMean, savedInverseStd: savedInverseStd, on: self)
         switch precision {
         case .float32:
             try batchNormTraining(Float.self, x, gamma, beta, runningMean, runningVariance, averagingBeta, epsilon,
@@ -36,11 +33,8 @@ extension NativeBackend {
         _ x: Tensor, gamma: Tensor, beta: Tensor,
         runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
         output y: Tensor) throws {
-        let op = "batchNormForwardInference"
-        try OpCheck.perFeature(op, input: x, outputs: [("output", y)],
-                               vectors: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
-                                         ("runningVariance", runningVariance)], on: self)
-        try OpCheck.batchNormArguments(op, epsilon: epsilon, averagingBeta: nil)
+        try OpCheck.batchNormForwardInference(x, gamma: gamma, beta: beta, runningMean: runningMean,
+                                              runningVariance: runningVariance, epsilon: epsilon, output: y, on: self)
         switch precision {
         case .float32: try batchNormInference(Float.self, x, gamma, beta, runningMean, runningVariance, epsilon, y)
         case .float64: try batchNormInference(Double.self, x, gamma, beta, runningMean, runningVariance, epsilon, y)
@@ -51,10 +45,8 @@ extension NativeBackend {
         _ x: Tensor, gradOutput dy: Tensor, gamma: Tensor,
         savedMean: Tensor, savedInverseStd: Tensor,
         gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
-        let op = "batchNormBackward"
-        try OpCheck.perFeature(op, input: x, outputs: [("gradOutput", dy), ("gradInput", dx)],
-                               vectors: [("gamma", gamma), ("savedMean", savedMean), ("savedInverseStd", savedInverseStd),
-                                         ("gradGamma", gradGamma), ("gradBeta", gradBeta)], on: self)
+        try OpCheck.batchNormBackward(x, gradOutput: dy, gamma: gamma, savedMean: savedMean, savedInverseStd: savedInverseStd,
+                                      gradInput: dx, gradGamma: gradGamma, gradBeta: gradBeta, on: self)
         switch precision {
         case .float32:
             try batchNormBackward(Float.self, x, dy, gamma, savedMean, savedInverseStd, dx, gradGamma, gradBeta)

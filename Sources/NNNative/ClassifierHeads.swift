@@ -4,8 +4,7 @@ import NNCore
 /// every row subtracts its max before exponentiating and sums the exponentials in `Double`.
 extension NativeBackend {
     public func softmax(_ x: Tensor, into y: Tensor) throws {
-        try OpCheck.usable("softmax", [x, y], on: self)
-        try OpCheck.sameShape("softmax", x, y, ("x", "y"))
+        try OpCheck.softmax(x, into: y, on: self)
         switch precision {
         case .float32: try softmax(Float.self, x, y)
         case .float64: try softmax(Double.self, x, y)
@@ -13,7 +12,7 @@ extension NativeBackend {
     }
 
     public func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
-        try OpCheck.classifierHead("softmaxCrossEntropy", logits: logits, labels: labels, gradient: gradient, loss: loss, on: self)
+        try OpCheck.softmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, on: self)
         switch precision {
         case .float32: try softmaxCrossEntropy(Float.self, logits, labels, gradient, loss)
         case .float64: try softmaxCrossEntropy(Double.self, logits, labels, gradient, loss)
@@ -21,12 +20,7 @@ extension NativeBackend {
     }
 
     public func sigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
-        let op = "sigmoidCrossEntropy"
-        try OpCheck.classifierHead(op, logits: logits, labels: labels, gradient: gradient, loss: loss, on: self)
-        guard logits.columns == 1 else {
-            throw NNError.shapeMismatch(op: op, detail: "logits are \(logits.shape) but must be m×1 (one logit per sample); "
-                                        + "for several classes use softmaxCrossEntropy")
-        }
+        try OpCheck.sigmoidCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, on: self)
         switch precision {
         case .float32: try sigmoidCrossEntropy(Float.self, logits, labels, gradient, loss)
         case .float64: try sigmoidCrossEntropy(Double.self, logits, labels, gradient, loss)

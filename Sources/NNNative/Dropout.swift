@@ -4,11 +4,7 @@ import NNCore
 extension NativeBackend {
     public func dropoutForward(_ x: Tensor, keepProbability: Float, seed: UInt64, offset: UInt64,
                                mask: Tensor, output y: Tensor) throws {
-        let op = "dropoutForward"
-        try OpCheck.usable(op, [x, mask, y], on: self)
-        try OpCheck.sameShape(op, x, mask, ("input", "mask"))
-        try OpCheck.sameShape(op, x, y, ("input", "output"))
-        try OpCheck.keepProbability(op, keepProbability)
+        try OpCheck.dropoutForward(x, keepProbability: keepProbability, mask: mask, output: y, on: self)
         switch precision {
         case .float32: try dropout(Float.self, x, keepProbability, seed, offset, mask, y)
         case .float64: try dropout(Double.self, x, keepProbability, seed, offset, mask, y)

@@ -4,7 +4,7 @@ import NNCore
 /// for large tensors. Loops run over raw pointers so the optimiser vectorises them.
 extension NativeBackend {
     public func fill(_ x: Tensor, with value: Float) throws {
-        try OpCheck.usable("fill", x, on: self)
+        try OpCheck.fill(x, on: self)
         switch precision {
         case .float32: try fill(Float.self, x, value)
         case .float64: try fill(Double.self, x, value)
@@ -12,8 +12,7 @@ extension NativeBackend {
     }
 
     public func copy(_ from: Tensor, to: Tensor) throws {
-        try OpCheck.usable("copy", [from, to], on: self)
-        try OpCheck.sameCount("copy", from, to)
+        try OpCheck.copy(from, to: to, on: self)
         switch precision {
         case .float32: try copy(Float.self, from, to)
         case .float64: try copy(Double.self, from, to)
@@ -21,7 +20,7 @@ extension NativeBackend {
     }
 
     public func scale(_ x: Tensor, by alpha: Float) throws {
-        try OpCheck.usable("scale", x, on: self)
+        try OpCheck.scale(x, on: self)
         switch precision {
         case .float32: try scale(Float.self, x, alpha)
         case .float64: try scale(Double.self, x, alpha)
@@ -29,8 +28,7 @@ extension NativeBackend {
     }
 
     public func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
-        try OpCheck.usable("axpy", [x, y], on: self)
-        try OpCheck.sameShape("axpy", x, y, ("x", "y"))
+        try OpCheck.axpy(x, y, on: self)
         switch precision {
         case .float32: try axpy(Float.self, alpha, x, y)
         case .float64: try axpy(Double.self, alpha, x, y)
@@ -38,9 +36,7 @@ extension NativeBackend {
     }
 
     public func multiply(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
-        try OpCheck.usable("multiply", [a, b, out], on: self)
-        try OpCheck.sameShape("multiply", a, b, ("a", "b"))
-        try OpCheck.sameShape("multiply", a, out, ("a", "out"))
+        try OpCheck.multiply(a, b, into: out, on: self)
         switch precision {
         case .float32: try multiply(Float.self, a, b, out)
         case .float64: try multiply(Double.self, a, b, out)
@@ -48,8 +44,7 @@ extension NativeBackend {
     }
 
     public func addRowVector(_ bias: Tensor, to x: Tensor) throws {
-        try OpCheck.usable("addRowVector", [bias, x], on: self)
-        try OpCheck.vector("addRowVector", bias, named: "bias", length: x.columns)
+        try OpCheck.addRowVector(bias, to: x, on: self)
         switch precision {
         case .float32: try addRowVector(Float.self, bias, x)
         case .float64: try addRowVector(Double.self, bias, x)
@@ -57,8 +52,7 @@ extension NativeBackend {
     }
 
     public func activationForward(_ activation: Activation, _ x: Tensor, into y: Tensor) throws {
-        try OpCheck.usable("activationForward", [x, y], on: self)
-        try OpCheck.sameShape("activationForward", x, y, ("x", "y"))
+        try OpCheck.activationForward(x, into: y, on: self)
         switch precision {
         case .float32: try activationForward(Float.self, activation, x, y)
         case .float64: try activationForward(Double.self, activation, x, y)
@@ -66,9 +60,7 @@ extension NativeBackend {
     }
 
     public func activationBackward(_ activation: Activation, output y: Tensor, gradOutput dy: Tensor, into dx: Tensor) throws {
-        try OpCheck.usable("activationBackward", [y, dy, dx], on: self)
-        try OpCheck.sameShape("activationBackward", y, dy, ("output", "gradOutput"))
-        try OpCheck.sameShape("activationBackward", y, dx, ("output", "gradInput"))
+        try OpCheck.activationBackward(output: y, gradOutput: dy, into: dx, on: self)
         switch precision {
         case .float32: try activationBackward(Float.self, activation, y, dy, dx)
         case .float64: try activationBackward(Double.self, activation, y, dy, dx)

@@ -67,12 +67,7 @@ public final class NativeBackend: Backend, @unchecked Sendable {
     // MARK: Memory
 
     public func makeTensor(_ shape: Shape) throws -> Tensor {
-        guard shape.rows > 0, shape.columns > 0 else {
-            throw NNError.emptyTensor(op: "makeTensor", shape: shape)
-        }
-        guard shape.rows <= OpCheck.maxElements / shape.columns else {
-            throw NNError.sizeOverflow(op: "makeTensor", detail: "\(shape) has more than 2³¹−1 elements")
-        }
+        try OpCheck.makeTensor(shape)
         switch precision {
         case .float32: return Tensor(shape: shape, storage: NativeBuffer<Float>(count: shape.count))
         case .float64: return Tensor(shape: shape, storage: NativeBuffer<Double>(count: shape.count))
@@ -80,7 +75,7 @@ public final class NativeBackend: Backend, @unchecked Sendable {
     }
 
     public func upload(_ values: [Float], to tensor: Tensor) throws {
-        try checkTransfer("upload", valueCount: values.count, tensor)
+        try OpCheck.upload(valueCount: values.count, to: tensor, on: self)
         switch precision {
         case .float32:
             let p = try pointer(tensor, Float.self, "upload")
@@ -92,7 +87,7 @@ public final class NativeBackend: Backend, @unchecked Sendable {
     }
 
     public func upload(_ values: [Double], to tensor: Tensor) throws {
-        try checkTransfer("upload", valueCount: values.count, tensor)
+        try OpCheck.upload(valueCount: values.count, to: tensor, on: self)
         switch precision {
         case .float32:
             let p = try pointer(tensor, Float.self, "upload")
@@ -104,7 +99,7 @@ public final class NativeBackend: Backend, @unchecked Sendable {
     }
 
     public func download(_ tensor: Tensor) throws -> [Float] {
-        try OpCheck.usable("download", tensor, on: self)
+        try OpCheck.download(tensor, on: self)
         switch precision {
         case .float32:
             let p = try pointer(tensor, Float.self, "download")
@@ -116,7 +111,7 @@ public final class NativeBackend: Backend, @unchecked Sendable {
     }
 
     public func downloadDouble(_ tensor: Tensor) throws -> [Double] {
-        try OpCheck.usable("download", tensor, on: self)
+        try OpCheck.download(tensor, on: self)
         switch precision {
         case .float32:
             let p = try pointer(tensor, Float.self, "download")
@@ -145,13 +140,6 @@ public final class NativeBackend: Backend, @unchecked Sendable {
         /// Per-feature statistics (batch norm's float64 means and M₂).
         static func statistics(threads: Int) -> Int { threads + 3 }
         static func count(threads: Int) -> Int { threads + 4 }
-    }
-
-    private func checkTransfer(_ op: String, valueCount: Int, _ tensor: Tensor) throws {
-        try OpCheck.usable(op, tensor, on: self)
-        guard valueCount == tensor.count else {
-            throw NNError.shapeMismatch(op: op, detail: "\(valueCount) values for a tensor of shape \(tensor.shape) (\(tensor.count) elements)")
-        }
     }
 
     /// The element pointer behind `tensor`, after ``OpCheck`` has vouched for shape and owner.

@@ -6,8 +6,7 @@ import NNCore
 /// for a given thread count.
 extension NativeBackend {
     public func columnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
-        try OpCheck.usable("columnSums", [x, out], on: self)
-        try OpCheck.vector("columnSums", out, named: "out", length: x.columns)
+        try OpCheck.columnSums(x, into: out, on: self)
         switch precision {
         case .float32: try columnSums(Float.self, x, out, alpha, beta)
         case .float64: try columnSums(Double.self, x, out, alpha, beta)
@@ -15,8 +14,7 @@ extension NativeBackend {
     }
 
     public func reduce(_ reduction: Reduction, _ x: Tensor, into out: Tensor, accumulate: Bool) throws {
-        try OpCheck.usable("reduce", [x, out], on: self)
-        try OpCheck.scalarTensor("reduce", out, named: "out")
+        try OpCheck.reduce(x, into: out, on: self)
         switch precision {
         case .float32: try reduce(Float.self, reduction, x, out, accumulate)
         case .float64: try reduce(Double.self, reduction, x, out, accumulate)
@@ -24,8 +22,7 @@ extension NativeBackend {
     }
 
     public func argmaxRows(_ x: Tensor, into out: Tensor) throws {
-        try OpCheck.usable("argmaxRows", [x, out], on: self)
-        try OpCheck.vector("argmaxRows", out, named: "out", length: x.rows)
+        try OpCheck.argmaxRows(x, into: out, on: self)
         switch precision {
         case .float32: try argmaxRows(Float.self, x, out)
         case .float64: try argmaxRows(Double.self, x, out)

@@ -73,8 +73,7 @@ extension OpenCLBackend {
     }
 
     public func addRowVector(_ bias: Tensor, to x: Tensor) throws {
-        try OpCheck.usable("addRowVector", [bias, x], on: self)
-        try OpCheck.vector("addRowVector", bias, named: "bias", length: x.columns)
+        try OpCheck.addRowVector(bias, to: x, on: self)
         let (memBias, memX) = (try mem(bias, "addRowVector"), try mem(x, "addRowVector"))
         try locked {
             try launchFlat(.addRowVector, [.buffer(memBias), .buffer(memX), .int(x.columns), .int(x.count)], count: x.count)
@@ -82,8 +81,7 @@ extension OpenCLBackend {
     }
 
     public func columnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
-        try OpCheck.usable("columnSums", [x, out], on: self)
-        try OpCheck.vector("columnSums", out, named: "out", length: x.columns)
+        try OpCheck.columnSums(x, into: out, on: self)
         let (memX, memOut) = (try mem(x, "columnSums"), try mem(out, "columnSums"))
         try locked {
             let chunks = try enqueueColumnPartials(memX, rows: x.rows, columns: x.columns)
@@ -93,8 +91,7 @@ extension OpenCLBackend {
     }
 
     public func reduce(_ reduction: Reduction, _ x: Tensor, into out: Tensor, accumulate: Bool) throws {
-        try OpCheck.usable("reduce", [x, out], on: self)
-        try OpCheck.scalarTensor("reduce", out, named: "out")
+        try OpCheck.reduce(x, into: out, on: self)
         let mode = switch reduction {
         case .sum: 0
         case .sumOfSquares: 1

@@ -9,12 +9,10 @@ extension OpenCLBackend {
         _ x: Tensor, gamma: Tensor, beta: Tensor,
         runningMean: Tensor, runningVariance: Tensor, averagingBeta: Float, epsilon: Float,
         output y: Tensor, savedMean: Tensor, savedInverseStd: Tensor) throws {
+        try OpCheck.batchNormForwardTraining(x, gamma: gamma, beta: beta, runningMean: runningMean,
+                                             runningVariance: runningVariance, averagingBeta: averagingBeta, epsilon: epsilon,
+                                             output: y, savedMean: savedMean, savedInverseStd: savedInverseStd, on: self)
         let op = "batchNormForwardTraining"
-        try OpCheck.perFeature(op, input: x, outputs: [("output", y)],
-                               vectors: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
-                                         ("runningVariance", runningVariance), ("savedMean", savedMean),
-                                         ("savedInverseStd", savedInverseStd)], on: self)
-        try OpCheck.batchNormArguments(op, epsilon: epsilon, averagingBeta: averagingBeta)
         let (m, n) = (x.rows, x.columns)
         let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
         let memRunMean = try mem(runningMean, op), memRunVar = try mem(runningVariance, op)
@@ -51,11 +49,9 @@ extension OpenCLBackend {
         _ x: Tensor, gamma: Tensor, beta: Tensor,
         runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
         output y: Tensor) throws {
+        try OpCheck.batchNormForwardInference(x, gamma: gamma, beta: beta, runningMean: runningMean,
+                                              runningVariance: runningVariance, epsilon: epsilon, output: y, on: self)
         let op = "batchNormForwardInference"
-        try OpCheck.perFeature(op, input: x, outputs: [("output", y)],
-                               vectors: [("gamma", gamma), ("beta", beta), ("runningMean", runningMean),
-                                         ("runningVariance", runningVariance)], on: self)
-        try OpCheck.batchNormArguments(op, epsilon: epsilon, averagingBeta: nil)
         let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
         let memRunMean = try mem(runningMean, op), memRunVar = try mem(runningVariance, op)
         try locked {
@@ -68,10 +64,9 @@ extension OpenCLBackend {
         _ x: Tensor, gradOutput dy: Tensor, gamma: Tensor,
         savedMean: Tensor, savedInverseStd: Tensor,
         gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
+        try OpCheck.batchNormBackward(x, gradOutput: dy, gamma: gamma, savedMean: savedMean, savedInverseStd: savedInverseStd,
+                                      gradInput: dx, gradGamma: gradGamma, gradBeta: gradBeta, on: self)
         let op = "batchNormBackward"
-        try OpCheck.perFeature(op, input: x, outputs: [("gradOutput", dy), ("gradInput", dx)],
-                               vectors: [("gamma", gamma), ("savedMean", savedMean), ("savedInverseStd", savedInverseStd),
-                                         ("gradGamma", gradGamma), ("gradBeta", gradBeta)], on: self)
         let (m, n) = (x.rows, x.columns)
         let memX = try mem(x, op), memDy = try mem(dy, op), memDx = try mem(dx, op), memGamma = try mem(gamma, op)
         let memMean = try mem(savedMean, op), memInvStd = try mem(savedInverseStd, op)

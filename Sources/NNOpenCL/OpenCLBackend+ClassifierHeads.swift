@@ -15,8 +15,7 @@ extension OpenCLBackend {
     }
 
     public func softmax(_ x: Tensor, into y: Tensor) throws {
-        try OpCheck.usable("softmax", [x, y], on: self)
-        try OpCheck.sameShape("softmax", x, y, ("x", "y"))
+        try OpCheck.softmax(x, into: y, on: self)
         let (memX, memY) = (try mem(x, "softmax"), try mem(y, "softmax"))
         try locked {
             if memoryKernels == .vector {
@@ -28,8 +27,8 @@ extension OpenCLBackend {
     }
 
     public func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
+        try OpCheck.softmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, on: self)
         let op = "softmaxCrossEntropy"
-        try OpCheck.classifierHead(op, logits: logits, labels: labels, gradient: gradient, loss: loss, on: self)
         let (m, n) = (logits.rows, logits.columns)
         let memZ = try mem(logits, op), memLabels = try mem(labels, op), memGrad = try mem(gradient, op), memLoss = try mem(loss, op)
         try locked {
@@ -46,12 +45,8 @@ extension OpenCLBackend {
     }
 
     public func sigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
+        try OpCheck.sigmoidCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, on: self)
         let op = "sigmoidCrossEntropy"
-        try OpCheck.classifierHead(op, logits: logits, labels: labels, gradient: gradient, loss: loss, on: self)
-        guard logits.columns == 1 else {
-            throw NNError.shapeMismatch(op: op, detail: "logits are \(logits.shape) but must be m×1 (one logit per sample); "
-                                        + "for several classes use softmaxCrossEntropy")
-        }
         let m = logits.rows
         let memZ = try mem(logits, op), memLabels = try mem(labels, op), memGrad = try mem(gradient, op), memLoss = try mem(loss, op)
         try locked {
@@ -63,8 +58,7 @@ extension OpenCLBackend {
     }
 
     public func argmaxRows(_ x: Tensor, into out: Tensor) throws {
-        try OpCheck.usable("argmaxRows", [x, out], on: self)
-        try OpCheck.vector("argmaxRows", out, named: "out", length: x.rows)
+        try OpCheck.argmaxRows(x, into: out, on: self)
         let (memX, memOut) = (try mem(x, "argmaxRows"), try mem(out, "argmaxRows"))
         try locked {
             try launchRows(.argmaxRows, [.buffer(memX), .buffer(memOut), .int(x.rows), .int(x.columns)], rows: x.rows, columns: x.columns)

@@ -2,36 +2,32 @@ import NNCore
 
 extension OpenCLBackend {
     public func fill(_ x: Tensor, with value: Float) throws {
-        try OpCheck.usable("fill", x, on: self)
+        try OpCheck.fill(x, on: self)
         let memX = try mem(x, "fill")
         try locked { try launchFlat(.fill, [.buffer(memX), .float(value), .int(x.count)], count: x.count) }
     }
 
     public func copy(_ from: Tensor, to: Tensor) throws {
-        try OpCheck.usable("copy", [from, to], on: self)
-        try OpCheck.sameCount("copy", from, to)
+        try OpCheck.copy(from, to: to, on: self)
         guard from.storage !== to.storage else { return }  // a copy onto itself (e.g. a reshaped view) changes nothing
         let (source, target) = (try mem(from, "copy"), try mem(to, "copy"))
         try locked { try launchFlat(.copy, [.buffer(source), .buffer(target), .int(from.count)], count: from.count) }
     }
 
     public func scale(_ x: Tensor, by alpha: Float) throws {
-        try OpCheck.usable("scale", x, on: self)
+        try OpCheck.scale(x, on: self)
         let memX = try mem(x, "scale")
         try locked { try launchFlat(.scale, [.buffer(memX), .float(alpha), .int(x.count)], count: x.count) }
     }
 
     public func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
-        try OpCheck.usable("axpy", [x, y], on: self)
-        try OpCheck.sameShape("axpy", x, y, ("x", "y"))
+        try OpCheck.axpy(x, y, on: self)
         let (memX, memY) = (try mem(x, "axpy"), try mem(y, "axpy"))
         try locked { try launchFlat(.axpy, [.float(alpha), .buffer(memX), .buffer(memY), .int(x.count)], count: x.count) }
     }
 
     public func multiply(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
-        try OpCheck.usable("multiply", [a, b, out], on: self)
-        try OpCheck.sameShape("multiply", a, b, ("a", "b"))
-        try OpCheck.sameShape("multiply", a, out, ("a", "out"))
+        try OpCheck.multiply(a, b, into: out, on: self)
         let (memA, memB, memOut) = (try mem(a, "multiply"), try mem(b, "multiply"), try mem(out, "multiply"))
         try locked {
             try launchFlat(.multiply, [.buffer(memA), .buffer(memB), .buffer(memOut), .int(a.count)], count: a.count)
@@ -39,8 +35,7 @@ extension OpenCLBackend {
     }
 
     public func activationForward(_ activation: Activation, _ x: Tensor, into y: Tensor) throws {
-        try OpCheck.usable("activationForward", [x, y], on: self)
-        try OpCheck.sameShape("activationForward", x, y, ("x", "y"))
+        try OpCheck.activationForward(x, into: y, on: self)
         let kernel: KernelName = switch activation {
         case .relu: .reluForward
         case .tanh: .tanhForward
@@ -51,9 +46,7 @@ extension OpenCLBackend {
     }
 
     public func activationBackward(_ activation: Activation, output y: Tensor, gradOutput dy: Tensor, into dx: Tensor) throws {
-        try OpCheck.usable("activationBackward", [y, dy, dx], on: self)
-        try OpCheck.sameShape("activationBackward", y, dy, ("output", "gradOutput"))
-        try OpCheck.sameShape("activationBackward", y, dx, ("output", "gradInput"))
+        try OpCheck.activationBackward(output: y, gradOutput: dy, into: dx, on: self)
         let kernel: KernelName = switch activation {
         case .relu: .reluBackward
         case .tanh: .tanhBackward

@@ -4,11 +4,8 @@ import NNCore
 extension OpenCLBackend {
     public func dropoutForward(_ x: Tensor, keepProbability: Float, seed: UInt64, offset: UInt64,
                                mask: Tensor, output y: Tensor) throws {
+        try OpCheck.dropoutForward(x, keepProbability: keepProbability, mask: mask, output: y, on: self)
         let op = "dropoutForward"
-        try OpCheck.usable(op, [x, mask, y], on: self)
-        try OpCheck.sameShape(op, x, mask, ("input", "mask"))
-        try OpCheck.sameShape(op, x, y, ("input", "output"))
-        try OpCheck.keepProbability(op, keepProbability)
         let memX = try mem(x, op), memMask = try mem(mask, op), memY = try mem(y, op)
         let blocks = (x.count + 3) / 4   // one Philox block (four words) per work-item
         try locked {

@@ -143,10 +143,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     // MARK: Memory
 
     public func makeTensor(_ shape: Shape) throws -> Tensor {
-        guard shape.rows > 0, shape.columns > 0 else { throw NNError.emptyTensor(op: "makeTensor", shape: shape) }
-        guard shape.rows <= OpCheck.maxElements / shape.columns else {
-            throw NNError.sizeOverflow(op: "makeTensor", detail: "\(shape) has more than 2³¹−1 elements")
-        }
+        try OpCheck.makeTensor(shape)
         return try locked {
             let buffer = try OpenCLBuffer(context: program.context, capacity: shape.count)
             var zero: Float = 0
@@ -159,10 +156,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func upload(_ values: [Float], to tensor: Tensor) throws {
-        try OpCheck.usable("upload", tensor, on: self)
-        guard values.count == tensor.count else {
-            throw NNError.shapeMismatch(op: "upload", detail: "\(values.count) values for a tensor of shape \(tensor.shape)")
-        }
+        try OpCheck.upload(valueCount: values.count, to: tensor, on: self)
         let target = try mem(tensor, "upload")
         try locked {
             // Blocking: the caller's array may be gone as soon as this returns.
@@ -175,7 +169,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func download(_ tensor: Tensor) throws -> [Float] {
-        try OpCheck.usable("download", tensor, on: self)
+        try OpCheck.download(tensor, on: self)
         let source = try mem(tensor, "download")
         return try locked {
             var values = [Float](repeating: 0, count: tensor.count)

@@ -171,4 +171,138 @@ final class OpCheckTests: XCTestCase {
         XCTAssertThrowsError(try OpCheck.finite("scale", [("alpha", .nan)]))
         XCTAssertThrowsError(try OpCheck.finite("scale", [("alpha", -.infinity)]))
     }
+
+    // MARK: One rule per Backend op
+
+    /// Every per-op rule reports errors under its own op's name, so a backend calling it throws
+    /// exactly what the protocol documents for that op. A foreign output is the one mistake every op
+    /// can be handed, so each rule gets one here.
+    func testEveryOpRuleNamesItsOp() throws {
+        let b = backend
+        let x = b.tensor(4, 3), other = b.tensor(4, 3, owner: "opencl")
+        let v = b.tensor(1, 3), loss = b.tensor(1, 1), labels = b.tensor(4, 1)
+        let rules: [(String, () throws -> Void)] = [
+            ("upload", { try OpCheck.upload(valueCount: 12, to: other, on: b) }),
+            ("download", { try OpCheck.download(other, on: b) }),
+            ("gemm", { _ = try OpCheck.gemm(x, transposeA: true, x, transposeB: false, c: b.tensor(3, 3, owner: "opencl"), on: b) }),
+            ("addRowVector", { try OpCheck.addRowVector(v, to: other, on: b) }),
+            ("columnSums", { try OpCheck.columnSums(x, into: b.tensor(1, 3, owner: "opencl"), on: b) }),
+            ("reduce", { try OpCheck.reduce(x, into: b.tensor(1, 1, owner: "opencl"), on: b) }),
+            ("fill", { try OpCheck.fill(other, on: b) }),
+            ("copy", { try OpCheck.copy(x, to: other, on: b) }),
+            ("scale", { try OpCheck.scale(other, on: b) }),
+            ("axpy", { try OpCheck.axpy(x, other, on: b) }),
+            ("multiply", { try OpCheck.multiply(x, x, into: other, on: b) }),
+            ("activationForward", { try OpCheck.activationForward(x, into: other, on: b) }),
+            ("activationBackward", { try OpCheck.activationBackward(output: x, gradOutput: x, into: other, on: b) }),
+            ("batchNormForwardTraining", {
+                try OpCheck.batchNormForwardTraining(x, gamma: v, beta: v, runningMean: v, runningVariance: v, averagingBeta: 0.9,
+                                                     epsilon: 1e-5, output: other, savedMean: v, savedInverseStd: v, on: b)
+            }),
+            ("batchNormForwardInference", {
+                try OpCheck.batchNormForwardInference(x, gamma: v, beta: v, runningMean: v, runningVariance: v, epsilon: 1e-5,
+                                                      output: other, on: b)
+            }),
+            ("batchNormBackward", {
+                try OpCheck.batchNormBackward(x, gradOutput: x, gamma: v, savedMean: v, savedInverseStd: v, gradInput: other,
+                                              gradGamma: v, gradBeta: v, on: b)
+            }),
+            ("softmax", { try OpCheck.softmax(x, into: other, on: b) }),
+            ("softmaxCrossEntropy", { try OpCheck.softmaxCrossEntropy(x, labels: labels, gradient: other, loss: loss, on: b) }),
+            ("sigmoidCrossEntropy", {
+                try OpCheck.sigmoidCrossEntropy(labels, labels: labels, gradient: b.tensor(4, 1, owner: "opencl"), loss: loss,
+                                                on: b)
+            }),
+            ("argmaxRows", { try OpCheck.argmaxRows(x, into: b.tensor(4, 1, owner: "opencl"), on: b) }),
+            ("dropoutForward", { try OpCheck.dropoutForward(x, keepProbability: 0.5, mask: x, output: other, on: b) }),
+            ("update", {
+                try OpCheck.update(.sgd(learningRate: 0.1), penalty: .none, parameter: x, gradient: other, state: [], on: b)
+            }),
+        ]
+        for (op, rule) in rules {
+            assertThrows(.foreignTensor(op: op, expected: "native", found: "opencl"), rule)
+        }
+    }
+
+    func testMakeTensorRefusesEmptyAndOversizedShapes() throws {
+        try OpCheck.makeTensor(Shape(1, Int(Int32.max)))
+        assertThrows(.emptyTensor(op: "makeTensor", shape: Shape(0, 3))) { try OpCheck.makeTensor(Shape(0, 3)) }
+        assertThrows(.sizeOverflow(op: "makeTensor", detail: "65536×32768 has more than 2³¹−1 elements")) {
+            try OpCheck.makeTensor(Shape(1 << 16, 1 << 15))
+        }
+    }
+
+    func testUploadNeedsOneValuePerElement() throws {
+        try OpCheck.upload(valueCount: 15, to: backend.tensor(5, 3), on: backend)
+        assertShapeMismatch("upload", mentioning: ["4 values", "5×3", "(15 elements)"]) {
+            try OpCheck.upload(valueCount: 4, to: backend.tensor(5, 3), on: backend)
+        }
+    }
+
+    func testElementwiseRulesNameTheMismatchedOperand() throws {
+        let x = backend.tensor(4, 3)
+        // copy only needs equal counts: a reshape is a legitimate copy.
+        try OpCheck.copy(x, to: backend.tensor(3, 4), on: backend)
+        assertShapeMismatch("activationBackward", mentioning: ["output", "gradInput", "3×4"]) {
+            try OpCheck.activationBackward(output: x, gradOutput: x, into: backend.tensor(3, 4), on: backend)
+        }
+        assertShapeMismatch("multiply", mentioning: ["a", "out", "4×4"]) {
+            try OpCheck.multiply(x, x, into: backend.tensor(4, 4), on: backend)
+        }
+        assertShapeMismatch("argmaxRows", mentioning: ["out", "vector of 4"]) {
+            try OpCheck.argmaxRows(x, into: backend.tensor(3, 1), on: backend)
+        }
+    }
+
+    func testDropoutForwardChecksShapesBeforeKeepProbability() throws {
+        let x = backend.tensor(4, 3)
+        try OpCheck.dropoutForward(x, keepProbability: 1, mask: backend.tensor(4, 3), output: x, on: backend)
+        // Both mistakes at once: the shape is reported, on every backend, because it is checked first.
+        assertShapeMismatch("dropoutForward", mentioning: ["input", "mask", "3×4"]) {
+            try OpCheck.dropoutForward(x, keepProbability: 0, mask: backend.tensor(3, 4), output: x, on: backend)
+        }
+        assertThrows(.invalidArgument(op: "dropoutForward", detail: "keep probability 0.0 must lie in (0, 1]")) {
+            try OpCheck.dropoutForward(x, keepProbability: 0, mask: backend.tensor(4, 3), output: x, on: backend)
+        }
+    }
+
+    func testSigmoidCrossEntropyNeedsOneLogitPerSample() throws {
+        let logits = backend.tensor(6, 2), labels = backend.tensor(6, 1), loss = backend.tensor(1, 1)
+        // Two logits per sample are a valid softmax head but not a sigmoid one.
+        try OpCheck.softmaxCrossEntropy(logits, labels: labels, gradient: backend.tensor(6, 2), loss: loss, on: backend)
+        assertShapeMismatch("sigmoidCrossEntropy", mentioning: ["6×2", "m×1", "softmaxCrossEntropy"]) {
+            try OpCheck.sigmoidCrossEntropy(logits, labels: labels, gradient: backend.tensor(6, 2), loss: loss, on: backend)
+        }
+        try OpCheck.sigmoidCrossEntropy(labels, labels: labels, gradient: backend.tensor(6, 1), loss: loss, on: backend)
+    }
+
+    func testBatchNormRulesCheckVectorsThenHyperparameters() throws {
+        let x = backend.tensor(8, 4), y = backend.tensor(8, 4), v = backend.tensor(1, 4)
+        func training(savedMean: Tensor = v, beta: Float = 0.9, epsilon: Float = 1e-5) throws {
+            try OpCheck.batchNormForwardTraining(x, gamma: v, beta: v, runningMean: v, runningVariance: v, averagingBeta: beta,
+                                                 epsilon: epsilon, output: y, savedMean: savedMean, savedInverseStd: v, on: backend)
+        }
+        try training()
+        try training(beta: 0)
+        try training(beta: 1)
+        assertShapeMismatch("batchNormForwardTraining", mentioning: ["savedMean", "1×5"]) {
+            try training(savedMean: backend.tensor(1, 5), epsilon: 0)
+        }
+        for (beta, epsilon) in [(Float(0.9), Float(0)), (0.9, .nan), (1.5, 1e-5), (-0.1, 1e-5)] {
+            XCTAssertThrowsError(try training(beta: beta, epsilon: epsilon), "β \(beta), ε \(epsilon)") { error in
+                guard case NNError.invalidArgument(op: "batchNormForwardTraining", _) = error else {
+                    return XCTFail("expected invalidArgument, got \(error)")
+                }
+            }
+        }
+        assertThrows(.invalidArgument(op: "batchNormForwardInference",
+                                      detail: "ε = -1.0 must be finite and > 0 (PyTorch's default is 1e-5)")) {
+            try OpCheck.batchNormForwardInference(x, gamma: v, beta: v, runningMean: v, runningVariance: v, epsilon: -1,
+                                                  output: y, on: backend)
+        }
+        assertShapeMismatch("batchNormBackward", mentioning: ["input", "gradOutput", "4×8"]) {
+            try OpCheck.batchNormBackward(x, gradOutput: backend.tensor(4, 8), gamma: v, savedMean: v, savedInverseStd: v,
+                                          gradInput: y, gradGamma: v, gradBeta: v, on: backend)
+        }
+    }
 }

@@ -74,7 +74,8 @@ enum LearningCurve {
             s += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" ", mx + 3, ly)
                 + "fill=\"\(markerColour)\">\(escape(marker.label))</text>\n"
         }
-        let legendY = y0 + 14
+        // Loss falls and accuracy rises, so the empty corner is top-right for one, bottom-right for the other.
+        let legendY = percent ? y0 + plotH - 22 : y0 + 14
         s += "<line x1=\"\(x0 + plotW - 90)\" y1=\"\(legendY - 4)\" x2=\"\(x0 + plotW - 70)\" y2=\"\(legendY - 4)\" stroke=\"\(trainColour)\" stroke-width=\"2\"/>"
         s += "<text x=\"\(x0 + plotW - 65)\" y=\"\(legendY)\">train</text>\n"
         if !devPoints.isEmpty {

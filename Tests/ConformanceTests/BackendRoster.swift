@@ -75,11 +75,15 @@ extension XCTestCase {
             XCTFail(message, file: file, line: line)
         }
         for b in roster.backends {
+            let failuresBefore = testRun?.totalFailureCount ?? 0
             do {
                 try check(b)
             } catch {
                 XCTFail("[\(b.label)] unexpected error: \(error)", file: file, line: line)
             }
+            // One line per backend, so the log shows each case ran on every backend, not only that it passed.
+            let failed = (testRun?.totalFailureCount ?? 0) > failuresBefore
+            print("    conformance \(name) on \(b.label): \(failed ? "FAILED" : "ok")")
         }
     }
 }

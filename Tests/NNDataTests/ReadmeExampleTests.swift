@@ -13,16 +13,17 @@ final class ReadmeExampleTests: XCTestCase {
         let spec = try NetworkSpec.mlp(inputWidth: train.width, hidden: [32], classes: train.classes)
         let network = try Network(spec: spec, backend: backend, seed: 1)
         var config = TrainingConfig()
-        config.epochs = 3
-        config.batchSize = 64
+        config.epochs = 10
+        config.batchSize = 32
         config.regularization = try Regularization(l2: 1e-4)
         let trainer = try Trainer(network: network, config: config)
         let report = try trainer.fit(train: train, dev: dev)
 
-        XCTAssertEqual(report.epochs.count, 3)
-        // Three epochs of Adam on digits reach well above chance (10 %); 80 % leaves room for seeds.
+        XCTAssertEqual(report.epochs.count, 10)
+        // Ten epochs of Adam on digits reach about 95 % dev accuracy; 85 % is far above chance (10 %) and
+        // leaves room for seeds, while a broken example (no learning) stays near 10 %.
         let devAccuracy = try XCTUnwrap(report.dev?.accuracy)
-        XCTAssertGreaterThan(devAccuracy, 0.8, "dev accuracy after 3 epochs")
+        XCTAssertGreaterThan(devAccuracy, 0.85, "dev accuracy after 10 epochs")
         XCTAssertNotNil(report.diagnosis)
     }
 }

@@ -18,8 +18,18 @@ private func posixWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) ->
 /// The bytes go to a uniquely named temporary file in the destination's directory (same file
 /// system, so the rename is atomic), are flushed with `fsync`, and the file is renamed over the
 /// destination; the directory is then synced so the rename itself survives a crash.
+///
+/// A destination that is a symbolic link is followed, so the link stays and its target is
+/// replaced. A destination that exists but is no regular file (`/dev/null`, `/dev/stdout`, a
+/// FIFO) is written in place: renaming over it would replace the device node itself.
 public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to path: String) throws {
+    public static func write(_ bytes: [UInt8], to requestedPath: String) throws {
+        let path = (requestedPath as NSString).resolvingSymlinksInPath
+        var status = stat()
+        if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
+            try writeInPlace(bytes, to: path)
+            return
+        }
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -34,17 +44,7 @@ public enum AtomicFile {
             if !closed { close(fd) }
             if !renamed { unlink(temporary) }
         }
-        try bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = posixWrite(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw failure("write", temporary)
-                }
-                offset += n
-            }
-        }
+        try writeAll(bytes, to: fd, path: temporary)
         guard fsync(fd) == 0 else { throw failure("fsync", temporary) }
         closed = true
         guard close(fd) == 0 else { throw failure("close", temporary) }
@@ -54,6 +54,29 @@ public enum AtomicFile {
         if directoryFD >= 0 {
             _ = fsync(directoryFD)  // best effort: some file systems refuse fsync on directories
             close(directoryFD)
+        }
+    }
+
+    /// Writes into an existing special file (a device or a FIFO) without replacing it.
+    private static func writeInPlace(_ bytes: [UInt8], to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure("open", path) }
+        defer { close(fd) }
+        try writeAll(bytes, to: fd, path: path)
+    }
+
+    private static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws {
+        try bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var offset = 0
+            while offset < raw.count {
+                let n = posixWrite(fd, base + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw failure("write", path)
+                }
+                offset += n
+            }
         }
     }
 

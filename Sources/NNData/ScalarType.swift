@@ -1,3 +1,5 @@
+import NNTrain
+
 /// Element types that IDX and NumPy files store, and their conversion to Float.
 enum ScalarType: String, Sendable, CaseIterable {
     case bool, uint8, int8, uint16, int16, uint32, int32, uint64, int64, float16, float32, float64
@@ -54,34 +56,11 @@ enum ScalarType: String, Sendable, CaseIterable {
         case .int32: return Float(load(Int32.self))
         case .uint64: return Float(load(UInt64.self))
         case .int64: return Float(load(Int64.self))
-        case .float16: return Float(halfBits: load(UInt16.self))
+        case .float16: return Float(float16Bits: load(UInt16.self))
         case .float32: return Float(bitPattern: load(UInt32.self))
         case .float64: return Float(Double(bitPattern: load(UInt64.self)))
         case .bool, .uint8: return Float(p.load(as: UInt8.self))
         case .int8: return Float(p.load(as: Int8.self))
-        }
-    }
-}
-
-extension Float {
-    /// IEEE 754 binary16 to binary32, written out so it works on every platform (Swift's `Float16`
-    /// is unavailable on some x86 targets).
-    init(halfBits h: UInt16) {
-        let sign = UInt32(h >> 15) << 31
-        let exponent = Int(h >> 10) & 0x1F
-        var mantissa = UInt32(h & 0x3FF)
-        switch exponent {
-        case 0:
-            if mantissa == 0 { self = Float(bitPattern: sign); return }
-            // Subnormal half: normalise into a float32 exponent.
-            var e = -1
-            repeat { e += 1; mantissa <<= 1 } while mantissa & 0x400 == 0
-            mantissa &= 0x3FF
-            self = Float(bitPattern: sign | UInt32(127 - 15 - e) << 23 | mantissa << 13)
-        case 0x1F:
-            self = Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13)
-        default:
-            self = Float(bitPattern: sign | UInt32(exponent - 15 + 127) << 23 | mantissa << 13)
         }
     }
 }

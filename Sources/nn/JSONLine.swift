@@ -1,4 +1,5 @@
 import Foundation
+import NNTrain
 
 /// A one-line JSON object with keys in the order given, for `--json` output and metrics files
 /// (JSONSerialization would sort or scramble keys, and readers scan these lines by eye too).
@@ -41,19 +42,5 @@ struct JSONLine {
         return "\(x)"
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONText.quoted(s) }
 }

@@ -40,14 +40,14 @@ public enum SafeTensors {
         var header = "{"
         var entries: [String] = []
         if !metadata.isEmpty {
-            let fields = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
-            entries.append("\(jsonString(metadataKey)):{\(fields.joined(separator: ","))}")
+            let fields = metadata.keys.sorted().map { "\(JSONText.quoted($0)):\(JSONText.quoted(metadata[$0]!))" }
+            entries.append("\(JSONText.quoted(metadataKey)):{\(fields.joined(separator: ","))}")
         }
         var offset = 0
         for t in ordered {
             let size = t.elementCount * (t.dtype == .float32 ? 4 : 8)
             let shape = t.shape.map(String.init).joined(separator: ",")
-            entries.append("\(jsonString(t.name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + size)]}")
+            entries.append("\(JSONText.quoted(t.name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + size)]}")
             offset += size
         }
         header += entries.joined(separator: ",") + "}"
@@ -223,46 +223,6 @@ public enum SafeTensors {
                 }
                 return .float32(name, shape: shape, values: values)
             }
-        }
-    }
-
-    /// A JSON string literal with the escapes RFC 8259 requires.
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20:
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-}
-
-extension Float {
-    /// IEEE 754 binary16 bits to Float, portable to platforms without Swift's `Float16`.
-    init(float16Bits h: UInt16) {
-        let sign = UInt32(h >> 15) << 31
-        let exponent = Int(h >> 10) & 0x1F
-        var mantissa = UInt32(h & 0x3FF)
-        switch exponent {
-        case 0:
-            if mantissa == 0 { self = Float(bitPattern: sign); return }
-            var shift = 0
-            while mantissa & 0x400 == 0 { mantissa <<= 1; shift += 1 }
-            mantissa &= 0x3FF
-            self = Float(bitPattern: sign | UInt32(127 - 14 - shift) << 23 | mantissa << 13)
-        case 0x1F:
-            self = Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13)
-        default:
-            self = Float(bitPattern: sign | UInt32(exponent - 15 + 127) << 23 | mantissa << 13)
         }
     }
 }

@@ -11,15 +11,18 @@ import NNNative
 import NNOpenCL
 import NNTrain
 
-/// Thresholds a regression trips. Wall-clock medians on a shared 2-core CI machine drift 5–10 %
-/// between runs, so 15 % at p50 catches real regressions (a lost SIMD path, a dropped thread) without
-/// flapping; p90 gets 30 % because the tail is where noise lives. Hot paths must not allocate host
-/// memory per call (tensors are caller-allocated by contract), so the malloc count may rise by at most
-/// a handful per iteration — the backends' own bookkeeping, not a buffer per op.
+/// Thresholds a regression trips. On the shared 2-core build machine, back-to-back runs of one binary
+/// moved the wall-clock median by up to 34 % (PoCL GEMM) and the p90 by 55 %, so the bounds catch
+/// gross regressions only — a lost SIMD path (2–5×), a dropped thread (2×), a kernel no longer tiled —
+/// with 50 % at the median and its inverse for throughput (the harness's default of 5 % fails on noise
+/// alone); the tail is left unchecked. On a quiet, dedicated machine, tighten them. Hot paths must not
+/// allocate host memory per call (tensors are caller-allocated by contract), so the malloc count may
+/// rise by at most a handful per iteration — the backends' own bookkeeping, not a buffer per op.
 /// (Functions rather than globals: the harness's configuration types are not `Sendable`.)
 private func regressionThresholds() -> [BenchmarkMetric: BenchmarkThresholds] {
     [
-        .wallClock: .init(relative: [.p50: 15, .p90: 30]),
+        .wallClock: .init(relative: [.p50: 50]),
+        .throughput: .init(relative: [.p25: 50, .p50: 50, .p75: 50]),
         .mallocCountTotal: .init(absolute: [.p50: 8]),
     ]
 }

@@ -6,11 +6,20 @@ import NNTrain
 public struct DataSplits: Sendable {
     public var train: Dataset
     public var test: Dataset?
+    /// Whether the features are image pixels, all in one unit: the built-in sets, IDX files, and
+    /// `.npy`/`.npz` arrays of rank 3 or more (samples × height × width …). CSV tables and rank-2
+    /// arrays may mix units, so they are not. `nn train` standardises images with one μ and σ.
+    public var isImageData: Bool
 
-    public init(train: Dataset, test: Dataset?) {
+    public init(train: Dataset, test: Dataset?, isImageData: Bool) {
         self.train = train
         self.test = test
+        self.isImageData = isImageData
     }
+
+    /// The normalisation that suits these features: one μ and σ for images, the course's
+    /// per-feature standardisation otherwise (see ``InputNormalization``).
+    public var suggestedNormalization: InputNormalization { isImageData ? .global : .perFeature }
 }
 
 /// How to read a data source given on the command line.
@@ -86,7 +95,7 @@ public enum DataLoader {
             let table = try CSVReader.read(path: path, options: csv)
             let set = try DatasetAssembly.make(features: table.features, labels: table.labels, width: table.width,
                                                classes: classes, name: "\(name) \(role)", source: path)
-            return DataSplits(train: set, test: nil)
+            return DataSplits(train: set, test: nil, isImageData: false)
         }
         if lower.hasSuffix(".npz") {
             return try NPZDataset.load(path: path, featureKey: options.npzFeatureKey, labelKey: options.npzLabelKey,
@@ -109,7 +118,7 @@ public enum DataLoader {
             ? try NPYReader.read(path: labelsPath) : try IDXReader.read(path: labelsPath)
         let set = try DatasetAssembly.make(features: features, labels: labels, classes: classes, name: "\(name) \(role)",
                                            featureSource: path, labelSource: labelsPath)
-        return DataSplits(train: set, test: nil)
+        return DataSplits(train: set, test: nil, isImageData: features.shape.count >= 3)
     }
 }
 
@@ -132,7 +141,7 @@ enum NPZDataset {
                 test = try DatasetAssembly.make(features: xTest, labels: yTest, classes: train.classes, name: "\(name) test",
                                                 featureSource: "\(path)[x_test]", labelSource: "\(path)[y_test]")
             }
-            return DataSplits(train: train, test: test)
+            return DataSplits(train: train, test: test, isImageData: xTrain.shape.count >= 3)
         }
         func pick(_ explicit: String?, _ candidates: [String], what: String, flag: String) throws -> (String, NumericArray) {
             if let explicit {
@@ -150,7 +159,7 @@ enum NPZDataset {
         let (yKey, y) = try pick(labelKey, labelKeys, what: "labels", flag: "--npz-y NAME")
         let train = try DatasetAssembly.make(features: x, labels: y, classes: classes, name: name,
                                              featureSource: "\(path)[\(xKey)]", labelSource: "\(path)[\(yKey)]")
-        return DataSplits(train: train, test: nil)
+        return DataSplits(train: train, test: nil, isImageData: x.shape.count >= 3)
     }
 }
 
@@ -176,8 +185,9 @@ enum IDXDirectory {
                 source: directory,
                 detail: "no train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] in this directory; give a data file or an MNIST-layout directory")
         }
+        let images = try IDXReader.read(path: trainImages)
         let train = try DatasetAssembly.make(
-            features: IDXReader.read(path: trainImages), labels: IDXReader.read(path: trainLabels), classes: classes,
+            features: images, labels: IDXReader.read(path: trainLabels), classes: classes,
             name: "\(name) train", featureSource: trainImages, labelSource: trainLabels)
         var test: Dataset?
         if let testImages = find(directory, "t10k-images-idx3-ubyte"), let testLabels = find(directory, "t10k-labels-idx1-ubyte") {
@@ -185,6 +195,6 @@ enum IDXDirectory {
                 features: IDXReader.read(path: testImages), labels: IDXReader.read(path: testLabels), classes: train.classes,
                 name: "\(name) test", featureSource: testImages, labelSource: testLabels)
         }
-        return DataSplits(train: train, test: test)
+        return DataSplits(train: train, test: test, isImageData: images.shape.count >= 3)
     }
 }

@@ -93,7 +93,7 @@ public enum NamedDataset: String, Sendable, CaseIterable {
         var (train, test) = try all.split(devCount: Self.digitsTestCount, seed: Self.digitsSplitSeed)
         train.name = "digits train"
         test.name = "digits test"
-        return DataSplits(train: train, test: test)
+        return DataSplits(train: train, test: test, isImageData: true)
     }
 
     /// scikit-learn's bundled `digits.csv.gz`, located by asking the Python interpreter where sklearn lives.

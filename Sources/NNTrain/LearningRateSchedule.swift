@@ -1,7 +1,8 @@
 import Foundation
 import NNCore
 
-/// The learning rate as a function of the epoch (counted from 0, so the first epoch uses α₀).
+/// The learning rate as a function of the epoch (counted from 0, so the first epoch uses α₀) and,
+/// for ``cosine``, of the run's length.
 public enum LearningRateSchedule: Sendable, Codable, Equatable {
     /// α₀ throughout.
     case constant
@@ -15,8 +16,17 @@ public enum LearningRateSchedule: Sendable, Codable, Equatable {
     case step(factor: Double, interval: Int)
     /// α₀ · k / √(epoch + 1) (the course's k/√t with t counted from 1).
     case inverseSqrt(k: Double)
+    /// α₀ · ½(1 + cos(π·epoch/epochs)): cosine annealing (Loshchilov & Hutter, SGDR, without
+    /// restarts) over the whole run. Unlike the decays above it is defined by the run's length, so
+    /// the last epoch always trains with a small rate (α₀·0.024 for 10 epochs, less for longer runs)
+    /// whatever `epochs` is; a fixed-rate decay tuned for 10 epochs would instead stall a
+    /// 50-epoch run halfway. When a resumed run changes `epochs`, the curve stretches from there on.
+    case cosine
 
-    public func learningRate(initial: Float, epoch: Int) -> Float {
+    /// - Parameter epochs: the run's length, read by ``cosine`` only. Its last epoch, `epochs − 1`,
+    ///   still trains (at α₀·½(1 − cos(π/epochs))); an epoch past the end, which a resumed run can
+    ///   reach by lowering `epochs`, gets 0.
+    public func learningRate(initial: Float, epoch: Int, epochs: Int) -> Float {
         let a0 = Double(initial), e = Double(max(epoch, 0))
         let rate: Double
         switch self {
@@ -26,6 +36,9 @@ public enum LearningRateSchedule: Sendable, Codable, Equatable {
         case let .staircase(decay, interval): rate = a0 / (1 + decay * (e / Double(interval)).rounded(.down))
         case let .step(factor, interval): rate = a0 * pow(factor, (e / Double(interval)).rounded(.down))
         case let .inverseSqrt(k): rate = a0 * k / (e + 1).squareRoot()
+        case .cosine:
+            let progress = epochs > 0 ? min(e / Double(epochs), 1) : 0
+            rate = a0 * 0.5 * (1 + cos(Double.pi * progress))
         }
         return Float(rate)
     }
@@ -35,7 +48,7 @@ public enum LearningRateSchedule: Sendable, Codable, Equatable {
     public func validate() throws {
         let op = "learning-rate schedule"
         switch self {
-        case .constant: break
+        case .constant, .cosine: break
         case let .inverseTime(decay), let .staircase(decay, _):
             guard decay >= 0, decay.isFinite else {
                 throw NNError.invalidArgument(op: op, detail: "decay \(decay) must be a finite number ≥ 0")

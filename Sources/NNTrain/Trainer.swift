@@ -64,7 +64,7 @@ public final class Trainer {
 
     /// The learning rate the schedule gives for the current epoch.
     public var currentLearningRate: Float {
-        config.schedule.learningRate(initial: config.learningRate, epoch: state.epoch)
+        config.schedule.learningRate(initial: config.learningRate, epoch: state.epoch, epochs: config.epochs)
     }
 
     // MARK: One step
@@ -150,8 +150,8 @@ public final class Trainer {
         guard !train.isEmpty else {
             throw NNError.invalidData(source: train.name, detail: "the training set is empty")
         }
-        if network.normalizer == nil, config.normalizeInputs {
-            network.normalizer = try InputNormalizer.fit(train)
+        if network.normalizer == nil {
+            network.normalizer = try InputNormalizer.fit(train, config.inputNormalization)
         }
         try BatchLoader.check(train, fits: network)
         if let dev {

@@ -44,8 +44,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// Stop after this many optimisation steps in total (possibly mid-epoch).
     public var maxSteps: Int?
     public var earlyStopping: EarlyStopping?
-    /// Fit an ``InputNormalizer`` on the training set when the network has none.
-    public var normalizeInputs: Bool = true
+    /// The ``InputNormalizer`` fitted on the training set when the network has none. The library
+    /// default is the course's per-feature form; `nn train` picks global for images.
+    public var inputNormalization: InputNormalization = .perFeature
     /// Steps between reads of the on-device loss and accuracy (progress reports and the NaN check).
     /// 1 finds a non-finite loss at its exact step at the price of one device sync per step.
     public var metricsInterval: Int = 10

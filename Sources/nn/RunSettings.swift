@@ -37,6 +37,7 @@ struct RunSettings: Equatable {
         v["head"] = c.head.rawValue
         v["bn-beta"] = "\(c.batchNormBeta)"
         v["init"] = c.initFrom
+        v["normalize"] = c.normalize.rawValue
         v["optimizer"] = c.optimizer.rawValue
         v["lr"] = "\(c.learningRate)"
         v["momentum"] = "\(c.momentum)"
@@ -123,7 +124,7 @@ struct RunSettings: Equatable {
     /// Settings that define which run this is; changing them would make a different run.
     static let identity: Set<String> = [
         "data", "test-data", "labels", "label-column", "header", "classes", "npz-x", "npz-y", "dev-size", "split-seed",
-        "train-size", "init", "optimizer", "schedule", "shuffle", "early-stopping-metric", "seed",
+        "train-size", "init", "normalize", "optimizer", "schedule", "shuffle", "early-stopping-metric", "seed",
     ]
 
     static var changeableList: String {

@@ -8,7 +8,7 @@ import NNTrain
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a dense network (default: the Fashion-MNIST recipe 784-512-256-10, batch norm, ReLU, Adam).",
+        abstract: "Train a dense network (default: the Fashion-MNIST recipe 784-512-256-10, batch norm, ReLU, Adam 1e-3 cosine-annealed over 10 epochs).",
         discussion: """
             Writes into --out: metrics.jsonl (one JSON object per epoch), learning-curve.svg, a checkpoint per \
             epoch (epoch-001/, …) and the best one by dev metric (best/). Each checkpoint is model.safetensors \
@@ -70,6 +70,12 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("bn-beta"), help: ArgumentHelp("Batch-norm running-average β (= 1 − PyTorch momentum).", valueName: "beta"))
     var batchNormBeta: Float = 0.9
 
+    @Option(help: ArgumentHelp(
+        "Input standardisation fitted on the training set: per-feature (the course's μ_j, σ_j), global (one μ, σ for all "
+            + "features, for pixels), or none. auto: global for images (the built-in sets, IDX files, arrays of rank ≥ 3), "
+            + "per-feature otherwise.", valueName: "mode"))
+    var normalize: NormalizationName = .auto
+
     @Option(name: .customLong("init"), help: ArgumentHelp("Start from the weights of a checkpoint (nn's, or a PyTorch state dict in safetensors).", valueName: "file"))
     var initFrom: String?
 
@@ -99,8 +105,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("L1 regularisation λ (cost + λ/m·Σ|w|).", valueName: "lambda"))
     var l1: Float = 0
 
-    @Option(help: "Learning-rate schedule over epochs.")
-    var schedule: ScheduleName = .constant
+    // Cosine by default: with the recipe's 10 epochs it lifts test accuracy by about half a point on
+    // both MNIST sets over a constant rate (measured; see README), and it scales with --epochs.
+    @Option(help: "Learning-rate schedule over epochs (cosine: α₀·½(1 + cos(π·epoch/epochs)), annealed over the whole run).")
+    var schedule: ScheduleName = .cosine
 
     @Option(help: ArgumentHelp("Decay for inverse-time and staircase: α₀/(1 + decay·epoch).", valueName: "d"))
     var decay: Double = 1
@@ -206,8 +214,9 @@ struct TrainCommand: ParsableCommand {
         return spec
     }
 
-    func makeConfig(hasDev: Bool) throws -> TrainingConfig {
+    func makeConfig(hasDev: Bool, data: DataSplits) throws -> TrainingConfig {
         var config = TrainingConfig()
+        config.inputNormalization = normalize.resolved(for: data)
         config.epochs = epochs
         config.batchSize = batch
         config.learningRate = learningRate
@@ -228,6 +237,7 @@ struct TrainCommand: ParsableCommand {
         case .staircase: config.schedule = .staircase(decay: decay, interval: decayInterval)
         case .step: config.schedule = .step(factor: decayRate, interval: decayInterval)
         case .inverseSqrt: config.schedule = .inverseSqrt(k: decayK)
+        case .cosine: config.schedule = .cosine
         }
         config.regularization = try Regularization(l2: l2, l1: l1)
         if patience > 0 {
@@ -293,7 +303,7 @@ struct TrainCommand: ParsableCommand {
         }
         let classes = max(train.classes, splits.test?.classes ?? 0)
         let spec = try makeSpec(inputWidth: train.width, classes: classes)
-        let config = try makeConfig(hasDev: dev != nil)
+        let config = try makeConfig(hasDev: dev != nil, data: splits)
 
         let backend = try BackendFactory.make(backend)
         let network = try Network(spec: spec, backend: backend, seed: seed)
@@ -314,7 +324,9 @@ struct TrainCommand: ParsableCommand {
         let trainCount = train.count == available ? "\(train.count)" : "\(train.count) of \(available)"
         log("nn train: \(train.name) \(trainCount) samples, dev \(dev?.count ?? 0), test \(splits.test?.count ?? 0); "
             + "\(network.describeArchitecture()), \(network.parameterCount) parameters")
-        log("backend: \(backend.name) (\(backend.deviceDescription)); \(config.optimizer.name) lr \(learningRate), batch \(batch), \(epochs) epochs, seed \(seed)")
+        let inputs = network.normalizer != nil ? "the checkpoint's normaliser" : Self.describe(config.inputNormalization)
+        log("backend: \(backend.name) (\(backend.deviceDescription)); \(config.optimizer.name) lr \(learningRate) \(schedule.rawValue), "
+            + "batch \(batch), \(epochs) epochs, seed \(seed); inputs: \(inputs)")
 
         // The live history: epochs the restored state already holds, then this call's.
         var history: [EpochMetrics] = trainer.state.history
@@ -446,6 +458,14 @@ struct TrainCommand: ParsableCommand {
         return meta
     }
 
+    static func describe(_ normalization: InputNormalization) -> String {
+        switch normalization {
+        case .perFeature: return "standardised per feature"
+        case .global: return "standardised globally (one μ, σ)"
+        case .none: return "as given"
+        }
+    }
+
     static func describe(_ m: EpochMetrics, epochs: Int) -> String {
         var text = "epoch \(m.epoch)/\(epochs)\(m.isComplete ? "" : " (partial)"): train loss \(Format.fixed(m.trainLoss)) acc \(Format.percent(m.trainAccuracy))"
         if let l = m.devLoss, let a = m.devAccuracy { text += " | dev loss \(Format.fixed(l)) acc \(Format.percent(a))" }
@@ -467,6 +487,24 @@ enum ScheduleName: String, CaseIterable, ExpressibleByArgument {
     case staircase
     case step
     case inverseSqrt = "inverse-sqrt"
+    case cosine
+}
+
+/// `--normalize` values: an ``InputNormalization``, or auto to let the data decide.
+enum NormalizationName: String, CaseIterable, ExpressibleByArgument {
+    case auto
+    case perFeature = "per-feature"
+    case global
+    case none
+
+    func resolved(for data: DataSplits) -> InputNormalization {
+        switch self {
+        case .auto: return data.suggestedNormalization
+        case .perFeature: return .perFeature
+        case .global: return .global
+        case .none: return .none
+        }
+    }
 }
 
 /// The dev metric that early stopping watches and `best/` is chosen by.

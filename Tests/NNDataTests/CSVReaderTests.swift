@@ -88,6 +88,7 @@ final class CSVReaderTests: XCTestCase {
         XCTAssertEqual(splits.train.count, 3)
         XCTAssertEqual(splits.train.classes, 3, "inferred as max label + 1")
         XCTAssertNil(splits.test)
+        XCTAssertFalse(splits.isImageData, "CSV columns may differ in unit")
         XCTAssertThrowsMessage(try DataLoader.load(path, options: DataLoadOptions(classes: 2)),
                                "label 2", "outside the class range 0..<2")
     }

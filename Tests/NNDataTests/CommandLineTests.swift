@@ -1,4 +1,6 @@
 import Foundation
+import NNNative
+import NNTrain
 import XCTest
 
 /// Runs the built `nn` binary from the products directory and checks exit codes and messages:
@@ -89,6 +91,9 @@ final class CommandLineTests: XCTestCase {
         XCTAssertNotNil(json["dev_accuracy"] as? Double)
         XCTAssertTrue(json["test_accuracy"] is NSNull, "no test set was given")
         XCTAssertEqual(r.stdout.split(separator: "\n").count, 1, "with --json, stdout holds only the JSON line")
+        // With --json the log goes to stderr.
+        XCTAssertTrue(r.stderr.contains("lr 0.01 cosine"), "the default schedule is cosine: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("inputs: standardised per feature"), "a CSV table is standardised per column: \(r.stderr)")
         for name in ["metrics.jsonl", "learning-curve.svg", "summary.json", "epoch-003/model.safetensors",
                      "epoch-003/training-state.safetensors", "best/model.safetensors"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir.file("run/\(name)")), name)
@@ -111,6 +116,27 @@ final class CommandLineTests: XCTestCase {
         // Evaluating on data of another width names both widths.
         let wide = try dir.write("wide.csv", text: "1,2,3,4,0\n5,6,7,8,1\n")
         try assertFails(["eval", "--model", out + "/best", "--data", wide], status: 1, mentioning: ["4 features", "takes 3"])
+    }
+
+    /// `--normalize` decides what the saved normaliser holds: one μ and σ repeated (global) or one per
+    /// column (per-feature, auto's choice for a CSV table); the run log says which.
+    func testNormalizeOptionChoosesTheSavedNormalizer() throws {
+        let dir = try TemporaryDirectory()
+        let data = try separableCSV(dir)
+        func normalizer(_ extra: [String], logs expected: String) throws -> InputNormalizer? {
+            let out = dir.file("run-\(extra.joined())")
+            let r = try nn(["train", "--data", data, "--layers", "4", "--epochs", "1", "--dev-size", "0", "--out", out] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.contains("inputs: \(expected)"), "\(extra): \(r.stdout)")
+            return try ModelCheckpoint.load(out + "/epoch-001", backend: NativeBackend()).normalizer
+        }
+        let auto = try XCTUnwrap(normalizer([], logs: "standardised per feature"))
+        XCTAssertNotEqual(auto.mean[0], auto.mean[2], "three columns, three means")
+        let global = try XCTUnwrap(normalizer(["--normalize", "global"], logs: "standardised globally"))
+        XCTAssertEqual(Set(global.mean).count, 1)
+        XCTAssertEqual(Set(global.standardDeviation).count, 1)
+        XCTAssertNil(try normalizer(["--normalize", "none"], logs: "as given"))
+        try assertFails(["train", "--normalize", "minmax"], status: 2, mentioning: ["minmax", "per-feature", "global"])
     }
 
     func testBadDataFilesExitWithStatus1AndAClearMessage() throws {

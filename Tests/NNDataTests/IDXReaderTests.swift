@@ -85,6 +85,7 @@ final class IDXReaderTests: XCTestCase {
         XCTAssertEqual(Array(splits.train.sample(3)), [12, 13, 14, 15])
         XCTAssertEqual(splits.test?.count, 2)
         XCTAssertEqual(splits.test?.classes, 3, "the test set takes the training set's class count")
+        XCTAssertTrue(splits.isImageData)
     }
 
     func testImageAndLabelCountsMustAgree() throws {

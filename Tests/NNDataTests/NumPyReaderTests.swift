@@ -55,6 +55,8 @@ final class NumPyReaderTests: XCTestCase {
         let splits = try DataLoader.load(x, options: DataLoadOptions(labelsPath: y))
         XCTAssertEqual(splits.train.labels, [1, 0, 1])
         XCTAssertEqual(splits.train.width, 2)
+        XCTAssertFalse(splits.isImageData, "a rank-2 array is a table whose columns may differ in unit")
+        XCTAssertEqual(splits.suggestedNormalization, .perFeature)
         XCTAssertThrowsMessage(try DataLoader.load(x), "give the labels file with --labels")
         let fractional = try dir.write("yf.npy", Fixture.npy(descr: "<f4", shape: [3], payload: Fixture.float32LE([1, 0.5, 1])))
         XCTAssertThrowsMessage(try DataLoader.load(x, options: DataLoadOptions(labelsPath: fractional)), "label 0.5 of sample 1 is not a class index")
@@ -76,6 +78,8 @@ final class NumPyReaderTests: XCTestCase {
         XCTAssertEqual(splits.train.width, 4)
         XCTAssertEqual(Array(splits.train.sample(2)), [8, 9, 10, 11])
         XCTAssertEqual(splits.test?.labels, [2])
+        XCTAssertTrue(splits.isImageData, "samples × height × width are pixels")
+        XCTAssertEqual(splits.suggestedNormalization, .global)
     }
 
     func testNPZWithPlainNamesAndExplicitKeys() throws {
@@ -84,6 +88,7 @@ final class NumPyReaderTests: XCTestCase {
         let target = Fixture.npy(descr: "<i8", shape: [2], payload: Fixture.int64LE([1, 0]))
         let path = try dir.write("d.npz", Fixture.zip([("features.npy", features, true), ("target.npy", target, true)]))
         XCTAssertEqual(try DataLoader.load(path).train.labels, [1, 0])
+        XCTAssertFalse(try DataLoader.load(path).isImageData)
         let odd = try dir.write("odd.npz", Fixture.zip([("inputs_a.npy", features, false), ("classes_b.npy", target, false)]))
         XCTAssertThrowsMessage(try DataLoader.load(odd), "cannot tell which array holds the features", "inputs_a, classes_b", "--npz-x")
         let explicit = try DataLoader.load(odd, options: DataLoadOptions(npzFeatureKey: "inputs_a", npzLabelKey: "classes_b"))

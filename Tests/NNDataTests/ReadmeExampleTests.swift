@@ -15,6 +15,8 @@ final class ReadmeExampleTests: XCTestCase {
         var config = TrainingConfig()
         config.epochs = 10
         config.batchSize = 32
+        config.schedule = .cosine
+        config.inputNormalization = data.suggestedNormalization
         config.regularization = try Regularization(l2: 1e-4)
         let trainer = try Trainer(network: network, config: config)
         let report = try trainer.fit(train: train, dev: dev)

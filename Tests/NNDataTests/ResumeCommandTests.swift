@@ -29,6 +29,7 @@ final class ResumeCommandTests: XCTestCase {
 
     override func tearDown() { scratch = nil }
 
+    @discardableResult
     private func run(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> NNProcess.Result {
         let result = try NNProcess.run(arguments, scratch: scratch)
         XCTAssertEqual(result.status, 0, "nn \(arguments.joined(separator: " ")) failed: \(result.stderr)", file: file, line: line)
@@ -111,16 +112,27 @@ final class ResumeCommandTests: XCTestCase {
         try run(["train", "--resume", folder("paused")])
         XCTAssertFalse(exists("paused", "partial"), "partial/ is removed once its epoch completes")
 
-        // Stopped after 2 of 2 epochs, then extended to 4.
-        try run(["train"] + common + ["--epochs", "2", "--out", folder("extended")])
+        // Stopped after 2 of 2 epochs, then extended to 4. Only a schedule that ignores the run's
+        // length can equal a straight 4-epoch run this way, so this pair trains at a constant rate.
+        let constant = ["--schedule", "constant"]
+        try run(["train"] + common + constant + ["--epochs", "4", "--out", folder("straight-constant")])
+        try run(["train"] + common + constant + ["--epochs", "2", "--out", folder("extended")])
         try run(["train", "--resume", folder("extended"), "--set", "epochs=4"])
 
-        for resumed in ["paused", "extended"] {
+        for (straight, resumed) in [("straight", "paused"), ("straight-constant", "extended")] {
             for checkpoint in ["epoch-002", "epoch-004", "best"] {
-                try assertSameState("straight", resumed, checkpoint: checkpoint)
+                try assertSameState(straight, resumed, checkpoint: checkpoint)
             }
-            XCTAssertEqual(try metrics(resumed), try metrics("straight"), "\(resumed): metrics rows differ: \(devices("straight", resumed))")
+            XCTAssertEqual(try metrics(resumed), try metrics(straight), "\(resumed): metrics rows differ: \(devices(straight, resumed))")
         }
+        // The default cosine schedule stretches over the new length from the resume on: epochs 3 and
+        // 4 of 4 train at α₀·½(1 + cos(π·e/4)) for e = 2, 3.
+        try run(["train"] + common + ["--epochs", "2", "--out", folder("extended-cosine")])
+        try run(["train", "--resume", folder("extended-cosine"), "--set", "epochs=4"])
+        let rates = try jsonLines("extended-cosine", "metrics.jsonl").compactMap { $0["learning_rate"] as? Double }
+        let expected = [0.001, 0.0005, 0.0005, 0.001 * 0.5 * (1 + cos(3 * Double.pi / 4))]
+        XCTAssertEqual(rates.count, 4)
+        for (rate, want) in zip(rates, expected) { XCTAssertEqual(rate, want, accuracy: 1e-9, "\(rates)") }
         let events = try jsonLines("extended", "history.jsonl")
         XCTAssertEqual(events.map { $0["event"] as? String }, ["start", "resume"])
         XCTAssertEqual(events.last?["takes_effect_in_epoch"] as? Int, 3)
@@ -159,7 +171,8 @@ final class ResumeCommandTests: XCTestCase {
     }
 
     func testRollbackArchivesLaterEpochsAndChangesHyperparameters() throws {
-        try run(["train"] + common + ["--epochs", "4", "--out", folder("run")])
+        // A constant rate, so the learning rates below are the --set values themselves.
+        try run(["train"] + common + ["--schedule", "constant", "--epochs", "4", "--out", folder("run")])
         let epoch2 = try tensors("run", "epoch-002", ModelCheckpoint.modelFileName)
         let old3 = try tensors("run", "epoch-003", ModelCheckpoint.modelFileName)
 
@@ -209,6 +222,7 @@ final class ResumeCommandTests: XCTestCase {
             (["--set", "layers=32"], 2, "architecture"),
             (["--set", "keep=1", "--set", "epochs=3"], 2, "architecture"),
             (["--set", "optimizer=sgd"], 2, "defines the run"),
+            (["--set", "normalize=global"], 2, "defines the run"),
             (["--lr", "0.1"], 2, "--set"),
             (["--from-epoch", "5"], 2, "completed 1 epochs"),
             ([], 2, "--set epochs=N"),

@@ -32,16 +32,48 @@ final class ComponentTests: XCTestCase {
         XCTAssertEqual(n.apply([3, 7]), [0, 2])
     }
 
+    func testGlobalNormalizerPoolsEveryValue() throws {
+        // Features in one unit: one μ and σ over all six values, not one per column. The rarely lit
+        // second column (σ_j small) is scaled like the first instead of being blown up.
+        let train = try Dataset(features: [0, 0, 2, 0, 4, 1], labels: [0, 1, 0], width: 2, classes: 2)
+        let values: [Double] = [0, 0, 2, 0, 4, 1]
+        let mean = values.reduce(0, +) / 6
+        let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 6).squareRoot()
+        let n = try XCTUnwrap(InputNormalizer.fit(train, .global))
+        XCTAssertEqual(n.mean, [Float(mean), Float(mean)])
+        XCTAssertEqual(Double(n.standardDeviation[0]), std, accuracy: 1e-6)
+        XCTAssertEqual(n.standardDeviation[1], n.standardDeviation[0])
+        let perFeature = try XCTUnwrap(InputNormalizer.fit(train, .perFeature))
+        XCTAssertEqual(perFeature, try InputNormalizer.fit(train))
+        XCTAssertLessThan(perFeature.standardDeviation[1], n.standardDeviation[1])
+        XCTAssertNil(try InputNormalizer.fit(train, .none))
+        // A constant data set maps to 0 rather than dividing by 0.
+        let constant = try Dataset(features: [3, 3, 3, 3], labels: [0, 1], width: 2, classes: 2)
+        XCTAssertEqual(try XCTUnwrap(InputNormalizer.fit(constant, .global)).apply([3, 3]), [0, 0])
+    }
+
     func testSchedules() {
         let a0: Float = 0.1
-        XCTAssertEqual(LearningRateSchedule.constant.learningRate(initial: a0, epoch: 7), 0.1)
-        XCTAssertEqual(LearningRateSchedule.inverseTime(decay: 1).learningRate(initial: a0, epoch: 0), 0.1)
-        XCTAssertEqual(LearningRateSchedule.inverseTime(decay: 1).learningRate(initial: a0, epoch: 3), 0.025, accuracy: 1e-8)
-        XCTAssertEqual(LearningRateSchedule.exponential(rate: 0.5).learningRate(initial: a0, epoch: 2), 0.025, accuracy: 1e-8)
-        XCTAssertEqual(LearningRateSchedule.staircase(decay: 1, interval: 2).learningRate(initial: a0, epoch: 3), 0.05, accuracy: 1e-8)
-        XCTAssertEqual(LearningRateSchedule.staircase(decay: 1, interval: 2).learningRate(initial: a0, epoch: 4), 0.1 / 3, accuracy: 1e-8)
-        XCTAssertEqual(LearningRateSchedule.step(factor: 0.1, interval: 3).learningRate(initial: a0, epoch: 3), 0.01, accuracy: 1e-8)
-        XCTAssertEqual(LearningRateSchedule.inverseSqrt(k: 2).learningRate(initial: a0, epoch: 3), 0.1, accuracy: 1e-8)
+        XCTAssertEqual(LearningRateSchedule.constant.learningRate(initial: a0, epoch: 7, epochs: 10), 0.1)
+        XCTAssertEqual(LearningRateSchedule.inverseTime(decay: 1).learningRate(initial: a0, epoch: 0, epochs: 10), 0.1)
+        XCTAssertEqual(LearningRateSchedule.inverseTime(decay: 1).learningRate(initial: a0, epoch: 3, epochs: 10), 0.025, accuracy: 1e-8)
+        XCTAssertEqual(LearningRateSchedule.exponential(rate: 0.5).learningRate(initial: a0, epoch: 2, epochs: 10), 0.025, accuracy: 1e-8)
+        XCTAssertEqual(LearningRateSchedule.staircase(decay: 1, interval: 2).learningRate(initial: a0, epoch: 3, epochs: 10), 0.05, accuracy: 1e-8)
+        XCTAssertEqual(LearningRateSchedule.staircase(decay: 1, interval: 2).learningRate(initial: a0, epoch: 4, epochs: 10), 0.1 / 3, accuracy: 1e-8)
+        XCTAssertEqual(LearningRateSchedule.step(factor: 0.1, interval: 3).learningRate(initial: a0, epoch: 3, epochs: 10), 0.01, accuracy: 1e-8)
+        XCTAssertEqual(LearningRateSchedule.inverseSqrt(k: 2).learningRate(initial: a0, epoch: 3, epochs: 10), 0.1, accuracy: 1e-8)
+        // Cosine spans the run: α₀ at the start, half-way at half the run, near 0 but not 0 in the last
+        // epoch, and the same shape stretched over a longer run.
+        let cosine = LearningRateSchedule.cosine
+        XCTAssertEqual(cosine.learningRate(initial: a0, epoch: 0, epochs: 10), 0.1)
+        XCTAssertEqual(cosine.learningRate(initial: a0, epoch: 5, epochs: 10), 0.05, accuracy: 1e-8)
+        XCTAssertEqual(cosine.learningRate(initial: a0, epoch: 9, epochs: 10), 0.1 * 0.5 * (1 - cos(.pi / 10)), accuracy: 1e-8)
+        XCTAssertGreaterThan(cosine.learningRate(initial: a0, epoch: 9, epochs: 10), 0)
+        XCTAssertEqual(cosine.learningRate(initial: a0, epoch: 25, epochs: 50), 0.05, accuracy: 1e-8)
+        XCTAssertEqual(cosine.learningRate(initial: a0, epoch: 12, epochs: 10), 0, "past the end of a shortened run")
+        let rates = (0..<10).map { cosine.learningRate(initial: a0, epoch: $0, epochs: 10) }
+        XCTAssertEqual(rates, rates.sorted(by: >), "strictly decreasing over the run")
+        XCTAssertNoThrow(try cosine.validate())
         XCTAssertThrowsError(try LearningRateSchedule.staircase(decay: 1, interval: 0).validate())
         XCTAssertThrowsError(try LearningRateSchedule.inverseTime(decay: -1).validate())
     }

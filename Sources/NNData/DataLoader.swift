@@ -118,7 +118,7 @@ public enum DataLoader {
             ? try NPYReader.read(path: labelsPath) : try IDXReader.read(path: labelsPath)
         let set = try DatasetAssembly.make(features: features, labels: labels, classes: classes, name: "\(name) \(role)",
                                            featureSource: path, labelSource: labelsPath)
-        return DataSplits(train: set, test: nil, isImageData: features.shape.count >= 3)
+        return DataSplits(train: set, test: nil, isImageData: features.holdsImages)
     }
 }
 
@@ -141,7 +141,7 @@ enum NPZDataset {
                 test = try DatasetAssembly.make(features: xTest, labels: yTest, classes: train.classes, name: "\(name) test",
                                                 featureSource: "\(path)[x_test]", labelSource: "\(path)[y_test]")
             }
-            return DataSplits(train: train, test: test, isImageData: xTrain.shape.count >= 3)
+            return DataSplits(train: train, test: test, isImageData: xTrain.holdsImages)
         }
         func pick(_ explicit: String?, _ candidates: [String], what: String, flag: String) throws -> (String, NumericArray) {
             if let explicit {
@@ -159,7 +159,7 @@ enum NPZDataset {
         let (yKey, y) = try pick(labelKey, labelKeys, what: "labels", flag: "--npz-y NAME")
         let train = try DatasetAssembly.make(features: x, labels: y, classes: classes, name: name,
                                              featureSource: "\(path)[\(xKey)]", labelSource: "\(path)[\(yKey)]")
-        return DataSplits(train: train, test: nil, isImageData: x.shape.count >= 3)
+        return DataSplits(train: train, test: nil, isImageData: x.holdsImages)
     }
 }
 
@@ -195,6 +195,6 @@ enum IDXDirectory {
                 features: IDXReader.read(path: testImages), labels: IDXReader.read(path: testLabels), classes: train.classes,
                 name: "\(name) test", featureSource: testImages, labelSource: testLabels)
         }
-        return DataSplits(train: train, test: test, isImageData: images.shape.count >= 3)
+        return DataSplits(train: train, test: test, isImageData: images.holdsImages)
     }
 }

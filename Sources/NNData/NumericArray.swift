@@ -24,6 +24,10 @@ public struct NumericArray: Sendable, Equatable {
     /// Values per sample: the product of the remaining dimensions (28×28 images flatten to 784).
     public var sampleWidth: Int { shape.dropFirst().reduce(1, *) }
 
+    /// Whether each sample is itself an array (samples × height × width …): images, whose values
+    /// share one unit, rather than rows of a table whose columns may not.
+    public var holdsImages: Bool { shape.count >= 3 }
+
     /// Product of dimensions, or nil when it overflows `Int` (a corrupt header).
     static func elementCount(_ shape: [Int]) -> Int? {
         var count = 1

@@ -53,10 +53,15 @@ public struct StudyRequest: Sendable {
     /// The configuration to run: `stored` when resuming (after checking for conflicts), else a new one.
     public func resolve(stored: StudyConfiguration?, studyName: String) throws -> StudyConfiguration {
         guard let stored else {
-            let c = StudyConfiguration(
-                space: space ?? .courseDefault, sampler: sampler ?? .random, seed: seed ?? 1,
-                trialsPerRound: trialsPerRound ?? 20, rounds: rounds ?? 1, gridPoints: gridPoints ?? 3,
-                keepFraction: keepFraction ?? 0.25, trainArguments: trainArguments ?? [])
+            // StudyConfiguration's initialiser holds the defaults; only what was given replaces them.
+            var c = StudyConfiguration(space: space ?? .courseDefault)
+            if let sampler { c.sampler = sampler }
+            if let seed { c.seed = seed }
+            if let trialsPerRound { c.trialsPerRound = trialsPerRound }
+            if let rounds { c.rounds = rounds }
+            if let gridPoints { c.gridPoints = gridPoints }
+            if let keepFraction { c.keepFraction = keepFraction }
+            if let trainArguments { c.trainArguments = trainArguments }
             try c.validate()
             return c
         }

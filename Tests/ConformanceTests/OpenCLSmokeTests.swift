@@ -22,7 +22,7 @@ final class OpenCLSmokeTests: XCTestCase {
     }
 
     private func randomValues(_ count: Int, seed: UInt64, range: ClosedRange<Float> = -1...1) -> [Float] {
-        var generator = SplitMix(state: seed)
+        var generator = TestRandom(seed: seed)
         return (0..<count).map { _ in Float.random(in: range, using: &generator) }
     }
 
@@ -290,16 +290,4 @@ private final class WarningLog: @unchecked Sendable {
     private var stored: [String] = []
     var messages: [String] { lock.withLock { stored } }
     func append(_ message: String) { lock.withLock { stored.append(message) } }
-}
-
-/// A small deterministic generator so the test data is the same on every run.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -2,8 +2,9 @@ import Foundation
 import NNCore
 
 /// Deterministic test inputs. Values are drawn as Float and widened, so the float32 and float64
-/// backends and the Float64 reference all start from exactly the same numbers.
-struct TestRandom {
+/// backends and the Float64 reference all start from exactly the same numbers. Also a
+/// `RandomNumberGenerator`, for the standard library's `random(in:using:)`.
+struct TestRandom: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }

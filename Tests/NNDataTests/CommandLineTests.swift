@@ -6,53 +6,9 @@ import XCTest
 /// Runs the built `nn` binary from the products directory and checks exit codes and messages:
 /// 0 for success, 1 for bad data or models, 2 for bad usage, and one clear line on stderr.
 final class CommandLineTests: XCTestCase {
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    /// The `nn` executable next to this test bundle (both are products of the same build).
-    private func nnBinary() throws -> String {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for directory in [products, Bundle.main.bundleURL, products.deletingLastPathComponent()] {
-            let candidate = directory.appendingPathComponent("nn").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        throw MissingBinary(directory: products.path)
-    }
-
-    /// Thrown (so the test fails, never skips) when the binary under test was not built.
-    struct MissingBinary: Error, CustomStringConvertible {
-        let directory: String
-        var description: String { "the nn executable is not in \(directory); build it with `swift build --product nn` before testing" }
-    }
-
-    private func nn(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try nnBinary())
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["NN_BACKEND"] = "native"
-        process.environment = environment
-        // Output goes to files, not pipes: a chatty child can never block on a full pipe buffer.
-        let dir = try TemporaryDirectory()
-        let outPath = dir.file("stdout"), errPath = dir.file("stderr")
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        defer {
-            try? out.close()
-            try? err.close()
-        }
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: try String(contentsOfFile: outPath, encoding: .utf8),
-                      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
+    /// Runs `nn arguments…` on the native backend; its output files live in a scratch folder of their own.
+    private func nn(_ arguments: [String]) throws -> NNProcess.Result {
+        try NNProcess.run(arguments, scratch: TemporaryDirectory())
     }
 
     private func assertFails(_ arguments: [String], status: Int32, mentioning fragments: [String],

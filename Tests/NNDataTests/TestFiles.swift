@@ -136,6 +136,14 @@ enum Fixture {
     static var repositoryRoot: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }
+
+    /// The first `rows` rows of the digits fixture (64 pixels and a label each), written into
+    /// `directory` as `digits-<rows>.csv`: a data set small enough to train on in a test.
+    static func digitsPrefix(rows: Int, in directory: TemporaryDirectory) throws -> String {
+        let digits = (repositoryRoot as NSString).appendingPathComponent("Tests/Fixtures/digits.csv")
+        let lines = try String(contentsOfFile: digits, encoding: .utf8).split(separator: "\n").prefix(rows)
+        return try directory.write("digits-\(rows).csv", text: lines.joined(separator: "\n") + "\n")
+    }
 }
 
 /// Asserts that `body` throws an error whose description contains every one of `fragments`.

@@ -13,9 +13,7 @@ final class TrainSizeCommandTests: XCTestCase {
 
     override func setUpWithError() throws {
         scratch = try TemporaryDirectory()
-        let digits = (Fixture.repositoryRoot as NSString).appendingPathComponent("Tests/Fixtures/digits.csv")
-        let rows = try String(contentsOfFile: digits, encoding: .utf8).split(separator: "\n").prefix(300)
-        data = try scratch.write("digits-300.csv", text: rows.joined(separator: "\n") + "\n")
+        data = try Fixture.digitsPrefix(rows: 300, in: scratch)
     }
 
     override func tearDown() { scratch = nil }

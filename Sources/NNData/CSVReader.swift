@@ -14,11 +14,16 @@ public enum LabelColumn: Sendable, Equatable, CustomStringConvertible {
     case index(Int)
     /// The column with this header name (requires a header row).
     case name(String)
+    /// No label column: every column is a feature (data to predict on).
+    case none
 
-    /// Parses a user's `--label-column` value: an integer is an index, anything else a name.
+    /// Parses a user's `--label-column` value: an integer is an index, "none" no label column,
+    /// anything else a name.
     public init(parsing text: String) {
         if text.lowercased() == "last" {
             self = .last
+        } else if text.lowercased() == "none" {
+            self = .none
         } else if let index = Int(text) {
             self = .index(index)
         } else {
@@ -31,13 +36,15 @@ public enum LabelColumn: Sendable, Equatable, CustomStringConvertible {
         case .last: return "last"
         case let .index(i): return String(i)
         case let .name(n): return n
+        case .none: return "none"
         }
     }
 }
 
 /// Whether a CSV file's first row names its columns.
 public enum CSVHeader: String, Sendable, CaseIterable {
-    /// A header when the first row has any cell that is not a number.
+    /// A header when the first row has a feature cell that is not a number (a label cell may be
+    /// text: "setosa" in the label column is a class name, not a header).
     case auto
     case present
     case absent
@@ -56,21 +63,30 @@ public struct CSVOptions: Sendable, Equatable {
     }
 }
 
-/// The numeric content of a labelled CSV file, before it becomes a `Dataset`.
+/// The numeric content of a CSV file, before it becomes a `Dataset`.
 public struct CSVTable: Sendable {
     /// Row-major features: every column except the label.
     public var features: [Float]
+    /// One class index per row; empty when the file was read without a label column.
     public var labels: [Int32]
     public var width: Int
     /// Header names of the feature columns, when the file has a header.
     public var featureNames: [String]?
+    /// When the label column holds text ("setosa"): the distinct labels sorted, each label being
+    /// its index in this list. nil for integer class labels.
+    public var classNames: [String]?
+
+    /// Number of data rows.
+    public var rowCount: Int { width > 0 ? features.count / width : 0 }
 }
 
-/// Reads comma-separated numeric files: one sample per line, one column of integer class labels.
+/// Reads comma-separated numeric files: one sample per line, and a label column holding integer class
+/// indices or class names (text labels become classes in sorted order), or no label column at all.
 ///
 /// Blank lines are skipped; `\n` and `\r\n` line ends, a UTF-8 byte-order mark, surrounding spaces and
 /// double-quoted cells are accepted. Every problem names the file, the 1-based line and column, and the fix:
-/// a ragged row, a cell that is not a number, a label that is not a non-negative integer.
+/// a ragged row, a feature that is not a number, a missing label, a numeric label that is not a
+/// non-negative integer.
 /// Numbers are parsed in place with `strtof` (the C locale: '.' is the decimal point), without building a
 /// string per cell, so a 100 MB file reads in about a second.
 public enum CSVReader {
@@ -87,9 +103,13 @@ public enum CSVReader {
         if end >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { start = 3 }
 
         var features: [Float] = []
-        var labels: [Int32] = []
+        // Label cells are kept as text until the whole column is seen: all numbers means class
+        // indices, any text means class names.
+        var labelTexts: [String] = []
+        var labelLines: [Int] = []
+        var rows = 0
         var columnCount = -1
-        var labelIndex = -1
+        var labelIndex: Int?
         var firstDataLine = 0
         var featureNames: [String]?
         var header: [String]?
@@ -113,7 +133,18 @@ public enum CSVReader {
                     // The first non-blank line fixes the column count and decides the header.
                     columnCount = cells.count
                     firstDataLine = lineNumber
-                    let looksLikeHeader = cells.contains { !isNumber(base, $0.0, $0.1) }
+                    // The label column by position is known before the header is; only its
+                    // feature cells decide, since a label cell may hold a class name.
+                    let positionalLabel = try? resolveLabelColumn(options.labelColumn, columns: columnCount, header: nil,
+                                                                  source: source, line: lineNumber)
+                    let looksLikeHeader: Bool
+                    if case .name = options.labelColumn {
+                        looksLikeHeader = true
+                    } else {
+                        looksLikeHeader = cells.enumerated().contains { column, cell in
+                            column != positionalLabel && !isNumber(base, cell.0, cell.1)
+                        }
+                    }
                     let hasHeader: Bool
                     switch options.header {
                     case .auto: hasHeader = looksLikeHeader
@@ -125,7 +156,7 @@ public enum CSVReader {
                     }
                     labelIndex = try resolveLabelColumn(options.labelColumn, columns: columnCount, header: header,
                                                         source: source, line: lineNumber)
-                    guard columnCount >= 2 else {
+                    guard columnCount >= 2 || labelIndex == nil else {
                         throw NNError.invalidData(
                             source: source,
                             detail: "line \(lineNumber) has \(columnCount) column; a labelled CSV needs at least one feature column and a label column (is the delimiter '\(Character(UnicodeScalar(delimiter)))' right?)")
@@ -140,7 +171,18 @@ public enum CSVReader {
                         source: source,
                         detail: "line \(lineNumber) has \(cells.count) columns but line \(firstDataLine) has \(columnCount) (ragged row); every row needs the same number of cells")
                 }
+                rows += 1
                 for (column, cell) in cells.enumerated() {
+                    if column == labelIndex {
+                        guard cell.1 > cell.0 else {
+                            throw NNError.invalidData(
+                                source: source,
+                                detail: "line \(lineNumber), column \(column + 1)\(columnName(header, column)): the label is empty; every row needs a label (or read the file with --label-column none to predict on it)")
+                        }
+                        labelTexts.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[cell.0..<cell.1]), as: UTF8.self))
+                        labelLines.append(lineNumber)
+                        continue
+                    }
                     guard let value = parseNumber(base, cell.0, cell.1) else {
                         let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[cell.0..<cell.1]), as: UTF8.self)
                         let what = text.isEmpty ? "is empty" : "'\(text)' is not a number"
@@ -148,28 +190,55 @@ public enum CSVReader {
                             source: source,
                             detail: "line \(lineNumber), column \(column + 1)\(columnName(header, column)): \(what); every cell must be a number (fill missing values first)")
                     }
-                    if column == labelIndex {
-                        guard value >= 0, value == value.rounded(), value < Float(Int32.max) else {
-                            throw NNError.invalidData(
-                                source: source,
-                                detail: "line \(lineNumber), column \(column + 1)\(columnName(header, column)): label \(value) is not a class index; labels must be integers 0, 1, 2, … (choose the label column with --label-column)")
-                        }
-                        labels.append(Int32(value))
-                    } else {
-                        guard value.isFinite else {
-                            throw NNError.invalidData(
-                                source: source,
-                                detail: "line \(lineNumber), column \(column + 1)\(columnName(header, column)): \(value) is not finite; replace missing or infinite values first")
-                        }
-                        features.append(value)
+                    guard value.isFinite else {
+                        throw NNError.invalidData(
+                            source: source,
+                            detail: "line \(lineNumber), column \(column + 1)\(columnName(header, column)): \(value) is not finite; replace missing or infinite values first")
                     }
+                    features.append(value)
                 }
             }
         }
-        guard !labels.isEmpty else {
+        guard rows > 0 else {
             throw NNError.invalidData(source: source, detail: "no data rows; the file is empty or holds only a header")
         }
-        return CSVTable(features: features, labels: labels, width: columnCount - 1, featureNames: featureNames)
+        let width = labelIndex == nil ? columnCount : columnCount - 1
+        guard let labelIndex else {
+            return CSVTable(features: features, labels: [], width: width, featureNames: featureNames)
+        }
+        let labelColumn = "column \(labelIndex + 1)\(columnName(header, labelIndex))"
+        let (labels, classNames) = try classLabels(labelTexts, lines: labelLines, column: labelColumn, source: source)
+        return CSVTable(features: features, labels: labels, width: width, featureNames: featureNames, classNames: classNames)
+    }
+
+    /// Class indices from the label cells: integers when every cell is a number (each must be a
+    /// non-negative integer), otherwise class names, numbered in sorted order.
+    static func classLabels(_ texts: [String], lines: [Int], column: String, source: String) throws -> ([Int32], [String]?) {
+        let numbers = texts.map { text in text.withCString { chars in
+            parseNumber(UnsafeRawPointer(chars).assumingMemoryBound(to: UInt8.self), 0, strlen(chars))
+        } }
+        if numbers.allSatisfy({ $0 != nil }) {
+            var labels = [Int32]()
+            labels.reserveCapacity(texts.count)
+            for (row, number) in numbers.enumerated() {
+                let value = number ?? 0
+                guard value >= 0, value == value.rounded(), value < Float(Int32.max) else {
+                    throw NNError.invalidData(
+                        source: source,
+                        detail: "line \(lines[row]), \(column): label \(value) is not a class index; numeric labels must be integers 0, 1, 2, … (choose the label column with --label-column)")
+                }
+                labels.append(Int32(value))
+            }
+            return (labels, nil)
+        }
+        let names = Set(texts).sorted()
+        guard names.count <= DatasetAssembly.maximumInferredClasses else {
+            throw NNError.invalidData(
+                source: source,
+                detail: "\(column) holds \(names.count) different text labels, which would mean as many classes; it is probably not the label column (choose it with --label-column)")
+        }
+        let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, Int32($0)) })
+        return (texts.map { index[$0] ?? 0 }, names)
     }
 
     private static func columnName(_ header: [String]?, _ column: Int) -> String {
@@ -178,8 +247,10 @@ public enum CSVReader {
     }
 
     private static func resolveLabelColumn(_ choice: LabelColumn, columns: Int, header: [String]?,
-                                           source: String, line: Int) throws -> Int {
+                                           source: String, line: Int) throws -> Int? {
         switch choice {
+        case .none:
+            return nil
         case .last:
             return columns - 1
         case let .index(i):

@@ -35,11 +35,15 @@ public struct DataLoadOptions: Sendable {
     /// Array names inside an `.npz` archive; nil tries the usual names.
     public var npzFeatureKey: String?
     public var npzLabelKey: String?
+    /// The classes text labels must come from, in class order (a model's, when evaluating it);
+    /// nil numbers the distinct text labels of the training file in sorted order.
+    public var classNames: [String]?
 
     public init(csv: CSVOptions = CSVOptions(), classes: Int? = nil, labelsPath: String? = nil, testPath: String? = nil,
-                npzFeatureKey: String? = nil, npzLabelKey: String? = nil) {
+                npzFeatureKey: String? = nil, npzLabelKey: String? = nil, classNames: [String]? = nil) {
         self.csv = csv
         self.classes = classes
+        self.classNames = classNames
         self.labelsPath = labelsPath
         self.testPath = testPath
         self.npzFeatureKey = npzFeatureKey
@@ -63,13 +67,15 @@ public enum DataLoader {
             throw NNError.invalidData(
                 source: source, detail: "no such file or directory, and not a built-in data set (\(names))")
         }
-        var train = try loadFile(source, labelsPath: options.labelsPath, options: options, classes: options.classes, role: "train")
+        var train = try loadFile(source, labelsPath: options.labelsPath, options: options, classes: options.classes,
+                                 classNames: options.classNames, role: "train")
         var test = train.test
         if let testPath = options.testPath {
             guard train.test == nil else {
                 throw NNError.invalidData(source: testPath, detail: "\(source) already contains a test set; drop --test-data")
             }
-            test = try loadFile(testPath, labelsPath: nil, options: options, classes: train.train.classes, role: "test").train
+            test = try loadFile(testPath, labelsPath: nil, options: options, classes: train.train.classes,
+                                classNames: train.train.classNames, role: "test").train
         }
         if let t = test, t.width != train.train.width {
             throw NNError.invalidData(
@@ -81,7 +87,7 @@ public enum DataLoader {
     }
 
     private static func loadFile(_ path: String, labelsPath: String?, options: DataLoadOptions, classes: Int?,
-                                 role: String) throws -> DataSplits {
+                                 classNames: [String]?, role: String) throws -> DataSplits {
         let name = URL(fileURLWithPath: path).lastPathComponent
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -89,12 +95,12 @@ public enum DataLoader {
             return try IDXDirectory.load(directory: path, name: name, classes: classes)
         }
         let lower = path.lowercased()
-        if lower.hasSuffix(".csv") || lower.hasSuffix(".csv.gz") || lower.hasSuffix(".tsv") || lower.hasSuffix(".txt") {
-            var csv = options.csv
-            if lower.hasSuffix(".tsv") { csv.delimiter = UInt8(ascii: "\t") }
-            let table = try CSVReader.read(path: path, options: csv)
-            let set = try DatasetAssembly.make(features: table.features, labels: table.labels, width: table.width,
-                                               classes: classes, name: "\(name) \(role)", source: path)
+        if isCSV(path) {
+            if case .none = options.csv.labelColumn {
+                throw NNError.invalidData(source: path, detail: "--label-column none reads no labels, but training and evaluation need them; to predict on unlabelled data use nn predict")
+            }
+            let table = try CSVReader.read(path: path, options: csvOptions(for: path, options.csv))
+            let set = try DatasetAssembly.make(csv: table, classes: classes, classNames: classNames, name: "\(name) \(role)", source: path)
             return DataSplits(train: set, test: nil, isImageData: false)
         }
         if lower.hasSuffix(".npz") {
@@ -112,13 +118,104 @@ public enum DataLoader {
                 detail: "unknown file type; use .csv/.csv.gz/.tsv, .npy (with --labels), .npz, an IDX file (with --labels), or a directory of IDX files")
         }
         guard let labelsPath else {
-            throw NNError.invalidData(source: path, detail: "holds features only; give the labels file with --labels FILE")
+            throw NNError.invalidData(
+                source: path, detail: "holds features only; give the labels file with --labels FILE (or, to predict on it, use nn predict)")
         }
         let labels = labelsPath.lowercased().hasSuffix(".npy")
             ? try NPYReader.read(path: labelsPath) : try IDXReader.read(path: labelsPath)
         let set = try DatasetAssembly.make(features: features, labels: labels, classes: classes, name: "\(name) \(role)",
                                            featureSource: path, labelSource: labelsPath)
         return DataSplits(train: set, test: nil, isImageData: features.holdsImages)
+    }
+}
+
+extension DataLoader {
+    /// Whether `path` names a CSV-like file (by its extension), the formats a label column applies to.
+    public static func isCSV(_ path: String) -> Bool {
+        let lower = path.lowercased()
+        return lower.hasSuffix(".csv") || lower.hasSuffix(".csv.gz") || lower.hasSuffix(".tsv") || lower.hasSuffix(".txt")
+    }
+
+    /// A `.tsv` file is tab-separated whatever the delimiter option says.
+    static func csvOptions(for path: String, _ options: CSVOptions) -> CSVOptions {
+        var csv = options
+        if path.lowercased().hasSuffix(".tsv") { csv.delimiter = UInt8(ascii: "\t") }
+        return csv
+    }
+
+    /// Unlabelled samples to predict on, flattened per sample: a CSV whose columns are all features
+    /// (or whose label column `options.csv.labelColumn` names, to be skipped), a `.npy` array, an
+    /// `.npz` array (`--npz-x`, else the usual names, else `x_test`), an IDX images file, the test
+    /// images of an MNIST-layout folder, or a built-in set's test split.
+    public static func loadFeatures(_ source: String, options: DataLoadOptions = DataLoadOptions()) throws -> Features {
+        if let named = NamedDataset(rawValue: source.lowercased()) {
+            let splits = try named.load()
+            let set = splits.test ?? splits.train
+            return Features(values: set.features, width: set.width, name: set.name, isImageData: splits.isImageData)
+        }
+        guard FileManager.default.fileExists(atPath: source) else {
+            throw NNError.invalidData(source: source, detail: "no such file or directory, and not a built-in data set")
+        }
+        let name = URL(fileURLWithPath: source).lastPathComponent
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory)
+        if isDirectory.boolValue {
+            guard let images = IDXDirectory.find(source, "t10k-images-idx3-ubyte") ?? IDXDirectory.find(source, "train-images-idx3-ubyte") else {
+                throw NNError.invalidData(source: source, detail: "no t10k-images-idx3-ubyte[.gz] or train-images-idx3-ubyte[.gz] in this directory")
+            }
+            return try Features(IDXReader.read(path: images), name: URL(fileURLWithPath: images).lastPathComponent, source: images)
+        }
+        let lower = source.lowercased()
+        if isCSV(source) {
+            let table = try CSVReader.read(path: source, options: csvOptions(for: source, options.csv))
+            return Features(values: table.features, width: table.width, name: name, isImageData: false)
+        }
+        if lower.hasSuffix(".npz") {
+            let arrays = try NPZReader.read(path: source)
+            let byName = Dictionary(arrays.map { ($0.name, $0.array) }, uniquingKeysWith: { first, _ in first })
+            let candidates = options.npzFeatureKey.map { [$0] } ?? (NPZDataset.featureKeys + ["x_test"])
+            guard let key = candidates.first(where: { byName[$0] != nil }), let array = byName[key] else {
+                throw NNError.invalidData(
+                    source: source,
+                    detail: "no features array named \(candidates.joined(separator: ", ")); the archive holds: \(arrays.map(\.name).joined(separator: ", ")); choose with --npz-x NAME")
+            }
+            return try Features(array, name: "\(name)[\(key)]", source: "\(source)[\(key)]")
+        }
+        if lower.hasSuffix(".npy") { return try Features(NPYReader.read(path: source), name: name, source: source) }
+        if lower.contains("idx") || lower.hasSuffix("-ubyte") || lower.hasSuffix("-ubyte.gz") {
+            return try Features(IDXReader.read(path: source), name: name, source: source)
+        }
+        throw NNError.invalidData(
+            source: source, detail: "unknown file type; use .csv/.csv.gz/.tsv, .npy, .npz, an IDX images file, or a directory of IDX files")
+    }
+
+    /// Samples without labels, row-major.
+    public struct Features: Sendable {
+        public var values: [Float]
+        public var width: Int
+        public var name: String
+        public var isImageData: Bool
+
+        public var count: Int { width > 0 ? values.count / width : 0 }
+
+        public init(values: [Float], width: Int, name: String, isImageData: Bool) {
+            self.values = values
+            self.width = width
+            self.name = name
+            self.isImageData = isImageData
+        }
+
+        init(_ array: NumericArray, name: String, source: String) throws {
+            guard array.shape.count >= 2, array.sampleWidth >= 1 else {
+                throw NNError.invalidData(
+                    source: source, detail: "features have shape \(array.shape); expected samples × features (2 or more dimensions)")
+            }
+            if let bad = array.values.firstIndex(where: { !$0.isFinite }) {
+                throw NNError.invalidData(
+                    source: source, detail: "value \(array.values[bad]) of sample \(bad / array.sampleWidth) is not finite; replace missing or infinite values first")
+            }
+            self.init(values: array.values, width: array.sampleWidth, name: name, isImageData: array.holdsImages)
+        }
     }
 }
 

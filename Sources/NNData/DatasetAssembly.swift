@@ -31,14 +31,44 @@ public enum DatasetAssembly {
 
     /// A data set from flat features and integer labels, inferring or checking the class count.
     public static func make(features: [Float], labels: [Int32], width: Int, classes: Int?, name: String,
-                            source: String) throws -> Dataset {
+                            source: String, classNames: [String]? = nil) throws -> Dataset {
         let classCount = try classes ?? inferredClassCount(labels, source: source)
         if let classes, let bad = labels.firstIndex(where: { Int($0) >= classes }) {
             throw NNError.invalidData(
                 source: source,
                 detail: "label \(labels[bad]) of sample \(bad) is outside the class range 0..<\(classes); raise --classes or fix the labels")
         }
-        return try Dataset(features: features, labels: labels, width: width, classes: classCount, name: name)
+        return try Dataset(features: features, labels: labels, width: width, classes: classCount, name: name, classNames: classNames)
+    }
+
+    /// A data set from a CSV table. Text labels take their class numbers from `classNames` (the
+    /// training set's or the model's classes) when given, else from their own sorted order; integer
+    /// labels given `classNames` are indices into it.
+    public static func make(csv table: CSVTable, classes: Int?, classNames: [String]?, name: String,
+                            source: String) throws -> Dataset {
+        var labels = table.labels
+        var names = table.classNames
+        if let vocabulary = classNames {
+            if let own = table.classNames {
+                let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, Int32($0)) })
+                for (row, label) in labels.enumerated() {
+                    guard let mapped = index[own[Int(label)]] else {
+                        throw NNError.invalidData(
+                            source: source,
+                            detail: "label '\(own[Int(label)])' of sample \(row) is not one of the \(vocabulary.count) classes (\(vocabulary.joined(separator: ", "))); the data must use the classes the model was trained on")
+                    }
+                    labels[row] = mapped
+                }
+            }
+            names = vocabulary
+        } else if let own = table.classNames, classes != nil {
+            throw NNError.invalidData(
+                source: source,
+                detail: "the labels are text (\(own.prefix(5).joined(separator: ", "))\(own.count > 5 ? ", …" : "")) but the classes here are "
+                    + "numbered 0…\((classes ?? 2) - 1) (by the training labels, the model or --classes); use one kind of label throughout")
+        }
+        return try make(features: table.features, labels: labels, width: table.width, classes: names?.count ?? classes,
+                        name: name, source: source, classNames: names)
     }
 
     /// Inferred class counts above this are almost always a wrong label column (an ID, a price), and would

@@ -16,6 +16,9 @@ public struct Dataset: Sendable {
     public let classes: Int
     /// A human-readable name for messages ("digits", "fashion-mnist train").
     public var name: String
+    /// The name of each class, in class-index order, when the labels were text (a CSV label column
+    /// holding "setosa", "versicolor", …); nil when the classes are plain indices.
+    public private(set) var classNames: [String]?
 
     /// Number of samples.
     public var count: Int { labels.count }
@@ -26,7 +29,8 @@ public struct Dataset: Sendable {
     /// - Throws: ``NNError/invalidData(source:detail:)`` naming the first problem: a width or class
     ///   count below 1, a feature count that is not `labels.count × width`, a label outside
     ///   `0..<classes` (with its row), or a NaN/infinite feature (with its row and column).
-    public init(features: [Float], labels: [Int32], width: Int, classes: Int, name: String = "dataset") throws {
+    public init(features: [Float], labels: [Int32], width: Int, classes: Int, name: String = "dataset",
+                classNames: [String]? = nil) throws {
         guard width >= 1 else {
             throw NNError.invalidData(source: name, detail: "width \(width) must be at least 1 feature per sample")
         }
@@ -51,20 +55,46 @@ public struct Dataset: Sendable {
                 source: name,
                 detail: "feature \(features[index]) in row \(index / width), column \(index % width) is not finite; remove or impute missing values first")
         }
+        if let classNames {
+            try Self.checkClassNames(classNames, classes: classes, source: name)
+        }
         self.features = features
         self.labels = labels
         self.width = width
         self.classes = classes
         self.name = name
+        self.classNames = classNames
+    }
+
+    /// Features to predict on, with no labels: every label is 0, which nothing reads.
+    public init(unlabelledFeatures features: [Float], width: Int, classes: Int, name: String = "dataset") throws {
+        guard width >= 1, features.count % width == 0 else {
+            throw NNError.invalidData(
+                source: name, detail: "\(features.count) feature values do not split into rows of \(width); every row needs \(width) features")
+        }
+        try self.init(features: features, labels: [Int32](repeating: 0, count: features.count / width), width: width,
+                      classes: classes, name: name)
     }
 
     /// Builds without re-validating, for subsets of data already validated.
-    private init(unchecked features: [Float], labels: [Int32], width: Int, classes: Int, name: String) {
+    private init(unchecked features: [Float], labels: [Int32], width: Int, classes: Int, name: String, classNames: [String]?) {
         self.features = features
         self.labels = labels
         self.width = width
         self.classes = classes
         self.name = name
+        self.classNames = classNames
+    }
+
+    /// Names must be one per class and distinct, or predictions could not be told apart.
+    public static func checkClassNames(_ names: [String], classes: Int, source: String) throws {
+        guard names.count == classes else {
+            throw NNError.invalidData(source: source, detail: "\(names.count) class names for \(classes) classes; give one name per class")
+        }
+        var seen = Set<String>()
+        for name in names where !seen.insert(name).inserted {
+            throw NNError.invalidData(source: source, detail: "class name '\(name)' appears twice; class names must be distinct")
+        }
     }
 
     /// The features of sample `row` (no bounds check beyond the array's own).
@@ -87,7 +117,8 @@ public struct Dataset: Sendable {
             newFeatures.append(contentsOf: sample(r))
             newLabels.append(labels[r])
         }
-        return Dataset(unchecked: newFeatures, labels: newLabels, width: width, classes: classes, name: name ?? self.name)
+        return Dataset(unchecked: newFeatures, labels: newLabels, width: width, classes: classes, name: name ?? self.name,
+                       classNames: classNames)
     }
 
     /// Splits off `devCount` samples chosen by a seeded shuffle; the rest, in shuffled order, is

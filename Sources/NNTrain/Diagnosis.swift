@@ -3,8 +3,13 @@ import Foundation
 /// The course's bias/variance reading of final train and dev errors.
 ///
 /// Avoidable bias = train error − achievable (Bayes) error; variance = dev error − train error. Each
-/// is "high" when it exceeds `tolerance` (absolute, as a fraction). The advice follows the course's
-/// basic recipe: fix bias first (bigger network, train longer), then variance (more data, regularisation).
+/// is "high" when it exceeds `tolerance` (absolute, as a fraction). When both are high but one is at
+/// least twice the other, the larger one is the finding: the course's advice is to work on the bigger
+/// gap first, and calling a 2.6 % train error "high bias" beside a 7-point variance gap would send a
+/// user after a bigger network when regularisation is what helps. The advice follows the course's
+/// basic recipe: fix bias first (bigger network, train longer), then variance (more data,
+/// regularisation). The description says how it judged, and that the Bayes error was assumed to be 0
+/// when it was not given.
 public struct Diagnosis: Sendable, Codable, Equatable, CustomStringConvertible {
     public enum Finding: String, Sendable, Codable {
         case highBias
@@ -19,37 +24,65 @@ public struct Diagnosis: Sendable, Codable, Equatable, CustomStringConvertible {
     public var bayesError: Double
     public var tolerance: Double
 
+    /// How many times larger one gap must be than the other to be the finding on its own.
+    public static let dominanceRatio = 2.0
+
     public init(trainError: Double, devError: Double, bayesError: Double = 0, tolerance: Double = 0.02) {
         self.trainError = trainError
         self.devError = devError
         self.bayesError = bayesError
         self.tolerance = tolerance
-        let highBias = trainError - bayesError > tolerance
-        let highVariance = devError - trainError > tolerance
-        switch (highBias, highVariance) {
-        case (true, true): finding = .highBiasAndVariance
+        let bias = trainError - bayesError, variance = devError - trainError
+        switch (bias > tolerance, variance > tolerance) {
+        case (true, true):
+            if bias >= Self.dominanceRatio * variance {
+                finding = .highBias
+            } else if variance >= Self.dominanceRatio * bias {
+                finding = .highVariance
+            } else {
+                finding = .highBiasAndVariance
+            }
         case (true, false): finding = .highBias
         case (false, true): finding = .highVariance
         case (false, false): finding = .balanced
         }
     }
 
+    /// Train error − Bayes error (may be negative when the Bayes error was set too high).
+    public var avoidableBias: Double { trainError - bayesError }
+    /// Dev error − train error.
+    public var variance: Double { devError - trainError }
+
     public var description: String {
         let train = Self.percent(trainError), dev = Self.percent(devError)
-        let target = bayesError > 0 ? " (achievable ≈ \(Self.percent(bayesError)))" : ""
+        let advice: String
         switch finding {
         case .highVariance:
-            return "high variance: dev error \(dev) vs train \(train); try more data or regularisation (L2, dropout, early stopping)"
+            advice = "high variance: dev error \(dev) vs train \(train); try more data or regularisation (L2, dropout, early stopping)"
         case .highBias:
-            return "high bias: train error \(train)\(target), dev \(dev); try a bigger network or train longer"
+            advice = "high bias: train error \(train), dev \(dev); try a bigger network or train longer"
         case .highBiasAndVariance:
-            return "high bias and high variance: train error \(train)\(target), dev \(dev); first a bigger network or longer training, then more data or regularisation"
+            advice = "high bias and high variance: train error \(train), dev \(dev); first a bigger network or longer training, then more data or regularisation"
         case .balanced:
-            return "low bias and low variance: train error \(train), dev \(dev)"
+            advice = "low bias and low variance: train error \(train), dev \(dev)"
         }
+        return advice + " (" + judgement + ")"
+    }
+
+    /// The figures the finding rests on, and where the Bayes error came from.
+    public var judgement: String {
+        let bayes = bayesError > 0
+            ? "Bayes error \(Self.percent(bayesError))"
+            : "Bayes error assumed 0 %; give your data's achievable error with --bayes-error"
+        return "avoidable bias \(Self.points(avoidableBias)), variance \(Self.points(variance)), "
+            + "each high above \(Self.points(tolerance)); \(bayes)"
     }
 
     static func percent(_ x: Double) -> String {
         String(format: "%.1f %%", x * 100)
+    }
+
+    static func points(_ x: Double) -> String {
+        String(format: "%.1f pp", x * 100)
     }
 }

@@ -20,6 +20,10 @@ public final class Network {
     /// Input standardisation applied on the host before upload; part of the model. ``Trainer``
     /// fits it on the training set when it is nil.
     public var normalizer: InputNormalizer?
+    /// The name of each class in output order, when the training labels were text; part of the
+    /// model (saved as the checkpoint's `class_names`, checked there to be one distinct name per
+    /// class), so predictions can name their class.
+    public var classNames: [String]?
     public var mode: Mode = .training
     /// Key of the Philox stream that dropout masks are drawn from.
     public var dropoutSeed: UInt64

@@ -153,6 +153,7 @@ public final class Trainer {
         if network.normalizer == nil {
             network.normalizer = try InputNormalizer.fit(train, config.inputNormalization)
         }
+        if network.classNames == nil { network.classNames = train.classNames }
         try BatchLoader.check(train, fits: network)
         if let dev {
             try BatchLoader.check(dev, fits: network)
@@ -269,7 +270,8 @@ public final class Trainer {
 
     private func trackBest(_ early: EarlyStopping, _ dev: Evaluation, epoch: Int) throws -> Bool {
         let value = early.metric == .devLoss ? dev.loss : dev.accuracy
-        guard early.improves(value, over: state.bestMetric) else {
+        let bestLoss = state.history.last { $0.epoch == state.bestEpoch }?.devLoss
+        guard early.improves(value, loss: dev.loss, over: state.bestMetric, bestLoss: bestLoss) else {
             state.epochsWithoutImprovement += 1
             if state.epochsWithoutImprovement >= early.patience { state.stoppedEarly = true }
             return false

@@ -18,12 +18,17 @@ public struct EarlyStopping: Sendable, Codable, Equatable {
         self.minDelta = minDelta
     }
 
-    /// Whether `value` beats `best` by more than `minDelta`.
-    func improves(_ value: Double, over best: Double?) -> Bool {
+    /// Whether `value` beats `best` by more than `minDelta`. Dev accuracy ties often (it moves in
+    /// steps of 1/dev-size), so with `minDelta` 0 a tie goes to the lower dev loss: the more
+    /// confident of two equally accurate epochs.
+    public func improves(_ value: Double, loss: Double?, over best: Double?, bestLoss: Double?) -> Bool {
         guard let best else { return true }
         switch metric {
-        case .devLoss: return value < best - minDelta
-        case .devAccuracy: return value > best + minDelta
+        case .devLoss:
+            return value < best - minDelta
+        case .devAccuracy:
+            if minDelta == 0, value == best, let loss, let bestLoss { return loss < bestLoss }
+            return value > best + minDelta
         }
     }
 }

@@ -54,7 +54,7 @@ public struct StudyRequest: Sendable {
     public func resolve(stored: StudyConfiguration?, studyName: String) throws -> StudyConfiguration {
         guard let stored else {
             // StudyConfiguration's initialiser holds the defaults; only what was given replaces them.
-            var c = StudyConfiguration(space: space ?? .courseDefault)
+            var c = StudyConfiguration(space: space ?? .recommended)
             if let sampler { c.sampler = sampler }
             if let seed { c.seed = seed }
             if let trialsPerRound { c.trialsPerRound = trialsPerRound }
@@ -76,11 +76,20 @@ public struct StudyRequest: Sendable {
                   stored.space.jsonObject.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }, "--space")
         try check(sampler, stored.sampler, "--sampler")
         try check(seed, stored.seed, "--seed")
-        try check(trialsPerRound, stored.trialsPerRound, "--trials")
+        var resolved = stored
+        if let trialsPerRound, trialsPerRound != stored.trialsPerRound {
+            // More trials extend the study (the sampler draws by trial index, so the extended study is
+            // the one that would have been started with the larger count); fewer would discard results.
+            guard trialsPerRound > stored.trialsPerRound, stored.sampler == .random else {
+                try check(trialsPerRound, stored.trialsPerRound, "--trials")
+                return stored
+            }
+            resolved.trialsPerRound = trialsPerRound
+        }
         try check(rounds, stored.rounds, "--rounds")
         try check(gridPoints, stored.gridPoints, "--grid-points")
         try check(keepFraction, stored.keepFraction, "--keep-fraction")
         if let given = trainArguments, !given.isEmpty { try check(given, stored.trainArguments, "train arguments") }
-        return stored
+        return resolved
     }
 }

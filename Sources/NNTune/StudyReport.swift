@@ -64,7 +64,49 @@ public struct StudyReport {
         if let first = failed.first {
             lines.append("\(failed.count) failed; e.g. trial \(first.id): \(first.error ?? "no error recorded")")
         }
+        if let best = ranked.first {
+            lines.append("best: trial \(best.id), dev accuracy \(percent(best.result?.devAccuracy ?? 0))"
+                         + (checkpoint(of: best).map { "; its checkpoint: \($0)" } ?? ""))
+            lines.append("reproduce it with:")
+            lines.append("  " + reproductionCommand(for: best))
+            if let derived = derivedSettings(of: best) { lines.append("  (\(derived))") }
+        }
         return lines.joined(separator: "\n")
+    }
+
+    // MARK: Reproducing a trial
+
+    /// The `best/` checkpoint folder a finished trial's worker wrote, when it is still there.
+    public func checkpoint(of trial: TrialRecord) -> String? {
+        guard let directory = trial.outputDirectory else { return nil }
+        let best = (directory as NSString).appendingPathComponent("best")
+        return FileManager.default.fileExists(atPath: best) ? best : nil
+    }
+
+    /// The `nn train` command line that runs `trial` again: the study's train arguments, then the
+    /// trial's hyperparameters as flags (hidden and depth as the `--layers` they make).
+    public func reproductionCommand(for trial: TrialRecord) -> String {
+        let arguments = configuration.trainArguments + Hyperparameter.trainArguments(for: trial.assignment)
+            + ["--out", "runs/\(name)-trial-\(trial.id)"]
+        return (["nn", "train"] + arguments).map(Self.shellQuoted).joined(separator: " ")
+    }
+
+    /// "hidden 436 and depth 2 make --layers 436,436" when the trial has settings that are not flags.
+    public func derivedSettings(of trial: TrialRecord) -> String? {
+        let parts = ["hidden", "depth"].compactMap { name in trial.assignment[name].map { "\(name) \(SearchBox.format($0))" } }
+        guard !parts.isEmpty else { return nil }
+        let arguments = Hyperparameter.trainArguments(for: trial.assignment)
+        guard let index = arguments.firstIndex(of: "--layers"), index + 1 < arguments.count else { return nil }
+        let defaults = trial.assignment["hidden"] == nil ? "depth with the default \(Hyperparameter.defaultHiddenUnits) units"
+            : trial.assignment["depth"] == nil ? "with the default depth \(Hyperparameter.defaultDepth)" : ""
+        return parts.joined(separator: " and ") + (defaults.isEmpty ? "" : " (\(defaults))") + " make --layers \(arguments[index + 1])"
+    }
+
+    /// A word the shell reads as itself: quoted unless it holds only safe characters.
+    static func shellQuoted(_ word: String) -> String {
+        let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,/=:@%+")
+        if !word.isEmpty, word.unicodeScalars.allSatisfy(safe.contains) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     private func percent(_ x: Double) -> String { String(format: "%.2f %%", 100 * x) }
@@ -94,7 +136,12 @@ public struct StudyReport {
                 ["round": round + 1, "box": Dictionary(uniqueKeysWithValues: zip(box.bounds.map(\.name), box.describe(in: configuration.space)))] as [String: Any]
             },
             "top": ranked.prefix(top).map(trialObject),
-            "best": ranked.first.map(trialObject) ?? NSNull(),
+            "best": ranked.first.map { best -> [String: Any] in
+                var object = trialObject(best)
+                object["command"] = reproductionCommand(for: best)
+                if let checkpoint = checkpoint(of: best) { object["checkpoint"] = checkpoint }
+                return object
+            } ?? NSNull(),
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)

@@ -63,6 +63,8 @@ public final class StudyRunner {
         if planned.isEmpty {
             try plan(round: 0, box: configuration.space.fullBox)
             planned = try store.rounds()
+        } else if let (round, box) = planned.last {
+            try extend(round: round, box: box)
         }
         while let (round, box) = planned.last {
             try runPendingTrials(round: round)
@@ -113,6 +115,20 @@ public final class StudyRunner {
         try store.addRound(round, box: box, assignments: assignments)
         log("round \(round + 1) of \(configuration.rounds): \(assignments.count) trials (\(configuration.sampler.rawValue)) in")
         for line in box.describe(in: configuration.space) { log("  \(line)") }
+    }
+
+    /// Tops round `round` up to the configured trials per round (a study resumed with a larger
+    /// `--trials`). Earlier rounds stay as they are: the later boxes were fitted to their trials.
+    private func extend(round: Int, box: SearchBox) throws {
+        guard configuration.sampler == .random else { return }
+        let existing = try store.trials(round: round).count
+        guard existing < configuration.trialsPerRound else { return }
+        let sampler = RandomSampler(seed: configuration.seed)
+        let added = (existing..<configuration.trialsPerRound).map {
+            sampler.assignment(round: round, trial: $0, box: box, space: configuration.space)
+        }
+        try store.addTrials(round: round, assignments: added)
+        log("round \(round + 1): \(added.count) more trials (now \(configuration.trialsPerRound))")
     }
 
     /// A grid larger than this is almost certainly a mistake (and would fill the database for nothing).

@@ -187,14 +187,25 @@ public final class StudyStore {
         return try db.transaction {
             try db.query("INSERT INTO rounds (round, box, created_at) VALUES (?, ?, ?)",
                          [.integer(Int64(round)), .text(boxText), .real(Date().timeIntervalSince1970)])
-            var ids: [Int] = []
-            for text in texts {
-                let row = try db.query("INSERT INTO trials (round, params, status) VALUES (?, ?, 'pending') RETURNING id",
-                                       [.integer(Int64(round)), .text(text)])
-                guard let id = row.first?.first?.int else { throw TuneError.storage(detail: "insert returned no trial id") }
-                ids.append(id)
-            }
-            return ids
+            return try insertTrials(round: round, texts)
+        }
+    }
+
+    /// Adds pending trials to round `round`, already planned (a study extended with more trials);
+    /// returns their ids in order.
+    @discardableResult
+    public func addTrials(round: Int, assignments: [Assignment]) throws -> [Int] {
+        let texts = try assignments.map(encode)
+        return try db.transaction { try insertTrials(round: round, texts) }
+    }
+
+    /// Inserts pending trials; the caller holds the transaction.
+    private func insertTrials(round: Int, _ texts: [String]) throws -> [Int] {
+        try texts.map { text in
+            let row = try db.query("INSERT INTO trials (round, params, status) VALUES (?, ?, 'pending') RETURNING id",
+                                   [.integer(Int64(round)), .text(text)])
+            guard let id = row.first?.first?.int else { throw TuneError.storage(detail: "insert returned no trial id") }
+            return id
         }
     }
 

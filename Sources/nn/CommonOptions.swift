@@ -19,12 +19,18 @@ struct DataReadingOptions: ParsableArguments {
     @Option(name: .customLong("labels"), help: ArgumentHelp("Labels file for a features-only --data (.npy or IDX).", valueName: "file"))
     var labelsPath: String?
 
-    @Option(name: .customLong("label-column"),
-            help: ArgumentHelp("CSV label column: a 0-based index (negative counts from the end) or a header name.", valueName: "column"))
+    // .unconditional: "-1" (the last column) is a value here, not an option.
+    @Option(name: .customLong("label-column"), parsing: .unconditional,
+            help: ArgumentHelp("CSV label column: a 0-based index (negative counts from the end) or a header name. "
+                + "Labels may be class indices (0, 1, 2, …) or class names (text; classes are numbered in sorted order).",
+                valueName: "column"))
     var labelColumn: String = "last"
 
-    @Option(name: .customLong("header"), help: "Whether the CSV's first row is a header (auto: when it holds a non-number).")
+    @Option(name: .customLong("header"), help: "Whether the CSV's first row is a header (auto: when a feature cell in it is not a number).")
     var header: CSVHeader = .auto
+
+    @Option(help: ArgumentHelp("CSV field separator: one character, or 'tab' (default ',', a .tsv file is tab-separated).", valueName: "char"))
+    var delimiter: CSVDelimiter = .comma
 
     @Option(help: ArgumentHelp("Number of classes (default: largest training label + 1).", valueName: "n"))
     var classes: Int?
@@ -42,10 +48,35 @@ struct DataReadingOptions: ParsableArguments {
     }
 
     func loadOptions(testPath: String?) -> DataLoadOptions {
-        DataLoadOptions(csv: CSVOptions(labelColumn: LabelColumn(parsing: labelColumn), header: header),
+        DataLoadOptions(csv: CSVOptions(labelColumn: LabelColumn(parsing: labelColumn), header: header, delimiter: delimiter.character),
                         classes: classes, labelsPath: labelsPath, testPath: testPath,
                         npzFeatureKey: npzFeatures, npzLabelKey: npzLabels)
     }
+}
+
+/// `--delimiter`: one ASCII character other than a quote or a line end; "tab" and "\t" name the tab.
+struct CSVDelimiter: ExpressibleByArgument, Equatable {
+    let character: Character
+
+    static let comma = CSVDelimiter(character: ",")
+
+    private init(character: Character) { self.character = character }
+
+    init?(argument: String) {
+        switch argument.lowercased() {
+        case "tab", "\\t", "\t": character = "\t"
+        case "comma": character = ","
+        case "semicolon": character = ";"
+        default:
+            guard argument.count == 1, let c = argument.first, c.isASCII, c != "\"", !c.isNewline else { return nil }
+            character = c
+        }
+    }
+
+    /// The argument that parses back to this delimiter.
+    var argument: String { character == "\t" ? "tab" : String(character) }
+
+    static var defaultValueDescription: String { "," }
 }
 
 /// `--dev-size`: a sample count ("5000") or a fraction of the training set ("0.1" or "10%").

@@ -43,12 +43,22 @@ struct EvalCommand: ParsableCommand {
         let description = try ModelCheckpoint.describe(model)
         var options = reading.loadOptions(testPath: nil)
         if options.classes == nil { options.classes = description.spec.classes }
-        let splits = try DataLoader.load(data, options: options)
+        options.classNames = description.classNames
+        let splits: DataSplits
+        do {
+            splits = try DataLoader.load(data, options: options)
+        } catch let error as NNError {
+            throw labelsMissing(in: description) ?? error
+        }
         let chosen = split ?? (splits.test != nil ? .test : .train)
-        let dataset: Dataset
+        var dataset: Dataset
         switch chosen {
         case .train:
             dataset = splits.train
+            // A file of its own is just "the data"; "train" would suggest a split of it.
+            if NamedDataset(rawValue: data.lowercased()) == nil, splits.test == nil {
+                dataset.name = URL(fileURLWithPath: data).lastPathComponent
+            }
         case .test:
             guard let test = splits.test else {
                 throw CommandFailure.usage("\(data) has no test split; use --split train (or evaluate a separate file)")
@@ -56,6 +66,7 @@ struct EvalCommand: ParsableCommand {
             dataset = test
         }
         guard dataset.width == description.spec.inputWidth else {
+            if let missing = labelsMissing(in: description) { throw missing }
             throw CommandFailure.failed(
                 "\(dataset.name) has \(dataset.width) features per sample but the model takes \(description.spec.inputWidth); evaluate it on data like its training data")
         }
@@ -64,8 +75,10 @@ struct EvalCommand: ParsableCommand {
         let network = try ModelCheckpoint.load(model, backend: backend)
         let evaluation = try network.evaluate(dataset, batchSize: batchSize)
         if let predictions {
-            let probabilities = try network.predictProbabilities(dataset, batchSize: batchSize)
-            try Self.writePredictions(probabilities, labels: dataset.labels, classes: network.spec.classes, to: predictions)
+            let rows = network.predictions(fromProbabilities: try network.predictProbabilities(dataset, batchSize: batchSize))
+            try PredictionsFile.write(
+                PredictionsFile.text(rows, labels: dataset.labels, classes: network.spec.classes, classNames: network.classNames),
+                to: predictions, option: "--predictions")
         }
         if json {
             var line = JSONLine()
@@ -85,18 +98,16 @@ struct EvalCommand: ParsableCommand {
         }
     }
 
-    /// CSV with a header: `label,predicted,p0,p1,…`, one row per sample, probabilities printed with 9
-    /// significant digits so a Float32 round-trips exactly.
-    static func writePredictions(_ p: [Float], labels: [Int32], classes: Int, to path: String) throws {
-        var text = "label,predicted," + (0..<classes).map { "p\($0)" }.joined(separator: ",") + "\n"
-        text.reserveCapacity(labels.count * classes * 12)
-        for (i, label) in labels.enumerated() {
-            let row = p[(i * classes)..<((i + 1) * classes)]
-            var best = row.startIndex
-            for j in row.indices where row[j] > row[best] { best = j }
-            text += "\(label),\(best - row.startIndex)," + row.map { String(format: "%.9g", Double($0)) }.joined(separator: ",") + "\n"
-        }
-        try AtomicFile.write(text, to: path)
+    /// When `data` is a CSV file with as many columns as the model has inputs, its last column is
+    /// no label but a feature: the file holds no labels, and `nn predict` is the command for it.
+    private func labelsMissing(in description: ModelCheckpoint.Description) -> CommandFailure? {
+        guard DataLoader.isCSV(data), reading.labelColumn == "last",
+              let table = try? CSVReader.read(path: data, options: CSVOptions(labelColumn: .none, header: reading.header,
+                                                                                delimiter: reading.delimiter.character)),
+              table.width == description.spec.inputWidth else { return nil }
+        return CommandFailure.failed(
+            "\(data) has \(table.width) columns, as many as the model's inputs, so it holds no label column to evaluate against; "
+                + "to predict classes for it use: nn predict --model \(model) --data \(data) --out predictions.csv")
     }
 }
 

@@ -12,10 +12,14 @@ struct NNTool: ParsableCommand {
             digits (scikit-learn), or a path to a CSV, .npy, .npz or IDX file.
             Exit codes: 0 success, 1 data/model/training error, 2 usage error.
             """,
-        subcommands: [TrainCommand.self, EvalCommand.self, GradCheckCommand.self, DevicesCommand.self, TuneCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, GradCheckCommand.self, DevicesCommand.self, TuneCommand.self])
 
     /// Parses the command line, runs the command, and exits with the documented status.
     static func runAndExit(_ arguments: [String]? = nil) -> Never {
+        if let help = TuneCommand.helpText(for: arguments ?? Array(CommandLine.arguments.dropFirst())) {
+            print(help)
+            Foundation.exit(0)
+        }
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

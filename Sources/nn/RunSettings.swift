@@ -16,6 +16,9 @@ struct RunSettings: Equatable {
 
     init(values: [String: String]) { self.values = values }
 
+    /// Every settings key (`nn train` flag names without dashes; "shuffle" is `--no-shuffle`).
+    static var known: Set<String> { Set(changeable.values).union(architecture).union(identity) }
+
     init(_ c: TrainCommand) {
         var v: [String: String] = [:]
         v["data"] = c.data
@@ -23,6 +26,7 @@ struct RunSettings: Equatable {
         v["labels"] = c.reading.labelsPath
         v["label-column"] = c.reading.labelColumn
         v["header"] = c.reading.header.rawValue
+        v["delimiter"] = c.reading.delimiter.argument
         v["classes"] = c.reading.classes.map(String.init)
         v["npz-x"] = c.reading.npzFeatures
         v["npz-y"] = c.reading.npzLabels
@@ -123,7 +127,7 @@ struct RunSettings: Equatable {
 
     /// Settings that define which run this is; changing them would make a different run.
     static let identity: Set<String> = [
-        "data", "test-data", "labels", "label-column", "header", "classes", "npz-x", "npz-y", "dev-size", "split-seed",
+        "data", "test-data", "labels", "label-column", "header", "delimiter", "classes", "npz-x", "npz-y", "dev-size", "split-seed",
         "train-size", "init", "normalize", "optimizer", "schedule", "shuffle", "early-stopping-metric", "seed",
     ]
 

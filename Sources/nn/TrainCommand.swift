@@ -23,6 +23,8 @@ struct TrainCommand: ParsableCommand {
             """)
 
     // MARK: Data
+    // Numeric options parse `.unconditional`ly: "--lr -1" is a (bad) learning rate, refused by
+    // validate() with its range, not a missing value followed by an unknown flag "-1".
 
     @Option(help: ArgumentHelp("fashion-mnist, mnist, digits, or a path (.csv, .npy, .npz, IDX file or folder).", valueName: "name|path"))
     var data: String = NamedDataset.fashionMNIST.rawValue
@@ -33,15 +35,15 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup(title: "Data reading")
     var reading: DataReadingOptions
 
-    @Option(name: .customLong("dev-size"),
+    @Option(name: .customLong("dev-size"), parsing: .unconditional,
             help: ArgumentHelp("Dev set carved from the training set: a count (5000) or a fraction (0.1, 10%); 0 for none.", valueName: "size"))
     var devSize: DevSize = .fraction(0.1)
 
-    @Option(name: .customLong("split-seed"), help: ArgumentHelp("Seed of the train/dev split and of --train-size's draw (kept apart from --seed so runs share one dev set).", valueName: "n"))
+    @Option(name: .customLong("split-seed"), parsing: .unconditional, help: ArgumentHelp("Seed of the train/dev split and of --train-size's draw (kept apart from --seed so runs share one dev set).", valueName: "n"))
     var splitSeed: UInt64 = 0
 
     // DevSize because it parses the same way (count, fraction or percentage); here a fraction is of what the dev split leaves.
-    @Option(name: .customLong("train-size"),
+    @Option(name: .customLong("train-size"), parsing: .unconditional,
             help: ArgumentHelp("Train on a random subset of the training set, drawn after the dev split (which stays the same) "
                 + "and seeded by --split-seed: a count (10000) or a fraction (0.2, 20%) of what the dev split leaves; default: all of it.",
                 valueName: "size"))
@@ -55,7 +57,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Batch normalisation after each hidden dense layer.")
     var batchnorm: Bool = true
 
-    @Option(help: ArgumentHelp("Dropout KEEP probability after each hidden activation (the course's keep_prob; 1 = no dropout).", valueName: "keep"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Dropout KEEP probability after each hidden activation (the course's keep_prob; 1 = no dropout).", valueName: "keep"))
     var dropout: Float = 1
 
     @Option(help: "Hidden-layer activation.")
@@ -67,7 +69,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Output head: softmax over all classes, or sigmoid (logistic regression, 2 classes only).")
     var head: ClassifierHead = .softmax
 
-    @Option(name: .customLong("bn-beta"), help: ArgumentHelp("Batch-norm running-average β (= 1 − PyTorch momentum).", valueName: "beta"))
+    @Option(name: .customLong("bn-beta"), parsing: .unconditional, help: ArgumentHelp("Batch-norm running-average β (= 1 − PyTorch momentum).", valueName: "beta"))
     var batchNormBeta: Float = 0.9
 
     @Option(help: ArgumentHelp(
@@ -84,25 +86,25 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Optimiser.")
     var optimizer: OptimizerName = .adam
 
-    @Option(name: .customLong("lr"), help: ArgumentHelp("Initial learning rate α₀.", valueName: "alpha"))
+    @Option(name: .customLong("lr"), parsing: .unconditional, help: ArgumentHelp("Initial learning rate α₀.", valueName: "alpha"))
     var learningRate: Float = 1e-3
 
-    @Option(help: ArgumentHelp("Momentum β (optimizer momentum).", valueName: "beta"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Momentum β (optimizer momentum).", valueName: "beta"))
     var momentum: Float = 0.9
 
-    @Option(help: ArgumentHelp("Adam β₁.", valueName: "beta"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Adam β₁.", valueName: "beta"))
     var beta1: Float = 0.9
 
-    @Option(help: ArgumentHelp("Adam β₂, and RMSprop's β.", valueName: "beta"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Adam β₂, and RMSprop's β.", valueName: "beta"))
     var beta2: Float = 0.999
 
-    @Option(help: ArgumentHelp("ε of Adam and RMSprop.", valueName: "eps"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("ε of Adam and RMSprop.", valueName: "eps"))
     var epsilon: Float = 1e-8
 
-    @Option(help: ArgumentHelp("L2 regularisation λ (cost + λ/2m·Σ‖W‖²).", valueName: "lambda"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("L2 regularisation λ (cost + λ/2m·Σ‖W‖²).", valueName: "lambda"))
     var l2: Float = 0
 
-    @Option(help: ArgumentHelp("L1 regularisation λ (cost + λ/m·Σ|w|).", valueName: "lambda"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("L1 regularisation λ (cost + λ/m·Σ|w|).", valueName: "lambda"))
     var l1: Float = 0
 
     // Cosine by default: with the recipe's 10 epochs it lifts test accuracy by about half a point on
@@ -110,40 +112,40 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Learning-rate schedule over epochs (cosine: α₀·½(1 + cos(π·epoch/epochs)), annealed over the whole run).")
     var schedule: ScheduleName = .cosine
 
-    @Option(help: ArgumentHelp("Decay for inverse-time and staircase: α₀/(1 + decay·epoch).", valueName: "d"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Decay for inverse-time and staircase: α₀/(1 + decay·epoch).", valueName: "d"))
     var decay: Double = 1
 
-    @Option(name: .customLong("decay-rate"), help: ArgumentHelp("Factor for exponential (α₀·rate^epoch) and step schedules.", valueName: "r"))
+    @Option(name: .customLong("decay-rate"), parsing: .unconditional, help: ArgumentHelp("Factor for exponential (α₀·rate^epoch) and step schedules.", valueName: "r"))
     var decayRate: Double = 0.95
 
-    @Option(name: .customLong("decay-interval"), help: ArgumentHelp("Epochs per stair for staircase and step schedules.", valueName: "epochs"))
+    @Option(name: .customLong("decay-interval"), parsing: .unconditional, help: ArgumentHelp("Epochs per stair for staircase and step schedules.", valueName: "epochs"))
     var decayInterval: Int = 1
 
-    @Option(name: .customLong("decay-k"), help: ArgumentHelp("k of the inverse-sqrt schedule α₀·k/√epoch.", valueName: "k"))
+    @Option(name: .customLong("decay-k"), parsing: .unconditional, help: ArgumentHelp("k of the inverse-sqrt schedule α₀·k/√epoch.", valueName: "k"))
     var decayK: Double = 1
 
-    @Option(help: ArgumentHelp("Mini-batch size.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Mini-batch size.", valueName: "n"))
     var batch: Int = 128
 
-    @Option(help: ArgumentHelp("Epochs.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Epochs.", valueName: "n"))
     var epochs: Int = 10
 
-    @Option(name: .customLong("max-steps"), help: ArgumentHelp("Stop after this many optimisation steps.", valueName: "n"))
+    @Option(name: .customLong("max-steps"), parsing: .unconditional, help: ArgumentHelp("Stop after this many optimisation steps.", valueName: "n"))
     var maxSteps: Int?
 
     @Flag(name: .customLong("no-shuffle"), help: "Keep the file order instead of reshuffling every epoch.")
     var noShuffle: Bool = false
 
-    @Option(help: ArgumentHelp("Early stopping: epochs without dev improvement before stopping (0 = off); restores the best weights.", valueName: "epochs"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Early stopping: epochs without dev improvement before stopping (0 = off); restores the best weights.", valueName: "epochs"))
     var patience: Int = 0
 
     @Option(name: .customLong("early-stopping-metric"), help: "Dev metric watched by early stopping and used to pick best/.")
     var earlyStoppingMetric: DevMetricName = .devAccuracy
 
-    @Option(name: .customLong("bayes-error"), help: ArgumentHelp("Achievable error (e.g. human level) for the bias/variance reading.", valueName: "fraction"))
+    @Option(name: .customLong("bayes-error"), parsing: .unconditional, help: ArgumentHelp("Achievable error (e.g. human level) for the bias/variance reading.", valueName: "fraction"))
     var bayesError: Double = 0
 
-    @Option(help: ArgumentHelp("Seed of initialisation, shuffling and dropout.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of initialisation, shuffling and dropout.", valueName: "n"))
     var seed: UInt64 = 1
 
     // MARK: Run
@@ -151,8 +153,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Backend: auto, opencl or native (default: $NN_BACKEND, else auto).", valueName: "kind"))
     var backend: BackendKind?
 
-    @Option(help: ArgumentHelp("Output folder for checkpoints, metrics and the learning curve.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Output folder for checkpoints, metrics and the learning curve (default: runs/<date>-<time>). "
+        + "A folder that holds another run is refused unless --overwrite is given.", valueName: "dir"))
     var out: String?
+
+    @Flag(help: "Replace the run already in --out (its run files are deleted once the new run has started).")
+    var overwrite: Bool = false
 
     @Flag(help: "End with one machine-readable JSON line on stdout (everything else goes to stderr).")
     var json: Bool = false
@@ -165,10 +171,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Continue the run in this --out folder from its latest checkpoint, with its own settings.", valueName: "dir"))
     var resume: String?
 
-    @Option(name: .customLong("from-epoch"), help: ArgumentHelp("With --resume: roll back to epoch K's checkpoint (later ones move to DIR/superseded/).", valueName: "K"))
+    @Option(name: .customLong("from-epoch"), parsing: .unconditional, help: ArgumentHelp("With --resume: roll back to epoch K's checkpoint (later ones move to DIR/superseded/).", valueName: "K"))
     var fromEpoch: Int?
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("With --resume: change a hyperparameter from here on, e.g. --set lr=3e-4 (repeatable).", valueName: "key=value"))
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "With --resume: change a hyperparameter from here on, e.g. --set lr=3e-4 (repeatable; a hyperparameter flag such as "
+            + "--lr 3e-4 does the same). lr sets the schedule's α₀, the rate it starts from, so the next epoch runs at the "
+            + "schedule's rate for it (cosine: below α₀).", valueName: "key=value"))
     var sets: [String] = []
 
     func validate() throws {
@@ -198,6 +207,7 @@ struct TrainCommand: ParsableCommand {
         } else {
             if let fromEpoch, fromEpoch < 1 { throw ValidationError("--from-epoch \(fromEpoch) must be at least 1") }
             if out != nil { throw ValidationError("--out: a resumed run writes into its --resume folder; drop --out") }
+            if overwrite { throw ValidationError("--overwrite replaces a run; it cannot be given with --resume, which continues one") }
         }
     }
 
@@ -253,16 +263,13 @@ struct TrainCommand: ParsableCommand {
     // MARK: Run
 
     func run() throws {
-        guard let resume else { return try execute(resume: nil) }
-        // The run's own settings come from its checkpoint; a hyperparameter flag here would be ignored
-        // silently, so it is an error that points at --set.
-        let given = RunSettings(self).differences(from: RunSettings(try TrainCommand.parse([])))
-        guard given.isEmpty else {
-            throw CommandFailure.usage(
-                "--resume continues \(resume) with the settings it was trained with; "
-                    + "\(given.map { "--\($0)" }.joined(separator: ", ")) cannot be given with it (change hyperparameters with --set KEY=VALUE)")
+        guard let resume else {
+            var command = self
+            command.out = out ?? OutputFolder.fresh()
+            try OutputFolder.checkForNewRun(command.out ?? "", overwrite: overwrite)
+            return try command.execute(resume: nil, outWasChosen: out == nil)
         }
-        let plan = try ResumePlan(directory: resume, fromEpoch: fromEpoch, sets: sets)
+        let plan = try ResumePlan(directory: resume, fromEpoch: fromEpoch, sets: try setsForResume(resume))
         var command = plan.command
         command.backend = backend
         command.out = resume
@@ -272,8 +279,51 @@ struct TrainCommand: ParsableCommand {
         try command.execute(resume: plan)
     }
 
+    /// The `--set` requests of a resumed run: every hyperparameter flag given on the command line
+    /// (also one equal to its default) as a `--set`, then the `--set`s themselves; a flag that defines
+    /// the run (data, architecture, optimizer, seed, …) is refused. Nothing given is dropped.
+    func setsForResume(_ resume: String) throws -> [String] {
+        let values = RunSettings(self).values
+        let defaults = RunSettings(try TrainCommand.parse([]))
+        // Flags spelled on the command line, and (for a command parsed in-process) settings that
+        // differ from their defaults.
+        var given = Self.settingFlags(in: Array(CommandLine.arguments.dropFirst()))
+        for key in RunSettings(self).differences(from: defaults) where !given.contains(key) { given.append(key) }
+        var translated: [String] = []
+        var refused: [String] = []
+        for key in given {
+            if RunSettings.changeable[key] != nil, let value = values[key] {
+                translated.append("\(key)=\(value)")
+            } else {
+                refused.append(key == "batchnorm" && values[key] == "false" ? "--no-batchnorm" : key == "shuffle" ? "--no-shuffle" : "--\(key)")
+            }
+        }
+        guard refused.isEmpty else {
+            throw CommandFailure.usage(
+                "--resume continues \(resume) with the data, architecture and settings it was trained with; "
+                    + "\(refused.joined(separator: ", ")) cannot be given with it. Hyperparameters that may change are given as flags "
+                    + "or with --set KEY=VALUE: \(RunSettings.changeableList)")
+        }
+        return translated + sets
+    }
+
+    /// The settings named by `--flag`, `--flag=value` and `--no-flag` tokens before a `--`, as
+    /// settings keys ("lr", "batchnorm"), in order.
+    static func settingFlags(in arguments: [String]) -> [String] {
+        let keys = RunSettings.known
+        var found: [String] = []
+        for token in arguments.prefix(while: { $0 != "--" }) where token.hasPrefix("--") {
+            var name = String(token.dropFirst(2).prefix { $0 != "=" })
+            if name == "no-batchnorm" { name = "batchnorm" }
+            if name == "no-shuffle" { name = "shuffle" }
+            if keys.contains(name), !found.contains(name) { found.append(name) }
+        }
+        return found
+    }
+
     /// Trains a new run, or continues the one `resume` describes (self is then its resumed command).
-    func execute(resume plan: ResumePlan?) throws {
+    /// `outWasChosen`: `--out` was not given, so the folder was picked here and the log says so.
+    func execute(resume plan: ResumePlan?, outWasChosen: Bool = false) throws {
         let started = Date()
         let toStandardError = json
         let log: (String) -> Void = { line in
@@ -302,6 +352,7 @@ struct TrainCommand: ParsableCommand {
             train = try Self.drawTrainingSubset(of: train, size: trainSize, seed: splitSeed)
         }
         let classes = max(train.classes, splits.test?.classes ?? 0)
+        if plan == nil, let warning = Self.unusedClassesWarning(train, classes: classes) { log("warning: \(warning)") }
         let spec = try makeSpec(inputWidth: train.width, classes: classes)
         let config = try makeConfig(hasDev: dev != nil, data: splits)
 
@@ -338,6 +389,7 @@ struct TrainCommand: ParsableCommand {
         var markers: [LearningCurve.Marker] = []
         let title = "\(data) — \(network.describeArchitecture())"
         if let out {
+            if plan == nil, overwrite { try OutputFolder.clear(out) }
             let prepared = try plan?.prepareFolder()
             let runOutput = try RunOutput(directory: out, continuing: prepared?.metrics)
             var runHistory = RunHistory(directory: out)
@@ -360,9 +412,15 @@ struct TrainCommand: ParsableCommand {
         }
         if let plan {
             let state = plan.checkpoint.state
-            let changed = plan.changes.isEmpty ? "" : "; changed " + plan.changes.map(\.label).joined(separator: ", ")
+            var changed = plan.changes.isEmpty ? "" : "; changed " + plan.changes.map(\.label).joined(separator: ", ")
+            if plan.changes.contains(where: { $0.key == "lr" }), schedule != .constant {
+                changed += " (lr is the \(schedule.rawValue) schedule's α₀: epoch \(state.epoch + 1) runs at "
+                    + "\(String(format: "%.3g", Double(trainer.currentLearningRate))))"
+            }
             log("\(plan.isRollback ? "rolled back to" : "resumed from") \(plan.directory)/\(plan.checkpoint.name): "
-                + "\(state.epoch) epochs + \(state.stepInEpoch) steps done, step \(state.globalStep)\(changed)")
+                + "\(Self.describeProgress(epochs: state.epoch, steps: state.stepInEpoch)), step \(state.globalStep)\(changed)")
+        } else if outWasChosen, let out {
+            log("writing to \(out) (no --out given)")
         }
         let progress = ProgressBar(enabled: Terminal.standardErrorIsTerminal && !noProgress, batchSize: batch)
 
@@ -390,14 +448,19 @@ struct TrainCommand: ParsableCommand {
 
         let report = try trainer.fit(train: train, dev: dev)
         let test = try splits.test.map { try network.evaluate($0, batchSize: config.evaluationBatchSize) }
+        let final = FinalFigures(epoch: Self.finalWeightsEpoch(report, config: config, state: trainer.state),
+                                 train: report.train, dev: report.dev, test: test)
+        let best = try bestFigures(final: final, bestEpoch: bestTracker.bestEpoch, output: output, backend: backend,
+                                   train: train, dev: dev, test: splits.test, batchSize: config.evaluationBatchSize)
         let wall = Date().timeIntervalSince(started)
 
-        var summary: [String] = []
-        if let t = report.train { summary.append("train \(Format.percent(t.accuracy))") }
-        if let d = report.dev { summary.append("dev \(Format.percent(d.accuracy))") }
-        if let t = test { summary.append("test \(Format.percent(t.accuracy))") }
-        log("final accuracy: " + summary.joined(separator: ", ")
-            + (report.stoppedEarly ? " (stopped early; weights of epoch \(report.bestEpoch ?? 0) restored)" : ""))
+        var finalLabel = final.epoch.map { "epoch \($0)" } ?? "mid-epoch, step \(report.globalSteps)"
+        if report.stoppedEarly { finalLabel = "stopped early; weights of epoch \(report.bestEpoch ?? 0) restored" }
+        if let best, best.epoch == final.epoch { finalLabel += ", saved as best/" }
+        log("final accuracy (\(finalLabel)): \(final.summary)")
+        if let best, best.epoch != final.epoch {
+            log("best/ (epoch \(best.epoch ?? 0), best \(earlyStoppingMetric.rawValue)): \(best.summary)")
+        }
         if let diagnosis = report.diagnosis { log("diagnosis: \(diagnosis)") }
         log(String(format: "throughput: %.0f samples/s; wall time %.1f s", report.samplesPerSecond, wall))
 
@@ -418,14 +481,74 @@ struct TrainCommand: ParsableCommand {
         line.add("wall_seconds", wall)
         line.add("stopped_early", report.stoppedEarly)
         line.add("best_epoch", bestTracker.bestEpoch ?? report.bestEpoch)
+        line.add("best_train_accuracy", best?.train?.accuracy)
+        line.add("best_dev_accuracy", best?.dev?.accuracy)
+        line.add("best_test_accuracy", best?.test?.accuracy)
+        line.add("best_dev_loss", best?.dev?.loss)
+        line.add("best_test_loss", best?.test?.loss)
         line.add("diagnosis", report.diagnosis?.finding.rawValue)
         line.add("out", out)
         if let plan { line.add("resumed_from", plan.checkpoint.name) }
         if let output {
             try output.writeSummary(line.text)
-            log("wrote \(output.directory)/ (metrics.jsonl, learning-curve.svg, epoch-NNN/, best/)")
+            log("wrote \(output.directory)/: \(OutputFolder.summarize(OutputFolder.runEntries(in: output.directory), in: output.directory))")
         }
         if json { Terminal.printLine(line.text) }
+    }
+
+    /// Accuracy and loss of one set of weights on the run's sets, and the epoch they are from.
+    struct FinalFigures {
+        var epoch: Int?
+        var train: Evaluation?
+        var dev: Evaluation?
+        var test: Evaluation?
+
+        var summary: String {
+            [("train", train), ("dev", dev), ("test", test)].compactMap { name, e in
+                e.map { "\(name) \(Format.percent($0.accuracy))" }
+            }.joined(separator: ", ")
+        }
+    }
+
+    /// The epoch whose weights the network ends with: early stopping's restored best, else the last
+    /// complete epoch; nil when a --max-steps stop ended mid-epoch.
+    static func finalWeightsEpoch(_ report: TrainingReport, config: TrainingConfig, state: TrainingState) -> Int? {
+        if config.earlyStopping != nil, report.stoppedEarly || state.epoch >= config.epochs, let best = report.bestEpoch {
+            return best
+        }
+        return state.stepInEpoch == 0 ? state.epoch : nil
+    }
+
+    /// The figures of the weights in `best/`: the final ones when best/ holds the final epoch,
+    /// otherwise measured by loading best/ and evaluating it on the same sets. nil without best/.
+    func bestFigures(final: FinalFigures, bestEpoch: Int?, output: RunOutput?, backend: any Backend, train: Dataset,
+                     dev: Dataset?, test: Dataset?, batchSize: Int) throws -> FinalFigures? {
+        guard let bestEpoch, let output, FileManager.default.fileExists(atPath: output.path("best")) else { return nil }
+        guard bestEpoch != final.epoch else { return final }
+        let network = try ModelCheckpoint.load(output.path("best"), backend: backend)
+        return FinalFigures(epoch: bestEpoch, train: try network.evaluate(train, batchSize: batchSize),
+                            dev: try dev.map { try network.evaluate($0, batchSize: batchSize) },
+                            test: try test.map { try network.evaluate($0, batchSize: batchSize) })
+    }
+
+    /// Integer labels that skip a class (1, 2, 3 with no 0) give the softmax an output no sample
+    /// teaches; usually the labels were meant to start at 0.
+    static func unusedClassesWarning(_ train: Dataset, classes: Int) -> String? {
+        guard train.classNames == nil else { return nil }
+        var counts = [Int](repeating: 0, count: classes)
+        for label in train.labels { counts[Int(label)] += 1 }
+        let empty = counts.indices.filter { counts[$0] == 0 }
+        guard !empty.isEmpty else { return nil }
+        let list = empty.prefix(5).map(String.init).joined(separator: ", ") + (empty.count > 5 ? ", …" : "")
+        return "\(train.name) has no samples of class\(empty.count == 1 ? "" : "es") \(list) of 0…\(classes - 1), "
+            + "so the softmax has \(empty.count == 1 ? "an output" : "outputs") that no sample teaches; "
+            + "class labels are meant to start at 0 (relabel), or give --classes to confirm"
+    }
+
+    /// "3 epochs done", "1 epoch and 12 steps done".
+    static func describeProgress(epochs: Int, steps: Int) -> String {
+        let e = "\(epochs) epoch\(epochs == 1 ? "" : "s")"
+        return steps == 0 ? "\(e) done" : "\(e) and \(steps) step\(steps == 1 ? "" : "s") done"
     }
 
     /// `--train-size`: `size` samples of `train` (what the dev split left), drawn without replacement
@@ -515,27 +638,28 @@ enum DevMetricName: String, CaseIterable, ExpressibleByArgument {
     var metric: EarlyStopping.Metric { self == .devAccuracy ? .devAccuracy : .devLoss }
 }
 
-/// Picks the epoch saved as `best/`: the best dev metric so far (ties keep the earlier epoch);
-/// without a dev set, the latest epoch.
+/// Picks the epoch saved as `best/`: the best dev metric so far (a dev-accuracy tie goes to the
+/// lower dev loss, then to the earlier epoch); without a dev set, the latest epoch.
 struct BestEpochTracker {
     let metric: EarlyStopping.Metric
     private(set) var bestEpoch: Int?
     private var bestValue: Double?
+    private var bestLoss: Double?
 
     init(metric: EarlyStopping.Metric) { self.metric = metric }
 
     mutating func consider(_ m: EpochMetrics) -> Bool {
-        let value: Double?
-        switch metric {
-        case .devAccuracy: value = m.devAccuracy
-        case .devLoss: value = m.devLoss.map { -$0 }
-        }
+        let value = metric == .devAccuracy ? m.devAccuracy : m.devLoss
         guard let value else {
             bestEpoch = m.epoch
             return true
         }
-        if let bestValue, value <= bestValue { return false }
+        // Early stopping's rule, so best/ and the weights it restores are always the same epoch.
+        guard EarlyStopping(metric: metric, patience: 1).improves(value, loss: m.devLoss, over: bestValue, bestLoss: bestLoss) else {
+            return false
+        }
         bestValue = value
+        bestLoss = m.devLoss
         bestEpoch = m.epoch
         return true
     }

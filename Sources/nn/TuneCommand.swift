@@ -14,6 +14,22 @@ struct TuneCommand: ParsableCommand {
             """,
         subcommands: [TuneRunCommand.self, TuneReportCommand.self],
         defaultSubcommand: TuneRunCommand.self)
+
+    /// `nn tune --help` (and `nn help tune`): ArgumentParser would list only the subcommands, but
+    /// `run` is what `nn tune` does, so its options and the space format come first.
+    static func helpText(for arguments: [String]) -> String? {
+        let asksForHelp = arguments == ["tune", "--help"] || arguments == ["tune", "-h"] || arguments == ["help", "tune"]
+        guard asksForHelp else { return nil }
+        return """
+            OVERVIEW: \(configuration.abstract)
+
+            \(configuration.discussion)
+
+            `nn tune` runs a study (`nn tune run`, the default subcommand); `nn tune report --study NAME` shows one \
+            (see `nn tune report --help`). The options of `nn tune [run]`:
+
+            """ + "\n" + NNTool.helpMessage(for: TuneRunCommand.self)
+    }
 }
 
 /// Options naming a study, shared by `run` and `report`.
@@ -37,7 +53,8 @@ struct TuneRunCommand: ParsableCommand {
     @OptionGroup var studyOptions: StudyOptions
 
     @Option(help: ArgumentHelp(
-        "Search space JSON file (default: the course's ranked space).",
+        "Search space JSON file (default: around nn train's recipe: "
+            + SearchSpace.recommended.entries.map { "\($0.name) \($0.distribution)" }.joined(separator: ", ") + ").",
         discussion: """
             One entry per hyperparameter, e.g. {"lr": "logUniform(1e-4, 1)", "momentum": "oneMinusLogUniform(0.9, 0.999)", \
             "hidden": "int(64, 512)", "batch": "choice(64, 128, 256)"}. Distributions: uniform(a, b), int(a, b), \
@@ -53,7 +70,7 @@ struct TuneRunCommand: ParsableCommand {
     @Option(help: "Seed of the random sampler (default 1).")
     var seed: UInt64?
 
-    @Option(help: "Trials per round for the random sampler (default 20).")
+    @Option(help: "Trials per round for the random sampler (default 20); raising it on an existing study adds trials to it.")
     var trials: Int?
 
     @Option(help: "Coarse-to-fine rounds; each shrinks the box around the best trials (default 1).")
@@ -115,7 +132,12 @@ struct TuneRunCommand: ParsableCommand {
         let store = try StudyStore(path: location.database.path)
         let stored = try store.configuration()
         let configuration = try request.resolve(stored: stored, studyName: location.name)
-        if stored == nil { try store.saveConfiguration(configuration) }
+        if configuration != stored {
+            if let stored, configuration.trialsPerRound != stored.trialsPerRound {
+                say("extending study \(location.name) from \(stored.trialsPerRound) to \(configuration.trialsPerRound) trials per round")
+            }
+            try store.saveConfiguration(configuration)
+        }
         let executable = try worker ?? Self.currentExecutable()
         say(resuming ? "resuming study \(location.name) (\(location.database.path))"
                        : "new study \(location.name) (\(location.database.path))")

@@ -39,6 +39,8 @@ struct NNProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["NN_BACKEND"] = "native"
         process.environment = environment
+        // A run without --out writes into ./runs: keep that inside the scratch folder.
+        process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
         let id = UUID().uuidString
         let outPath = scratch.file("stdout-\(id)"), errPath = scratch.file("stderr-\(id)")
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)

@@ -29,6 +29,8 @@ public enum ModelCheckpoint {
         public static let inputNormalizer = "input_normalizer"
         public static let pytorchModule = "pytorch_module"
         public static let architecture = "architecture"
+        /// JSON array of the class names in output order, when the labels were text.
+        public static let classNames = "class_names"
     }
 
     public static let formatName = "swiftnn.model"
@@ -38,6 +40,8 @@ public enum ModelCheckpoint {
     public struct Description: Sendable {
         public var spec: NetworkSpec
         public var normalizer: InputNormalizer?
+        /// The class names in output order, when the model was trained on text labels.
+        public var classNames: [String]?
         public var metadata: [String: String]
         public var tensors: [NamedTensor]
     }
@@ -65,6 +69,10 @@ public enum ModelCheckpoint {
         meta[Key.formatVersion] = currentVersion
         meta[Key.networkSpec] = try json(network.spec)
         if let normalizer = network.normalizer { meta[Key.inputNormalizer] = try json(normalizer) }
+        if let names = network.classNames {
+            try Dataset.checkClassNames(names, classes: network.spec.classes, source: path)
+            meta[Key.classNames] = try json(names)
+        }
         meta[Key.pytorchModule] = network.spec.pytorchSource
         meta[Key.architecture] = network.describeArchitecture()
         try SafeTensors.write(network.namedTensors(), metadata: meta, to: path)
@@ -104,7 +112,16 @@ public enum ModelCheckpoint {
                     source: file, detail: "the input normaliser has \(normalizer?.width ?? 0) features but the network takes \(spec.inputWidth)")
             }
         }
-        return Description(spec: spec, normalizer: normalizer, metadata: contents.metadata, tensors: contents.tensors)
+        var classNames: [String]?
+        if let text = contents.metadata[Key.classNames] {
+            guard let names = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
+                throw NNError.invalidData(source: file, detail: "the '\(Key.classNames)' metadata is not a JSON array of strings; the file is corrupt")
+            }
+            try Dataset.checkClassNames(names, classes: spec.classes, source: file)
+            classNames = names
+        }
+        return Description(spec: spec, normalizer: normalizer, classNames: classNames, metadata: contents.metadata,
+                           tensors: contents.tensors)
     }
 
     /// Builds the saved network on `backend`, with its weights and normaliser, in evaluation mode.
@@ -113,6 +130,7 @@ public enum ModelCheckpoint {
         let network = try Network(spec: description.spec, backend: backend)
         try network.load(namedTensors: description.tensors, source: modelPath(for: path))
         network.normalizer = description.normalizer
+        network.classNames = description.classNames
         network.mode = .evaluation
         return network
     }

@@ -1,0 +1,79 @@
+import Foundation
+
+/// The `--out` folder of a new run: chosen when none is given, refused when it already holds
+/// another run (whose epochs would otherwise sit beside the new run's), cleared on `--overwrite`.
+enum OutputFolder {
+    /// Entries a run writes at the top of its folder, besides its `epoch-NNN/` checkpoints.
+    static let runEntries: Set<String> = [
+        "metrics.jsonl", "history.jsonl", "summary.json", "learning-curve.svg", "best", RunCheckpoint.partialName, "superseded",
+    ]
+
+    static func isRunEntry(_ name: String) -> Bool {
+        runEntries.contains(name) || RunCheckpoint.epoch(ofName: name) != nil
+    }
+
+    /// The run files in `directory`, sorted (empty when it does not exist).
+    static func runEntries(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter(isRunEntry).sorted()
+    }
+
+    /// `runs/<date>-<time>` in local time, with a suffix if a run of the same second has it.
+    static func fresh(now: Date = Date(), root: String = "runs") -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let base = (root as NSString).appendingPathComponent(formatter.string(from: now))
+        var candidate = base
+        var n = 2
+        while FileManager.default.fileExists(atPath: candidate) {
+            candidate = "\(base)-\(n)"
+            n += 1
+        }
+        return candidate
+    }
+
+    /// Throws unless `directory` can take a new run: it must not hold another run's files, unless
+    /// `overwrite` is set (they are removed later, by ``clear(_:)``, once the new run has started).
+    static func checkForNewRun(_ directory: String, overwrite: Bool) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else { return }
+        guard isDirectory.boolValue else {
+            throw CommandFailure.usage("--out \(directory) is a file, not a folder; choose another --out")
+        }
+        let existing = runEntries(in: directory)
+        guard !existing.isEmpty, !overwrite else { return }
+        throw CommandFailure.usage(
+            "--out \(directory) holds another run (\(summarize(existing))); continue it with --resume \(directory), "
+                + "replace it with --overwrite (its run files are deleted), or choose another --out")
+    }
+
+    /// Removes an earlier run's files (only those a run writes; anything else in the folder stays).
+    static func clear(_ directory: String) throws {
+        for name in runEntries(in: directory) {
+            let path = (directory as NSString).appendingPathComponent(name)
+            do {
+                try FileManager.default.removeItem(atPath: path)
+            } catch {
+                throw CommandFailure.failed("--overwrite: cannot remove \(path) (\(error.localizedDescription)); check the folder is writable")
+            }
+        }
+    }
+
+    /// "metrics.jsonl, best/, epoch-001/ … epoch-010/ (10 checkpoints)": folders marked with a
+    /// slash, consecutive epoch checkpoints folded into a range.
+    static func summarize(_ names: [String], in directory: String? = nil) -> String {
+        let epochs = names.compactMap(RunCheckpoint.epoch(ofName:)).sorted()
+        var parts: [String] = names.filter { RunCheckpoint.epoch(ofName: $0) == nil }.map { name in
+            guard let directory else { return name }
+            var isDirectory: ObjCBool = false
+            let path = (directory as NSString).appendingPathComponent(name)
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue ? name + "/" : name
+        }
+        if let first = epochs.first, let last = epochs.last {
+            parts.append(epochs.count == 1
+                ? RunCheckpoint.epochName(first) + "/"
+                : "\(RunCheckpoint.epochName(first))/ … \(RunCheckpoint.epochName(last))/ (\(epochs.count) checkpoints)")
+        }
+        return parts.joined(separator: ", ")
+    }
+}

@@ -71,6 +71,6 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends"]),
         .testTarget(name: "NNTrainTests", dependencies: ["NNCore", "NNTrain", "NNNative", "NNBackends"]),
         .testTarget(name: "NNDataTests", dependencies: ["NNData", "NNTrain", "NNBackends"]),
-        .testTarget(name: "NNTuneTests", dependencies: ["NNTune"]),
+        .testTarget(name: "NNTuneTests", dependencies: ["NNTune", "NNTrain", "nn"]),
     ]
 )

@@ -1,13 +1,22 @@
 import Foundation
 
-/// A minimal hand-written SVG chart: scatter points and polylines over a linear, log₁₀ or
-/// categorical x axis and a linear y axis, with ticks, axis titles and a legend.
+/// A minimal hand-written SVG chart: scatter points and polylines over a linear, whole-number,
+/// log₁₀ or categorical x axis and a linear or percent y axis, with round ticks, axis titles and a
+/// legend to the right of the plot.
 struct SVGChart {
     enum XAxis {
         case linear
+        /// A linear axis of whole numbers (epochs): no tick falls between two of them.
+        case integers
         case log10
         /// Points sit at index positions labelled with these names.
         case categories([String])
+    }
+
+    enum YAxis {
+        case linear
+        /// The values are fractions, shown as percentages in the tables' spelling ("84 %").
+        case percent
     }
 
     struct Series {
@@ -21,6 +30,7 @@ struct SVGChart {
     var xLabel: String
     var yLabel: String
     var xAxis: XAxis
+    var yAxis: YAxis = .linear
     var series: [Series]
 
     static let width = 720.0, height = 440.0
@@ -43,13 +53,9 @@ struct SVGChart {
             let pad = 0.04 * (xHi - xLo)
             xLo -= pad; xHi += pad
         }
-        let ys = allPoints.map(\.y)
-        var yLo = min(ys.min() ?? 0, 1), yHi = max(ys.max() ?? 1, 0)
-        if yHi - yLo < 1e-12 { yLo -= 0.5; yHi += 0.5 }
-        let yPad = 0.04 * (yHi - yLo)
-        yLo -= yPad; yHi += yPad
+        let yScale = yScale(allPoints.map { shownY($0.y) })
         func px(_ x: Double) -> Double { Self.left + (axisX(x) - xLo) / (xHi - xLo) * plotW }
-        func py(_ y: Double) -> Double { Self.top + (1 - (y - yLo) / (yHi - yLo)) * plotH }
+        func py(_ y: Double) -> Double { Self.top + (1 - yScale.fraction(shownY(y))) * plotH }
 
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(Self.width))" height="\(Int(Self.height))" \
@@ -60,23 +66,24 @@ struct SVGChart {
 
             """
         // y ticks
-        for t in niceTicks(yLo, yHi) {
-            let y = py(t)
+        for t in yScale.ticks {
+            let y = Self.top + (1 - yScale.fraction(t)) * plotH
+            let label = yScale.label(t, suffix: yAxis == .percent ? " %" : "")
             svg += "<line x1=\"\(Self.left)\" y1=\"\(f(y))\" x2=\"\(Self.left + plotW)\" y2=\"\(f(y))\" stroke=\"#e5e5e5\"/>"
-            svg += "<text x=\"\(Self.left - 6)\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(escape(formatNumber(t)))</text>\n"
+            svg += "<text x=\"\(Self.left - 6)\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(escape(label))</text>\n"
         }
         // x ticks
         let xTicks: [(position: Double, label: String)]
         switch xAxis {
-        case .linear:
-            xTicks = niceTicks(xLo, xHi).map { ($0, formatNumber($0)) }
+        case .linear, .integers:
+            let scale = NiceScale(covering: xLo, xHi, maxTicks: 10, minimumStep: xAxis.isIntegers ? 1 : 0)
+            xTicks = scale.ticks.map { ($0, scale.label($0)) }
         case .log10:
             let decades = Int(xLo.rounded(.up))...max(Int(xLo.rounded(.up)), Int(xHi.rounded(.down)))
             if decades.count >= 2 {
                 xTicks = decades.map { (Double($0), "1e\($0)") }
             } else {
-                // Less than a decade across (a refined round): round exponents, labelled with values.
-                xTicks = niceTicks(xLo, xHi).map { ($0, formatNumber(pow(10, $0))) }
+                xTicks = Self.roundValuesWithin(exponents: xLo, xHi).map { (Foundation.log10($0), formatNumber($0)) }
             }
         case let .categories(names):
             xTicks = names.enumerated().map { (Double($0.offset), $0.element) }
@@ -106,6 +113,34 @@ struct SVGChart {
         return svg + "</svg>\n"
     }
 
+    /// The y range snapped to round ticks in the unit shown, a little wider than the data so no
+    /// point sits on the frame, and never past 0…100 % for a percentage.
+    private func yScale(_ ys: [Double]) -> NiceScale {
+        var low = ys.min() ?? 0, high = ys.max() ?? (yAxis == .percent ? 100 : 1)
+        let pad = 0.04 * (high - low)
+        (low, high) = (low - pad, high + pad)
+        if yAxis == .percent { (low, high) = (max(low, 0), min(high, 100)) }
+        return NiceScale(covering: low, high)
+    }
+
+    private func shownY(_ y: Double) -> Double { yAxis == .percent ? 100 * y : y }
+
+    /// Round values (1, 2 or 5 × 10^k, or every digit when the span is too narrow for three of
+    /// those) whose exponents lie in `lo…hi`: ticks for a log axis less than two decades across.
+    private static func roundValuesWithin(exponents lo: Double, _ hi: Double) -> [Double] {
+        let decades = Int(lo.rounded(.down))...Int(hi.rounded(.up))
+        func values(_ mantissas: [Double]) -> [Double] {
+            decades.flatMap { k in mantissas.map { $0 * pow(10, Double(k)) } }.filter { (lo...hi).contains(Foundation.log10($0)) }
+        }
+        let coarse = values([1, 2, 5])
+        if coarse.count >= 3 { return coarse }
+        let fine = values(Array(1...9).map(Double.init))
+        if fine.count >= 2 { return fine }
+        // Narrower than one digit step: linear round ticks over the values themselves.
+        let scale = NiceScale(covering: pow(10, lo), pow(10, hi))
+        return scale.ticks.filter { $0 > 0 && (lo...hi).contains(Foundation.log10($0)) }
+    }
+
     private var isLog: Bool {
         if case .log10 = xAxis { return true }
         return false
@@ -115,23 +150,15 @@ struct SVGChart {
 
     private func f(_ v: Double) -> String { String(format: "%.1f", v) }
 
-    /// About five round-numbered ticks spanning [lo, hi].
-    private func niceTicks(_ lo: Double, _ hi: Double) -> [Double] {
-        let raw = (hi - lo) / 5
-        guard raw > 0, raw.isFinite else { return [lo] }
-        let magnitude = pow(10, (Foundation.log10(raw)).rounded(.down))
-        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
-        var ticks: [Double] = []
-        var t = (lo / step).rounded(.up) * step
-        while t <= hi + 1e-12 * step, ticks.count < 20 {
-            ticks.append(abs(t) < 1e-12 * step ? 0 : t)
-            t += step
-        }
-        return ticks
-    }
-
     private func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
+
+private extension SVGChart.XAxis {
+    var isIntegers: Bool {
+        if case .integers = self { return true }
+        return false
     }
 }

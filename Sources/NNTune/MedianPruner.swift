@@ -18,7 +18,7 @@ public struct MedianPruner: Sendable, Equatable, Codable {
         guard epoch > warmupEpochs, completed.count >= max(minimumCompleted, 1) else { return nil }
         let m = Self.median(completed)
         guard devAccuracy < m else { return nil }
-        return "dev accuracy \(formatNumber(devAccuracy)) at epoch \(epoch) is below the median \(formatNumber(m)) of \(completed.count) completed trials"
+        return "dev accuracy \(formatPercent(devAccuracy)) at epoch \(epoch) is below the median \(formatPercent(m)) of \(completed.count) completed trials"
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -123,6 +123,9 @@ public struct SearchBox: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 }
 
+/// An accuracy as the tables print it: "84.42 %" (one unit for a quantity everywhere it appears).
+func formatPercent(_ fraction: Double) -> String { String(format: "%.2f %%", 100 * fraction) }
+
 /// Four significant digits: enough to tell trials apart in a table, short enough to read.
 func formatNumber(_ x: Double) -> String {
     if x == 0 { return "0" }

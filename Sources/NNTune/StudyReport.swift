@@ -109,7 +109,7 @@ public struct StudyReport {
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
-    private func percent(_ x: Double) -> String { String(format: "%.2f %%", 100 * x) }
+    private func percent(_ x: Double) -> String { formatPercent(x) }
 
     private func alignedTable(_ rows: [[String]]) -> [String] {
         let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max() ?? 0 }

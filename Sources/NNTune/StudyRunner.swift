@@ -224,7 +224,7 @@ public final class StudyRunner {
             let stdout = (try? String(contentsOfFile: w.stdoutPath, encoding: .utf8)) ?? ""
             let result = try WorkerOutput.result(fromStdout: stdout)
             try store.finish(w.trialID, status: .done, result: result)
-            log("trial \(w.trialID) done after \(elapsed) s: dev accuracy \(formatNumber(result.devAccuracy))")
+            log("trial \(w.trialID) done after \(elapsed) s: dev accuracy \(formatPercent(result.devAccuracy))")
         } catch let error as TuneError {
             try store.finish(w.trialID, status: .failed, error: "\(error) (log: \(w.stdoutPath))")
             log("trial \(w.trialID) failed: \(error)")

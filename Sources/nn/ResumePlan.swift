@@ -38,7 +38,7 @@ struct RunCheckpoint {
             throw CommandFailure.failed("\(folder): the model (step \(meta["step"] ?? "?")) and the training state (step \(state.globalStep)) were saved at different steps; the run was killed while writing it")
         }
         if let epoch = Self.epoch(ofName: name), state.epoch != epoch || state.stepInEpoch != 0 {
-            throw CommandFailure.failed("\(folder) holds the state after \(state.epoch) epochs and \(state.stepInEpoch) steps, not the end of epoch \(epoch)")
+            throw CommandFailure.failed("\(folder) holds the state after \(TrainCommand.describeProgress(epochs: state.epoch, steps: state.stepInEpoch, done: false)), not the end of epoch \(epoch)")
         }
         guard let settingsJSON = meta[RunSettings.metadataKey] else {
             throw CommandFailure.failed("\(folder) records no '\(RunSettings.metadataKey)', so the command that trained it is unknown")
@@ -105,7 +105,7 @@ struct ResumePlan {
         var target = latest
         if let k = fromEpoch {
             guard k <= latest.state.epoch else {
-                throw CommandFailure.usage("--from-epoch \(k): the run has completed \(latest.state.epoch) epochs; choose 1…\(latest.state.epoch)")
+                throw CommandFailure.usage("--from-epoch \(k): the run has completed \(Format.count(latest.state.epoch, "epoch")); choose 1…\(latest.state.epoch)")
             }
             if k != latest.state.epoch || latest.state.stepInEpoch != 0 {
                 guard names.contains(RunCheckpoint.epochName(k)) else {
@@ -145,14 +145,14 @@ struct ResumePlan {
         }
         if state.epoch >= command.epochs {
             throw CommandFailure.usage(
-                "\(directory) has completed \(state.epoch) of its \(command.epochs) epochs; continue it with --set epochs=N (N > \(state.epoch))"
+                "\(directory) has completed \(state.epoch) of its \(Format.count(command.epochs, "epoch")); continue it with --set epochs=N (N > \(state.epoch))"
                     + (changes.contains { $0.key == "epochs" } ? "" : " or roll back with --from-epoch K"))
         }
         if state.stoppedEarly {
             let patience = command.patience
             if patience > 0, state.epochsWithoutImprovement >= patience {
                 throw CommandFailure.usage(
-                    "\(directory) stopped early after \(state.epochsWithoutImprovement) epochs without dev improvement; "
+                    "\(directory) stopped early after \(Format.count(state.epochsWithoutImprovement, "epoch")) without dev improvement; "
                         + "continue it with --set patience=N (N > \(state.epochsWithoutImprovement), or 0 for no early stopping)")
             }
         }

@@ -37,6 +37,9 @@ enum Format {
     static func percent(_ fraction: Double) -> String { String(format: "%.2f %%", fraction * 100) }
     static func fixed(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
 
+    /// "1 epoch", "3 epochs".
+    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
     static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "--:--" }
         let s = Int(seconds.rounded())

@@ -545,10 +545,10 @@ struct TrainCommand: ParsableCommand {
             + "class labels are meant to start at 0 (relabel), or give --classes to confirm"
     }
 
-    /// "3 epochs done", "1 epoch and 12 steps done".
-    static func describeProgress(epochs: Int, steps: Int) -> String {
-        let e = "\(epochs) epoch\(epochs == 1 ? "" : "s")"
-        return steps == 0 ? "\(e) done" : "\(e) and \(steps) step\(steps == 1 ? "" : "s") done"
+    /// "3 epochs done", "1 epoch and 12 steps done" (without "done": "1 epoch and 12 steps").
+    static func describeProgress(epochs: Int, steps: Int, done: Bool = true) -> String {
+        let progress = Format.count(epochs, "epoch") + (steps == 0 ? "" : " and " + Format.count(steps, "step"))
+        return done ? progress + " done" : progress
     }
 
     /// `--train-size`: `size` samples of `train` (what the dev split left), drawn without replacement

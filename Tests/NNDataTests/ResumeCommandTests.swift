@@ -206,6 +206,28 @@ final class ResumeCommandTests: XCTestCase {
         let settings = try SafeTensors.read(path: (folder("run") as NSString).appendingPathComponent("epoch-004/model.safetensors"))
             .metadata["nn_train_settings"] ?? ""
         XCTAssertTrue(settings.contains("\"lr\":\"0.0003\"") && settings.contains("\"batch\":\"64\""), settings)
+        try run(["train", "--resume", folder("run"), "--set", "epochs=5"])
+        let extended = try jsonLines("run", "metrics.jsonl")
+        XCTAssertEqual(extended.last?["learning_rate"] as? Double, 0.0003, "a later plain resume keeps the rollback's --set")
+        XCTAssertEqual(extended.last?["step"] as? Int, 33, "and its batch of 64")
+    }
+
+    /// A hyperparameter flag on a resumed run is applied like --set, also when it equals the flag's
+    /// default (it used to be dropped silently, since it looked like no flag at all).
+    func testHyperparameterFlagsOnResumeAreAppliedEvenAtTheirDefault() throws {
+        try run(["train"] + common + ["--schedule", "constant", "--lr", "0.005", "--epochs", "1", "--out", folder("run")])
+        let resumed = try run(["train", "--resume", folder("run"), "--lr", "0.001", "--epochs", "2"])
+        XCTAssertTrue(resumed.stdout.contains("changed lr 0.005→0.001, epochs 1→2"), resumed.stdout)
+        XCTAssertEqual(try jsonLines("run", "metrics.jsonl").map { $0["learning_rate"] as? Double }, [0.005, 0.001])
+        let event = try XCTUnwrap(try jsonLines("run", "history.jsonl").last)
+        XCTAssertEqual(event["changes"] as? [String: [String]], ["lr": ["0.005", "0.001"], "epochs": ["1", "2"]])
+
+        // Under a schedule, lr is its α₀: the line that reports the change says what the next epoch runs at.
+        try run(["train"] + common + ["--epochs", "2", "--out", folder("cosine")])
+        let cosine = try run(["train", "--resume", folder("cosine"), "--set", "lr=0.002", "--set", "epochs=4"])
+        // Epoch 3 of 4 under cosine: 0.002 · ½(1 + cos(π·2/4)) = 0.001.
+        XCTAssertTrue(cosine.stdout.contains("(lr is the cosine schedule's α₀: epoch 3 runs at 0.001)"), cosine.stdout)
+        XCTAssertTrue(cosine.stdout.contains("2 epochs done"), cosine.stdout)
     }
 
     func testBadResumeRequestsAreUsageErrorsThatLeaveTheRunAlone() throws {
@@ -221,8 +243,11 @@ final class ResumeCommandTests: XCTestCase {
             (["--set", "keep=1", "--set", "epochs=3"], 2, "architecture"),
             (["--set", "optimizer=sgd"], 2, "defines the run"),
             (["--set", "normalize=global"], 2, "defines the run"),
-            (["--lr", "0.1"], 2, "--set"),
-            (["--from-epoch", "5"], 2, "completed 1 epochs"),
+            (["--data", "digits", "--set", "epochs=3"], 2, "--data cannot be given"),
+            (["--seed", "1", "--set", "epochs=3"], 2, "--seed cannot be given"),
+            (["--no-batchnorm", "--set", "epochs=3"], 2, "--no-batchnorm cannot be given"),
+            (["--lr", "0.1"], 2, "--set epochs=N"),
+            (["--from-epoch", "5"], 2, "completed 1 epoch;"),
             ([], 2, "--set epochs=N"),
         ]
         for c in cases {

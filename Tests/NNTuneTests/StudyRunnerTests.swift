@@ -48,6 +48,54 @@ final class StudyRunnerTests: XCTestCase {
         XCTAssertEqual(fake.events().starts, starts)
     }
 
+    /// Raising --trials on a finished study runs only the new trials, and they are the draws a study
+    /// started with the larger count would have made (the sampler draws by trial index).
+    func testRaisingTrialsExtendsAStudyWithTheSameDraws() throws {
+        let dir = try makeTemporaryDirectory("extend")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
+        let worker = try fake.install()
+        let space = try learningRateSpace()
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        let small = StudyConfiguration(space: space, seed: 3, trialsPerRound: 3)
+        try store.saveConfiguration(small)
+        try runner(store, small, dir, worker).run()
+        let first = try store.trials()
+        XCTAssertEqual(first.count, 3)
+
+        let larger = try StudyRequest(trialsPerRound: 5).resolve(stored: small, studyName: "extend")
+        try store.saveConfiguration(larger)
+        try runner(store, larger, dir, worker).run()
+        let all = try store.trials()
+        XCTAssertEqual(all.count, 5)
+        XCTAssertEqual(Array(all.prefix(3)), first, "finished trials are kept as they were")
+        XCTAssertEqual(fake.events().starts.count, 5, "each trial ran once: 3, then the 2 new ones")
+        XCTAssertTrue(all.allSatisfy { $0.status == .done })
+        let fresh = RandomSampler(seed: 3).assignments(round: 0, count: 5, box: space.fullBox, space: space)
+        XCTAssertEqual(all.map(\.assignment), fresh, "the extended study is the one started with 5 trials")
+    }
+
+    /// `hidden` and `depth` are no `nn train` flags: the report spells out the `--layers` they make
+    /// and names the best trial's checkpoint folder.
+    func testReportSpellsOutDerivedSettingsAndTheCheckpoint() throws {
+        let dir = try makeTemporaryDirectory("derived")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let space = try SearchSpace(["lr": .logUniform(low: 1e-4, high: 1e-2), "hidden": .integer(low: 32, high: 512),
+                                     "depth": .integer(low: 1, high: 3)])
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        try store.saveConfiguration(StudyConfiguration(space: space, trainArguments: ["--data", "my data.csv", "--epochs", "3"]))
+        let ids = try store.addRound(0, box: space.fullBox, assignments: [["lr": .real(0.002), "hidden": .integer(436), "depth": .integer(2)]])
+        let attempt = dir.appendingPathComponent("trials/trial-0001/attempt-1")
+        try FileManager.default.createDirectory(at: attempt.appendingPathComponent("best"), withIntermediateDirectories: true)
+        try store.markRunning(ids[0], pid: 0, outputDirectory: attempt.path)
+        try store.finish(ids[0], status: .done, result: TrialResult(devAccuracy: 0.8842))
+
+        let table = try StudyReport(name: "derived", store: store).table(top: 3)
+        XCTAssertTrue(table.contains("best: trial 1, dev accuracy 88.42 %; its checkpoint: \(attempt.path)/best"), table)
+        XCTAssertTrue(table.contains("nn train --data 'my data.csv' --epochs 3 --lr 0.002 --layers 436,436 --out runs/derived-trial-1"), table)
+        XCTAssertTrue(table.contains("hidden 436 and depth 2 make --layers 436,436"), table)
+    }
+
     func testCrashedWorkerFailsItsTrialNotTheStudy() throws {
         let dir = try makeTemporaryDirectory("crash")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -132,6 +180,11 @@ final class StudyRunnerTests: XCTestCase {
         XCTAssertEqual((json?["top"] as? [Any])?.count, 5)
         XCTAssertEqual((json?["best"] as? [String: Any])?["trial"] as? Int, best.id)
         XCTAssertEqual((json?["rounds"] as? [Any])?.count, 3)
+        // The report says how to run the best trial again, with the study's train arguments.
+        let command = try XCTUnwrap((json?["best"] as? [String: Any])?["command"] as? String)
+        XCTAssertTrue(command.hasPrefix("nn train "), command)
+        XCTAssertTrue(command.contains("--lr \(best.assignment["lr"]?.argument ?? "?")"), command)
+        XCTAssertTrue(table.contains("reproduce it with:\n  nn train "), table)
         let plots = try report.writePlots(to: dir.appendingPathComponent("report"), top: 3)
         XCTAssertEqual(Set(plots.map(\.lastPathComponent)), ["dev-accuracy-vs-lr.svg", "dev-accuracy-vs-batch.svg", "learning-curves.svg"])
         let lrPlot = try String(contentsOf: dir.appendingPathComponent("report/dev-accuracy-vs-lr.svg"), encoding: .utf8)

@@ -70,6 +70,14 @@ final class StudyStoreTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("--seed"), "\(error)")
         }
         XCTAssertThrowsError(try StudyRequest(trialsPerRound: 0).resolve(stored: nil, studyName: "s"))
+        // More trials extend a random study; fewer would drop results, and a grid's size is its own.
+        XCTAssertEqual(try StudyRequest(trialsPerRound: 6).resolve(stored: stored, studyName: "s").trialsPerRound, 6)
+        XCTAssertThrowsError(try StudyRequest(trialsPerRound: 3).resolve(stored: stored, studyName: "s")) { error in
+            XCTAssertTrue("\(error)".contains("--trials"), "\(error)")
+        }
+        var grid = stored
+        grid.sampler = .grid
+        XCTAssertThrowsError(try StudyRequest(trialsPerRound: 6).resolve(stored: grid, studyName: "s"))
         XCTAssertThrowsError(try StudyLocation(root: URL(fileURLWithPath: "/tmp"), name: "../escape"))
     }
 }

@@ -139,7 +139,7 @@ public enum CSVReader {
                                                                   source: source, line: lineNumber)
                     let looksLikeHeader: Bool
                     if case .name = options.labelColumn {
-                        looksLikeHeader = true
+                        looksLikeHeader = cells.contains { !isNumber(base, $0.0, $0.1) }
                     } else {
                         looksLikeHeader = cells.enumerated().contains { column, cell in
                             column != positionalLabel && !isNumber(base, cell.0, cell.1)

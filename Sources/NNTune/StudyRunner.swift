@@ -128,7 +128,7 @@ public final class StudyRunner {
             sampler.assignment(round: round, trial: $0, box: box, space: configuration.space)
         }
         try store.addTrials(round: round, assignments: added)
-        log("round \(round + 1): \(added.count) more trials (now \(configuration.trialsPerRound))")
+        log("round \(round + 1): \(added.count) more trial\(added.count == 1 ? "" : "s") (now \(configuration.trialsPerRound))")
     }
 
     /// A grid larger than this is almost certainly a mistake (and would fill the database for nothing).

@@ -64,9 +64,6 @@ struct ExportCommand: ParsableCommand {
 
 /// The Python source of an exported model.
 struct PyTorchModuleSource {
-    /// Metadata key of the class names, a JSON array of strings in class-index order (optional).
-    static let classNamesKey = "class_names"
-
     let text: String
 
     init(description: ModelCheckpoint.Description, modelPath: String) throws {
@@ -81,7 +78,8 @@ struct PyTorchModuleSource {
                 "\(modelPath): the '\(ModelCheckpoint.Key.pytorchModule)' metadata does not match the '\(ModelCheckpoint.Key.networkSpec)' "
                     + "architecture; the file was edited or is corrupt. Export a checkpoint written by nn train")
         }
-        let classes = try Self.classNames(metadata, classes: spec.classes, source: modelPath)
+        // Checked by ModelCheckpoint.describe: one distinct name per class, or none (the classes are numbered).
+        let classes = description.classNames ?? (0..<spec.classes).map(String.init)
         let specJSON = metadata[ModelCheckpoint.Key.networkSpec] ?? ""
         let architecture = metadata[ModelCheckpoint.Key.architecture] ?? "\(spec.inputWidth) inputs, \(spec.layers.count) layers"
 
@@ -132,19 +130,6 @@ struct PyTorchModuleSource {
             }
         }
         return out + rest
-    }
-
-    /// The `class_names` metadata when present (written by newer nn train), else "0", "1", ….
-    static func classNames(_ metadata: [String: String], classes: Int, source: String) throws -> [String] {
-        guard let text = metadata[classNamesKey] else { return (0..<classes).map(String.init) }
-        guard let names = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
-            throw CommandFailure.failed("\(source): the '\(classNamesKey)' metadata is not a JSON array of strings; the file is corrupt")
-        }
-        guard names.count == classes else {
-            throw CommandFailure.failed(
-                "\(source): the '\(classNamesKey)' metadata names \(names.count) classes but the model has \(classes); the file is corrupt")
-        }
-        return names
     }
 
     /// A Python list of Float32 values, eight a line. `Double(value)` prints the shortest decimal that

@@ -67,6 +67,38 @@ final class CSVReaderTests: XCTestCase {
         XCTAssertThrowsMessage(try CSVReader.parse(Array("1,2,-1\n".utf8), source: "l.csv"), "label -1.0 is not a class index")
     }
 
+    /// Text labels are class names: numbered in sorted order, with no header needed, since only the
+    /// feature cells decide whether the first row is a header.
+    func testTextLabelsBecomeSortedClassNames() throws {
+        let table = try CSVReader.parse(Array("5.1,3.5,virginica\n4.9,3.0,setosa\n6.2,2.9,versicolor\n5.0,3.4,setosa\n".utf8), source: "iris.csv")
+        XCTAssertNil(table.featureNames, "a first row of numbers and a class name is data")
+        XCTAssertEqual(table.classNames, ["setosa", "versicolor", "virginica"])
+        XCTAssertEqual(table.labels, [2, 0, 1, 0])
+        XCTAssertEqual(table.features, [5.1, 3.5, 4.9, 3.0, 6.2, 2.9, 5.0, 3.4])
+        let headed = try CSVReader.parse(Array("a,b,kind\n1,2,class_b\n3,4,class_a\n".utf8), source: "h.csv")
+        XCTAssertEqual(headed.featureNames, ["a", "b"])
+        XCTAssertEqual(headed.labels, [1, 0])
+        XCTAssertThrowsMessage(try CSVReader.parse(Array("1,2,a\n3,4,\n".utf8), source: "e.csv"), "line 2, column 3", "the label is empty")
+
+        let dir = try TemporaryDirectory()
+        let splits = try DataLoader.load(try dir.write("iris.csv", text: "5.1,3.5,virginica\n4.9,3.0,setosa\n"))
+        XCTAssertEqual(splits.train.classNames, ["setosa", "virginica"])
+        XCTAssertEqual(splits.train.classes, 2)
+    }
+
+    /// `--label-column none`: every column is a feature (for `nn predict`); training refuses it.
+    func testNoLabelColumnReadsOnlyFeatures() throws {
+        let table = try CSVReader.parse(Array("1,2,3\n4,5,6\n".utf8), source: "x.csv", options: CSVOptions(labelColumn: .none))
+        XCTAssertEqual(table.width, 3)
+        XCTAssertEqual(table.rowCount, 2)
+        XCTAssertTrue(table.labels.isEmpty)
+        XCTAssertEqual(LabelColumn(parsing: "none"), LabelColumn.none)
+        let dir = try TemporaryDirectory()
+        let path = try dir.write("x.csv", text: "1,2,3\n4,5,6\n")
+        XCTAssertEqual(try DataLoader.loadFeatures(path, options: DataLoadOptions(csv: CSVOptions(labelColumn: .none))).count, 2)
+        XCTAssertThrowsMessage(try DataLoader.load(path, options: DataLoadOptions(csv: CSVOptions(labelColumn: .none))), "nn predict")
+    }
+
     func testBadLabelColumnChoices() {
         XCTAssertThrowsMessage(try CSVReader.parse(Array("1,2,0\n".utf8), source: "t", options: CSVOptions(labelColumn: .index(3))),
                                "label column 3 does not exist", "3 columns")

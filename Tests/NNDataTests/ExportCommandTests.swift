@@ -58,7 +58,7 @@ final class ExportCommandTests: XCTestCase {
     func testClassNamesMetadataIsEscapedIntoPythonStrings() throws {
         let dir = try TemporaryDirectory()
         let names = #"["T-shirt/top","say \"hi\"\\n","Ünïcode ✓"]"#
-        let model = try savedModel(in: dir, metadata: [PyTorchModuleSourceKey.classNames: names])
+        let model = try savedModel(in: dir, metadata: [ModelCheckpoint.Key.classNames: names])
         let out = dir.file("m.py")
         let r = try NNProcess.run(["export", "--model", model, "--pytorch", out], scratch: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -105,9 +105,9 @@ final class ExportCommandTests: XCTestCase {
         try assertFails(["export", "--model", model, "--pytorch", out], status: 1,
                         mentioning: ["pytorch_module", "does not match"], scratch: dir)
 
-        for (names, problem) in [(#"["a","b"]"#, "names 2 classes but the model has 3"), (#"{"0":"a"}"#, "not a JSON array of strings")] {
+        for (names, problem) in [(#"["a","b"]"#, "2 class names for 3 classes"), (#"{"0":"a"}"#, "not a JSON array of strings")] {
             let other = try TemporaryDirectory()
-            let bad = try savedModel(in: other, metadata: [PyTorchModuleSourceKey.classNames: names])
+            let bad = try savedModel(in: other, metadata: [ModelCheckpoint.Key.classNames: names])
             try assertFails(["export", "--model", bad, "--pytorch", out], status: 1, mentioning: ["class_names", problem], scratch: dir)
         }
 
@@ -119,10 +119,4 @@ final class ExportCommandTests: XCTestCase {
         try assertFails(["export", "--model", model, "--pytorch", out], status: 1, mentioning: ["0.weight"], scratch: dir)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing is written for a bad model")
     }
-}
-
-/// The metadata key nn export reads class names from (the nn target's `PyTorchModuleSource.classNamesKey`,
-/// which this test target cannot import).
-enum PyTorchModuleSourceKey {
-    static let classNames = "class_names"
 }

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import NNBackends
 import NNData
@@ -27,5 +28,15 @@ final class ReadmeExampleTests: XCTestCase {
         let devAccuracy = try XCTUnwrap(report.dev?.accuracy)
         XCTAssertGreaterThan(devAccuracy, 0.85, "dev accuracy after 10 epochs")
         XCTAssertNotNil(report.diagnosis)
+
+        let test = try XCTUnwrap(data.test)
+        let predictions = try network.predict([Array(test.sample(0))])
+        XCTAssertEqual(predictions.count, 1)
+        XCTAssertEqual(predictions[0].probabilities.count, 10)
+        XCTAssertEqual(predictions[0].classIndex, Int(try network.predictClasses(test)[0]))
+        let folder = NSTemporaryDirectory() + "readme-example-\(UInt64.random(in: 0 ... .max))"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try ModelCheckpoint.save(network, toDirectory: folder)
+        XCTAssertEqual(try ModelCheckpoint.load(folder, backend: backend).spec, spec)
     }
 }

@@ -117,7 +117,7 @@ public enum ModelCheckpoint {
             guard let names = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
                 throw NNError.invalidData(source: file, detail: "the '\(Key.classNames)' metadata is not a JSON array of strings; the file is corrupt")
             }
-            try Dataset.checkClassNames(names, classes: spec.classes, source: file)
+            try Dataset.checkClassNames(names, classes: spec.classes, source: "\(file), metadata '\(Key.classNames)'")
             classNames = names
         }
         return Description(spec: spec, normalizer: normalizer, classNames: classNames, metadata: contents.metadata,

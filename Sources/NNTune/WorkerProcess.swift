@@ -39,14 +39,17 @@ final class WorkerProcess {
     var isRunning: Bool { process.isRunning }
     var stdoutPath: String { directory.appendingPathComponent("stdout.log").path }
     var stderrPath: String { directory.appendingPathComponent("stderr.log").path }
-    var outputDirectory: URL { directory.appendingPathComponent("out") }
+    var outputDirectory: URL { Self.trainOutput(in: directory) }
+
+    /// The `nn train --out` folder of the worker running in `attemptDirectory`.
+    static func trainOutput(in attemptDirectory: URL) -> URL { attemptDirectory.appendingPathComponent("out") }
 
     init(trialID: Int, command: WorkerCommand, arguments: [String], directory: URL) throws {
         self.trialID = trialID
         self.directory = directory
         let fm = FileManager.default
         do {
-            try fm.createDirectory(at: directory.appendingPathComponent("out"), withIntermediateDirectories: true)
+            try fm.createDirectory(at: Self.trainOutput(in: directory), withIntermediateDirectories: true)
         } catch {
             throw TuneError.workerLaunch(executable: command.executable, detail: "cannot create \(directory.path): \(error.localizedDescription)")
         }
@@ -57,7 +60,7 @@ final class WorkerProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command.executable)
         process.arguments = command.leadingArguments + arguments
-            + ["--out", directory.appendingPathComponent("out").path, "--json"]
+            + ["--out", Self.trainOutput(in: directory).path, "--json"]
         var environment = ProcessInfo.processInfo.environment
         environment["NN_TUNE_TRIAL"] = String(trialID)
         process.environment = environment
@@ -72,7 +75,7 @@ final class WorkerProcess {
         }
         self.process = process
         self.startedAt = Date()
-        self.follower = MetricsFollower(path: directory.appendingPathComponent("out").appendingPathComponent(command.metricsFileName).path)
+        self.follower = MetricsFollower(path: Self.trainOutput(in: directory).appendingPathComponent(command.metricsFileName).path)
     }
 
     /// The full command line, for logs.

@@ -535,8 +535,8 @@ struct TrainCommand: ParsableCommand {
     /// teaches; usually the labels were meant to start at 0.
     static func unusedClassesWarning(_ train: Dataset, classes: Int) -> String? {
         guard train.classNames == nil else { return nil }
-        var counts = [Int](repeating: 0, count: classes)
-        for label in train.labels { counts[Int(label)] += 1 }
+        // A separate test set may name more classes than the training labels reach.
+        let counts = train.classCounts() + [Int](repeating: 0, count: max(0, classes - train.classes))
         let empty = counts.indices.filter { counts[$0] == 0 }
         guard !empty.isEmpty else { return nil }
         let list = empty.prefix(5).map(String.init).joined(separator: ", ") + (empty.count > 5 ? ", …" : "")

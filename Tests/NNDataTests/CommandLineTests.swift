@@ -13,12 +13,7 @@ final class CommandLineTests: XCTestCase {
 
     private func assertFails(_ arguments: [String], status: Int32, mentioning fragments: [String],
                              file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try nn(arguments)
-        XCTAssertEqual(r.status, status, "nn \(arguments.joined(separator: " ")): \(r.stderr)", file: file, line: line)
-        for fragment in fragments where !r.stderr.contains(fragment) {
-            XCTFail("stderr \"\(r.stderr)\" does not mention \"\(fragment)\"", file: file, line: line)
-        }
-        XCTAssertFalse(r.stderr.contains("Fatal error"), "must never trap", file: file, line: line)
+        try NNProcess.assertFails(arguments, status: status, mentioning: fragments, scratch: TemporaryDirectory(), file: file, line: line)
     }
 
     /// 90 rows of a 3-class problem any small network separates: the class is the position of the largest feature.
@@ -120,6 +115,19 @@ final class CommandLineTests: XCTestCase {
         try assertFails(["train", "--layers", "10,-3"], status: 2, mentioning: ["--layers"])
         try assertFails(["train", "--no-such-option"], status: 2, mentioning: ["no-such-option"])
         try assertFails(["eval", "--data", "digits"], status: 2, mentioning: ["--model"])
+    }
+
+    /// `nn tune` runs a study by default, so its help shows how: the run options and the space
+    /// format with the default space (ArgumentParser alone would list only the subcommands).
+    func testTuneHelpShowsTheRunOptionsAndTheSpaceFormat() throws {
+        for arguments in [["tune", "--help"], ["help", "tune"]] {
+            let r = try nn(arguments)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            for fragment in ["--trials <trials>", "--parallel", "--space <file>", "logUniform(a, b)", "lr logUniform(0.0001, 0.01)",
+                             "optimizer choice(\"adam\")", "nn tune report"] {
+                XCTAssertTrue(r.stdout.contains(fragment), "\(arguments): no \(fragment) in\n\(r.stdout)")
+            }
+        }
     }
 
     func testGradcheckPassesAndFailsOnItsThreshold() throws {

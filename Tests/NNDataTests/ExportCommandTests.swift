@@ -23,12 +23,7 @@ final class ExportCommandTests: XCTestCase {
 
     private func assertFails(_ arguments: [String], status: Int32, mentioning fragments: [String], scratch: TemporaryDirectory,
                              file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try NNProcess.run(arguments, scratch: scratch)
-        XCTAssertEqual(r.status, status, "nn \(arguments.joined(separator: " ")): \(r.stderr)", file: file, line: line)
-        for fragment in fragments where !r.stderr.contains(fragment) {
-            XCTFail("stderr \"\(r.stderr)\" does not mention \"\(fragment)\"", file: file, line: line)
-        }
-        XCTAssertFalse(r.stderr.contains("Fatal error"), "must never trap", file: file, line: line)
+        try NNProcess.assertFails(arguments, status: status, mentioning: fragments, scratch: scratch, file: file, line: line)
     }
 
     func testWritesAModuleWithTheSequentialNormaliserAndClasses() throws {

@@ -66,3 +66,26 @@ struct NNProcess {
                       stderr: try String(contentsOfFile: errPath, encoding: .utf8))
     }
 }
+
+extension NNProcess {
+    /// Runs `nn arguments…` and fails the test unless it exits 0.
+    @discardableResult
+    static func succeed(_ arguments: [String], scratch: TemporaryDirectory,
+                        file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+        let r = try run(arguments, scratch: scratch)
+        XCTAssertEqual(r.status, 0, "nn \(arguments.joined(separator: " ")): \(r.stderr)", file: file, line: line)
+        return r
+    }
+
+    /// Runs `nn arguments…` and fails the test unless it exits with `status`, says every one of
+    /// `fragments` on stderr, and does not trap.
+    static func assertFails(_ arguments: [String], status: Int32, mentioning fragments: [String], scratch: TemporaryDirectory,
+                            file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(arguments, scratch: scratch)
+        XCTAssertEqual(r.status, status, "nn \(arguments.joined(separator: " ")): \(r.stderr)", file: file, line: line)
+        for fragment in fragments where !r.stderr.contains(fragment) {
+            XCTFail("stderr \"\(r.stderr)\" does not mention \"\(fragment)\"", file: file, line: line)
+        }
+        XCTAssertFalse(r.stderr.contains("Fatal error"), "must never trap", file: file, line: line)
+    }
+}

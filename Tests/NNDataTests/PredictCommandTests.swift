@@ -11,24 +11,14 @@ final class PredictCommandTests: XCTestCase {
     override func setUpWithError() throws { scratch = try TemporaryDirectory() }
     override func tearDown() { scratch = nil }
 
-    private func nn(_ arguments: [String]) throws -> NNProcess.Result {
-        try NNProcess.run(arguments, scratch: scratch)
-    }
-
     @discardableResult
     private func succeed(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> NNProcess.Result {
-        let r = try nn(arguments)
-        XCTAssertEqual(r.status, 0, "nn \(arguments.joined(separator: " ")): \(r.stderr)", file: file, line: line)
-        return r
+        try NNProcess.succeed(arguments, scratch: scratch, file: file, line: line)
     }
 
     private func fails(_ arguments: [String], status: Int32, mentioning fragments: [String],
                        file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try nn(arguments)
-        XCTAssertEqual(r.status, status, "nn \(arguments.joined(separator: " ")): \(r.stderr)", file: file, line: line)
-        for fragment in fragments where !r.stderr.contains(fragment) {
-            XCTFail("stderr \"\(r.stderr)\" does not mention \"\(fragment)\"", file: file, line: line)
-        }
+        try NNProcess.assertFails(arguments, status: status, mentioning: fragments, scratch: scratch, file: file, line: line)
     }
 
     /// Rows of three features where the class is the position of the largest, labelled by `label`.

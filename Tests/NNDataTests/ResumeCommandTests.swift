@@ -29,9 +29,7 @@ final class ResumeCommandTests: XCTestCase {
 
     @discardableResult
     private func run(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> NNProcess.Result {
-        let result = try NNProcess.run(arguments, scratch: scratch)
-        XCTAssertEqual(result.status, 0, "nn \(arguments.joined(separator: " ")) failed: \(result.stderr)", file: file, line: line)
-        return result
+        try NNProcess.succeed(arguments, scratch: scratch, file: file, line: line)
     }
 
     private func folder(_ name: String) -> String { scratch.file(name) }

@@ -22,9 +22,7 @@ final class RunFolderCommandTests: XCTestCase {
 
     @discardableResult
     private func run(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> NNProcess.Result {
-        let r = try NNProcess.run(arguments, scratch: scratch)
-        XCTAssertEqual(r.status, 0, "nn \(arguments.joined(separator: " ")): \(r.stderr)", file: file, line: line)
-        return r
+        try NNProcess.succeed(arguments, scratch: scratch, file: file, line: line)
     }
 
     private func lastJSON(_ r: NNProcess.Result) throws -> [String: Any] {

@@ -86,12 +86,12 @@ final class StudyRunnerTests: XCTestCase {
         try store.saveConfiguration(StudyConfiguration(space: space, trainArguments: ["--data", "my data.csv", "--epochs", "3"]))
         let ids = try store.addRound(0, box: space.fullBox, assignments: [["lr": .real(0.002), "hidden": .integer(436), "depth": .integer(2)]])
         let attempt = dir.appendingPathComponent("trials/trial-0001/attempt-1")
-        try FileManager.default.createDirectory(at: attempt.appendingPathComponent("best"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: attempt.appendingPathComponent("out/best"), withIntermediateDirectories: true)
         try store.markRunning(ids[0], pid: 0, outputDirectory: attempt.path)
         try store.finish(ids[0], status: .done, result: TrialResult(devAccuracy: 0.8842))
 
         let table = try StudyReport(name: "derived", store: store).table(top: 3)
-        XCTAssertTrue(table.contains("best: trial 1, dev accuracy 88.42 %; its checkpoint: \(attempt.path)/best"), table)
+        XCTAssertTrue(table.contains("best: trial 1, dev accuracy 88.42 %; its checkpoint: \(attempt.path)/out/best"), table)
         XCTAssertTrue(table.contains("nn train --data 'my data.csv' --epochs 3 --lr 0.002 --layers 436,436 --out runs/derived-trial-1"), table)
         XCTAssertTrue(table.contains("hidden 436 and depth 2 make --layers 436,436"), table)
     }

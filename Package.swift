@@ -21,9 +21,12 @@ let package = Package(
         .library(name: "NNTune", targets: ["NNTune"]),
         .executable(name: "nn", targets: ["nn"]),
         .executable(name: "nnbench", targets: ["nnbench"]),
+        .executable(name: "nn-dashboard", targets: ["nn-dashboard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The dashboard's HTTP server: async/await over plain sockets, no SwiftNIO (a short CI build).
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(
@@ -62,6 +65,11 @@ let package = Package(
             dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain", "NNData", "NNTune",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .target(name: "NNDashboard", dependencies: ["NNTune", .product(name: "FlyingFox", package: "FlyingFox")]),
+        .executableTarget(
+            name: "nn-dashboard",
+            dependencies: ["NNDashboard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "nnbench",
             dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain",
@@ -72,5 +80,6 @@ let package = Package(
         .testTarget(name: "NNTrainTests", dependencies: ["NNCore", "NNTrain", "NNNative", "NNBackends"]),
         .testTarget(name: "NNDataTests", dependencies: ["NNData", "NNTrain", "NNBackends"]),
         .testTarget(name: "NNTuneTests", dependencies: ["NNTune", "NNTrain", "nn"]),
+        .testTarget(name: "NNDashboardTests", dependencies: ["NNDashboard", "NNTune"]),
     ]
 )

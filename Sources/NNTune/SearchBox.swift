@@ -117,7 +117,8 @@ public struct SearchBox: Sendable, Equatable, Codable, CustomStringConvertible {
         bounds.map { "\($0.name) \($0.bounds)" }.joined(separator: "; ")
     }
 
-    static func format(_ v: ParameterValue) -> String {
+    /// A value as tables print it: reals with four significant digits.
+    public static func format(_ v: ParameterValue) -> String {
         guard case let .real(x) = v else { return v.argument }
         return formatNumber(x)
     }

@@ -177,7 +177,17 @@ public struct StudyReport {
     @discardableResult
     public func writePlots(to directory: URL, top: Int) throws -> [URL] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var written: [URL] = []
+        return try plots(top: top).map { plot in
+            let url = directory.appendingPathComponent(plot.fileName)
+            try plot.svg.write(to: url, atomically: true, encoding: .utf8)
+            return url
+        }
+    }
+
+    /// Dev accuracy against each hyperparameter on its own scale, then the learning curves of the
+    /// `top` best trials, as standalone SVG documents with the file names ``writePlots(to:top:)`` uses.
+    public func plots(top: Int) -> [(fileName: String, svg: String)] {
+        var plots: [(fileName: String, svg: String)] = []
         let completed = ranked
         for entry in configuration.space.entries {
             let axis: SVGChart.XAxis
@@ -205,9 +215,7 @@ public struct StudyReport {
             let chart = SVGChart(title: "\(name): dev accuracy vs \(entry.name) (\(completed.count) trials)",
                                  xLabel: xLabel, yLabel: "dev accuracy (%)", xAxis: axis, yAxis: .percent,
                                  series: [.init(name: "completed trials", points: points, connected: false)])
-            let url = directory.appendingPathComponent("dev-accuracy-vs-\(entry.name).svg")
-            try chart.render().write(to: url, atomically: true, encoding: .utf8)
-            written.append(url)
+            plots.append(("dev-accuracy-vs-\(entry.name).svg", chart.render()))
         }
         let curves = completed.prefix(top).map { t in
             SVGChart.Series(name: "trial \(t.id): \(percent(t.result?.devAccuracy ?? 0))",
@@ -216,9 +224,22 @@ public struct StudyReport {
         }
         let chart = SVGChart(title: "\(name): learning curves of the top \(curves.count) trials", xLabel: "epoch",
                              yLabel: "dev accuracy (%)", xAxis: .integers, yAxis: .percent, series: curves)
-        let url = directory.appendingPathComponent("learning-curves.svg")
-        try chart.render().write(to: url, atomically: true, encoding: .utf8)
-        written.append(url)
-        return written
+        plots.append(("learning-curves.svg", chart.render()))
+        return plots
+    }
+
+    /// The best dev accuracy found so far against the number of trials finished (in finishing
+    /// order), the curve that tells whether a search is still paying off.
+    public func bestSoFarPlot() -> String {
+        let finished = trials.filter { $0.status == .done && $0.result != nil }
+            .sorted { ($0.finishedAt ?? .distantFuture, $0.id) < ($1.finishedAt ?? .distantFuture, $1.id) }
+        var best = -Double.infinity
+        let points = finished.enumerated().map { index, trial -> (x: Double, y: Double) in
+            best = max(best, trial.result?.devAccuracy ?? best)
+            return (Double(index + 1), best)
+        }
+        return SVGChart(title: "\(name): best dev accuracy so far", xLabel: "trials finished", yLabel: "dev accuracy (%)",
+                        xAxis: .integers, yAxis: .percent,
+                        series: [.init(name: "best so far", points: points, connected: true)]).render()
     }
 }

@@ -13,7 +13,7 @@ struct NNTool: ParsableCommand {
             Exit codes: 0 success, 1 data/model/training error, 2 usage error.
             """,
         subcommands: [TrainCommand.self, EvalCommand.self, PredictCommand.self, ExportCommand.self, GradCheckCommand.self,
-                      DevicesCommand.self, TuneCommand.self])
+                      DevicesCommand.self, TuneCommand.self, DashboardCommand.self])
 
     /// Parses the command line, runs the command, and exits with the documented status.
     static func runAndExit(_ arguments: [String]? = nil) -> Never {

@@ -17,6 +17,8 @@ struct RunHistory {
 
     enum Kind: String {
         case start, resume, rollback
+        /// Training stopped on a non-finite loss; the checkpoints written before it stay good.
+        case diverged
     }
 
     struct Event {
@@ -38,7 +40,7 @@ struct RunHistory {
             if let checkpoint { line.add("checkpoint", checkpoint) }
             line.add("epoch", epoch)
             line.add("step", step)
-            if kind != .start {
+            if kind == .resume || kind == .rollback {
                 line.add("step_in_epoch", stepInEpoch)
                 line.add("takes_effect_in_epoch", epoch + 1)
                 var changed = JSONLine()
@@ -107,6 +109,8 @@ struct RunHistory {
             switch event.kind {
             case .start:
                 live = []
+            case .diverged:
+                break
             case .resume, .rollback:
                 if event.kind == .rollback { live.removeAll { $0.epoch >= event.epoch } }
                 var label = event.kind == .rollback ? "rollback to \(event.epoch)" : "resume"

@@ -446,7 +446,17 @@ struct TrainCommand: ParsableCommand {
             try output.writeLearningCurve(history, title: title, markers: markers)
         }
 
-        let report = try trainer.fit(train: train, dev: dev)
+        let report: TrainingReport
+        do {
+            report = try trainer.fit(train: train, dev: dev)
+        } catch let error as NNError {
+            // Recorded so that the run folder says why it ended (nn dashboard shows it as diverged).
+            if case .nonFinite = error, let out {
+                var runHistory = RunHistory(directory: out)
+                try? runHistory.append(RunHistory.Event(kind: .diverged, runID: runID, epoch: trainer.state.epoch, step: trainer.state.globalStep))
+            }
+            throw error
+        }
         let test = try splits.test.map { try network.evaluate($0, batchSize: config.evaluationBatchSize) }
         let final = FinalFigures(epoch: Self.finalWeightsEpoch(report, config: config, state: trainer.state),
                                  train: report.train, dev: report.dev, test: test)

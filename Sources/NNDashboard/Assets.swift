@@ -5,7 +5,7 @@ enum Assets {
         nav { margin-bottom: 0.5em; } nav a { color: #1f77b4; }
         h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.5em; }
         table { border-collapse: collapse; font-size: 0.9em; }
-        th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; text-align: left; }
+        th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; text-align: left; white-space: nowrap; }
         table.sortable th { cursor: pointer; user-select: none; }
         th.asc::after { content: " ▲"; } th.desc::after { content: " ▼"; }
         td[data-value] { text-align: right; font-variant-numeric: tabular-nums; }

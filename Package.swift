@@ -5,6 +5,7 @@
 //   NNCore  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
 //   NNCore  <-  NNTrain (knows only the Backend protocol)  <-  NNData, nn, nnbench
 //   NNTune (search spaces, samplers, SQLite study storage; runs trials as `nn train` processes)
+//   NNTune  <-  NNDashboard (+ FlyingFox)  <-  nn-dashboard (`nn dashboard` execs it, so nn links no HTTP server)
 import PackageDescription
 
 let kernelFiles = ["gemm.cl", "elementwise.cl", "reduction.cl", "batchnorm.cl", "softmax.cl", "dropout.cl", "optimizers.cl"]

@@ -53,7 +53,7 @@ struct RunRecord: Sendable {
     let id: String
 
     static func isRunFolder(_ path: String) -> Bool {
-        ["history.jsonl", "metrics.jsonl"].contains { FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent($0)) }
+        ["history.jsonl", "metrics.jsonl"].contains { SafePath.isRegularFile((path as NSString).appendingPathComponent($0)) }
     }
 
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
@@ -123,7 +123,8 @@ struct RunRecord: Sendable {
 /// elsewhere, a hand edit) is skipped rather than failing the page.
 enum JSONLines {
     static func read(_ path: String) -> [[String: Any]] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        // A link is not read, wherever it points: the dashboard shows only files inside its root.
+        guard SafePath.isRegularFile(path), let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
             try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         }

@@ -36,6 +36,12 @@ struct SafePath: Sendable {
             && !segment.contains("/") && !segment.unicodeScalars.contains { $0.value < 0x20 || $0 == "\\" }
     }
 
+    /// Whether `path` is a regular file itself, not a link to one: files are read only when it is.
+    static func isRegularFile(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
+    }
+
     /// `a/b` for a path under the root: the id the pages use for it.
     func id(of path: String) -> String {
         guard path.hasPrefix(root) else { return path }

@@ -206,6 +206,12 @@ final class DashboardTests: XCTestCase {
         XCTAssertEqual(try rawGet("/api/runs", method: "POST").status, 405, "read-only")
         XCTAssertEqual(try rawGet("/api/runs").status, 200, "still serving")
         XCTAssertNil(SafePath(root: root).resolve(["escape"]), "a link inside the root is not followed")
+        // A folder whose run files are links out of the root is no run, and nothing of theirs is read.
+        try FileManager.default.createDirectory(atPath: root + "/linked", withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: root + "/linked/metrics.jsonl", withDestinationPath: outside + "/secret.txt")
+        XCTAssertNil(RunCatalog(paths: SafePath(root: root)).run(id: "linked"))
+        let listed = try await get("/api/runs").body
+        XCTAssertFalse(listed.contains("linked"), listed)
         XCTAssertNotNil(SafePath(root: root).resolve(["exp", "a"]))
     }
 }

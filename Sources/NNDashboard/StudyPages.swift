@@ -56,8 +56,9 @@ struct StudyPages {
         for (round, box) in report.rounds {
             boxes += "<li>round \(round + 1): " + box.describe(in: space).map(HTML.escape).joined(separator: "; ") + "</li>"
         }
-        let plots = report.plots(top: 5).map { "<figure>\($0.svg)</figure>" }.joined()
-        let best = report.bestSoFarPlot().replacingOccurrences(of: "<svg ", with: "<svg id=\"best-so-far\" ", options: [], range: nil)
+        let plots = report.plots(top: 5).filter { !$0.fileName.hasPrefix("best-so-far") }.map { "<figure>\($0.svg)</figure>" }.joined()
+        let best = report.bestSoFarPlot(against: .trials).replacingOccurrences(of: "<svg ", with: "<svg id=\"best-so-far\" ", options: [], range: nil)
+            + report.bestSoFarPlot(against: .trialSeconds)
         let version = "\(report.trials.count)-\(report.trials.filter { $0.status == .done || $0.status == .pruned || $0.status == .failed }.count)"
         let body = """
             <p>\(report.trials.count) trials: \(TrialStatus.allCases.map { "\(report.count($0)) \($0.rawValue)" }.joined(separator: ", ")); \
@@ -67,7 +68,7 @@ struct StudyPages {
             <table id="trials-table" class="sortable"><thead><tr>\(head)</tr></thead><tbody>
             \(rows)</tbody></table>
             <h2>Coarse to fine: each round's box</h2><ol class="boxes">\(boxes)</ol>
-            <h2>Best so far</h2><figure>\(best)</figure>
+            <h2>Best so far, against trials and against trial-seconds</h2><figure class="plots">\(best)</figure>
             <h2>Every hyperparameter against dev accuracy</h2>
             <figure>\(ParallelCoordinates(report: report).render())</figure>
             <div class="plots">\(plots)</div>

@@ -8,6 +8,9 @@ public enum SamplerKind: String, Sendable, Codable, CaseIterable {
     /// Every combination of evenly spaced values (for comparison: with 5 points per axis, only 5
     /// distinct learning rates however many trials run).
     case grid
+    /// Random start-up trials, then the tree-structured Parzen estimator (``TPESampler``): each new
+    /// trial drawn where the best finished trials are dense.
+    case tpe
 }
 
 /// Seeded random draws from a box.

@@ -80,7 +80,7 @@ public struct StudyRequest: Sendable {
         if let trialsPerRound, trialsPerRound != stored.trialsPerRound {
             // More trials extend the study (the sampler draws by trial index, so the extended study is
             // the one that would have been started with the larger count); fewer would discard results.
-            guard trialsPerRound > stored.trialsPerRound, stored.sampler == .random else {
+            guard trialsPerRound > stored.trialsPerRound, stored.sampler != .grid else {
                 try check(trialsPerRound, stored.trialsPerRound, "--trials")
                 return stored
             }

@@ -64,6 +64,11 @@ public struct StudyReport {
         if let first = failed.first {
             lines.append("\(failed.count) failed; e.g. trial \(first.id): \(first.error ?? "no error recorded")")
         }
+        if let savings = pruningSavings {
+            lines.append(String(format: "pruning: %d trial%@ stopped early; %.0f trial-seconds spent in all, about %.0f saved "
+                                + "(each pruned trial's time per epoch × the epochs it did not run)",
+                                savings.pruned, savings.pruned == 1 ? "" : "s", savings.spent, savings.saved))
+        }
         if let best = ranked.first {
             lines.append("best: trial \(best.id), dev accuracy \(percent(best.result?.devAccuracy ?? 0))"
                          + (checkpoint(of: best).map { "; its checkpoint: \($0)" } ?? ""))
@@ -136,6 +141,8 @@ public struct StudyReport {
                 ["round": round + 1, "box": Dictionary(uniqueKeysWithValues: zip(box.bounds.map(\.name), box.describe(in: configuration.space)))] as [String: Any]
             },
             "top": ranked.prefix(top).map(trialObject),
+            "trialSeconds": trials.compactMap(\.wallSeconds).reduce(0, +),
+            "trialSecondsSavedByPruning": pruningSavings?.saved ?? 0,
             "best": ranked.first.map { best -> [String: Any] in
                 var object = trialObject(best)
                 object["command"] = reproductionCommand(for: best)
@@ -225,21 +232,51 @@ public struct StudyReport {
         let chart = SVGChart(title: "\(name): learning curves of the top \(curves.count) trials", xLabel: "epoch",
                              yLabel: "dev accuracy (%)", xAxis: .integers, yAxis: .percent, series: curves)
         plots.append(("learning-curves.svg", chart.render()))
+        plots.append(("best-so-far.svg", bestSoFarPlot(against: .trials)))
+        plots.append(("best-so-far-by-time.svg", bestSoFarPlot(against: .trialSeconds)))
         return plots
     }
 
-    /// The best dev accuracy found so far against the number of trials finished (in finishing
-    /// order), the curve that tells whether a search is still paying off.
-    public func bestSoFarPlot() -> String {
-        let finished = trials.filter { $0.status == .done && $0.result != nil }
+    /// What convergence is measured against.
+    public enum Budget: Sendable {
+        /// Trials finished, in finishing order.
+        case trials
+        /// Seconds spent in trials (every finished trial's wall time, pruned and failed ones included).
+        case trialSeconds
+    }
+
+    /// The best dev accuracy found so far against the budget spent: the curve that tells whether a
+    /// search is still paying off, and (against trial-seconds) what pruning buys.
+    public func bestSoFarPlot(against budget: Budget) -> String {
+        let finished = trials.filter { $0.status.isFinished }
             .sorted { ($0.finishedAt ?? .distantFuture, $0.id) < ($1.finishedAt ?? .distantFuture, $1.id) }
-        var best = -Double.infinity
-        let points = finished.enumerated().map { index, trial -> (x: Double, y: Double) in
-            best = max(best, trial.result?.devAccuracy ?? best)
-            return (Double(index + 1), best)
+        var best = -Double.infinity, spent = 0.0
+        var points: [(x: Double, y: Double)] = []
+        for (index, trial) in finished.enumerated() {
+            spent += trial.wallSeconds ?? 0
+            if let accuracy = trial.result?.devAccuracy { best = max(best, accuracy) }
+            guard best.isFinite else { continue }
+            points.append((budget == .trials ? Double(index + 1) : spent, best))
         }
-        return SVGChart(title: "\(name): best dev accuracy so far", xLabel: "trials finished", yLabel: "dev accuracy (%)",
-                        xAxis: .integers, yAxis: .percent,
+        let xLabel = budget == .trials ? "trials finished" : "trial-seconds spent"
+        return SVGChart(title: "\(name): best dev accuracy so far", xLabel: xLabel, yLabel: "dev accuracy (%)",
+                        xAxis: budget == .trials ? .integers : .linear, yAxis: .percent,
                         series: [.init(name: "best so far", points: points, connected: true)]).render()
+    }
+
+    // MARK: Pruning
+
+    /// What pruning saved: each pruned trial's time per epoch times the epochs it did not run, up to
+    /// the epochs the study's completed trials ran. nil when no trial was pruned.
+    public var pruningSavings: (pruned: Int, spent: Double, saved: Double)? {
+        let fullEpochs = trials.filter { $0.status == .done }.compactMap { epochsByTrial[$0.id]?.map(\.epoch).max() }.max() ?? 0
+        let pruned = trials.filter { $0.status == .pruned }
+        guard !pruned.isEmpty, fullEpochs > 0 else { return nil }
+        let spent = trials.compactMap(\.wallSeconds).reduce(0, +)
+        let saved = pruned.reduce(0.0) { total, trial in
+            guard let wall = trial.wallSeconds, let done = epochsByTrial[trial.id]?.map(\.epoch).max(), done > 0, done < fullEpochs else { return total }
+            return total + wall / Double(done) * Double(fullEpochs - done)
+        }
+        return (pruned.count, spent, saved)
     }
 }

@@ -4,13 +4,13 @@ import Foundation
 public struct ExecutionOptions: Sendable {
     /// Trials run at once, each in its own worker process.
     public var parallel: Int
-    public var pruner: MedianPruner?
+    public var pruner: (any TrialPruner)?
     /// A trial still running after this many seconds fails.
     public var trialTimeout: TimeInterval?
     /// How often running workers are checked.
     public var pollInterval: TimeInterval
 
-    public init(parallel: Int = 1, pruner: MedianPruner? = nil, trialTimeout: TimeInterval? = nil,
+    public init(parallel: Int = 1, pruner: (any TrialPruner)? = nil, trialTimeout: TimeInterval? = nil,
                 pollInterval: TimeInterval = 0.1) {
         self.parallel = parallel
         self.pruner = pruner
@@ -67,7 +67,7 @@ public final class StudyRunner {
             try extend(round: round, box: box)
         }
         while let (round, box) = planned.last {
-            try runPendingTrials(round: round)
+            try runPendingTrials(round: round, box: box)
             let next = round + 1
             guard next < configuration.rounds else { break }
             let completed = try store.trials(round: round, status: .done).compactMap { t in
@@ -99,6 +99,9 @@ public final class StudyRunner {
     private func plan(round: Int, box: SearchBox) throws {
         let assignments: [Assignment]
         switch configuration.sampler {
+        case .tpe:
+            // Drawn one at a time as workers free up (see nextModelBasedTrial), from what has finished by then.
+            assignments = []
         case .random:
             assignments = RandomSampler(seed: configuration.seed)
                 .assignments(round: round, count: configuration.trialsPerRound, box: box, space: configuration.space)
@@ -120,7 +123,7 @@ public final class StudyRunner {
     /// Tops round `round` up to the configured trials per round (a study resumed with a larger
     /// `--trials`). Earlier rounds stay as they are: the later boxes were fitted to their trials.
     private func extend(round: Int, box: SearchBox) throws {
-        guard configuration.sampler == .random else { return }
+        guard configuration.sampler == .random else { return }  // TPE tops its rounds up as it goes
         let existing = try store.trials(round: round).count
         guard existing < configuration.trialsPerRound else { return }
         let sampler = RandomSampler(seed: configuration.seed)
@@ -134,19 +137,22 @@ public final class StudyRunner {
     /// A grid larger than this is almost certainly a mistake (and would fill the database for nothing).
     static let maximumGridSize = 100_000
 
-    private func runPendingTrials(round: Int) throws {
+    private func runPendingTrials(round: Int, box: SearchBox) throws {
         var queue = try store.trials(round: round, status: .pending)
         var active: [WorkerProcess] = []
-        while !queue.isEmpty || !active.isEmpty {
-            while active.count < options.parallel, !queue.isEmpty {
+        while true {
+            while active.count < options.parallel {
+                if queue.isEmpty, let next = try nextModelBasedTrial(round: round, box: box) { queue.append(next) }
+                guard !queue.isEmpty else { break }
                 let trial = queue.removeFirst()
                 if let w = try start(trial) { active.append(w) }
             }
+            guard !queue.isEmpty || !active.isEmpty else { break }
             Thread.sleep(forTimeInterval: options.pollInterval)
             var stillRunning: [WorkerProcess] = []
             for w in active {
                 let running = w.isRunning
-                try follow(w)
+                try follow(w, mayPrune: running)
                 if running {
                     if let limit = options.trialTimeout, Date().timeIntervalSince(w.startedAt) > limit {
                         w.stop(as: .failed, reason: "timed out after \(formatNumber(limit)) s (--trial-timeout)")
@@ -159,6 +165,27 @@ public final class StudyRunner {
             }
             active = stillRunning
         }
+    }
+
+    /// With the TPE sampler: the round's next trial, drawn from every finished trial of the study, and
+    /// stored as pending; nil when the round has all its trials. Pruned trials count with the last dev
+    /// accuracy they reached, failed ones (a diverged rate, a crash) as 0: left out, they would leave
+    /// their region looking unexplored, and TPE would keep drawing there.
+    private func nextModelBasedTrial(round: Int, box: SearchBox) throws -> TrialRecord? {
+        guard configuration.sampler == .tpe else { return nil }
+        let planned = try store.trials(round: round).count
+        guard planned < configuration.trialsPerRound else { return nil }
+        var history: [TPESampler.Observation] = []
+        for t in try store.trials() where t.status.isFinished {
+            var objective = t.result?.devAccuracy
+            if objective == nil, t.status == .pruned { objective = try store.epochs(of: t.id).last { $0.devAccuracy != nil }?.devAccuracy }
+            if t.status == .failed { objective = 0 }
+            if let objective { history.append(.init(assignment: t.assignment, objective: objective)) }
+        }
+        let assignment = TPESampler(seed: configuration.seed)
+            .assignment(round: round, trial: planned, box: box, space: configuration.space, history: history)
+        guard let id = try store.addTrials(round: round, assignments: [assignment]).first else { return nil }
+        return try store.trial(id: id)
     }
 
     /// Starts a worker for `trial`; a worker that cannot start fails its trial, not the study.
@@ -192,15 +219,17 @@ public final class StudyRunner {
         return trialDirectory.appendingPathComponent("attempt-\(next)")
     }
 
-    /// Stores the worker's new epochs and applies the median rule to each.
-    private func follow(_ w: WorkerProcess) throws {
+    /// Stores the worker's new epochs and applies the pruning rule to each, unless the worker has
+    /// already finished: a trial that ran all its epochs keeps its result.
+    private func follow(_ w: WorkerProcess, mayPrune: Bool) throws {
         let epochs = w.newEpochs()
         try store.recordEpochs(w.trialID, epochs)
-        guard let pruner = options.pruner, w.stopRequest == nil else { return }
+        guard mayPrune, let pruner = options.pruner, w.stopRequest == nil else { return }
         for e in epochs {
-            guard let dev = e.devAccuracy else { continue }
-            let completed = try store.completedDevAccuracies(atEpoch: e.epoch)
-            if let reason = pruner.verdict(epoch: e.epoch, devAccuracy: dev, completed: completed) {
+            // A trial that has run all its epochs is done, whatever a rung says: pruning it would save
+            // nothing and throw its result away.
+            guard let dev = e.devAccuracy, e.epoch < e.plannedEpochs ?? .max else { continue }
+            if let reason = try pruner.verdict(trial: w.trialID, epoch: e.epoch, devAccuracy: dev, store: store) {
                 w.stop(as: .pruned, reason: reason)
                 break
             }

@@ -81,6 +81,11 @@ public struct EpochRecord: Sendable, Equatable {
     public var devAccuracy: Double?
     /// The worker's whole JSON line, kept for reports.
     public var json: String
+
+    /// The epochs the trial's run is planned for (`nn train` writes it in each line), when known.
+    public var plannedEpochs: Int? {
+        (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["epochs"] as? Int
+    }
 }
 
 /// One trial row.
@@ -282,6 +287,12 @@ public final class StudyStore {
             SELECT e.dev_accuracy FROM trial_epochs e JOIN trials t ON t.id = e.trial
             WHERE t.status = 'done' AND e.epoch = ? AND e.dev_accuracy IS NOT NULL
             """, [.integer(Int64(epoch))]).compactMap { $0[0].double }
+    }
+
+    /// Dev accuracy at `epoch` of every trial that reported it, whatever its state (ASHA's rung), but one.
+    public func devAccuracies(atEpoch epoch: Int, excludingTrial trial: Int) throws -> [Double] {
+        try db.query("SELECT dev_accuracy FROM trial_epochs WHERE epoch = ? AND trial != ? AND dev_accuracy IS NOT NULL",
+                     [.integer(Int64(epoch)), .integer(Int64(trial))]).compactMap { $0[0].double }
     }
 
     /// Ends a trial: `done` with a result, or `failed`/`pruned` with a reason.

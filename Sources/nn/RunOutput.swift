@@ -33,9 +33,11 @@ final class RunOutput {
 
     func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
 
-    func recordEpoch(_ m: EpochMetrics) throws {
+    /// Appends epoch `m` of a run planned for `epochs` epochs (a tuner does not prune a trial's last one).
+    func recordEpoch(_ m: EpochMetrics, of epochs: Int) throws {
         var line = JSONLine()
         line.add("epoch", m.epoch)
+        line.add("epochs", epochs)
         line.add("complete", m.isComplete)
         line.add("step", m.globalStep)
         line.add("train_loss", m.trainLoss)

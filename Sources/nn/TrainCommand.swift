@@ -430,7 +430,7 @@ struct TrainCommand: ParsableCommand {
             history.append(metrics)
             log(Self.describe(metrics, epochs: epochs))
             guard let output else { return }
-            try output.recordEpoch(metrics)
+            try output.recordEpoch(metrics, of: epochs)
             let metadata = checkpointMetadata(metrics: metrics, train: train, step: trainer.state.globalStep, runID: runID, settings: settings)
             guard metrics.isComplete else {
                 // A --max-steps stop mid-epoch: partial/ holds it for --resume.

@@ -32,6 +32,11 @@ struct TuneCommand: ParsableCommand {
     }
 }
 
+/// `--prune` rules.
+enum PruneRule: String, CaseIterable, ExpressibleByArgument {
+    case median, asha
+}
+
 /// Options naming a study, shared by `run` and `report`.
 struct StudyOptions: ParsableArguments {
     @Option(name: .long, help: "Study name; its files live in <root>/<name>/.")
@@ -64,7 +69,7 @@ struct TuneRunCommand: ParsableCommand {
         valueName: "file"))
     var space: String?
 
-    @Option(help: "random (default) or grid.")
+    @Option(help: "random (default: independent draws, as the course teaches), grid, or tpe (random start-up trials, then draws where the best finished trials are dense).")
     var sampler: String?
 
     @Option(help: "Seed of the random sampler (default 1).")
@@ -85,13 +90,20 @@ struct TuneRunCommand: ParsableCommand {
     @Option(help: "Trials run at once, each in its own worker process.")
     var parallel: Int = 1
 
-    @Flag(help: "Stop a trial at an epoch boundary when its dev accuracy is below the median of completed trials.")
-    var prune = false
+    @Option(help: ArgumentHelp("Stop unpromising trials at epoch boundaries: median (below the median of completed trials at that epoch) "
+        + "or asha (successive halving: at epochs --min-epochs·--reduction^k, keep the top 1/--reduction).", valueName: "rule"))
+    var prune: PruneRule?
 
-    @Option(name: .customLong("prune-min-trials"), help: "Completed trials needed before pruning starts.")
+    @Option(name: .customLong("min-epochs"), help: "ASHA: the first rung, in epochs.")
+    var minEpochs: Int = 1
+
+    @Option(help: "ASHA: the reduction factor η between rungs (keep the top 1/η).")
+    var reduction: Int = 3
+
+    @Option(name: .customLong("prune-min-trials"), help: "Median rule: completed trials needed before pruning starts.")
     var pruneMinTrials: Int = 3
 
-    @Option(name: .customLong("prune-warmup"), help: "Epochs (from the first) that are never pruned.")
+    @Option(name: .customLong("prune-warmup"), help: "Median rule: epochs (from the first) that are never pruned.")
     var pruneWarmup: Int = 1
 
     @Option(name: .customLong("trial-timeout"), help: "Seconds after which a trial fails.")
@@ -111,7 +123,7 @@ struct TuneRunCommand: ParsableCommand {
         let samplerKind: SamplerKind?
         if let sampler {
             guard let kind = SamplerKind(rawValue: sampler.lowercased()) else {
-                throw ValidationError("unknown sampler '\(sampler)'; use random or grid")
+                throw ValidationError("unknown sampler '\(sampler)'; use random, grid or tpe")
             }
             samplerKind = kind
         } else {
@@ -123,7 +135,15 @@ struct TuneRunCommand: ParsableCommand {
             trainArguments: trainArguments.isEmpty ? nil : trainArguments)
         let options = ExecutionOptions(
             parallel: parallel,
-            pruner: prune ? MedianPruner(minimumCompleted: pruneMinTrials, warmupEpochs: pruneWarmup) : nil,
+            pruner: try prune.map { rule -> any TrialPruner in
+                switch rule {
+                case .median: return MedianPruner(minimumCompleted: pruneMinTrials, warmupEpochs: pruneWarmup)
+                case .asha:
+                    let asha = AshaPruner(minimumEpochs: minEpochs, reduction: reduction)
+                    try asha.validate()
+                    return asha
+                }
+            },
             trialTimeout: trialTimeout)
         try options.validate()
 

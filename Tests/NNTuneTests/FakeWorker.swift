@@ -37,7 +37,7 @@ struct FakeWorker {
             while [ $e -le \(epochs) ]; do
               sleep \(epochSeconds)
               a=$(awk -v a="$acc" -v e=$e 'BEGIN{printf "%.6f", a*e/\(epochs)}')
-              echo "{\\"epoch\\": $e, \\"dev_accuracy\\": $a, \\"train_loss\\": 0.5}" >> "$out/metrics.jsonl"
+              echo "{\\"epoch\\": $e, \\"epochs\\": \(epochs), \\"dev_accuracy\\": $a, \\"train_loss\\": 0.5}" >> "$out/metrics.jsonl"
               e=$((e+1))
             done
             echo "finish $NN_TUNE_TRIAL" >> "\(logPath)"

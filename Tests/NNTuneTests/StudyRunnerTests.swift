@@ -186,7 +186,8 @@ final class StudyRunnerTests: XCTestCase {
         XCTAssertTrue(command.contains("--lr \(best.assignment["lr"]?.argument ?? "?")"), command)
         XCTAssertTrue(table.contains("reproduce it with:\n  nn train "), table)
         let plots = try report.writePlots(to: dir.appendingPathComponent("report"), top: 3)
-        XCTAssertEqual(Set(plots.map(\.lastPathComponent)), ["dev-accuracy-vs-lr.svg", "dev-accuracy-vs-batch.svg", "learning-curves.svg"])
+        XCTAssertEqual(Set(plots.map(\.lastPathComponent)), ["dev-accuracy-vs-lr.svg", "dev-accuracy-vs-batch.svg", "learning-curves.svg",
+                                                              "best-so-far.svg", "best-so-far-by-time.svg"])
         let lrPlot = try String(contentsOf: dir.appendingPathComponent("report/dev-accuracy-vs-lr.svg"), encoding: .utf8)
         XCTAssertEqual(lrPlot.components(separatedBy: "<circle").count - 1, 24, "one dot per completed trial")
         XCTAssertTrue(lrPlot.contains("1e-3"), "log axis labels decades")

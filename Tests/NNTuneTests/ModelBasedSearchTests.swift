@@ -1,0 +1,136 @@
+import Foundation
+@testable import NNTune
+import XCTest
+
+/// The TPE sampler and the ASHA pruner: determinism, bounds and scales, choices and integers, and
+/// that each does what it is for on a synthetic objective (TPE finds better values than random
+/// draws at the same budget; ASHA stops the trials its rule says and keeps the rest).
+final class ModelBasedSearchTests: XCTestCase {
+    private var space: SearchSpace!
+
+    override func setUpWithError() throws {
+        space = try SearchSpace(["lr": .logUniform(low: 1e-5, high: 1), "hidden": .integer(low: 16, high: 512),
+                                 "batch": .choice([.integer(32), .integer(64), .integer(128)]),
+                                 "beta1": .oneMinusLogUniform(low: 0.8, high: 0.999)])
+    }
+
+    /// A smooth objective with its peak at lr = 3e-3, hidden = 300, batch 64, β₁ = 0.99.
+    private func objective(_ a: Assignment) -> Double {
+        let lr = log10(a["lr"]?.numericValue ?? 1) - log10(3e-3)
+        let hidden = ((a["hidden"]?.numericValue ?? 0) - 300) / 200
+        let batch = a["batch"] == .integer(64) ? 0.0 : 0.5
+        let beta = log10(1 - (a["beta1"]?.numericValue ?? 0)) - log10(0.01)
+        return 1 - 0.1 * lr * lr - 0.05 * hidden * hidden - batch - 0.05 * beta * beta
+    }
+
+    /// Runs `count` trials one after another, each seeing every earlier one, and returns the history.
+    private func search(_ sampler: TPESampler, count: Int) -> [TPESampler.Observation] {
+        var history: [TPESampler.Observation] = []
+        for trial in 0..<count {
+            let a = sampler.assignment(round: 0, trial: trial, box: space.fullBox, space: space, history: history)
+            history.append(.init(assignment: a, objective: objective(a)))
+        }
+        return history
+    }
+
+    func testSameHistoryAndSeedGiveTheSameDraw() {
+        let history = search(TPESampler(seed: 4, startupTrials: 5), count: 12)
+        let sampler = TPESampler(seed: 4, startupTrials: 5)
+        let a = sampler.assignment(round: 0, trial: 12, box: space.fullBox, space: space, history: history)
+        XCTAssertEqual(a, sampler.assignment(round: 0, trial: 12, box: space.fullBox, space: space, history: history))
+        XCTAssertNotEqual(a, sampler.assignment(round: 0, trial: 13, box: space.fullBox, space: space, history: history))
+        XCTAssertNotEqual(a, TPESampler(seed: 5, startupTrials: 5).assignment(round: 0, trial: 12, box: space.fullBox, space: space, history: history))
+        XCTAssertEqual(search(TPESampler(seed: 4, startupTrials: 5), count: 12), history, "a whole search repeats")
+    }
+
+    func testStartupTrialsAreTheRandomSamplersDraws() {
+        let history = search(TPESampler(seed: 9, startupTrials: 10), count: 10)
+        let random = RandomSampler(seed: 9).assignments(round: 0, count: 10, box: space.fullBox, space: space)
+        XCTAssertEqual(history.map(\.assignment), random)
+    }
+
+    /// Every draw respects its distribution: inside the bounds, integers whole, choices from the list,
+    /// and the log scales used (draws near the good region spread over decades, not linearly).
+    func testDrawsRespectBoundsScalesChoicesAndIntegers() {
+        let history = search(TPESampler(seed: 2, startupTrials: 8), count: 60)
+        for o in history {
+            let lr = o.assignment["lr"]?.numericValue ?? -1, hidden = o.assignment["hidden"]?.numericValue ?? -1
+            let beta = o.assignment["beta1"]?.numericValue ?? -1
+            XCTAssertTrue(lr >= 1e-5 && lr <= 1, "lr \(lr)")
+            XCTAssertTrue(hidden >= 16 && hidden <= 512 && hidden == hidden.rounded(), "hidden \(hidden)")
+            if case .integer = o.assignment["hidden"] {} else { XCTFail("hidden must be an integer value") }
+            XCTAssertTrue([.integer(32), .integer(64), .integer(128)].contains(o.assignment["batch"] ?? .text("?")))
+            XCTAssertTrue(beta >= 0.8 && beta <= 0.999, "beta1 \(beta)")
+        }
+        // After the start-up, draws gather around lr = 3e-3 on the log scale: most within a decade of it.
+        let late = history.dropFirst(30).compactMap { $0.assignment["lr"]?.numericValue }
+        let nearPeak = late.filter { abs(log10($0) - log10(3e-3)) < 1 }.count
+        XCTAssertGreaterThan(nearPeak, late.count / 2, "\(late)")
+        XCTAssertGreaterThan(Set(late.map { log10($0).rounded(.down) }).count, 1, "still spread over more than one decade")
+        let batches = history.dropFirst(30).filter { $0.assignment["batch"] == .integer(64) }.count
+        XCTAssertGreaterThan(batches, 15, "the best choice is drawn most often (random: 10 of 30)")
+    }
+
+    /// At equal budget TPE finds better values than random draws on the synthetic objective, on
+    /// average over five seeds (each search is deterministic, so this cannot flicker).
+    func testTPEBeatsRandomAtEqualBudget() {
+        var tpe = 0.0, random = 0.0
+        for seed in UInt64(1)...5 {
+            tpe += search(TPESampler(seed: seed, startupTrials: 10), count: 40).map(\.objective).max() ?? 0
+            random += RandomSampler(seed: seed).assignments(round: 0, count: 40, box: space.fullBox, space: space).map(objective).max() ?? 0
+        }
+        XCTAssertGreaterThan(tpe / 5, random / 5)
+    }
+
+    func testASHARungsAndPromotionRule() throws {
+        let asha = AshaPruner(minimumEpochs: 1, reduction: 3)
+        XCTAssertEqual((1...30).filter(asha.isRung), [1, 3, 9, 27])
+        XCTAssertEqual((1...30).filter(AshaPruner(minimumEpochs: 2, reduction: 2).isRung), [2, 4, 8, 16])
+        XCTAssertTrue(asha.promotes(0.5, others: []), "the first trial at a rung goes on")
+        XCTAssertFalse(asha.promotes(0.5, others: [0.6]), "below the best while fewer than η are there")
+        XCTAssertTrue(asha.promotes(0.7, others: [0.6, 0.5]))
+        // Six at the rung: the top 6/3 = 2 go on.
+        XCTAssertTrue(asha.promotes(0.8, others: [0.9, 0.1, 0.2, 0.3, 0.4]))
+        XCTAssertFalse(asha.promotes(0.4, others: [0.9, 0.8, 0.1, 0.2, 0.3]))
+        XCTAssertThrowsError(try AshaPruner(minimumEpochs: 0, reduction: 3).validate())
+        XCTAssertThrowsError(try AshaPruner(minimumEpochs: 1, reduction: 1).validate())
+    }
+
+    /// A whole TPE study with ASHA on worker processes: every trial of the budget runs once, the
+    /// ones ASHA stops are marked pruned with its reason, none is pruned after its last epoch, and the
+    /// report says what pruning saved. Trials that crash are simply left out of TPE's history.
+    func testTPEStudyWithASHAOnWorkers() throws {
+        let dir = try makeTemporaryDirectory("tpe-asha")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
+        fake.epochs = 9
+        fake.crashAboveLearningRate = 0.5
+        let worker = try fake.install()
+        let space = try learningRateSpace()
+        let configuration = StudyConfiguration(space: space, sampler: .tpe, seed: 3, trialsPerRound: 24)
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        try store.saveConfiguration(configuration)
+        let runner = StudyRunner(store: store, configuration: configuration, directory: dir, worker: worker,
+                                 options: ExecutionOptions(parallel: 2, pruner: AshaPruner(minimumEpochs: 1, reduction: 3), pollInterval: 0.02),
+                                 log: { _ in })
+        try runner.run()
+
+        let trials = try store.trials()
+        XCTAssertEqual(trials.count, 24)
+        XCTAssertEqual(Set(fake.events().starts.values), [1], "each trial ran once")
+        let pruned = trials.filter { $0.status == .pruned }
+        XCTAssertFalse(pruned.isEmpty, "ASHA stopped some trials")
+        XCTAssertTrue(pruned.allSatisfy { ($0.error ?? "").contains("ASHA") })
+        for t in pruned {
+            XCTAssertLessThan(try store.epochs(of: t.id).map(\.epoch).max() ?? 0, 9, "no trial is pruned after its last epoch")
+        }
+        XCTAssertTrue(trials.contains { $0.status == .done }, "the promising ones ran their 9 epochs")
+        let report = try StudyReport(name: "tpe-asha", store: store)
+        XCTAssertTrue(report.table(top: 3).contains("pruning: \(pruned.count) trial"), report.table(top: 3))
+        XCTAssertGreaterThan(report.pruningSavings?.saved ?? 0, 0)
+        // TPE concentrates later trials near the fake's best lr (1e-2) once the start-up is over;
+        // random draws on [1e-4, 1] land within a decade of it half the time.
+        let late = trials.suffix(12).compactMap { $0.assignment["lr"]?.numericValue }
+        XCTAssertGreaterThan(late.filter { abs(log10($0) + 2) < 1 }.count, 8, "\(late)")
+    }
+}

@@ -10,7 +10,8 @@ struct TuneCommand: ParsableCommand {
         discussion: """
             Trials run as `nn train <train arguments> <hyperparameters> --out DIR --json`; give the train \
             arguments after `--`, e.g. `nn tune --study fm --trials 30 -- --data fashion-mnist --epochs 5`. \
-            Running the same --study again resumes it: finished trials are kept, interrupted ones re-run.
+            Running the same --study again resumes it: finished trials are kept, interrupted ones re-run. \
+            --sampler tpe draws where the best finished trials are dense; --prune asha stops unpromising trials early.
             """,
         subcommands: [TuneRunCommand.self, TuneReportCommand.self],
         defaultSubcommand: TuneRunCommand.self)

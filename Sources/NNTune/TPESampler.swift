@@ -101,9 +101,10 @@ public struct TPESampler: Sendable {
     }
 }
 
-/// A mixture of Gaussians truncated to [low, high]: one per observed point, with a bandwidth from
-/// its neighbours' distances (clipped to [range / min(100, n + 1), range], Optuna's rule), plus a
-/// prior centred on the range with the whole range as its width, so an unseen region keeps a chance.
+/// A mixture of Gaussians truncated to [low, high], Optuna's estimator: one component per observed
+/// point, its bandwidth the larger gap to its neighbours (an end point takes its one inner gap) clipped
+/// to [range / min(100, n + 1), range], plus a prior component centred on the range with the whole range
+/// as its width, so that a region no trial has tried keeps a chance.
 struct ParzenEstimator {
     let low: Double, high: Double
     let means: [Double], sigmas: [Double]
@@ -112,19 +113,22 @@ struct ParzenEstimator {
         self.low = low
         self.high = high
         let range = high - low
-        let prior = (low + high) / 2
-        let sorted = (points + [prior]).sorted()
-        var sigmas: [Double] = []
+        let sorted = points.sorted()
         let minimum = range / min(100, Double(sorted.count) + 1)
+        var sigmas: [Double] = []
         for (i, mu) in sorted.enumerated() {
-            let left = i > 0 ? mu - sorted[i - 1] : mu - low
-            let right = i + 1 < sorted.count ? sorted[i + 1] - mu : high - mu
-            sigmas.append(min(max(max(left, right), minimum), range))
+            let gap: Double
+            if sorted.count == 1 {
+                gap = max(mu - low, high - mu)
+            } else {
+                let left = i > 0 ? mu - sorted[i - 1] : sorted[1] - sorted[0]
+                let right = i + 1 < sorted.count ? sorted[i + 1] - mu : sorted[i] - sorted[i - 1]
+                gap = max(left, right)
+            }
+            sigmas.append(min(max(gap, minimum), range))
         }
-        // The prior keeps the whole range as its width.
-        if let p = sorted.firstIndex(of: prior) { sigmas[p] = range }
-        means = sorted
-        self.sigmas = sigmas
+        means = sorted + [(low + high) / 2]
+        self.sigmas = sigmas + [range]
     }
 
     func sample(_ generator: inout SplitMix64) -> Double {

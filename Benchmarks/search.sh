@@ -17,7 +17,7 @@
 # sampler the nn binary does not offer, or Optuna where `import optuna` fails, is skipped with a
 # message. The table shows, per sampler and budget B (the first B trials of each study), the best dev
 # accuracy (mean over seeds ± half the min–max range, and the range), the test accuracy of that best
-# trial (mean) and the summed wall seconds of the B trials (mean).
+# trial (mean), the summed wall seconds of the B trials and the epochs they trained (means).
 #
 # --out DIR (default runs/search-bench) keeps the studies (DIR/nn/<sampler>-s<seed>/, DIR/optuna/
 # <sampler>-s<seed>.db), logs (DIR/logs/) and DIR/results.json: running again resumes unfinished

@@ -105,6 +105,7 @@ def run_study(args):
             trial.set_user_attr("error", (proc.stderr.strip().splitlines() or ["no output"])[-1][:500])
             raise RuntimeError(f"trial {trial.number}: nn train exited {proc.returncode}")
         trial.set_user_attr("test_accuracy", result.get("test_accuracy"))
+        trial.set_user_attr("epochs", result.get("epochs"))
         dev = float(result["dev_accuracy"])
         print(f"{name} trial {trial.number}: dev {100 * dev:.2f} % test {100 * result.get('test_accuracy', float('nan')):.2f} % "
               f"{wall:.1f} s  lr {params['lr']:.3g} hidden {params['hidden']} batch {params['batch']} beta1 {params['beta1']:.4f}",
@@ -126,6 +127,7 @@ def nn_study_trials(path):
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         rows = db.execute("SELECT id, status, objective, result, started_at, finished_at FROM trials ORDER BY id").fetchall()
+        epochs = dict(db.execute("SELECT trial, count(*) FROM trial_epochs GROUP BY trial").fetchall())
     finally:
         db.close()
     trials = []
@@ -139,8 +141,14 @@ def nn_study_trials(path):
             "dev": res.get("devAccuracy", objective) if status == "done" else None,
             "test": res.get("testAccuracy") if status == "done" else None,
             "wall": (finished - started) if started is not None and finished is not None else None,
+            "epochs": epochs.get(tid, 0),
         })
     return trials
+
+
+def command_epochs(command):
+    m = re.search(r"--epochs (\d+)", command)
+    return int(m[1]) if m else None
 
 
 def optuna_study_trials(path):
@@ -167,6 +175,7 @@ def optuna_study_trials(path):
             "dev": value if state == "COMPLETE" else None,
             "test": a.get("test_accuracy") if state == "COMPLETE" else None,
             "wall": a.get("wall_seconds"),
+            "epochs": a.get("epochs", command_epochs(a.get("command", ""))) if state == "COMPLETE" else None,
         })
     return trials
 
@@ -209,13 +218,13 @@ def table(args):
     samplers = sorted({r["sampler"] for r in runs if wanted is None or r["sampler"] in wanted}, key=lambda s: (ORDER.index(s) if s in ORDER else len(ORDER), s))
     seeds_wanted = [int(s) for s in args.seeds.split()] if args.seeds else None
     header = ["sampler", "budget", "seeds", "best dev acc % mean ± spread (min–max)", "test acc % of best (mean)",
-              "trial-seconds (mean)", "pruned (mean)"]
+              "trial-seconds (mean)", "epochs run (mean)", "pruned (mean)"]
     rows, notes = [], []
     for sampler in samplers:
         mine = sorted((r for r in runs if r["sampler"] == sampler and (seeds_wanted is None or r["seed"] in seeds_wanted)),
                       key=lambda r: r["seed"])
         for budget in budgets:
-            bests, tests, walls, pruned, used, short = [], [], [], [], [], []
+            bests, tests, walls, epochs, pruned, used, short = [], [], [], [], [], [], []
             for r in mine:
                 first = r["trials"][:budget]
                 done = [t for t in first if t["state"] == "done" and t["dev"] is not None]
@@ -227,6 +236,7 @@ def table(args):
                 if best["test"] is not None:
                     tests.append(100 * best["test"])
                 walls.append(sum(t["wall"] or 0 for t in first))
+                epochs.append(sum(t["epochs"] or 0 for t in first))
                 pruned.append(sum(t["state"] == "pruned" for t in first))
                 used.append(r["seed"])
             if short:
@@ -237,14 +247,15 @@ def table(args):
             rows.append([sampler, str(budget), " ".join(map(str, used)),
                          f"{mean:.2f} ± {(max(bests) - min(bests)) / 2:.2f} ({min(bests):.2f}–{max(bests):.2f})",
                          fmt(statistics.mean(tests)) if tests else "-",
-                         fmt(statistics.mean(walls), 0), fmt(statistics.mean(pruned), 1)])
+                         fmt(statistics.mean(walls), 0), fmt(statistics.mean(epochs), 1), fmt(statistics.mean(pruned), 1)])
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
     print("\nspread = half the min–max range over seeds; trial-seconds = summed wall time of the budget's trials "
-          "(each an `nn train` process, NN_NATIVE_THREADS=1).")
+          "(each an `nn train` process, NN_NATIVE_THREADS=1; it grows with whatever else the machine runs); "
+          "epochs run = summed epochs the trials trained (load-independent; pruning lowers it).")
     for n in notes:
         print(n)
     print(f"per-study trials in {os.path.join(args.out, 'results.json')}")

@@ -238,6 +238,13 @@ public final class StudyRunner {
 
     private func finish(_ w: WorkerProcess) throws {
         let elapsed = formatNumber(Date().timeIntervalSince(w.startedAt))
+        // A worker that completed before a stop reached it ran all its epochs: its result stands.
+        if w.stopRequest != nil, w.exitedCleanly,
+           let result = try? WorkerOutput.result(fromStdout: (try? String(contentsOfFile: w.stdoutPath, encoding: .utf8)) ?? "") {
+            try store.finish(w.trialID, status: .done, result: result)
+            log("trial \(w.trialID) done after \(elapsed) s (it finished before the stop took effect): dev accuracy \(formatPercent(result.devAccuracy))")
+            return
+        }
         if let request = w.stopRequest {
             try store.finish(w.trialID, status: request.status, error: request.reason)
             log("trial \(w.trialID) \(request.status.rawValue) after \(elapsed) s: \(request.reason)")

@@ -47,25 +47,37 @@ struct RunCatalog: Sendable {
     }
 }
 
-/// One run folder, read when asked.
-struct RunRecord: Sendable {
+/// One run folder, read once: every page and JSON answer built from it sees one consistent
+/// snapshot, and no file is read twice for one request.
+struct RunRecord {
     let path: String
     let id: String
+    /// Complete epochs of the live history, in order (a partial epoch's row is left out).
+    let epochs: [[String: Any]]
+    let events: [[String: Any]]
+    let summary: [String: Any]?
+    /// When each of the run's files last changed.
+    private let modified: [String: Date]
+
+    static let files = ["metrics.jsonl", "history.jsonl", "summary.json"]
+
+    init(path: String, id: String) {
+        self.path = path
+        self.id = id
+        func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+        epochs = JSONLines.read(file("metrics.jsonl")).filter { ($0["complete"] as? Bool) ?? true }
+        events = JSONLines.read(file("history.jsonl"))
+        summary = JSONLines.read(file("summary.json")).last
+        var modified: [String: Date] = [:]
+        for name in Self.files {
+            modified[name] = (try? FileManager.default.attributesOfItem(atPath: file(name)))?[.modificationDate] as? Date
+        }
+        self.modified = modified
+    }
 
     static func isRunFolder(_ path: String) -> Bool {
         ["history.jsonl", "metrics.jsonl"].contains { SafePath.isRegularFile((path as NSString).appendingPathComponent($0)) }
     }
-
-    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
-
-    /// Complete epochs of the live history, in order (a partial epoch's row is left out).
-    var epochs: [[String: Any]] {
-        JSONLines.read(file("metrics.jsonl")).filter { ($0["complete"] as? Bool) ?? true }
-    }
-
-    var events: [[String: Any]] { JSONLines.read(file("history.jsonl")) }
-
-    var summary: [String: Any]? { JSONLines.read(file("summary.json")).last }
 
     /// The settings of the run's latest start (`nn train` flags without dashes).
     var settings: [String: String] {
@@ -95,11 +107,7 @@ struct RunRecord: Sendable {
     }
 
     /// When any of the run's files last changed.
-    var updated: Date? {
-        ["metrics.jsonl", "history.jsonl", "summary.json"].compactMap { name in
-            (try? FileManager.default.attributesOfItem(atPath: file(name)))?[.modificationDate] as? Date
-        }.max()
-    }
+    var updated: Date? { modified.values.max() }
 
     enum Status: String, Sendable {
         case running, finished, stoppedEarly = "stopped early", diverged, stopped
@@ -109,13 +117,20 @@ struct RunRecord: Sendable {
     /// history, so an older summary belongs to an earlier leg); diverged: the history's last event
     /// says so; running: written to recently; stopped: none of these (killed, or paused by --max-steps).
     var status: Status {
-        let modified = { (name: String) in (try? FileManager.default.attributesOfItem(atPath: file(name)))?[.modificationDate] as? Date }
         if events.last?["event"] as? String == "diverged" { return .diverged }
-        if let summaryDate = modified("summary.json"), summaryDate >= (modified("history.jsonl") ?? .distantPast) {
+        if let summaryDate = modified["summary.json"], summaryDate >= (modified["history.jsonl"] ?? .distantPast) {
             return (summary?["stopped_early"] as? Bool ?? false) ? .stoppedEarly : .finished
         }
         if let updated, Date().timeIntervalSince(updated) < RunCatalog.runningWindow { return .running }
         return .stopped
+    }
+
+    /// Epoch number and value of `key` in each epoch's row that has both: one series of a chart.
+    func series(_ key: String) -> [(x: Double, y: Double)] {
+        epochs.compactMap { row in
+            guard let e = row["epoch"] as? Int, let v = row[key] as? Double else { return nil }
+            return (Double(e), v)
+        }
     }
 }
 

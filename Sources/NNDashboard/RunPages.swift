@@ -76,13 +76,7 @@ struct RunPages {
 
     /// The live part of a run's page: both charts, the markers' list and the bias/variance reading.
     func charts(_ run: RunRecord) -> String {
-        let epochs = run.epochs
-        func series(_ key: String) -> [(x: Double, y: Double)] {
-            epochs.compactMap { row in
-                guard let e = row["epoch"] as? Int, let v = row[key] as? Double else { return nil }
-                return (Double(e), v)
-            }
-        }
+        let series = run.series
         let markers = run.markers
         let loss = LineChart(id: "loss-chart", yLabel: "loss", percent: false, series: [
             .init(name: "train loss", colour: LineChart.palette[0], points: series("train_loss")),
@@ -96,13 +90,13 @@ struct RunPages {
         if !markers.isEmpty {
             html += "<ol class=\"markers\">" + markers.map { "<li>\(HTML.escape($0.label))</li>" }.joined() + "</ol>"
         }
-        html += "<p class=\"diagnosis\">\(HTML.escape(Self.reading(run, epochs: epochs)))</p>"
+        html += "<p class=\"diagnosis\">\(HTML.escape(Self.reading(run)))</p>"
         return html
     }
 
     /// The bias/variance reading: the run's own when it finished, else one from its latest epoch.
-    static func reading(_ run: RunRecord, epochs: [[String: Any]]) -> String {
-        guard let last = epochs.last, let train = last["train_accuracy"] as? Double, let dev = last["dev_accuracy"] as? Double else {
+    static func reading(_ run: RunRecord) -> String {
+        guard let last = run.epochs.last, let train = last["train_accuracy"] as? Double, let dev = last["dev_accuracy"] as? Double else {
             return "Bias/variance: needs a dev set and one finished epoch."
         }
         let bayes = Double(run.settings["bayes-error"] ?? "") ?? 0
@@ -122,18 +116,12 @@ struct RunPages {
     // MARK: Several runs
 
     func compare(_ runs: [RunRecord]) -> String {
-        func series(_ run: RunRecord, _ key: String) -> [(x: Double, y: Double)] {
-            run.epochs.compactMap { row in
-                guard let e = row["epoch"] as? Int, let v = row[key] as? Double else { return nil }
-                return (Double(e), v)
-            }
-        }
         var dev: [LineChart.Series] = [], loss: [LineChart.Series] = []
         for (i, run) in runs.enumerated() {
             let colour = LineChart.palette[i % LineChart.palette.count]
-            dev.append(.init(name: "\(run.id) dev", colour: colour, points: series(run, "dev_accuracy")))
-            dev.append(.init(name: "\(run.id) train", colour: colour, dashed: true, points: series(run, "train_accuracy")))
-            loss.append(.init(name: "\(run.id) dev", colour: colour, points: series(run, "dev_loss")))
+            dev.append(.init(name: "\(run.id) dev", colour: colour, points: run.series("dev_accuracy")))
+            dev.append(.init(name: "\(run.id) train", colour: colour, dashed: true, points: run.series("train_accuracy")))
+            loss.append(.init(name: "\(run.id) dev", colour: colour, points: run.series("dev_loss")))
         }
         let body = """
             <p>\(runs.map { "<a href=\"\(HTML.link("/runs/", $0.id))\">\(HTML.escape($0.id))</a>" }.joined(separator: ", ")) \

@@ -82,5 +82,7 @@ let package = Package(
         .testTarget(name: "NNDataTests", dependencies: ["NNData", "NNTrain", "NNBackends"]),
         .testTarget(name: "NNTuneTests", dependencies: ["NNTune", "NNTrain", "nn"]),
         .testTarget(name: "NNDashboardTests", dependencies: ["NNDashboard", "NNTune"]),
+        .testTarget(name: "FuzzTests", dependencies: ["NNCore", "NNData", "NNTrain", "NNNative", "NNTune"],
+                    exclude: ["Seeds"]),
     ]
 )

@@ -45,6 +45,19 @@ public struct InputNormalizer: Sendable, Codable, Equatable {
         self.standardDeviation = standardDeviation
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case mean
+        case standardDeviation
+    }
+
+    /// Decodes through ``init(mean:standardDeviation:)``, so a normaliser read from a file obeys the
+    /// same rules as a fitted one (equal lengths, finite means, σ finite and > 0).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(mean: container.decode([Float].self, forKey: .mean),
+                      standardDeviation: container.decode([Float].self, forKey: .standardDeviation))
+    }
+
     /// Fits mean and (population) standard deviation per feature, or one pair over all values for
     /// ``InputNormalization/global``, with a two-pass Float64 sum, accurate for any number of rows.
     /// - Returns: nil for ``InputNormalization/none``.

@@ -58,11 +58,18 @@ struct NamedTensorTable {
         }
     }
 
-    /// The float32 values of `name`, which must have exactly `shape`; nil (with a problem noted) otherwise.
+    /// The float32 values of `name`, which must have exactly `shape` and be finite; nil (with a
+    /// problem noted) otherwise. A NaN or infinity in a saved parameter, statistic or moment only
+    /// ever comes from a diverged run or a damaged file, and would turn every output into NaN.
     mutating func floats(_ name: String, shape: [Int]) -> [Float]? {
         guard let t = take(name, shape: shape) else { return nil }
         switch t.dtype {
-        case .float32: return t.values
+        case .float32:
+            if let bad = t.values.firstIndex(where: { !$0.isFinite }) {
+                problems.append("'\(name)' holds \(t.values[bad]) at element \(bad)")
+                return nil
+            }
+            return t.values
         case .int64:
             problems.append("'\(name)' is I64 but must be F32")
             return nil
@@ -73,9 +80,15 @@ struct NamedTensorTable {
     mutating func integer(_ name: String) -> Int64? {
         guard let t = take(name, shape: []) else { return nil }
         switch t.dtype {
-        case .int64: return t.integers.first
+        case .int64:
+            guard let n = t.integers.first, n >= 0 else {
+                problems.append("'\(name)' must hold a non-negative integer")
+                return nil
+            }
+            return n
         case .float32:
-            guard let v = t.values.first, v.rounded() == v, v >= 0 else {
+            // Float32 counts above 2^24 are no longer exact; above 2^53 the conversion would trap.
+            guard let v = t.values.first, v.rounded() == v, v >= 0, v < 0x1p53 else {
                 problems.append("'\(name)' must hold a non-negative integer")
                 return nil
             }

@@ -216,28 +216,15 @@ public final class Network {
     /// - Throws: ``NNError/invalidData(source:detail:)`` listing every missing, unexpected, duplicate
     ///   or misshapen tensor; in that case nothing is changed.
     public func load(namedTensors: [NamedTensor], source: String = "state dict") throws {
-        // Validate everything against a dry run before touching the device, so a bad file changes nothing.
-        var dryRun = NamedTensorTable(namedTensors, source: source)
-        for (name, shape) in expectedTensorShapes() {
-            if shape.isEmpty { _ = dryRun.integer(name) } else { _ = dryRun.floats(name, shape: shape) }
-        }
-        try dryRun.finish(expectedFrom: "this network (\(describeArchitecture()))")
+        // Validate everything before touching the device, so a bad file changes nothing.
+        try spec.checkTensors(namedTensors, source: source, architecture: describeArchitecture())
         var table = NamedTensorTable(namedTensors, source: source)
         for layer in layers { try layer.load(&table) }
         try table.finish(expectedFrom: "this network")
     }
 
     /// Names and PyTorch shapes of ``namedTensors()``, without touching the device.
-    public func expectedTensorShapes() -> [(name: String, shape: [Int])] {
-        layers.flatMap { layer -> [(name: String, shape: [Int])] in
-            var entries = layer.parameters.map { (name: $0.name, shape: $0.exportShape) }
-            if let bn = layer as? BatchNormLayer {
-                let i = bn.index, n = [bn.outputWidth]
-                entries += [("\(i).running_mean", n), ("\(i).running_var", n), ("\(i).num_batches_tracked", [])]
-            }
-            return entries
-        }
-    }
+    public func expectedTensorShapes() -> [(name: String, shape: [Int])] { spec.tensorShapes }
 
     /// "64 → dense 32 → batchnorm → relu → dense 10 (softmax)".
     public func describeArchitecture() -> String {

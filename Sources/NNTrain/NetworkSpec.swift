@@ -100,14 +100,40 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
         return try NetworkSpec(inputWidth: inputWidth, layers: layers, classes: classes, head: head)
     }
 
+    /// The widest layer (and input) accepted: far beyond any dense network that trains, and small
+    /// enough that every tensor's element count fits an `Int` with room to spare.
+    public static let maximumWidth = 1 << 24
+    /// The most layers a network may have.
+    public static let maximumLayers = 10_000
+    /// The most parameters a network may have: 2^28 (268 million) Float32 values are 1 GiB, and
+    /// training holds about four copies (values, gradients, two Adam moments).
+    public static let maximumParameters = 1 << 28
+
     /// Checks every rule of ``init(inputWidth:layers:classes:head:)``; call after decoding.
+    ///
+    /// Sizes come first and are checked without overflow, so a damaged checkpoint or an absurd
+    /// `--layers` is refused, naming the limit, before anything is allocated.
     public func validate() throws {
         let op = "NetworkSpec"
-        guard inputWidth >= 1 else {
-            throw NNError.invalidArgument(op: op, detail: "input width \(inputWidth) must be at least 1")
+        guard inputWidth >= 1, inputWidth <= Self.maximumWidth else {
+            throw NNError.invalidArgument(op: op, detail: "input width \(inputWidth) must lie in 1…\(Self.maximumWidth)")
         }
-        guard classes >= 2 else {
-            throw NNError.invalidArgument(op: op, detail: "\(classes) classes; a classifier needs at least 2")
+        guard classes >= 2, classes <= Self.maximumWidth else {
+            throw NNError.invalidArgument(op: op, detail: "\(classes) classes; a classifier needs 2…\(Self.maximumWidth)")
+        }
+        guard layers.count <= Self.maximumLayers else {
+            throw NNError.invalidArgument(op: op, detail: "\(layers.count) layers; at most \(Self.maximumLayers) are supported")
+        }
+        for (i, layer) in layers.enumerated() {
+            if case let .dense(units, _) = layer, !(1...Self.maximumWidth).contains(units) {
+                throw NNError.invalidArgument(op: op, detail: "layer \(i) (dense) has \(units) units; it needs 1…\(Self.maximumWidth)")
+            }
+        }
+        let parameters = tensorShapes.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        guard parameters <= Self.maximumParameters else {
+            throw NNError.invalidArgument(
+                op: op,
+                detail: "\(parameters) parameters; at most \(Self.maximumParameters) (1 GiB of Float32) are supported, use narrower layers")
         }
         if head == .sigmoid, classes != 2 {
             throw NNError.invalidArgument(
@@ -124,10 +150,8 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
         }
         for (i, layer) in layers.enumerated() {
             switch layer {
-            case let .dense(units, _):
-                guard units >= 1 else {
-                    throw NNError.invalidArgument(op: op, detail: "layer \(i) (dense) has \(units) units; it needs at least 1")
-                }
+            case .dense:
+                break
             case let .batchNorm(eps, beta):
                 guard eps > 0, eps.isFinite else {
                     throw NNError.invalidArgument(op: op, detail: "layer \(i) (batchnorm) ε = \(eps) must be a positive number")
@@ -153,6 +177,39 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
             if case let .dense(units, _) = layer { width = units }
             return width
         }
+    }
+
+    /// State-dict names and PyTorch shapes of every parameter and buffer, in ``Network/namedTensors()``
+    /// order: what a checkpoint of this architecture holds. Products stay below 2^48 once the widths
+    /// are within ``maximumWidth``, so nothing here overflows.
+    public var tensorShapes: [(name: String, shape: [Int])] {
+        let widths = layerOutputWidths
+        var shapes: [(name: String, shape: [Int])] = []
+        for (i, layer) in layers.enumerated() {
+            let inWidth = i == 0 ? inputWidth : widths[i - 1]
+            switch layer {
+            case let .dense(units, _):
+                shapes.append(("\(i).weight", [units, inWidth]))
+                if denseHasBias(at: i) { shapes.append(("\(i).bias", [units])) }
+            case .batchNorm:
+                for name in ["weight", "bias", "running_mean", "running_var"] { shapes.append(("\(i).\(name)", [inWidth])) }
+                shapes.append(("\(i).num_batches_tracked", []))
+            case .activation, .dropout:
+                break
+            }
+        }
+        return shapes
+    }
+
+    /// Throws unless `tensors` are exactly this architecture's state dict: every name present once,
+    /// with its shape and type, and finite. Checked before a network is built from a file, so a file
+    /// whose architecture and tensors disagree never gets to allocate for the architecture it claims.
+    public func checkTensors(_ tensors: [NamedTensor], source: String, architecture: String) throws {
+        var table = NamedTensorTable(tensors, source: source)
+        for (name, shape) in tensorShapes {
+            if shape.isEmpty { _ = table.integer(name) } else { _ = table.floats(name, shape: shape) }
+        }
+        try table.finish(expectedFrom: "this network (\(architecture))")
     }
 
     /// Whether dense layer `index` carries a bias: not when batch norm follows it.

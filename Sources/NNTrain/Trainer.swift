@@ -193,6 +193,11 @@ public final class Trainer {
         var generator = try SeededGenerator(state: state.shuffleState)
         let order = config.shuffle ? generator.permutation(train.count) : Array(0..<train.count)
         let batches = batches(order: order)
+        guard state.stepInEpoch <= batches.count else {
+            throw NNError.invalidData(
+                source: "training state",
+                detail: "the run being resumed stopped after batch \(state.stepInEpoch) of its epoch, but this epoch has \(batches.count) batches; resume with the same data and --batch")
+        }
         let learningRate = currentLearningRate
         let epochNumber = state.epoch + 1
         if state.stepInEpoch == 0 {
@@ -317,17 +322,13 @@ public final class Trainer {
     /// - Throws: ``NNError/invalidData(source:detail:)`` when the state belongs to another optimiser
     ///   or architecture, or tensors are missing or misshapen.
     public func restore(state saved: TrainingState, tensors: [NamedTensor]) throws {
-        guard saved.version == TrainingState.formatVersion else {
-            throw NNError.invalidData(source: "training state",
-                                      detail: "format version \(saved.version) is not supported (expected \(TrainingState.formatVersion))")
-        }
+        try saved.validate(source: "training state")
         // The moments' meaning depends on the rule, not on its β or ε, so those may change on resume.
         guard saved.optimizer.name == config.optimizer.name else {
             throw NNError.invalidData(
                 source: "training state",
                 detail: "saved with optimizer \(saved.optimizer.name) but this run uses \(config.optimizer.name); its moment tensors do not carry over, resume with --optimizer \(saved.optimizer.name)")
         }
-        _ = try SeededGenerator(state: saved.shuffleState)
         var table = NamedTensorTable(tensors, source: "training state")
         try optimizer.load(&table)
         if let counts = saved.bestBatchNormCounts {

@@ -72,3 +72,59 @@ public struct TrainingState: Sendable, Codable, Equatable {
     /// Metrics of every completed epoch.
     public var history: [EpochMetrics] = []
 }
+
+extension TrainingState {
+    /// The largest count a saved state may hold: 2^53, the last integer a JSON reader keeps exact.
+    /// A run would need centuries to get there; a larger value only comes from a damaged file, and
+    /// would overflow the counters it seeds (Adam's step, the global step).
+    public static let maximumCount = 1 << 53
+
+    /// Throws unless every field is one a run could have saved: counters within 0…2^53 and
+    /// consistent with each other, accumulators finite, the generator state usable.
+    ///
+    /// - Parameter source: names the file in the error.
+    public func validate(source: String) throws {
+        func corrupt(_ detail: String) -> NNError {
+            .invalidData(source: source, detail: "the training state is corrupt: \(detail); resume from another checkpoint (--from-epoch)")
+        }
+        guard version == Self.formatVersion else {
+            throw NNError.invalidData(
+                source: source, detail: "training state format \(version) is not supported (this nn reads \(Self.formatVersion))")
+        }
+        let counters: [(String, Int)] = [
+            ("epoch", epoch), ("step_in_epoch", stepInEpoch), ("global_step", globalStep), ("optimizer_step", optimizerStep),
+            ("training_set_size", trainingSetSize), ("epoch_samples", epochSamples),
+            ("epochs_without_improvement", epochsWithoutImprovement),
+        ]
+        for (name, value) in counters where !(0...Self.maximumCount).contains(value) {
+            throw corrupt("\(name) is \(value), outside 0…2^53")
+        }
+        guard optimizerStep <= globalStep, stepInEpoch <= globalStep, epochsWithoutImprovement <= epoch else {
+            throw corrupt("its counters disagree (global step \(globalStep), optimizer step \(optimizerStep), step in epoch \(stepInEpoch), epochs without improvement \(epochsWithoutImprovement) of \(epoch))")
+        }
+        if trainingSetSize > 0, epochSamples > trainingSetSize {
+            throw corrupt("\(epochSamples) samples counted in an epoch of a \(trainingSetSize)-sample training set")
+        }
+        if let best = bestEpoch, !(1...max(epoch, 1)).contains(best) {
+            throw corrupt("best epoch \(best) is not one of the \(epoch) epochs run")
+        }
+        if let metric = bestMetric, !metric.isFinite { throw corrupt("best metric is \(metric)") }
+        if let counts = bestBatchNormCounts, counts.contains(where: { $0 < 0 }) { throw corrupt("a batch-norm counter is negative") }
+        guard initialLearningRate.isFinite, initialLearningRate > 0 else {
+            throw corrupt("learning rate \(initialLearningRate)")
+        }
+        guard epochLossSum.isFinite, epochLossSum >= 0, epochCorrect.isFinite, epochCorrect >= 0,
+              Double(epochCorrect) <= Double(epochSamples) else {
+            throw corrupt("the partial epoch's sums (loss \(epochLossSum), correct \(epochCorrect) of \(epochSamples)) are impossible")
+        }
+        guard history.count <= epoch + 1,
+              history.allSatisfy({ (1...epoch + 1).contains($0.epoch) && (0...Self.maximumCount).contains($0.globalStep) }) else {
+            throw corrupt("its history lists epochs the run has not reached")
+        }
+        do {
+            _ = try SeededGenerator(state: shuffleState)
+        } catch {
+            throw corrupt("the shuffle generator state \(shuffleState) is unusable")
+        }
+    }
+}

@@ -99,7 +99,13 @@ public enum ModelCheckpoint {
         } catch {
             throw NNError.invalidData(source: file, detail: "the '\(Key.networkSpec)' metadata is not a valid architecture (\(error)); the file is corrupt")
         }
-        try spec.validate()
+        do {
+            try spec.validate()
+        } catch let error as NNError {
+            throw NNError.invalidData(source: file, detail: "the '\(Key.networkSpec)' metadata describes no usable network: \(error.description)")
+        }
+        try spec.checkTensors(contents.tensors, source: file,
+                              architecture: contents.metadata[Key.architecture] ?? "the architecture in its '\(Key.networkSpec)' metadata")
         var normalizer: InputNormalizer?
         if let text = contents.metadata[Key.inputNormalizer] {
             do {

@@ -40,6 +40,7 @@ public enum TrainingCheckpoint {
         } catch {
             throw NNError.invalidData(source: path, detail: "the training state metadata is corrupt (\(error))")
         }
+        try state.validate(source: path)
         let config = contents.metadata[Key.trainingConfig].flatMap { try? JSONDecoder().decode(TrainingConfig.self, from: Data($0.utf8)) }
         return (state, config, contents.tensors)
     }

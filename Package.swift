@@ -54,11 +54,13 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Linux calls Swift's Glibc does not import (renameat2); header-only.
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .target(name: "NNCore"),
         .target(name: "NNNative", dependencies: ["NNCore"]),
         .target(name: "NNOpenCL", dependencies: ["NNCore", "COpenCL", "NNKernels"]),
         .target(name: "NNBackends", dependencies: ["NNCore", "NNNative", "NNOpenCL"]),
-        .target(name: "NNTrain", dependencies: ["NNCore"]),
+        .target(name: "NNTrain", dependencies: ["NNCore", "CLinux"]),
         .target(name: "NNData", dependencies: ["NNCore", "NNTrain", "CZlib"]),
         .target(name: "NNTune", dependencies: ["NNCore", "CSQLite"]),
         .executableTarget(

@@ -4,7 +4,7 @@ import NNCore
 ///
 /// Statistics stream x from memory once: rows are taken in blocks small enough to stay in L2
 /// (~256 KiB), each block gets an exact two-pass mean and Σ(x − μ_block)² in `Double` (its second
-/// pass reads L2, not memory), and blocks and threads are merged with Chan et al.'s pairwise
+/// pass reads L2, not memory), and blocks are merged in order with Chan et al.'s pairwise
 /// update (M₂ += M₂ᵇ + δ²·nₐn_b/(nₐ+n_b)), which is as stable as a global two-pass. So a batch of
 /// 10⁵ rows with a large mean relative to its spread keeps its variance. Normalisation subtracts
 /// μ before scaling (never x·s − μ·s, which cancels catastrophically when |μ| ≫ σ).
@@ -108,32 +108,30 @@ extension NativeBackend {
             means.advanced(by: n).update(from: squares, count: n)
             return means
         }
-        // Per thread: [mean | M₂ | block mean | block M₂], merged into thread 0's in order.
-        let blockRows = max(1, (256 << 10) / (n * MemoryLayout<T>.stride))
-        let parts = splitter.partition(m, costPerItem: 2 * n)
-        let state = scratch.buffer(ScratchSlot.partials(threads: threads), Double.self, count: parts.tasks * 4 * n)
+        // Per block of rows (at most L2-sized, and no more than a reduction block so that a batch
+        // of 128 still splits across threads): [mean | M₂], merged into block 0's in block order,
+        // so the result does not depend on which thread took which block, or on the thread count.
+        let blockRows = max(1, min(Self.reductionBlockRows, (256 << 10) / (n * MemoryLayout<T>.stride)))
+        let blocks = (m + blockRows - 1) / blockRows
+        let parts = splitter.partition(blocks, costPerItem: 2 * n * blockRows)
+        let state = scratch.buffer(ScratchSlot.partials(threads: threads), Double.self, count: max(blocks, 1) * 2 * n)
         let sp = SendablePointer(state)
         splitter.run(tasks: parts.tasks) { t in
-            let mean = sp.p + t * 4 * n, m2 = mean + n, blockMean = m2 + n, blockM2 = blockMean + n
-            var count = 0
-            let rows = parts.range(t)
-            for start in stride(from: rows.lowerBound, to: rows.upperBound, by: blockRows) {
-                let block = start..<min(rows.upperBound, start + blockRows)
+            for b in parts.range(t) {
+                let block = b * blockRows..<min(m, (b + 1) * blockRows)
+                let blockMean = sp.p + b * 2 * n, blockM2 = blockMean + n
                 blockMean.update(repeating: 0, count: n)
                 Self.addRows(xp.p, columns: n, rows: block, into: blockMean)
                 let inverse = 1 / Double(block.count)
                 for j in 0..<n { blockMean[j] *= inverse }
                 blockM2.update(repeating: 0, count: n)
                 Self.addSquaredDeviations(xp.p, columns: n, rows: block, from: blockMean, into: blockM2)
-                Self.mergeMoments(mean, m2, count: count, blockMean, blockM2, count: block.count, columns: n)
-                count += block.count
             }
         }
-        // Thread t's rows start where the rows merged so far end.
-        for t in 1..<parts.tasks where !parts.range(t).isEmpty {
-            let other = state + t * 4 * n
-            Self.mergeMoments(state, state + n, count: parts.range(t).lowerBound,
-                              other, other + n, count: parts.range(t).count, columns: n)
+        for b in 1..<max(blocks, 1) {
+            let other = state + b * 2 * n
+            Self.mergeMoments(state, state + n, count: b * blockRows,
+                              other, other + n, count: min(m, (b + 1) * blockRows) - b * blockRows, columns: n)
         }
         return state
     }

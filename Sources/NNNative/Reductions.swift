@@ -1,9 +1,10 @@
 import NNCore
 
 /// Reductions. All of them accumulate in `Double` (for float32 data that makes a sum over 10⁵
-/// rows accurate to ~1e-7 relative without pairwise trees); each thread reduces a contiguous block
-/// of rows and the per-thread partials are added in a fixed order, so results are deterministic
-/// for a given thread count.
+/// rows accurate to ~1e-7 relative without pairwise trees). Rows are reduced in fixed blocks of
+/// ``reductionBlockRows`` and the block partials added in block order, whichever thread reduced
+/// which block, so every result is the same bits for any thread count: a run resumed with another
+/// `NN_NATIVE_THREADS` continues exactly.
 extension NativeBackend {
     public func columnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
         try OpCheck.columnSums(x, into: out, on: self)
@@ -31,21 +32,30 @@ extension NativeBackend {
 
     // MARK: Shared column accumulation
 
+    /// Rows per block of a column reduction. Fixed (not per thread) so the order of additions does
+    /// not depend on the thread count; small enough that a batch of 128 still splits in two.
+    static let reductionBlockRows = 64
+
     /// Σᵢ f(i, j) for `width` accumulators j over `rows` rows, in Double: `accumulateRows(range,
-    /// acc)` adds rows `range` into the accumulators `acc` (zeroed on entry). Threads take blocks
-    /// of rows and their partials are added in thread order. `costPerRow` (element operations)
-    /// decides whether threads pay. The sums live in scratch until the next op; read them at once.
+    /// acc)` adds rows `range` into the accumulators `acc` (zeroed on entry). Each block of
+    /// ``reductionBlockRows`` rows gets its own accumulators; threads take runs of blocks and the
+    /// blocks are added in order. `costPerRow` (element operations) decides whether threads pay.
+    /// The sums live in scratch until the next op; read them at once.
     func columnAccumulate(rows: Int, width: Int, costPerRow: Int,
                           _ accumulateRows: (Range<Int>, UnsafeMutablePointer<Double>) -> Void) -> UnsafeMutablePointer<Double> {
-        let parts = splitter.partition(rows, costPerItem: costPerRow)
-        let partials = scratch.buffer(ScratchSlot.partials(threads: threads), Double.self, count: parts.tasks * width)
-        partials.update(repeating: 0, count: parts.tasks * width)
+        let blockRows = Self.reductionBlockRows
+        let blocks = max(1, (rows + blockRows - 1) / blockRows)
+        let parts = splitter.partition(blocks, costPerItem: blockRows * max(costPerRow, 1))
+        let partials = scratch.buffer(ScratchSlot.partials(threads: threads), Double.self, count: blocks * width)
+        partials.update(repeating: 0, count: blocks * width)
         let base = SendablePointer(partials)
         splitter.run(tasks: parts.tasks) { t in
-            accumulateRows(parts.range(t), base.p + t * width)
+            for block in parts.range(t) {
+                accumulateRows(block * blockRows..<min(rows, (block + 1) * blockRows), base.p + block * width)
+            }
         }
-        for t in 1..<max(parts.tasks, 1) {
-            let part = partials + t * width
+        for block in 1..<blocks {
+            let part = partials + block * width
             for j in 0..<width { partials[j] += part[j] }
         }
         return partials

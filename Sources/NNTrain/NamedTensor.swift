@@ -36,6 +36,18 @@ public struct NamedTensor: Sendable, Equatable {
 
     /// Number of elements the shape describes (1 for a 0-dimensional tensor).
     public var elementCount: Int { shape.reduce(1, *) }
+
+    /// Throws ``NNError/nonFinite(detail:)`` naming the first NaN or infinity in `tensors`: a model
+    /// or run state holding one came from a diverged run and must not be saved over a good one.
+    public static func checkFinite(_ tensors: [NamedTensor], saving what: String) throws {
+        for t in tensors where t.dtype == .float32 {
+            if let i = t.values.firstIndex(where: { !$0.isFinite }) {
+                throw NNError.nonFinite(
+                    detail: "'\(t.name)' holds \(t.values[i]) at element \(i), so \(what) was not saved (the checkpoints already written are kept); "
+                        + "the run diverged: lower the learning rate or use batch norm")
+            }
+        }
+    }
 }
 
 /// Matches a list of named tensors against the names and shapes a receiver expects, so that a

@@ -1,4 +1,5 @@
 import Foundation
+import NNCore
 
 /// The `--out` folder of a new run: chosen when none is given, refused when it already holds
 /// another run (whose epochs would otherwise sit beside the new run's), cleared on `--overwrite`.
@@ -45,6 +46,35 @@ enum OutputFolder {
         throw CommandFailure.usage(
             "--out \(directory) holds another run (\(summarize(existing, in: directory))); continue it with --resume \(directory), "
                 + "replace it with --overwrite (its run files are deleted), or choose another --out")
+    }
+
+    /// The lock file inside a run folder: held by the `nn train` writing into it (see ``FileLock``).
+    static let lockName = ".lock"
+
+    /// Locks `directory` (which exists) for this run, or says which process is using it.
+    static func lock(_ directory: String) throws -> FileLock {
+        let path = (directory as NSString).appendingPathComponent(lockName)
+        do {
+            return try FileLock(path: path)
+        } catch .held(let pid) {
+            throw CommandFailure.failed(
+                "\(directory) is in use by another nn train (\(pid.map { "pid \($0)" } ?? "pid unknown")); "
+                    + "wait for it to finish, or choose another --out")
+        } catch .unavailable(let reason) {
+            throw CommandFailure.failed("cannot lock \(path) (\(reason)); check the folder is writable")
+        }
+    }
+
+    /// Creates and locks the folder of a new run, then checks again that no other run got there first.
+    static func lockNew(_ directory: String, overwrite: Bool) throws -> FileLock {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CommandFailure.failed("cannot create the output folder \(directory) (\(error.localizedDescription)); choose another --out")
+        }
+        let lock = try lock(directory)
+        try checkForNewRun(directory, overwrite: overwrite)
+        return lock
     }
 
     /// Removes an earlier run's files (only those a run writes; anything else in the folder stays).

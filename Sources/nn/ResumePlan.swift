@@ -221,7 +221,7 @@ struct ResumePlan {
             try? fm.copyItem(atPath: path("learning-curve.svg"), toPath: (archive as NSString).appendingPathComponent("learning-curve.svg"))
         }
         let dropped = lines.filter { !isLive($0) }
-        try AtomicFile.write(dropped.map { $0 + "\n" }.joined(), to: (archive as NSString).appendingPathComponent("metrics.jsonl"))
+        try AtomicFile.write(dropped.map { $0 + "\n" }.joined(), to: (archive as NSString).appendingPathComponent("metrics.jsonl"), followingSymlinks: false)
         return (live, archiveName)
     }
 

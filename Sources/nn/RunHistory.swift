@@ -98,7 +98,7 @@ struct RunHistory {
     /// appends its start below the old lines, which still tell what happened there before.
     mutating func append(_ event: Event) throws {
         lines.append(event.jsonLine)
-        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path, followingSymlinks: false)
     }
 
     /// Learning-curve markers for the events of the current run that still lie on its live

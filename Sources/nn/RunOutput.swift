@@ -13,7 +13,9 @@ import NNTrain
 ///     history.jsonl            every start, resume and rollback of the run (see ``RunHistory``)
 ///     superseded/              what rollbacks replaced (see ``ResumePlan``)
 ///
-/// Every file is replaced atomically, so a run killed at any moment leaves only complete files behind.
+/// Every file and every checkpoint folder is replaced atomically, so a run killed at any moment
+/// leaves only complete files and complete checkpoints behind (plus hidden temporaries, removed
+/// when the folder is next used).
 final class RunOutput {
     let directory: String
     private var metricsLines: [String] = []
@@ -28,7 +30,7 @@ final class RunOutput {
         }
         // A new run starts a new metrics file; stale lines of an earlier run would mislead readers.
         metricsLines = continuing ?? []
-        try AtomicFile.write(metricsLines.map { $0 + "\n" }.joined(), to: path("metrics.jsonl"))
+        try AtomicFile.write(metricsLines.map { $0 + "\n" }.joined(), to: path("metrics.jsonl"), followingSymlinks: false)
     }
 
     func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
@@ -50,25 +52,30 @@ final class RunOutput {
         line.add("samples_per_second", m.samplesPerSecond)
         metricsLines.append(line.text)
         // Rewritten whole (it is small) so readers never see a half-written line.
-        try AtomicFile.write(metricsLines.joined(separator: "\n") + "\n", to: path("metrics.jsonl"))
+        try AtomicFile.write(metricsLines.joined(separator: "\n") + "\n", to: path("metrics.jsonl"), followingSymlinks: false)
     }
 
-    /// Writes `name/model.safetensors` and `name/training-state.safetensors`.
+    /// Writes `name/model.safetensors` and `name/training-state.safetensors` as one folder that
+    /// appears complete or not at all (see ``AtomicDirectory``). A network or state holding NaN or
+    /// infinity is refused before anything is written, so `best/` never becomes a diverged model.
     func saveCheckpoint(network: Network, trainer: Trainer, name: String, metadata: [String: String]) throws {
-        let folder = path(name)
-        try ModelCheckpoint.save(network, toDirectory: folder, metadata: metadata)
-        try TrainingCheckpoint.save(trainer: trainer, toDirectory: folder)
+        try AtomicDirectory.write(to: path(name)) { folder in
+            try ModelCheckpoint.save(network, toDirectory: folder, metadata: metadata)
+            try TrainingCheckpoint.save(trainer: trainer, toDirectory: folder)
+        }
     }
 
-    /// Copies checkpoint `source` to `destination` file by file, each write atomic (used to point
-    /// `best/` back at an epoch of the live history after a rollback).
+    /// Copies checkpoint `source` to `destination` as one atomic folder (used to point `best/` back
+    /// at an epoch of the live history after a rollback).
     func copyCheckpoint(_ source: String, to destination: String) throws {
-        for file in [ModelCheckpoint.modelFileName, ModelCheckpoint.trainingStateFileName] {
-            let from = (path(source) as NSString).appendingPathComponent(file)
-            guard let bytes = FileManager.default.contents(atPath: from) else {
-                throw CommandFailure.failed("cannot read \(from); the checkpoint is incomplete")
+        try AtomicDirectory.write(to: path(destination)) { folder in
+            for file in [ModelCheckpoint.modelFileName, ModelCheckpoint.trainingStateFileName] {
+                let from = (path(source) as NSString).appendingPathComponent(file)
+                guard let bytes = FileManager.default.contents(atPath: from) else {
+                    throw CommandFailure.failed("cannot read \(from); the checkpoint is incomplete")
+                }
+                try AtomicFile.write([UInt8](bytes), to: (folder as NSString).appendingPathComponent(file))
             }
-            try AtomicFile.write([UInt8](bytes), to: (path(destination) as NSString).appendingPathComponent(file))
         }
     }
 
@@ -83,10 +90,10 @@ final class RunOutput {
     }
 
     func writeLearningCurve(_ history: [EpochMetrics], title: String, markers: [LearningCurve.Marker] = []) throws {
-        try AtomicFile.write(LearningCurve.svg(history, title: title, markers: markers), to: path("learning-curve.svg"))
+        try AtomicFile.write(LearningCurve.svg(history, title: title, markers: markers), to: path("learning-curve.svg"), followingSymlinks: false)
     }
 
     func writeSummary(_ jsonLine: String) throws {
-        try AtomicFile.write(jsonLine + "\n", to: path("summary.json"))
+        try AtomicFile.write(jsonLine + "\n", to: path("summary.json"), followingSymlinks: false)
     }
 }

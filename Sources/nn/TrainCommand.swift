@@ -265,10 +265,15 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         guard let resume else {
             var command = self
-            command.out = out ?? OutputFolder.fresh()
-            try OutputFolder.checkForNewRun(command.out ?? "", overwrite: overwrite)
-            return try command.execute(resume: nil, outWasChosen: out == nil)
+            let folder = out ?? OutputFolder.fresh()
+            command.out = folder
+            // An existing folder is locked before it is checked, so a run started beside a live one
+            // is told who holds it; a new folder is created and locked once the run is ready to write.
+            let lock = FileManager.default.fileExists(atPath: folder) ? try OutputFolder.lock(folder) : nil
+            try OutputFolder.checkForNewRun(folder, overwrite: overwrite)
+            return try command.execute(resume: nil, outWasChosen: out == nil, lock: lock)
         }
+        let lock = FileManager.default.fileExists(atPath: resume) ? try OutputFolder.lock(resume) : nil
         let plan = try ResumePlan(directory: resume, fromEpoch: fromEpoch, sets: try setsForResume(resume))
         var command = plan.command
         command.backend = backend
@@ -276,7 +281,7 @@ struct TrainCommand: ParsableCommand {
         command.json = json
         command.noProgress = noProgress
         command.maxSteps = maxSteps
-        try command.execute(resume: plan)
+        try command.execute(resume: plan, lock: lock)
     }
 
     /// The `--set` requests of a resumed run: every hyperparameter flag given on the command line
@@ -323,7 +328,10 @@ struct TrainCommand: ParsableCommand {
 
     /// Trains a new run, or continues the one `resume` describes (self is then its resumed command).
     /// `outWasChosen`: `--out` was not given, so the folder was picked here and the log says so.
-    func execute(resume plan: ResumePlan?, outWasChosen: Bool = false) throws {
+    /// - Parameter lock: the `--out` folder's lock when it was taken already (the folder existed).
+    func execute(resume plan: ResumePlan?, outWasChosen: Bool = false, lock: FileLock? = nil) throws {
+        var runLock = lock
+        defer { withExtendedLifetime(runLock) {} }
         let started = Date()
         let toStandardError = json
         let log: (String) -> Void = { line in
@@ -389,6 +397,13 @@ struct TrainCommand: ParsableCommand {
         var markers: [LearningCurve.Marker] = []
         let title = "\(data) — \(network.describeArchitecture())"
         if let out {
+            if runLock == nil {
+                runLock = try OutputFolder.lockNew(out, overwrite: overwrite)
+            }
+            let leftovers = AtomicDirectory.removeLeftovers(in: out)
+            if !leftovers.isEmpty {
+                log("removed \(leftovers.count) temporary file(s) left by an interrupted write: \(leftovers.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))")
+            }
             if plan == nil, overwrite { try OutputFolder.clear(out) }
             let prepared = try plan?.prepareFolder()
             let runOutput = try RunOutput(directory: out, continuing: prepared?.metrics)

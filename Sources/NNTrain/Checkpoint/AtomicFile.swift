@@ -19,22 +19,32 @@ private func posixWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) ->
 /// system, so the rename is atomic), are flushed with `fsync`, and the file is renamed over the
 /// destination; the directory is then synced so the rename itself survives a crash.
 ///
-/// A destination that is a symbolic link is followed, so the link stays and its target is
-/// replaced. A destination that exists but is no regular file (`/dev/null`, `/dev/stdout`, a
-/// FIFO) is written in place: renaming over it would replace the device node itself.
+/// A destination that is a symbolic link is followed by default, so the link stays and its target
+/// is replaced; with `followingSymlinks: false` (every file inside a run folder) the link itself is
+/// replaced, so a link planted in `--out` can never redirect a write outside it. A destination that
+/// exists but is no regular file (`/dev/null`, `/dev/stdout`, a FIFO) is written in place: renaming
+/// over it would replace the device node itself.
+///
+/// The destination's folder must exist: a missing folder is an error, never created, so a mistyped
+/// path does not scatter files.
 public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to requestedPath: String) throws {
-        let path = (requestedPath as NSString).resolvingSymlinksInPath
+    public static func write(_ bytes: [UInt8], to requestedPath: String, followingSymlinks: Bool = true) throws {
+        let path = followingSymlinks ? (requestedPath as NSString).resolvingSymlinksInPath : requestedPath
         var status = stat()
-        if stat(path, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
-            try writeInPlace(bytes, to: path)
-            return
+        if lstat(path, &status) == 0 {
+            let kind = status.st_mode & S_IFMT
+            if kind != S_IFREG, kind != S_IFLNK, kind != S_IFDIR {
+                try writeInPlace(bytes, to: path)
+                return
+            }
         }
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let temporary = (directory as NSString).appendingPathComponent(
-            ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw NNError.invalidData(source: path, detail: "cannot write it: the folder \(directory) does not exist; create it first or choose another path")
+        }
+        let temporary = (directory as NSString).appendingPathComponent(temporaryName(for: url.lastPathComponent))
 
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure("create", temporary) }
@@ -50,11 +60,22 @@ public enum AtomicFile {
         guard close(fd) == 0 else { throw failure("close", temporary) }
         guard rename(temporary, path) == 0 else { throw failure("rename onto \(path) from", temporary) }
         renamed = true
-        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            _ = fsync(directoryFD)  // best effort: some file systems refuse fsync on directories
-            close(directoryFD)
-        }
+        AtomicDirectory.syncDirectory(directory)
+    }
+
+    /// `.NAME.tmp-PID-RANDOM`: hidden, unique, and recognisable as a leftover after a kill.
+    static func temporaryName(for name: String) -> String {
+        ".\(name).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+    }
+
+    /// The name a temporary of ``temporaryName(for:)`` stood in for, or nil for any other name.
+    static func originalName(ofTemporary name: String) -> String? {
+        guard name.hasPrefix("."), let marker = name.range(of: ".tmp-", options: .backwards),
+              marker.lowerBound > name.index(after: name.startIndex) else { return nil }
+        let suffix = name[marker.upperBound...]
+        let parts = suffix.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else { return nil }
+        return String(name[name.index(after: name.startIndex)..<marker.lowerBound])
     }
 
     /// Writes into an existing special file (a device or a FIFO) without replacing it.
@@ -80,8 +101,8 @@ public enum AtomicFile {
         }
     }
 
-    public static func write(_ text: String, to path: String) throws {
-        try write(Array(text.utf8), to: path)
+    public static func write(_ text: String, to path: String, followingSymlinks: Bool = true) throws {
+        try write(Array(text.utf8), to: path, followingSymlinks: followingSymlinks)
     }
 
     private static func failure(_ call: String, _ path: String) -> NNError {

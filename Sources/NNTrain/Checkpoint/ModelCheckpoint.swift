@@ -60,6 +60,7 @@ public enum ModelCheckpoint {
     /// Writes `network` (weights, running statistics, architecture, normaliser) to `directory/model.safetensors`.
     /// `metadata` adds free-form entries (data set name, accuracy, …).
     public static func save(_ network: Network, toDirectory directory: String, metadata: [String: String] = [:]) throws {
+        try createDirectory(directory)
         try save(network, toFile: (directory as NSString).appendingPathComponent(modelFileName), metadata: metadata)
     }
 
@@ -75,7 +76,9 @@ public enum ModelCheckpoint {
         }
         meta[Key.pytorchModule] = network.spec.pytorchSource
         meta[Key.architecture] = network.describeArchitecture()
-        try SafeTensors.write(network.namedTensors(), metadata: meta, to: path)
+        let tensors = try network.namedTensors()
+        try NamedTensor.checkFinite(tensors, saving: path)
+        try SafeTensors.write(tensors, metadata: meta, to: path)
     }
 
     // MARK: Loading
@@ -165,6 +168,15 @@ public enum ModelCheckpoint {
             return normalizer
         }
         return nil
+    }
+
+    /// A checkpoint folder is created on save (with its parents, as `torch.save` users expect of a folder API).
+    static func createDirectory(_ directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw NNError.invalidData(source: directory, detail: "cannot create the checkpoint folder (\(error.localizedDescription)); check the path is writable")
+        }
     }
 
     static func json<T: Encodable>(_ value: T) throws -> String {

@@ -18,13 +18,16 @@ public enum TrainingCheckpoint {
     public static let formatName = "swiftnn.training-state"
 
     public static func save(trainer: Trainer, toDirectory directory: String) throws {
+        try ModelCheckpoint.createDirectory(directory)
         let path = (directory as NSString).appendingPathComponent(ModelCheckpoint.trainingStateFileName)
         let metadata = [
             Key.format: formatName,
             Key.trainingState: try ModelCheckpoint.json(trainer.state),
             Key.trainingConfig: try ModelCheckpoint.json(trainer.config),
         ]
-        try SafeTensors.write(trainer.stateTensors(), metadata: metadata, to: path)
+        let tensors = try trainer.stateTensors()
+        try NamedTensor.checkFinite(tensors, saving: path)
+        try SafeTensors.write(tensors, metadata: metadata, to: path)
     }
 
     /// Reads the state and tensors saved by ``save(trainer:toDirectory:)``.

@@ -1,0 +1,25 @@
+// Linux calls that Swift's Glibc module does not import (variadic or behind _GNU_SOURCE),
+// wrapped as plain functions. Header-only: nothing to link beyond libc.
+#ifndef NN_CLINUX_SHIM_H
+#define NN_CLINUX_SHIM_H
+
+#ifdef __linux__
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/// Swaps two existing paths in one step (renameat2 with RENAME_EXCHANGE, Linux 3.15+), so a
+/// directory can be replaced without a moment in which neither version exists. Returns 0, or -1
+/// with errno set (EINVAL or ENOSYS where the file system or kernel cannot do it).
+static inline int nn_exchange_paths(const char *first, const char *second) {
+#ifdef SYS_renameat2
+    return (int)syscall(SYS_renameat2, AT_FDCWD, first, AT_FDCWD, second, 2 /* RENAME_EXCHANGE */);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+#endif
+
+#endif

@@ -18,8 +18,14 @@ public struct ExecutionOptions: Sendable {
         self.pollInterval = pollInterval
     }
 
+    /// More workers than this would exhaust processes and file descriptors long before it helped.
+    public static let maximumParallel = 256
+
     public func validate() throws {
         guard parallel >= 1 else { throw TuneError.invalidOption(name: "--parallel", detail: "\(parallel) must be ≥ 1") }
+        guard parallel <= Self.maximumParallel else {
+            throw TuneError.invalidOption(name: "--parallel", detail: "\(parallel) is above the limit of \(Self.maximumParallel) worker processes")
+        }
         if let t = trialTimeout, !(t > 0) {
             throw TuneError.invalidOption(name: "--trial-timeout", detail: "\(t) seconds must be > 0")
         }

@@ -36,11 +36,23 @@ public struct StudyConfiguration: Sendable, Equatable, Codable {
         self.trainArguments = trainArguments
     }
 
+    /// Upper limits of the counts: each row of a round is stored at once, so a count of 10¹² would
+    /// hang the tuner filling its database before the first trial.
+    public static let maximumTrialsPerRound = 100_000
+    public static let maximumRounds = 1_000
+    public static let maximumGridPoints = 1_000
+
     /// Throws on settings no study can run with.
     public func validate() throws {
-        guard trialsPerRound >= 1 else { throw TuneError.invalidOption(name: "--trials", detail: "\(trialsPerRound) must be ≥ 1") }
-        guard rounds >= 1 else { throw TuneError.invalidOption(name: "--rounds", detail: "\(rounds) must be ≥ 1") }
-        guard gridPoints >= 1 else { throw TuneError.invalidOption(name: "--grid-points", detail: "\(gridPoints) must be ≥ 1") }
+        func check(_ value: Int, _ option: String, max limit: Int) throws {
+            guard value >= 1 else { throw TuneError.invalidOption(name: option, detail: "\(value) must be ≥ 1") }
+            guard value <= limit else {
+                throw TuneError.invalidOption(name: option, detail: "\(value) is above the limit of \(limit)")
+            }
+        }
+        try check(trialsPerRound, "--trials", max: Self.maximumTrialsPerRound)
+        try check(rounds, "--rounds", max: Self.maximumRounds)
+        try check(gridPoints, "--grid-points", max: Self.maximumGridPoints)
         guard keepFraction > 0, keepFraction <= 1 else {
             throw TuneError.invalidOption(name: "--keep-fraction", detail: "\(keepFraction) must lie in (0, 1]")
         }

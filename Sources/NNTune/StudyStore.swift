@@ -335,6 +335,36 @@ public final class StudyStore {
         }
     }
 
+    /// Puts one trial whose worker the tuner stopped on a SIGINT/SIGTERM back to `pending`, with
+    /// `note` saying why, so the resumed study runs it again from scratch.
+    public func requeue(_ id: Int, note: String) throws {
+        try db.transaction {
+            try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(id))])
+            try db.query("UPDATE trials SET status = 'pending', pid = NULL, finished_at = NULL, error = ? WHERE id = ?",
+                         [.text(note), .integer(Int64(id))])
+        }
+    }
+
+    /// Records as `done` a trial whose worker finished attempt `attempt` (in `outputDirectory`) but
+    /// whose tuner died before recording it: the result and epochs come from that attempt's files.
+    public func finishRecovered(_ id: Int, attempt: Int, outputDirectory: String, result: TrialResult, epochs: [EpochRecord],
+                                startedAt: Date?, finishedAt: Date) throws {
+        let resultText = try encode(result)
+        try db.transaction {
+            try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(id))])
+            for e in epochs {
+                try db.query("INSERT OR REPLACE INTO trial_epochs (trial, epoch, dev_accuracy, metrics) VALUES (?, ?, ?, ?)",
+                             [.integer(Int64(id)), .integer(Int64(e.epoch)), SQLiteValue(e.devAccuracy), .text(e.json)])
+            }
+            try db.query("""
+                UPDATE trials SET status = 'done', attempts = MAX(attempts, ?), pid = NULL, out_dir = ?, started_at = ?,
+                    finished_at = ?, objective = ?, result = ?, error = NULL
+                WHERE id = ?
+                """, [.integer(Int64(attempt)), .text(outputDirectory), SQLiteValue(startedAt?.timeIntervalSince1970),
+                      .real(finishedAt.timeIntervalSince1970), .real(result.devAccuracy), .text(resultText), .integer(Int64(id))])
+        }
+    }
+
     // MARK: JSON
 
     private func encode<T: Encodable>(_ value: T) throws -> String {

@@ -163,4 +163,33 @@ final class SearchSpaceValidationTests: XCTestCase {
         }
         XCTAssertThrowsError(try ExecutionOptions(parallel: 100_000).validate())
     }
+
+    /// `nn tune run` with a bad space or option exits 1 or 2 with one message and creates nothing.
+    func testRejectedRunCreatesNothing() throws {
+        let root = try makeTemporaryDirectory("nothing-created")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let studies = root.appendingPathComponent("studies")
+        let bad = root.appendingPathComponent("bad.json")
+        try Data(#"{"epochs":"fixed(1e300)"}"#.utf8).write(to: bad)
+        let good = root.appendingPathComponent("good.json")
+        try Data(#"{"lr": "logUniform(1e-4, 1)"}"#.utf8).write(to: good)
+        let base = ["tune", "run", "--study", "s", "--root", studies.path]
+        let cases: [(arguments: [String], status: Int32, mentions: String)] = [
+            (["--space", bad.path], 1, "search space file \(bad.path), entry 'epochs'"),
+            (["--space", root.appendingPathComponent("missing.json").path], 1, "cannot read the file"),
+            (["--space", good.path, "--trials", "0"], 1, "--trials"),
+            (["--space", good.path, "--trials", "1000000000000"], 1, "above the limit of 100000"),
+            (["--space", good.path, "--parallel", "0"], 1, "--parallel"),
+            (["--space", good.path, "--trial-timeout", "nan"], 1, "--trial-timeout"),
+            (["--space", good.path, "--worker", root.appendingPathComponent("no-such-nn").path], 2, "is not an executable file"),
+            (["--space", good.path, "--", "--out", "x"], 1, "the tuner sets --out"),
+        ]
+        for c in cases {
+            let run = try TuneCLI.run(base + c.arguments, in: root, label: "rejected", timeout: 30)
+            XCTAssertEqual(run.status, c.status, "\(c.arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(c.mentions), "\(c.arguments): \(run.stderr)")
+            XCTAssertFalse(run.stderr.contains("Fatal error"))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: studies.path), "\(c.arguments) created \(studies.path)")
+        }
+    }
 }

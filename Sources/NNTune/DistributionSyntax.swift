@@ -21,7 +21,7 @@ enum DistributionSyntax {
         } else {
             throw TuneError.invalidSpace(
                 entry: entry,
-                detail: "expected a string such as \"logUniform(1e-4, 1)\" or an object {\"dist\": …}, got \(json)")
+                detail: "expected a string such as \"logUniform(1e-4, 1)\" or an object {\"dist\": …}, got \(excerpt("\(json)"))")
         }
         try distribution.validate(entry: entry)
         return distribution
@@ -30,7 +30,7 @@ enum DistributionSyntax {
     static func parse(text: String, entry: String) throws -> Distribution {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard let open = trimmed.firstIndex(of: "("), trimmed.hasSuffix(")") else {
-            throw TuneError.invalidSpace(entry: entry, detail: "cannot read '\(text)'; write name(arguments), e.g. logUniform(1e-4, 1); distributions: \(names)")
+            throw TuneError.invalidSpace(entry: entry, detail: "cannot read '\(excerpt(text))'; write name(arguments), e.g. logUniform(1e-4, 1); distributions: \(names)")
         }
         let name = trimmed[..<open].trimmingCharacters(in: .whitespaces)
         let inner = trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)]
@@ -65,13 +65,14 @@ enum DistributionSyntax {
     private static func jsonItem(_ v: Any, entry: String) throws -> ParameterValue {
         if let s = v as? String { return .text(s) }
         if let n = v as? NSNumber { return numberValue(n) }
-        throw TuneError.invalidSpace(entry: entry, detail: "choice value \(v) must be a number or a string")
+        throw TuneError.invalidSpace(entry: entry, detail: "choice value \(excerpt("\(v)")) must be a number or a string")
     }
 
     private static func numberValue(_ n: NSNumber) -> ParameterValue {
         let d = n.doubleValue
-        if d == d.rounded(), abs(d) < 1e15, !"\(n)".contains("."), !"\(n)".lowercased().contains("e") {
-            return .integer(Int(d))
+        if !"\(n)".contains("."), !"\(n)".lowercased().contains("e"), abs(d) < Distribution.maximumMagnitude,
+           let i = Int(exactly: d) {
+            return .integer(i)
         }
         return .real(d)
     }
@@ -92,10 +93,17 @@ enum DistributionSyntax {
             return .uniform(low: a, high: b)
         case "int", "integer", "randint":
             let (a, b) = try reals()
-            guard a == a.rounded(), b == b.rounded(), abs(a) < 1e15, abs(b) < 1e15 else {
+            guard a == a.rounded(), b == b.rounded() else {
                 throw TuneError.invalidSpace(entry: entry, detail: "int bounds must be whole numbers, got \(items[0]) and \(items[1])")
             }
-            return .integer(low: Int(a), high: Int(b))
+            // Checked, not Int(_:), which traps on 1e300 or NaN.
+            guard abs(a) <= Distribution.maximumMagnitude, abs(b) <= Distribution.maximumMagnitude,
+                  let low = Int(exactly: a), let high = Int(exactly: b) else {
+                throw TuneError.invalidSpace(
+                    entry: entry,
+                    detail: "int bounds must lie within ±\(formatLimit(Distribution.maximumMagnitude)), got \(items[0]) and \(items[1])")
+            }
+            return .integer(low: low, high: high)
         case "loguniform":
             let (a, b) = try reals()
             return .logUniform(low: a, high: b)
@@ -114,6 +122,11 @@ enum DistributionSyntax {
         }
     }
 
+    /// At most the first 60 characters of `text`, for messages that quote a (possibly huge) input.
+    static func excerpt(_ text: String) -> String {
+        text.count <= 60 ? text : String(text.prefix(60)) + "… (\(text.count) characters)"
+    }
+
     /// Splits "1e-4, \"512,256\", adam" at top-level commas, honouring quotes.
     private static func splitArguments(_ text: String, entry: String) throws -> [ParameterValue] {
         var items: [ParameterValue] = []
@@ -125,10 +138,15 @@ enum DistributionSyntax {
             if wasQuoted {
                 items.append(.text(current))
             } else if token.isEmpty {
-                throw TuneError.invalidSpace(entry: entry, detail: "empty argument in '\(text)'")
+                throw TuneError.invalidSpace(entry: entry, detail: "empty argument in '\(excerpt(text))'")
             } else if let i = Int(token) {
                 items.append(.integer(i))
             } else if let d = Double(token) {
+                // Double(_:) reads "nan", "inf" and overflows such as 1e400 (as inf): refused here, so
+                // no later conversion or comparison ever meets them.
+                guard d.isFinite else {
+                    throw TuneError.invalidSpace(entry: entry, detail: "'\(excerpt(token))' is not a finite number")
+                }
                 items.append(.real(d))
             } else {
                 items.append(.text(token))
@@ -142,7 +160,7 @@ enum DistributionSyntax {
                 if ch == q { quote = nil } else { current.append(ch) }
             } else if ch == "\"" || ch == "'" {
                 guard current.trimmingCharacters(in: .whitespaces).isEmpty else {
-                    throw TuneError.invalidSpace(entry: entry, detail: "stray quote in '\(text)'")
+                    throw TuneError.invalidSpace(entry: entry, detail: "stray quote in '\(excerpt(text))'")
                 }
                 current = ""
                 quote = ch
@@ -151,14 +169,14 @@ enum DistributionSyntax {
                 try finish()
             } else if wasQuoted {
                 if !ch.isWhitespace {
-                    throw TuneError.invalidSpace(entry: entry, detail: "text after a closing quote in '\(text)'; separate values with commas")
+                    throw TuneError.invalidSpace(entry: entry, detail: "text after a closing quote in '\(excerpt(text))'; separate values with commas")
                 }
             } else {
                 current.append(ch)
             }
         }
         guard quote == nil else {
-            throw TuneError.invalidSpace(entry: entry, detail: "unterminated quote in '\(text)'")
+            throw TuneError.invalidSpace(entry: entry, detail: "unterminated quote in '\(excerpt(text))'")
         }
         try finish()
         return items

@@ -45,20 +45,43 @@ public struct Hyperparameter: Sendable, Equatable {
     public let rank: Int
     public let summary: String
     public let domain: Domain
+    /// The largest value a space may give an integer hyperparameter: far beyond any useful run, yet
+    /// refused up front, since `depth` 2³¹ asked for 34 GB before a trial even started.
+    public let maximum: Int?
+
+    init(name: String, option: String?, kind: Kind, rank: Int, summary: String, domain: Domain, maximum: Int? = nil) {
+        self.name = name
+        self.option = option
+        self.kind = kind
+        self.rank = rank
+        self.summary = summary
+        self.domain = domain
+        self.maximum = maximum
+    }
+
+    /// Units in one hidden layer (`hidden`, and each size in `layers`).
+    public static let maximumHiddenUnits = 65_536
+    /// Hidden layers (`depth`, and the sizes listed in `layers`).
+    public static let maximumDepth = 64
+    /// Weights between consecutive hidden layers, summed (2³⁰, 4 GiB in float32): a space reaching
+    /// more would fail every large trial on memory, after the small ones had run.
+    public static let maximumHiddenWeights = 1 << 30
 
     /// Every hyperparameter the tuner knows, most important first; spaces list their entries in this order.
     public static let all: [Hyperparameter] = [
         .init(name: "lr", option: "--lr", kind: .real, rank: 1, summary: "learning rate α", domain: .positive),
         .init(name: "momentum", option: "--momentum", kind: .real, rank: 2, summary: "momentum β (optimizer momentum)", domain: .fraction),
-        .init(name: "hidden", option: nil, kind: .integer, rank: 2, summary: "units in each hidden layer (with depth, forms --layers)", domain: .atLeastOne),
-        .init(name: "batch", option: "--batch", kind: .integer, rank: 2, summary: "mini-batch size", domain: .atLeastOne),
-        .init(name: "depth", option: nil, kind: .integer, rank: 3, summary: "number of hidden layers (with hidden, forms --layers)", domain: .atLeastOne),
+        .init(name: "hidden", option: nil, kind: .integer, rank: 2, summary: "units in each hidden layer (with depth, forms --layers)", domain: .atLeastOne,
+              maximum: maximumHiddenUnits),
+        .init(name: "batch", option: "--batch", kind: .integer, rank: 2, summary: "mini-batch size", domain: .atLeastOne, maximum: 1 << 20),
+        .init(name: "depth", option: nil, kind: .integer, rank: 3, summary: "number of hidden layers (with hidden, forms --layers)", domain: .atLeastOne,
+              maximum: maximumDepth),
         .init(name: "layers", option: "--layers", kind: .text, rank: 3, summary: "hidden layer sizes, e.g. \"512,256\"", domain: .any),
         .init(name: "decay", option: "--decay", kind: .real, rank: 3, summary: "learning-rate decay", domain: .nonNegative),
         .init(name: "l2", option: "--l2", kind: .real, rank: 4, summary: "L2 regularisation λ", domain: .nonNegative),
         .init(name: "l1", option: "--l1", kind: .real, rank: 4, summary: "L1 regularisation λ", domain: .nonNegative),
         .init(name: "keep", option: "--dropout", kind: .real, rank: 4, summary: "dropout keep probability", domain: .probability),
-        .init(name: "epochs", option: "--epochs", kind: .integer, rank: 4, summary: "training epochs", domain: .atLeastOne),
+        .init(name: "epochs", option: "--epochs", kind: .integer, rank: 4, summary: "training epochs", domain: .atLeastOne, maximum: 100_000),
         .init(name: "optimizer", option: "--optimizer", kind: .text, rank: 4, summary: "sgd, momentum, rmsprop or adam", domain: .any),
         .init(name: "activation", option: "--activation", kind: .text, rank: 4, summary: "relu, tanh or sigmoid", domain: .any),
         .init(name: "schedule", option: "--schedule", kind: .text, rank: 4, summary: "learning-rate schedule", domain: .any),
@@ -90,7 +113,42 @@ public struct Hyperparameter: Sendable, Equatable {
             if let x = v.numericValue, !domain.contains(x) {
                 throw TuneError.invalidSpace(entry: name, detail: "\(distribution) reaches \(v), but \(summary) must be \(domain.text)")
             }
+            if let maximum, let x = v.numericValue, x > Double(maximum) {
+                throw TuneError.invalidSpace(
+                    entry: name, detail: "\(distribution) reaches \(v), above the limit of \(maximum) for \(summary)")
+            }
         }
+        if name == "layers" {
+            for v in extremes { _ = try Self.layerSizes(v, entry: name) }
+        }
+    }
+
+    /// The hidden sizes a `layers` value lists ("512,256"; "" or "none" for none), each checked
+    /// against the limits, as `nn train --layers` reads them.
+    static func layerSizes(_ value: ParameterValue, entry: String) throws -> [Int] {
+        let text = value.argument.trimmingCharacters(in: .whitespaces)
+        if text.isEmpty || text.lowercased() == "none" { return [] }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count <= maximumDepth else {
+            throw TuneError.invalidSpace(
+                entry: entry, detail: "\(DistributionSyntax.excerpt(text)) lists \(parts.count) layers, more than the limit of \(maximumDepth)")
+        }
+        return try parts.map { part in
+            let item = part.trimmingCharacters(in: .whitespaces)
+            // Int(String) returns nil on overflow rather than trapping, so 1e300-like input is simply not a size.
+            guard let n = Int(item), n >= 1, n <= maximumHiddenUnits else {
+                throw TuneError.invalidSpace(
+                    entry: entry,
+                    detail: "'\(DistributionSyntax.excerpt(item))' in \"\(DistributionSyntax.excerpt(text))\" is not a layer size from 1 to \(maximumHiddenUnits)")
+            }
+            return n
+        }
+    }
+
+    /// Weights between consecutive hidden layers of these sizes (the input and output layers depend on the data).
+    static func hiddenWeights(_ sizes: [Int]) -> Int {
+        // Sizes are at most 2¹⁶ and at most 64 of them, so no product or sum here can overflow.
+        zip(sizes, sizes.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 }
     }
 
     private func checkKind(_ distribution: Distribution) throws {
@@ -116,17 +174,26 @@ public struct Hyperparameter: Sendable, Equatable {
     }
 
     /// The `nn train` arguments that set `assignment`, in rank order.
+    ///
+    /// Never traps: an assignment read from a study database is not re-validated, so a value that no
+    /// `Int` can hold is passed as written, for `nn train` to refuse with its own message.
     public static func trainArguments(for assignment: Assignment) -> [String] {
         var args: [String] = []
         for h in all {
             guard let value = assignment[h.name], let option = h.option else { continue }
-            args += [option, h.kind == .integer ? ParameterValue.integer(Int(value.numericValue?.rounded() ?? 0)).argument : value.argument]
+            args += [option, h.kind == .integer ? wholeNumber(value).map(String.init) ?? value.argument : value.argument]
         }
         if assignment["hidden"] != nil || assignment["depth"] != nil {
-            let units = assignment["hidden"]?.numericValue.map { Int($0.rounded()) } ?? defaultHiddenUnits
-            let depth = assignment["depth"]?.numericValue.map { Int($0.rounded()) } ?? defaultDepth
-            args += ["--layers", Array(repeating: String(units), count: max(depth, 1)).joined(separator: ",")]
+            let units = assignment["hidden"].map { wholeNumber($0) ?? 0 } ?? defaultHiddenUnits
+            let depth = assignment["depth"].map { wholeNumber($0) ?? 0 } ?? defaultDepth
+            // The depth is clamped so that a hostile stored value cannot build a gigantic string here.
+            args += ["--layers", Array(repeating: String(units), count: min(max(depth, 1), maximumDepth)).joined(separator: ",")]
         }
         return args
+    }
+
+    /// The value rounded to an `Int`, or nil for text, NaN or a magnitude no `Int` holds.
+    static func wholeNumber(_ value: ParameterValue) -> Int? {
+        value.numericValue.flatMap { Int(exactly: $0.rounded()) }
     }
 }

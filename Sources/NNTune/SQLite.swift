@@ -118,7 +118,7 @@ enum SQLiteValue: Equatable {
     var int: Int? {
         switch self {
         case let .integer(v): return Int(v)
-        case let .real(v): return Int(v)
+        case let .real(v): return Int(exactly: v)  // nil, not a trap, for a hand-edited 1e300 or NaN
         default: return nil
         }
     }

@@ -38,6 +38,7 @@ public struct SearchSpace: Sendable, Equatable, Codable {
         guard !entries.isEmpty else {
             throw TuneError.invalidSpace(entry: "(none)", detail: "the space names no hyperparameters")
         }
+        try Self.checkNetworkSize(distributions)
         func position(_ e: Entry) -> Int { Hyperparameter.all.firstIndex { $0.name == e.name } ?? .max }
         self.entries = entries.sorted { position($0) < position($1) }
     }
@@ -60,12 +61,85 @@ public struct SearchSpace: Sendable, Equatable, Codable {
         try self.init(distributions)
     }
 
-    /// Reads and parses a space file.
+    /// The largest space file read: a real space is a few hundred bytes, and a cap keeps a huge or
+    /// endless file (a wrong path, /dev/zero) from being read into memory.
+    public static let maximumFileBytes = 1 << 20
+
+    /// Reads and parses a space file; every error names the file, and the entry where there is one.
     public init(contentsOf path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let data = try Self.read(path)
+        do {
+            self = try SearchSpace(json: data, source: path)
+        } catch let TuneError.invalidSpace(entry, detail) {
+            throw TuneError.invalidSpaceInFile(path: path, entry: entry, detail: detail)
+        }
+    }
+
+    private static func read(_ path: String) throws -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw TuneError.malformedSpaceFile(path: path, detail: "cannot read the file; check the path")
         }
-        try self.init(json: data, source: path)
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.read(upToCount: maximumFileBytes + 1) ?? Data()
+        } catch {
+            throw TuneError.malformedSpaceFile(path: path, detail: "cannot read the file (\(error.localizedDescription)); it must be a JSON file")
+        }
+        guard data.count <= maximumFileBytes else {
+            throw TuneError.malformedSpaceFile(
+                path: path, detail: "larger than the limit of \(maximumFileBytes) bytes; a search space is one small JSON object")
+        }
+        return data
+    }
+
+    /// A stored space is validated like a file's, so a damaged or hand-edited study database cannot
+    /// smuggle in bounds a new study would refuse.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let entries = try container.decode([Entry].self, forKey: .entries)
+        var distributions: [String: Distribution] = [:]
+        for e in entries {
+            guard distributions.updateValue(e.distribution, forKey: e.name) == nil else {
+                throw TuneError.invalidSpace(entry: e.name, detail: "listed twice")
+            }
+        }
+        self = try SearchSpace(distributions)
+    }
+
+    /// Refuses hidden layers whose weights alone would need absurd memory: each entry is within its
+    /// own limit, but `hidden` 65,536 at `depth` 64 would still be 2.7·10¹¹ weights.
+    private static func checkNetworkSize(_ distributions: [String: Distribution]) throws {
+        let limit = Hyperparameter.maximumHiddenWeights
+        if let layers = distributions["layers"], case let .choice(values) = layers {
+            for v in values {
+                let weights = Hyperparameter.hiddenWeights(try Hyperparameter.layerSizes(v, entry: "layers"))
+                guard weights <= limit else {
+                    throw TuneError.invalidSpace(
+                        entry: "layers",
+                        detail: "\"\(DistributionSyntax.excerpt(v.argument))\" has \(weights) weights between hidden layers, more than the limit of \(limit) (4 GiB); use narrower layers")
+                }
+            }
+        }
+        guard distributions["hidden"] != nil || distributions["depth"] != nil else { return }
+        let hidden = distributions["hidden"].map(largestWholeValue) ?? Hyperparameter.defaultHiddenUnits
+        let depth = distributions["depth"].map(largestWholeValue) ?? Hyperparameter.defaultDepth
+        let weights = Hyperparameter.hiddenWeights(Array(repeating: hidden, count: max(depth, 1)))
+        guard weights <= limit else {
+            throw TuneError.invalidSpace(
+                entry: distributions["hidden"] != nil ? "hidden" : "depth",
+                detail: "hidden up to \(hidden) units with depth up to \(depth) makes \(weights) weights between hidden layers, "
+                    + "more than the limit of \(limit) (4 GiB); lower the largest hidden or depth")
+        }
+    }
+
+    /// The largest whole value a validated integer distribution reaches (at most its hyperparameter's maximum).
+    private static func largestWholeValue(_ distribution: Distribution) -> Int {
+        switch distribution {
+        case let .integer(_, high): return high
+        case let .choice(values): return values.compactMap(Hyperparameter.wholeNumber).max() ?? 0
+        default: return 0
+        }
     }
 
     /// The default search: the neighbourhood of `nn train`'s own recipe (Adam, cosine-annealed),

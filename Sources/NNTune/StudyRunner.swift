@@ -9,17 +9,27 @@ public struct ExecutionOptions: Sendable {
     public var trialTimeout: TimeInterval?
     /// How often running workers are checked.
     public var pollInterval: TimeInterval
+    /// Once set (by SIGINT/SIGTERM), no trial starts, running workers are stopped, their trials go
+    /// back to pending, and ``StudyRunner/run()`` throws ``TuneError/interrupted(signal:)``.
+    public var stopRequest: StopRequest?
 
     public init(parallel: Int = 1, pruner: (any TrialPruner)? = nil, trialTimeout: TimeInterval? = nil,
-                pollInterval: TimeInterval = 0.1) {
+                pollInterval: TimeInterval = 0.1, stopRequest: StopRequest? = nil) {
         self.parallel = parallel
         self.pruner = pruner
         self.trialTimeout = trialTimeout
         self.pollInterval = pollInterval
+        self.stopRequest = stopRequest
     }
+
+    /// More workers than this would exhaust processes and file descriptors long before it helped.
+    public static let maximumParallel = 256
 
     public func validate() throws {
         guard parallel >= 1 else { throw TuneError.invalidOption(name: "--parallel", detail: "\(parallel) must be ≥ 1") }
+        guard parallel <= Self.maximumParallel else {
+            throw TuneError.invalidOption(name: "--parallel", detail: "\(parallel) is above the limit of \(Self.maximumParallel) worker processes")
+        }
         if let t = trialTimeout, !(t > 0) {
             throw TuneError.invalidOption(name: "--trial-timeout", detail: "\(t) seconds must be > 0")
         }
@@ -31,8 +41,12 @@ public struct ExecutionOptions: Sendable {
 /// the box around the best trials (coarse to fine).
 ///
 /// Resuming is the same call on the same database: finished trials stay as they are, trials a
-/// dead tuner left `running` are run again from scratch, pending ones run, and the remaining
-/// rounds follow. A worker that crashes fails its own trial only.
+/// dead tuner left `running` are run again from scratch unless their worker finished (see
+/// ``TrialRecovery``), pending ones run, and the remaining rounds follow. A worker that crashes
+/// fails its own trial only. The caller holds the study's ``StudyLock``.
+///
+/// Every worker is started from the thread that calls ``run()``, which must live as long as the
+/// study: workers ask to die with the thread that spawned them (see ``WorkerProcess``).
 public final class StudyRunner {
     public let store: StudyStore
     public let configuration: StudyConfiguration
@@ -85,15 +99,10 @@ public final class StudyRunner {
         }
     }
 
-    /// Trials left `running` by a tuner that died go back to pending; their orphaned workers are stopped.
+    /// Stops the orphans of a tuner that died, records the trials they finished, and puts the
+    /// rest of its `running` trials back to pending.
     private func recoverInterruptedTrials() throws {
-        for t in try store.requeueInterrupted() {
-            var note = "trial \(t.id) was interrupted (attempt \(t.attempts)); it will run again"
-            if let pid = t.pid, let dir = t.outputDirectory, WorkerProcess.stopOrphan(pid: pid, directory: dir) {
-                note += "; stopped its orphaned worker (pid \(pid))"
-            }
-            log(note)
-        }
+        try TrialRecovery(store: store, trialsDirectory: directory.appendingPathComponent("trials"), worker: worker, log: log).run()
     }
 
     private func plan(round: Int, box: SearchBox) throws {
@@ -141,13 +150,25 @@ public final class StudyRunner {
         var queue = try store.trials(round: round, status: .pending)
         var active: [WorkerProcess] = []
         while true {
-            while active.count < options.parallel {
+            // Read once per pass, so that one pass never starts a worker after stopping others.
+            let stopSignal = options.stopRequest?.signal
+            if let stopSignal {
+                for w in active {
+                    w.stop(as: .pending, reason: "interrupted by \(signalName(stopSignal)); it runs again when the study is resumed")
+                    if options.stopRequest?.isUrgent == true { w.hurryStop() }
+                }
+            }
+            while stopSignal == nil, active.count < options.parallel {
                 if queue.isEmpty, let next = try nextModelBasedTrial(round: round, box: box) { queue.append(next) }
                 guard !queue.isEmpty else { break }
                 let trial = queue.removeFirst()
                 if let w = try start(trial) { active.append(w) }
             }
-            guard !queue.isEmpty || !active.isEmpty else { break }
+            if active.isEmpty {
+                if let stopSignal { throw TuneError.interrupted(signal: stopSignal) }
+                if queue.isEmpty { break }
+                continue
+            }
             Thread.sleep(forTimeInterval: options.pollInterval)
             var stillRunning: [WorkerProcess] = []
             for w in active {
@@ -238,11 +259,17 @@ public final class StudyRunner {
 
     private func finish(_ w: WorkerProcess) throws {
         let elapsed = formatNumber(Date().timeIntervalSince(w.startedAt))
-        // A worker that completed before a stop reached it ran all its epochs: its result stands.
-        if w.stopRequest != nil, w.exitedCleanly,
+        // A worker that completed before a stop reached it ran all its epochs: its result stands, even
+        // when the stop's signal caught it after it printed its last line.
+        if w.stopRequest != nil,
            let result = try? WorkerOutput.result(fromStdout: (try? String(contentsOfFile: w.stdoutPath, encoding: .utf8)) ?? "") {
             try store.finish(w.trialID, status: .done, result: result)
             log("trial \(w.trialID) done after \(elapsed) s (it finished before the stop took effect): dev accuracy \(formatPercent(result.devAccuracy))")
+            return
+        }
+        if let request = w.stopRequest, request.status == .pending {
+            try store.requeue(w.trialID, note: request.reason)
+            log("trial \(w.trialID) stopped after \(elapsed) s: \(request.reason)")
             return
         }
         if let request = w.stopRequest {

@@ -36,11 +36,23 @@ public struct StudyConfiguration: Sendable, Equatable, Codable {
         self.trainArguments = trainArguments
     }
 
+    /// Upper limits of the counts: each row of a round is stored at once, so a count of 10¹² would
+    /// hang the tuner filling its database before the first trial.
+    public static let maximumTrialsPerRound = 100_000
+    public static let maximumRounds = 1_000
+    public static let maximumGridPoints = 1_000
+
     /// Throws on settings no study can run with.
     public func validate() throws {
-        guard trialsPerRound >= 1 else { throw TuneError.invalidOption(name: "--trials", detail: "\(trialsPerRound) must be ≥ 1") }
-        guard rounds >= 1 else { throw TuneError.invalidOption(name: "--rounds", detail: "\(rounds) must be ≥ 1") }
-        guard gridPoints >= 1 else { throw TuneError.invalidOption(name: "--grid-points", detail: "\(gridPoints) must be ≥ 1") }
+        func check(_ value: Int, _ option: String, max limit: Int) throws {
+            guard value >= 1 else { throw TuneError.invalidOption(name: option, detail: "\(value) must be ≥ 1") }
+            guard value <= limit else {
+                throw TuneError.invalidOption(name: option, detail: "\(value) is above the limit of \(limit)")
+            }
+        }
+        try check(trialsPerRound, "--trials", max: Self.maximumTrialsPerRound)
+        try check(rounds, "--rounds", max: Self.maximumRounds)
+        try check(gridPoints, "--grid-points", max: Self.maximumGridPoints)
         guard keepFraction > 0, keepFraction <= 1 else {
             throw TuneError.invalidOption(name: "--keep-fraction", detail: "\(keepFraction) must lie in (0, 1]")
         }
@@ -320,6 +332,36 @@ public final class StudyStore {
                 try db.query("UPDATE trials SET status = 'pending', pid = NULL WHERE id = ?", [.integer(Int64(t.id))])
             }
             return interrupted
+        }
+    }
+
+    /// Puts one trial whose worker the tuner stopped on a SIGINT/SIGTERM back to `pending`, with
+    /// `note` saying why, so the resumed study runs it again from scratch.
+    public func requeue(_ id: Int, note: String) throws {
+        try db.transaction {
+            try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(id))])
+            try db.query("UPDATE trials SET status = 'pending', pid = NULL, finished_at = NULL, error = ? WHERE id = ?",
+                         [.text(note), .integer(Int64(id))])
+        }
+    }
+
+    /// Records as `done` a trial whose worker finished attempt `attempt` (in `outputDirectory`) but
+    /// whose tuner died before recording it: the result and epochs come from that attempt's files.
+    public func finishRecovered(_ id: Int, attempt: Int, outputDirectory: String, result: TrialResult, epochs: [EpochRecord],
+                                startedAt: Date?, finishedAt: Date) throws {
+        let resultText = try encode(result)
+        try db.transaction {
+            try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(id))])
+            for e in epochs {
+                try db.query("INSERT OR REPLACE INTO trial_epochs (trial, epoch, dev_accuracy, metrics) VALUES (?, ?, ?, ?)",
+                             [.integer(Int64(id)), .integer(Int64(e.epoch)), SQLiteValue(e.devAccuracy), .text(e.json)])
+            }
+            try db.query("""
+                UPDATE trials SET status = 'done', attempts = MAX(attempts, ?), pid = NULL, out_dir = ?, started_at = ?,
+                    finished_at = ?, objective = ?, result = ?, error = NULL
+                WHERE id = ?
+                """, [.integer(Int64(attempt)), .text(outputDirectory), SQLiteValue(startedAt?.timeIntervalSince1970),
+                      .real(finishedAt.timeIntervalSince1970), .real(result.devAccuracy), .text(resultText), .integer(Int64(id))])
         }
     }
 

@@ -3,10 +3,16 @@
 public enum TuneError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A search-space entry that cannot be used: unknown distribution or hyperparameter, bad bounds.
     case invalidSpace(entry: String, detail: String)
+    /// A search-space file's entry that cannot be used (``invalidSpace``, with the file named).
+    case invalidSpaceInFile(path: String, entry: String, detail: String)
     /// A search-space file that is not a JSON object of entries.
     case malformedSpaceFile(path: String, detail: String)
     /// A study that cannot be created or resumed as asked.
     case invalidStudy(name: String, detail: String)
+    /// A study another tuner is running right now (`pid` from its lock file, when it could be read).
+    case studyInUse(name: String, pid: Int?, lockPath: String)
+    /// A study stopped by SIGINT or SIGTERM: running trials were stopped and go back to pending.
+    case interrupted(signal: Int32)
     /// A tuning option out of range (a trial count of 0, a keep fraction above 1).
     case invalidOption(name: String, detail: String)
     /// The SQLite study database refused an operation.
@@ -18,6 +24,15 @@ public enum TuneError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .invalidSpace(entry, detail):
             return "search space entry '\(entry)': \(detail)"
+        case let .invalidSpaceInFile(path, entry, detail):
+            return "search space file \(path), entry '\(entry)': \(detail)"
+        case let .studyInUse(name, pid, lockPath):
+            let holder = pid.map { "pid \($0)" } ?? "pid unknown"
+            let stop = pid.map { " or stop it (kill \($0))" } ?? ""
+            return "study '\(name)' is in use by another `nn tune run` (\(holder), lock \(lockPath)); "
+                + "wait for it to finish\(stop), then run this command again"
+        case let .interrupted(signal):
+            return "study stopped by \(signalName(signal)); its running trials were stopped and will run again on resume"
         case let .malformedSpaceFile(path, detail):
             return "search space file \(path): \(detail)"
         case let .invalidStudy(name, detail):
@@ -29,5 +44,14 @@ public enum TuneError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .workerLaunch(executable, detail):
             return "cannot start worker \(executable): \(detail)"
         }
+    }
+}
+
+/// SIGINT, SIGTERM, or "signal N".
+func signalName(_ signal: Int32) -> String {
+    switch signal {
+    case 2: return "SIGINT"
+    case 15: return "SIGTERM"
+    default: return "signal \(signal)"
     }
 }

@@ -29,8 +29,9 @@ public enum WorkerOutput {
 
     /// One metrics line as an epoch record, or nil for a line that is not a JSON object with an epoch.
     public static func epoch(fromLine line: String) -> EpochRecord? {
-        guard let fields = flatObject(line), let epoch = number(fields, ["epoch"]) else { return nil }
-        return EpochRecord(epoch: Int(epoch), devAccuracy: accuracy(fields, devAccuracyKeys), json: line)
+        // Int(exactly:): a worker's "epoch": 1e300 is a line to skip, not a reason to trap.
+        guard let fields = flatObject(line), let value = number(fields, ["epoch"]), let epoch = Int(exactly: value) else { return nil }
+        return EpochRecord(epoch: epoch, devAccuracy: accuracy(fields, devAccuracyKeys), json: line)
     }
 
     /// A JSON object flattened to normalised keys ("dev.accuracy" → "devaccuracy") with numeric values.

@@ -18,17 +18,33 @@ public struct WorkerCommand: Sendable, Equatable {
     }
 }
 
+/// The environment variables a tuner sets for its workers.
+public enum WorkerEnvironment {
+    /// The trial id.
+    public static let trial = "NN_TUNE_TRIAL"
+    /// The tuner's PID: a worker checks that it is still its parent right after asking the kernel
+    /// to kill it when its parent dies, which closes the race of a tuner that died first.
+    public static let tunerPID = "NN_TUNE_PARENT_PID"
+}
+
 /// One running worker process and the files it writes.
 ///
 /// Each attempt of a trial gets its own folder (`trial-0007/attempt-2/`), so an orphaned worker
 /// of a killed tuner can never write into the files of the attempt that replaced it.
+///
+/// Workers die with their tuner: `nn train` reads ``WorkerEnvironment`` and asks the kernel for
+/// SIGKILL when its parent goes (`PR_SET_PDEATHSIG`, see Sources/nn/ParentWatch.swift). The kernel
+/// sends it when the *thread* that spawned the worker exits, not the process; `Process.run()`
+/// spawns on the calling thread, and ``StudyRunner`` starts every worker from the thread that
+/// runs the study (the main thread under `nn tune`), which lives as long as the tuner.
 final class WorkerProcess {
     let trialID: Int
     let directory: URL
     let startedAt: Date
     private let process: Process
     private let follower: MetricsFollower
-    /// Set when the tuner stops the worker on purpose (pruning, timeout): the status and reason to record.
+    /// Set when the tuner stops the worker on purpose: pruned, failed (timeout), or pending (the
+    /// study itself was stopped, so the trial runs again on resume); the status and reason to record.
     private(set) var stopRequest: (status: TrialStatus, reason: String)?
     private var killDeadline: Date?
 
@@ -62,7 +78,8 @@ final class WorkerProcess {
         process.arguments = command.leadingArguments + arguments
             + ["--out", Self.trainOutput(in: directory).path, "--json"]
         var environment = ProcessInfo.processInfo.environment
-        environment["NN_TUNE_TRIAL"] = String(trialID)
+        environment[WorkerEnvironment.trial] = String(trialID)
+        environment[WorkerEnvironment.tunerPID] = String(getpid())
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: fm.currentDirectoryPath)
         do {
@@ -99,8 +116,24 @@ final class WorkerProcess {
     /// Sends SIGKILL to a stopping worker whose grace period has run out.
     func enforceStop() {
         if let deadline = killDeadline, Date() >= deadline, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+            signalGroup(SIGKILL)
         }
+    }
+
+    /// Signals the worker and whatever it started: the SIGKILL that ends a grace period. Foundation
+    /// starts each worker as the leader of its own process group, and `isRunning` stays true until
+    /// every process holding the worker's inherited descriptors has ended, so a grandchild that
+    /// survived (a wrapper script's command) would otherwise keep a stopped trial "running".
+    private func signalGroup(_ number: Int32) {
+        let pid = process.processIdentifier
+        if getpgid(pid) == pid { kill(-pid, number) } else { kill(pid, number) }
+    }
+
+    /// Ends the grace period of a stopping worker now (a second Ctrl-C).
+    func hurryStop() {
+        guard stopRequest != nil else { return }
+        killDeadline = Date()
+        enforceStop()
     }
 
     /// How the process ended, in words, for a failed trial's error.
@@ -126,9 +159,35 @@ final class WorkerProcess {
     /// Stops a worker left running by a tuner that died, if `pid` still runs a command writing into
     /// `directory` (so a pid reused by an unrelated process is never touched).
     static func stopOrphan(pid: Int, directory: String) -> Bool {
-        guard pid > 0, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-        let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-        guard arguments.contains(where: { $0.hasPrefix(directory) }) else { return false }
-        return kill(pid_t(pid), SIGKILL) == 0
+        guard pid > 0, let pid = pid_t(exactly: pid), runs(pid, writingUnder: directory) else { return false }
+        return kill(pid, SIGKILL) == 0
+    }
+
+    /// Every process, other than this one, whose arguments name a path under `directory`: the
+    /// workers of a study's trials, whatever tuner started them and whether or not it recorded them.
+    static func processes(writingUnder directory: String) -> [pid_t] {
+        let own = getpid()
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { pid_t($0) }.filter { $0 != own && runs($0, writingUnder: directory) }
+    }
+
+    /// True while `pid` runs a command with an argument under `directory`. A zombie has an empty
+    /// command line, so a killed orphan that nobody reaped counts as gone.
+    static func runs(_ pid: pid_t, writingUnder directory: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        return data.split(separator: 0).contains { String(decoding: $0, as: UTF8.self).hasPrefix(directory) }
+    }
+
+    /// SIGKILLs `pids` and waits (up to `timeout`) until none runs a command under `directory`:
+    /// only then may another attempt of their trials start.
+    static func killAndWait(_ pids: [pid_t], writingUnder directory: String, timeout: TimeInterval = 10) -> [pid_t] {
+        for pid in pids { kill(pid, SIGKILL) }
+        let deadline = Date().addingTimeInterval(timeout)
+        var alive = pids
+        while !alive.isEmpty, Date() < deadline {
+            alive = alive.filter { runs($0, writingUnder: directory) }
+            if !alive.isEmpty { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        return alive
     }
 }

@@ -263,6 +263,7 @@ struct TrainCommand: ParsableCommand {
     // MARK: Run
 
     func run() throws {
+        ParentWatch.dieWithTuner()
         guard let resume else {
             var command = self
             let folder = out ?? OutputFolder.fresh()

@@ -11,6 +11,9 @@ struct TuneCommand: ParsableCommand {
             Trials run as `nn train <train arguments> <hyperparameters> --out DIR --json`; give the train \
             arguments after `--`, e.g. `nn tune --study fm --trials 30 -- --data fashion-mnist --epochs 5`. \
             Running the same --study again resumes it: finished trials are kept, interrupted ones re-run. \
+            A running study is locked: a second `nn tune run` on it is refused with the first one's PID. \
+            Ctrl-C or SIGTERM stops a study cleanly (running trials are stopped and re-run on resume; exit 130 or 143), \
+            and workers die with their tuner. \
             --sampler tpe draws where the best finished trials are dense; --prune asha stops unpromising trials early.
             """,
         subcommands: [TuneRunCommand.self, TuneReportCommand.self],
@@ -120,6 +123,8 @@ struct TuneRunCommand: ParsableCommand {
     var trainArguments: [String] = []
 
     func run() throws {
+        // Everything given is validated before anything is created: a refused space or option leaves
+        // no study folder or database behind.
         let location = try studyOptions.location()
         let samplerKind: SamplerKind?
         if let sampler {
@@ -147,8 +152,18 @@ struct TuneRunCommand: ParsableCommand {
             },
             trialTimeout: trialTimeout)
         try options.validate()
+        let executable = try worker.map(Self.checkedWorker) ?? Self.currentExecutable()
+        if !location.exists {
+            // A new study's settings, checked now; resolved again below in case another tuner created it meanwhile.
+            _ = try request.resolve(stored: nil, studyName: location.name)
+        }
 
         try FileManager.default.createDirectory(at: location.directory, withIntermediateDirectories: true)
+        let lock = try StudyLock(directory: location.directory, studyName: location.name)
+        defer { lock.release() }
+        // Caught from here on, so that a stop ends the study cleanly instead of killing the tuner.
+        let signals = StopSignals()
+        defer { withExtendedLifetime(signals) {} }
         let resuming = location.exists
         let store = try StudyStore(path: location.database.path)
         let stored = try store.configuration()
@@ -159,18 +174,37 @@ struct TuneRunCommand: ParsableCommand {
             }
             try store.saveConfiguration(configuration)
         }
-        let executable = try worker ?? Self.currentExecutable()
         say(resuming ? "resuming study \(location.name) (\(location.database.path))"
                        : "new study \(location.name) (\(location.database.path))")
+        var execution = options
+        execution.stopRequest = signals.request
         let runner = StudyRunner(
             store: store, configuration: configuration, directory: location.directory,
-            worker: WorkerCommand(executable: executable, metricsFileName: metricsFile), options: options,
+            worker: WorkerCommand(executable: executable, metricsFileName: metricsFile), options: execution,
             log: say)
-        try runner.run()
+        do {
+            try runner.run()
+        } catch let TuneError.interrupted(signal) {
+            let done = (try? store.trials(status: .done).count) ?? 0
+            let total = (try? store.trials().count) ?? 0
+            throw CommandFailure(
+                message: "study \(location.name) stopped by \(signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)") "
+                    + "with \(done) of \(total) planned trials done; its running trials were stopped and go back to pending. "
+                    + "Resume it with: nn tune run --study \(location.name) --root \(StudyReport.shellQuoted(studyOptions.root))",
+                exitCode: 128 + signal)
+        }
         let report = try StudyReport(name: location.name, store: store)
         say(report.table(top: 10))
         let plots = try report.writePlots(to: location.reportDirectory, top: 5)
         say("plots: \(location.reportDirectory.path) (\(plots.count) SVG files)")
+    }
+
+    /// A `--worker` that can be run, so a typo fails now rather than as every trial's error.
+    static func checkedWorker(_ path: String) throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw CommandFailure.usage("--worker \(path) is not an executable file; give the path of an nn build, or omit --worker")
+        }
+        return path
     }
 
     /// This process's own executable, so workers run the same `nn` build as the tuner.

@@ -5,6 +5,9 @@ import Foundation
 /// epoch into `<out>/metrics.jsonl`, logs its start and finish, and prints the final JSON line — so
 /// tuner tests exercise real worker processes without training anything.
 ///
+/// It logs "finish" only after printing its result, so a logged finish always left a result for the
+/// tuner to find; and it logs "overlap" when it starts while an earlier worker of its trial still runs.
+///
 /// Its dev accuracy peaks at lr = 1e-2: 0.9 − 0.2·|log₁₀ lr + 2|, reached linearly over the epochs.
 struct FakeWorker {
     let directory: URL
@@ -30,6 +33,12 @@ struct FakeWorker {
                 *) shift ;;
               esac
             done
+            pidfile="\(directory.path)/running-$NN_TUNE_TRIAL.pid"
+            old=$(cat "$pidfile" 2>/dev/null)
+            if [ -n "$old" ] && tr '\\0' ' ' < "/proc/$old/cmdline" 2>/dev/null | grep -q "/trial-$(printf %04d "$NN_TUNE_TRIAL")/attempt-"; then
+              echo "overlap $NN_TUNE_TRIAL $$ $old" >> "\(logPath)"
+            fi
+            echo $$ > "$pidfile"
             echo "start $NN_TUNE_TRIAL $$" >> "\(logPath)"
             \(crash)
             acc=$(awk -v lr="$lr" 'BEGIN{d=log(lr)/log(10)+2; if(d<0)d=-d; a=0.9-0.2*d; if(a<0.05)a=0.05; printf "%.6f", a}')
@@ -40,14 +49,19 @@ struct FakeWorker {
               echo "{\\"epoch\\": $e, \\"epochs\\": \(epochs), \\"dev_accuracy\\": $a, \\"train_loss\\": 0.5}" >> "$out/metrics.jsonl"
               e=$((e+1))
             done
-            echo "finish $NN_TUNE_TRIAL" >> "\(logPath)"
             echo "epoch lines done"
             echo "{\\"backend\\": \\"fake\\", \\"dev_accuracy\\": $acc, \\"train_accuracy\\": 0.99, \\"test_accuracy\\": $acc, \\"samples_per_second\\": 1000, \\"wall_seconds\\": 0.1}"
+            echo "finish $NN_TUNE_TRIAL" >> "\(logPath)"
             """
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: scriptPath)
         return WorkerCommand(executable: scriptPath, leadingArguments: ["train"])
+    }
+
+    /// The worker log's lines, in order ("start 3 PID", "finish 3", "overlap 3 PID OLDPID").
+    func logLines() -> [String] {
+        ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
     /// How many times each trial's worker started and finished, from the worker log.

@@ -48,6 +48,90 @@ final class StudyRunnerTests: XCTestCase {
         XCTAssertEqual(fake.events().starts, starts)
     }
 
+    /// A tuner that died after a worker finished but before recording it, or between starting a worker
+    /// and recording it, or with a worker still running: the resume records the finished attempts'
+    /// results instead of re-running them, and kills the orphan before its trial runs again.
+    func testResumeRecordsFinishedAttemptsAndStopsOrphansFirst() throws {
+        let dir = try makeTemporaryDirectory("recover")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
+        let worker = try fake.install()
+        let space = try learningRateSpace()
+        let configuration = StudyConfiguration(space: space, trialsPerRound: 3)
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        try store.saveConfiguration(configuration)
+        let ids = try store.addRound(0, box: space.fullBox, assignments: [0.01, 0.001, 0.1].map { ["lr": .real($0)] })
+        func attempt(_ id: Int, _ n: Int) throws -> URL {
+            let url = dir.appendingPathComponent(String(format: "trials/trial-%04d/attempt-\(n)", id))
+            try FileManager.default.createDirectory(at: url.appendingPathComponent("out"), withIntermediateDirectories: true)
+            return url
+        }
+        // Trial 1: recorded running; its worker printed its result, then the tuner died.
+        let first = try attempt(ids[0], 1)
+        try store.markRunning(ids[0], pid: 999_999, outputDirectory: first.path)
+        try Data(#"{"epoch": 1, "dev_accuracy": 0.5}\#n{"epoch": 2, "dev_accuracy": 0.77}\#n"#.utf8)
+            .write(to: first.appendingPathComponent("out/metrics.jsonl"))
+        try Data("epoch lines\n{\"dev_accuracy\": 0.77, \"wall_seconds\": 4}\n".utf8).write(to: first.appendingPathComponent("stdout.log"))
+        // Trial 2: never recorded as started, but its (unrecorded) worker finished: only summary.json remains.
+        let second = try attempt(ids[1], 1)
+        try Data("{\n  \"dev_accuracy\": 0.61\n}\n".utf8).write(to: second.appendingPathComponent("out/summary.json"))
+        // Trial 3: recorded running, its orphaned worker still writing into attempt 1.
+        let third = try attempt(ids[2], 1)
+        let orphan = Process()
+        // Any long-running command whose arguments name the attempt's folder, as a worker's --out does.
+        let written = third.appendingPathComponent("out/metrics.jsonl")
+        _ = FileManager.default.createFile(atPath: written.path, contents: nil)
+        orphan.executableURL = URL(fileURLWithPath: "/usr/bin/tail")
+        orphan.arguments = ["-f", written.path]
+        try orphan.run()
+        try store.markRunning(ids[2], pid: Int(orphan.processIdentifier), outputDirectory: third.path)
+
+        try runner(store, configuration, dir, worker).run()
+
+        // It is this test's child, so Foundation reaps it a moment after the kill.
+        let reaped = Date().addingTimeInterval(5)
+        while orphan.isRunning, Date() < reaped { Thread.sleep(forTimeInterval: 0.01) }
+        XCTAssertEqual(orphan.isRunning ? nil : orphan.terminationReason, .uncaughtSignal, "the orphan was killed")
+        XCTAssertEqual(fake.events().starts, [ids[2]: 1], "only the trial without a result ran again")
+        let trials = try store.trials()
+        XCTAssertEqual(trials.map(\.status), [.done, .done, .done])
+        XCTAssertEqual(trials[0].result?.devAccuracy, 0.77)
+        XCTAssertEqual(trials[0].attempts, 1)
+        XCTAssertEqual(try store.epochs(of: ids[0]).map(\.epoch), [1, 2], "its learning curve is kept")
+        XCTAssertEqual(trials[1].result?.devAccuracy, 0.61)
+        XCTAssertEqual(trials[1].attempts, 1, "the unrecorded attempt counts")
+        XCTAssertEqual(trials[1].outputDirectory, second.path, "the report finds that attempt's checkpoint")
+        XCTAssertEqual(trials[2].attempts, 2)
+        XCTAssertTrue(trials[2].outputDirectory?.hasSuffix("attempt-2") ?? false, "\(trials[2].outputDirectory ?? "")")
+    }
+
+    /// A stop request (SIGINT/SIGTERM in `nn tune`) stops the running workers, starts nothing new,
+    /// puts their trials back to pending, and the next run finishes the study.
+    func testStopRequestRequeuesRunningTrials() throws {
+        let dir = try makeTemporaryDirectory("stop")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
+        fake.epochSeconds = 0.3
+        let worker = try fake.install()
+        let configuration = StudyConfiguration(space: try learningRateSpace(), trialsPerRound: 4)
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        let stop = StopRequest()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.4) { stop.request(signal: SIGTERM) }
+        let options = ExecutionOptions(parallel: 2, pollInterval: 0.02, stopRequest: stop)
+        XCTAssertThrowsError(try StudyRunner(store: store, configuration: configuration, directory: dir, worker: worker,
+                                             options: options, log: { _ in }).run()) { error in
+            XCTAssertEqual(error as? TuneError, .interrupted(signal: SIGTERM))
+        }
+        let stopped = try store.trials()
+        XCTAssertEqual(stopped.map(\.status), [.pending, .pending, .pending, .pending])
+        XCTAssertEqual(stopped.map(\.attempts), [1, 1, 0, 0], "no trial started after the stop")
+        XCTAssertTrue(stopped[0].error?.contains("interrupted by SIGTERM") ?? false, stopped[0].error ?? "")
+        XCTAssertEqual(fake.events().finishes, [:])
+
+        try runner(store, configuration, dir, worker).run()
+        XCTAssertEqual(try store.trials().map(\.status), [.done, .done, .done, .done])
+    }
+
     /// Raising --trials on a finished study runs only the new trials, and they are the draws a study
     /// started with the larger count would have made (the sampler draws by trial index).
     func testRaisingTrialsExtendsAStudyWithTheSameDraws() throws {

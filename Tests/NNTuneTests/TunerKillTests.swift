@@ -103,7 +103,9 @@ final class TunerKillTests: XCTestCase {
             XCTAssertEqual(starts[t.id], 1, "finished trial \(t.id) ran again")
         }
         for t in runningBefore {
-            XCTAssertEqual(after.first { $0.id == t.id }?.attempts, 2, "interrupted trial \(t.id) re-runs once")
+            // Re-run once, unless its orphaned worker finished before the resume stopped it: then its result is taken.
+            let attempts = after.first { $0.id == t.id }?.attempts
+            XCTAssertTrue(attempts == 2 || (attempts == 1 && starts[t.id] == 1), "interrupted trial \(t.id): \(attempts ?? 0) attempts")
         }
     }
 }

@@ -54,7 +54,7 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // Linux calls Swift's Glibc does not import (renameat2); header-only.
+        // Linux calls Swift's Glibc does not import (renameat2, prctl); header-only.
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .target(name: "NNCore"),
         .target(name: "NNNative", dependencies: ["NNCore"]),
@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "NNTune", dependencies: ["NNCore", "CSQLite"]),
         .executableTarget(
             name: "nn",
-            dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain", "NNData", "NNTune",
+            dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain", "NNData", "NNTune", "CLinux",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "NNDashboard", dependencies: ["NNTune", .product(name: "FlyingFox", package: "FlyingFox")]),

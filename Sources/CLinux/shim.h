@@ -6,6 +6,7 @@
 #ifdef __linux__
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,6 +20,12 @@ static inline int nn_exchange_paths(const char *first, const char *second) {
     errno = ENOSYS;
     return -1;
 #endif
+}
+
+/// prctl(PR_SET_PDEATHSIG, signal): the kernel sends `signal` to this process when the thread that
+/// created it exits. prctl is variadic, which Swift does not import. Returns 0, or -1 with errno.
+static inline int nn_set_parent_death_signal(int signal) {
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
 }
 #endif
 

@@ -45,11 +45,17 @@ public final class FileLock: @unchecked Sendable {
         close(descriptor)
     }
 
-    /// The pid written by the current holder, if it wrote one.
+    /// The pid written by the current holder. It writes just after locking, so an empty file is
+    /// read again for up to 0.2 s before giving up.
     private static func holder(of fd: Int32) -> Int? {
-        var buffer = [UInt8](repeating: 0, count: 32)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { return nil }
-        return Int(String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        for attempt in 0..<10 {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0, let pid = Int(String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return pid
+            }
+            if attempt < 9 { usleep(20_000) }
+        }
+        return nil
     }
 }

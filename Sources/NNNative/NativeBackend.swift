@@ -61,7 +61,13 @@ public final class NativeBackend: Backend, @unchecked Sendable {
     public var name: String { Self.backendName }
 
     public var deviceDescription: String {
-        "CPU, \(threads) thread\(threads == 1 ? "" : "s"), \(precision.rawValue), GEMM tile \(gemmTile)\(GemmArithmetic.fused ? " with FMA" : "")"
+        "CPU, \(threads) thread\(threads == 1 ? "" : "s"), \(arithmeticDescription)"
+    }
+
+    /// What decides the bits of a result: precision, GEMM tile and fused multiply-adds. The thread
+    /// count does not (every reduction adds fixed blocks in order), so it is not part of this.
+    public var arithmeticDescription: String {
+        "\(precision.rawValue), GEMM tile \(gemmTile)\(GemmArithmetic.fused ? " with FMA" : "")"
     }
 
     // MARK: Memory

@@ -3,6 +3,9 @@ import NNTune
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(CLinux)
+import CLinux
+#endif
 
 /// Makes an `nn train` started as a tuner's trial die with its tuner.
 ///
@@ -29,15 +32,8 @@ enum ParentWatch {
     }
 
     #if os(Linux)
-    /// `prctl(PR_SET_PDEATHSIG, signal)`. prctl is variadic in C, which Swift does not import, so it
-    /// is called through its address with the five-word signature the kernel reads; on x86-64 and
-    /// arm64 Linux a variadic callee takes integer arguments exactly like this.
     private static func requestParentDeathSignal(_ signal: Int32) -> Bool {
-        typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
-        let setParentDeathSignal: Int32 = 1  // PR_SET_PDEATHSIG in <linux/prctl.h>, not imported either
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "prctl") else { return false }
-        let prctl = unsafeBitCast(symbol, to: Prctl.self)
-        return prctl(setParentDeathSignal, UInt(signal), 0, 0, 0) == 0
+        nn_set_parent_death_signal(signal) == 0
     }
     #endif
 }

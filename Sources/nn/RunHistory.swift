@@ -31,6 +31,10 @@ struct RunHistory {
         var changes: [RunSettings.Change]
         var archived: String?
         var settings: RunSettings?
+        /// The device this part of the run trains on (see ``ExecutionRecord``).
+        var device: String?
+        /// On a resume or rollback: whether the continuation reproduces the uninterrupted run exactly.
+        var bitForBit: Bool?
 
         var jsonLine: String {
             var line = JSONLine()
@@ -49,11 +53,14 @@ struct RunHistory {
             }
             if let archived { line.add("archived", archived) }
             if let settings { line.add("settings", json: settings.json) }
+            if let device { line.add("device", device) }
+            if let bitForBit { line.add("bit_for_bit", bitForBit) }
             return line.text
         }
 
         init(kind: Kind, runID: String, checkpoint: String? = nil, epoch: Int = 0, step: Int = 0, stepInEpoch: Int = 0,
-             changes: [RunSettings.Change] = [], archived: String? = nil, settings: RunSettings? = nil) {
+             changes: [RunSettings.Change] = [], archived: String? = nil, settings: RunSettings? = nil,
+             device: String? = nil, bitForBit: Bool? = nil) {
             self.kind = kind
             self.runID = runID
             self.checkpoint = checkpoint
@@ -63,6 +70,8 @@ struct RunHistory {
             self.changes = changes
             self.archived = archived
             self.settings = settings
+            self.device = device
+            self.bitForBit = bitForBit
         }
 
         /// Reads back the fields the markers and the resume logic need; nil for a line that is not an event.

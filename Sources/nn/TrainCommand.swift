@@ -393,6 +393,8 @@ struct TrainCommand: ParsableCommand {
         var bestTracker = BestEpochTracker(metric: earlyStoppingMetric.metric)
         for m in history { _ = bestTracker.consider(m) }
         let runID = plan?.runID ?? UUID().uuidString
+        let execution = ExecutionRecord(backend)
+        let continuation = plan.map { execution.continuation(from: ExecutionRecord(metadata: $0.checkpoint.model.metadata)) }
         let settings = RunSettings(self)
         var output: RunOutput?
         var markers: [LearningCurve.Marker] = []
@@ -414,13 +416,13 @@ struct TrainCommand: ParsableCommand {
                 try runHistory.append(RunHistory.Event(
                     kind: plan.isRollback ? .rollback : .resume, runID: runID, checkpoint: plan.checkpoint.name,
                     epoch: state.epoch, step: state.globalStep, stepInEpoch: state.stepInEpoch, changes: plan.changes,
-                    archived: prepared?.archived))
+                    archived: prepared?.archived, device: execution.device, bitForBit: continuation?.bitForBit))
                 // best/ points at the best epoch of the live history (a rollback may have moved it away).
                 if let best = bestTracker.bestEpoch, FileManager.default.fileExists(atPath: runOutput.path(RunCheckpoint.epochName(best))) {
                     try runOutput.copyCheckpoint(RunCheckpoint.epochName(best), to: "best")
                 }
             } else {
-                try runHistory.append(RunHistory.Event(kind: .start, runID: runID, settings: settings))
+                try runHistory.append(RunHistory.Event(kind: .start, runID: runID, settings: settings, device: execution.device))
             }
             markers = runHistory.markers
             try runOutput.writeLearningCurve(history, title: title, markers: markers)
@@ -435,6 +437,7 @@ struct TrainCommand: ParsableCommand {
             }
             log("\(plan.isRollback ? "rolled back to" : "resumed from") \(plan.directory)/\(plan.checkpoint.name): "
                 + "\(Self.describeProgress(epochs: state.epoch, steps: state.stepInEpoch)), step \(state.globalStep)\(changed)")
+            if let note = continuation?.note { log("note: \(note)") }
         } else if outWasChosen, let out {
             log("writing to \(out) (no --out given)")
         }
@@ -447,7 +450,8 @@ struct TrainCommand: ParsableCommand {
             log(Self.describe(metrics, epochs: epochs))
             guard let output else { return }
             try output.recordEpoch(metrics, of: epochs)
-            let metadata = checkpointMetadata(metrics: metrics, train: train, step: trainer.state.globalStep, runID: runID, settings: settings)
+            let metadata = checkpointMetadata(metrics: metrics, train: train, step: trainer.state.globalStep, runID: runID,
+                                              settings: settings, execution: execution)
             guard metrics.isComplete else {
                 // A --max-steps stop mid-epoch: partial/ holds it for --resume.
                 try output.saveCheckpoint(network: network, trainer: trainer, name: RunCheckpoint.partialName, metadata: metadata)
@@ -599,9 +603,10 @@ struct TrainCommand: ParsableCommand {
     /// Free-form metadata of `model.safetensors`; "step", "run_id" and the settings are what
     /// `--resume` checks and rebuilds the run from.
     private func checkpointMetadata(metrics: EpochMetrics, train: Dataset, step: Int, runID: String,
-                                    settings: RunSettings) -> [String: String] {
+                                    settings: RunSettings, execution: ExecutionRecord) -> [String: String] {
         var meta = ["dataset": data, "epoch": String(metrics.epoch), "train_samples": String(train.count),
                     "step": String(step), "run_id": runID, RunSettings.metadataKey: settings.json]
+        meta.merge(execution.metadata) { _, recorded in recorded }
         if let a = metrics.devAccuracy { meta["dev_accuracy"] = String(a) }
         if let l = metrics.devLoss { meta["dev_loss"] = String(l) }
         return meta

@@ -1,4 +1,5 @@
 import NNCore
+import NNNative
 import NNTrain
 import XCTest
 
@@ -35,6 +36,28 @@ final class ReproducibilityTests: XCTestCase {
         let other = try Network(spec: try spec(), backend: TestSupport.native(), seed: 13)
         try Trainer(network: other, config: try config(epochs: 3)).fit(train: train, dev: dev)
         XCTAssertNotEqual(first, try other.namedTensors())
+    }
+
+    /// Native results do not depend on the thread count: batches large enough that every op splits
+    /// across threads (batch norm statistics, column sums, the loss sum, GEMM) give the same bits on
+    /// 1, 2 and 3 threads, so a run resumed with another `NN_NATIVE_THREADS` continues exactly.
+    /// float64 is the sharp case: float32 terms add exactly in a Double accumulator in almost any
+    /// order, float64 terms do not, so only a fixed order of additions passes it.
+    func testNativeResultsDoNotDependOnTheThreadCount() throws {
+        let (train, dev) = try TestSupport.synthetic(count: 700, width: 32, classes: 5, seed: 8).split(devCount: 100, seed: 1)
+        var config = try config(epochs: 1)
+        config.batchSize = 300
+        for precision in [Precision.float32, .float64] {
+            func run(threads: Int) throws -> [NamedTensor] {
+                let spec = try NetworkSpec.mlp(inputWidth: 32, hidden: [256], classes: 5, batchNorm: true, keepProbability: 0.9)
+                let network = try Network(spec: spec, backend: NativeBackend(precision: precision, threads: threads), seed: 5)
+                try Trainer(network: network, config: config).fit(train: train, dev: dev)
+                return try network.namedTensors()
+            }
+            let single = try run(threads: 1)
+            XCTAssertEqual(single, try run(threads: 2), "\(precision)")
+            XCTAssertEqual(single, try run(threads: 3), "\(precision)")
+        }
     }
 
     func testResumeContinuesBitForBit() throws {

@@ -43,8 +43,8 @@ public struct NamedTensor: Sendable, Equatable {
         for t in tensors where t.dtype == .float32 {
             if let i = t.values.firstIndex(where: { !$0.isFinite }) {
                 throw NNError.nonFinite(
-                    detail: "'\(t.name)' holds \(t.values[i]) at element \(i), so \(what) was not saved (the checkpoints already written are kept); "
-                        + "the run diverged: lower the learning rate or use batch norm")
+                    detail: "'\(t.name)' holds \(t.values[i]) at element \(i), so \(what) was not saved (checkpoints already written are kept); "
+                        + "the run diverged: lower the learning rate")
             }
         }
     }

@@ -59,9 +59,13 @@ final class RunOutput {
     /// appears complete or not at all (see ``AtomicDirectory``). A network or state holding NaN or
     /// infinity is refused before anything is written, so `best/` never becomes a diverged model.
     func saveCheckpoint(network: Network, trainer: Trainer, name: String, metadata: [String: String]) throws {
-        try AtomicDirectory.write(to: path(name)) { folder in
-            try ModelCheckpoint.save(network, toDirectory: folder, metadata: metadata)
-            try TrainingCheckpoint.save(trainer: trainer, toDirectory: folder)
+        do {
+            try AtomicDirectory.write(to: path(name)) { folder in
+                try ModelCheckpoint.save(network, toDirectory: folder, metadata: metadata)
+                try TrainingCheckpoint.save(trainer: trainer, toDirectory: folder)
+            }
+        } catch NNError.nonFinite(let detail) {
+            throw NNError.nonFinite(detail: "checkpoint \(path(name))/: \(detail)")
         }
     }
 

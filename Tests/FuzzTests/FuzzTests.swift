@@ -3,6 +3,7 @@ import NNCore
 import NNData
 import NNNative
 import NNTrain
+import NNTune
 import XCTest
 
 /// A fuzz target per file format nn reads, each fed 2,000 seeded mutants of valid files (see
@@ -104,6 +105,20 @@ final class FuzzTests: XCTestCase {
             let trainer = try Trainer(network: network, config: CheckpointSeeds.config)
             try TrainingCheckpoint.restore(trainer, fromDirectory: folder)
             _ = try trainer.fit(train: data, dev: data)
+        }
+    }
+
+    // MARK: Search spaces
+
+    /// `nn tune run --space`: read, validated, and sampled from (a draw and its `nn train` arguments),
+    /// since sizes that pass the parser are only used when a trial is drawn.
+    func testSearchSpace() throws {
+        let path = scratch.appendingPathComponent("space.json").path
+        FuzzHarness.run("space.json", seeds: try ["space.json", "space-objects.json"].map(Seeds.bytes), layout: .text) { bytes in
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let space = try SearchSpace(contentsOf: path)
+            let draws = RandomSampler(seed: 1).assignments(round: 0, count: 3, box: space.fullBox, space: space)
+            for assignment in draws { _ = Hyperparameter.trainArguments(for: assignment) }
         }
     }
 

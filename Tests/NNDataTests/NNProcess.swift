@@ -32,12 +32,13 @@ struct NNProcess {
     }
 
     /// Starts `nn arguments…`; its output files live in `scratch`.
-    static func start(_ arguments: [String], scratch: TemporaryDirectory) throws -> NNProcess {
+    static func start(_ arguments: [String], scratch: TemporaryDirectory, environment extra: [String: String] = [:]) throws -> NNProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try binary())
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["NN_BACKEND"] = "native"
+        environment.merge(extra) { _, given in given }
         process.environment = environment
         // A run without --out writes into ./runs: keep that inside the scratch folder.
         process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
@@ -54,8 +55,8 @@ struct NNProcess {
     }
 
     /// Runs `nn arguments…` to completion.
-    static func run(_ arguments: [String], scratch: TemporaryDirectory) throws -> Result {
-        try start(arguments, scratch: scratch).wait()
+    static func run(_ arguments: [String], scratch: TemporaryDirectory, environment: [String: String] = [:]) throws -> Result {
+        try start(arguments, scratch: scratch, environment: environment).wait()
     }
 
     func wait() throws -> Result {
@@ -70,9 +71,9 @@ struct NNProcess {
 extension NNProcess {
     /// Runs `nn arguments…` and fails the test unless it exits 0.
     @discardableResult
-    static func succeed(_ arguments: [String], scratch: TemporaryDirectory,
+    static func succeed(_ arguments: [String], scratch: TemporaryDirectory, environment: [String: String] = [:],
                         file: StaticString = #filePath, line: UInt = #line) throws -> Result {
-        let r = try run(arguments, scratch: scratch)
+        let r = try run(arguments, scratch: scratch, environment: environment)
         XCTAssertEqual(r.status, 0, "nn \(arguments.joined(separator: " ")): \(r.stderr)", file: file, line: line)
         return r
     }

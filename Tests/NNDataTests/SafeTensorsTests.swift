@@ -68,6 +68,11 @@ final class SafeTensorsTests: XCTestCase {
     func testAtomicWriteReplacesTheFileAndLeavesNoTemporaryFiles() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("nested/model.safetensors")
+        // A missing folder is an error naming it, never created: a mistyped path must not scatter files.
+        XCTAssertThrowsError(try SafeTensors.write(tensors, to: path)) { error in
+            XCTAssertTrue("\(error)".contains("the folder \(dir.file("nested")) does not exist"), "\(error)")
+        }
+        try FileManager.default.createDirectory(atPath: dir.file("nested"), withIntermediateDirectories: false)
         try SafeTensors.write(tensors, metadata: ["v": "1"], to: path)
         try SafeTensors.write(Array(tensors.prefix(1)), metadata: ["v": "2"], to: path)
         let back = try SafeTensors.read(path: path)

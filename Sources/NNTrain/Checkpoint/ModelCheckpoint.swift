@@ -77,7 +77,7 @@ public enum ModelCheckpoint {
         meta[Key.pytorchModule] = network.spec.pytorchSource
         meta[Key.architecture] = network.describeArchitecture()
         let tensors = try network.namedTensors()
-        try NamedTensor.checkFinite(tensors, saving: path)
+        try NamedTensor.checkFinite(tensors, saving: "the model")
         try SafeTensors.write(tensors, metadata: meta, to: path)
     }
 

@@ -26,7 +26,7 @@ public enum TrainingCheckpoint {
             Key.trainingConfig: try ModelCheckpoint.json(trainer.config),
         ]
         let tensors = try trainer.stateTensors()
-        try NamedTensor.checkFinite(tensors, saving: path)
+        try NamedTensor.checkFinite(tensors, saving: "the training state")
         try SafeTensors.write(tensors, metadata: metadata, to: path)
     }
 

@@ -61,13 +61,14 @@ public final class NativeBackend: Backend, @unchecked Sendable {
     public var name: String { Self.backendName }
 
     public var deviceDescription: String {
-        "CPU, \(threads) thread\(threads == 1 ? "" : "s"), \(arithmeticDescription)"
+        "CPU, \(threads) thread\(threads == 1 ? "" : "s"), \(precision.rawValue), GEMM tile \(gemmTile)\(GemmArithmetic.fused ? " with FMA" : "")"
     }
 
-    /// What decides the bits of a result: precision, GEMM tile and fused multiply-adds. The thread
-    /// count does not (every reduction adds fixed blocks in order), so it is not part of this.
+    /// What decides the bits of a result: the precision and whether multiply-adds are fused. The
+    /// thread count does not (every reduction adds fixed blocks in order), nor does the GEMM tile
+    /// (every tile sums each element's products in the same order), so neither is part of this.
     public var arithmeticDescription: String {
-        "\(precision.rawValue), GEMM tile \(gemmTile)\(GemmArithmetic.fused ? " with FMA" : "")"
+        "\(precision.rawValue), \(GemmArithmetic.fused ? "fused multiply-add" : "separate multiply and add")"
     }
 
     // MARK: Memory

@@ -6,8 +6,8 @@ import NNNative
 ///
 /// Another backend, device, precision or GEMM kernel changes the rounding of every step: the run
 /// continues (that is often the point of moving it) but is no longer reproducible bit for bit.
-/// The native thread count does not change results (reductions add fixed row blocks in order), so
-/// changing `NN_NATIVE_THREADS` keeps a run exact.
+/// The native thread count and GEMM tile do not change results (reductions add fixed row blocks in
+/// order; every tile sums products in one order), so changing `NN_NATIVE_THREADS` keeps a run exact.
 struct ExecutionRecord: Equatable {
     static let deviceKey = "device"
     static let arithmeticKey = "arithmetic"
@@ -46,7 +46,7 @@ struct ExecutionRecord: Equatable {
                 + "but no longer bit for bit as it would have on the original device")
         }
         if saved.device != device {
-            return (true, "the run was trained on \(saved.device) and continues on \(device); results do not depend on the thread count, so it stays bit for bit")
+            return (true, "the run was trained on \(saved.device) and continues on \(device); results do not depend on the thread count or GEMM tile, so it stays bit for bit")
         }
         return (true, nil)
     }

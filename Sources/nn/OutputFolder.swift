@@ -1,5 +1,6 @@
 import Foundation
 import NNCore
+import NNTrain
 
 /// The `--out` folder of a new run: chosen when none is given, refused when it already holds
 /// another run (whose epochs would otherwise sit beside the new run's), cleared on `--overwrite`.
@@ -75,6 +76,20 @@ enum OutputFolder {
         let lock = try lock(directory)
         try checkForNewRun(directory, overwrite: overwrite)
         return lock
+    }
+
+    /// Removes the temporaries of writes a killed run left, in the folder and in its checkpoint
+    /// folders (nowhere else: `--out` may sit among the user's own files).
+    static func removeLeftovers(in directory: String) -> [String] {
+        var removed = AtomicDirectory.removeLeftovers(in: directory)
+        for name in runEntries(in: directory) {
+            let path = (directory as NSString).appendingPathComponent(name)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
+                  (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) == nil else { continue }
+            removed += AtomicDirectory.removeLeftovers(in: path)
+        }
+        return removed
     }
 
     /// Removes an earlier run's files (only those a run writes; anything else in the folder stays).

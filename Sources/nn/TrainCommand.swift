@@ -403,7 +403,7 @@ struct TrainCommand: ParsableCommand {
             if runLock == nil {
                 runLock = try OutputFolder.lockNew(out, overwrite: overwrite)
             }
-            let leftovers = AtomicDirectory.removeLeftovers(in: out)
+            let leftovers = OutputFolder.removeLeftovers(in: out)
             if !leftovers.isEmpty {
                 log("removed \(leftovers.count) temporary file(s) left by an interrupted write: \(leftovers.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))")
             }

@@ -54,9 +54,9 @@ public enum AtomicDirectory {
         syncDirectory(parent.isEmpty ? "." : parent)
     }
 
-    /// Removes what a killed write left in `directory` (temporary files and folders, at any depth
-    /// of checkpoint folders), and puts back a complete checkpoint folder that a write without
-    /// exchange left under its temporary name. Call only while holding the folder's lock.
+    /// Removes what a killed write left in `directory` (temporary files and folders; not in its
+    /// subfolders), and puts back a complete checkpoint folder that a write without exchange left
+    /// under its temporary name. Call only while holding the folder's lock.
     ///
     /// - Returns: the paths removed, for a log line.
     @discardableResult
@@ -65,22 +65,15 @@ public enum AtomicDirectory {
         var removed: [String] = []
         guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return [] }
         for name in names.sorted() {
+            guard let original = AtomicFile.originalName(ofTemporary: name) else { continue }
             let path = (directory as NSString).appendingPathComponent(name)
-            if let original = AtomicFile.originalName(ofTemporary: name) {
-                let destination = (directory as NSString).appendingPathComponent(original)
-                var isDirectory: ObjCBool = false
-                if !fm.fileExists(atPath: destination), fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
-                   isCompleteCheckpoint(path), rename(path, destination) == 0 {
-                    continue
-                }
-                if (try? fm.removeItem(atPath: path)) != nil { removed.append(path) }
-            } else {
-                var isDirectory: ObjCBool = false
-                if fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
-                   (try? fm.destinationOfSymbolicLink(atPath: path)) == nil {
-                    removed += removeLeftovers(in: path)
-                }
+            let destination = (directory as NSString).appendingPathComponent(original)
+            var isDirectory: ObjCBool = false
+            if !fm.fileExists(atPath: destination), fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
+               isCompleteCheckpoint(path), rename(path, destination) == 0 {
+                continue
             }
+            if (try? fm.removeItem(atPath: path)) != nil { removed.append(path) }
         }
         return removed
     }

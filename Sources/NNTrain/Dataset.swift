@@ -39,6 +39,11 @@ public struct Dataset: Sendable {
                 source: name,
                 detail: "\(classes) class(es) given; a classifier needs at least 2 (binary labels are 0 and 1 with classes = 2)")
         }
+        guard width <= NetworkSpec.maximumWidth, classes <= NetworkSpec.maximumWidth else {
+            throw NNError.invalidData(
+                source: name,
+                detail: "\(width) features and \(classes) classes; at most \(NetworkSpec.maximumWidth) of each are supported (check --classes and the label column)")
+        }
         let (expected, overflow) = labels.count.multipliedReportingOverflow(by: width)
         guard !overflow, features.count == expected else {
             throw NNError.invalidData(

@@ -30,8 +30,14 @@ struct GradCheckCommand: ParsableCommand {
     @Flag(help: "One JSON line instead of the table.")
     var json: Bool = false
 
+    static let maximumSamples = 4096
+
     func validate() throws {
         guard samples >= 2 else { throw ValidationError("--samples \(samples): batch norm needs at least 2 rows") }
+        // Each parameter costs two forward passes over the batch, so a few rows check as well as many.
+        guard samples <= Self.maximumSamples else {
+            throw ValidationError("--samples \(samples): at most \(Self.maximumSamples) rows; a gradient check needs only a few")
+        }
         guard l2 >= 0, l1 >= 0 else { throw ValidationError("--l2 and --l1 must be ≥ 0") }
         guard threshold > 0 else { throw ValidationError("--threshold must be > 0") }
     }

@@ -207,5 +207,10 @@ func parseSizes(_ text: String) throws -> [Int] {
     guard sizes.count == parts.count, !sizes.isEmpty else {
         throw ValidationError("'\(text)' is not a comma-separated list of positive sizes, e.g. 256,512,1024")
     }
+    // A square GEMM of this size holds three 1 GiB matrices: far past every shape worth timing here.
+    let maximum = 16_384
+    if let large = sizes.first(where: { $0 > maximum }) {
+        throw ValidationError("size \(large) in '\(text)' is above the \(maximum) this benchmark measures")
+    }
     return sizes
 }

@@ -138,5 +138,7 @@ final class CommandLineTests: XCTestCase {
         let strict = try nn(["gradcheck", "--threshold", "1e-15"])
         XCTAssertEqual(strict.status, 1)
         XCTAssertTrue(strict.stderr.contains("gradient check failed"), strict.stderr)
+        // An absurd batch is a usage error naming the limit, not an allocation that aborts.
+        try assertFails(["gradcheck", "--samples", "1000000000000"], status: 2, mentioning: ["--samples", "at most 4096"])
     }
 }

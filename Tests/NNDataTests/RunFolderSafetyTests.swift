@@ -138,10 +138,10 @@ final class RunFolderSafetyTests: XCTestCase {
     }
 
     /// An absurd size is refused with its limit before anything is allocated or created
-    /// (`--layers 1000000000000` used to abort in an allocation of terabytes).
+    /// (`--layers 1000000000000` and `--classes 1000000000000` used to abort allocating terabytes).
     func testAbsurdLayerSizesAreRefusedBeforeAnythingIsCreated() throws {
-        for layers in ["1000000000000", "100000,100000"] {
-            let r = try NNProcess.run(["train"] + common + ["--layers", layers, "--out", path("absurd")], scratch: scratch)
+        for extra in [["--layers", "1000000000000"], ["--layers", "100000,100000"], ["--classes", "1000000000000"]] {
+            let r = try NNProcess.run(["train"] + common + extra + ["--out", path("absurd")], scratch: scratch)
             XCTAssertEqual(r.status, 1, r.stderr)
             XCTAssertTrue(r.stderr.contains("\(NetworkSpec.maximumWidth)") || r.stderr.contains("\(NetworkSpec.maximumParameters)"), r.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("absurd")), "nothing is created for a refused run")

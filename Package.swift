@@ -3,8 +3,8 @@
 //
 // Module graph (each arrow an import):
 //   NNCore  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
-//   NNCore  <-  NNTrain (knows only the Backend protocol)  <-  NNData, nn, nnbench
-//   NNTune (search spaces, samplers, SQLite study storage; runs trials as `nn train` processes)
+//   NNCore  <-  NNTrain (knows only the Backend protocol; + CLinux for atomic folder swaps)  <-  NNData, nn, nnbench
+//   NNCore  <-  NNTune (search spaces, samplers, SQLite study storage; runs trials as `nn train` processes)
 //   NNTune  <-  NNDashboard (+ FlyingFox)  <-  nn-dashboard (`nn dashboard` execs it, so nn links no HTTP server)
 import PackageDescription
 

@@ -41,9 +41,11 @@ extension NativeBackend {
     /// ``reductionBlockRows`` rows gets its own accumulators; threads take runs of blocks and the
     /// blocks are added in order. `costPerRow` (element operations) decides whether threads pay.
     /// The sums live in scratch until the next op; read them at once.
-    func columnAccumulate(rows: Int, width: Int, costPerRow: Int,
+    ///
+    /// `blockRows` may be raised by an op whose rows are single elements (a whole-tensor sum), so
+    /// that a block is worth a call; it must not depend on the thread count.
+    func columnAccumulate(rows: Int, width: Int, costPerRow: Int, blockRows: Int = reductionBlockRows,
                           _ accumulateRows: (Range<Int>, UnsafeMutablePointer<Double>) -> Void) -> UnsafeMutablePointer<Double> {
-        let blockRows = Self.reductionBlockRows
         let blocks = max(1, (rows + blockRows - 1) / blockRows)
         let parts = splitter.partition(blocks, costPerItem: blockRows * max(costPerRow, 1))
         let partials = scratch.buffer(ScratchSlot.partials(threads: threads), Double.self, count: blocks * width)
@@ -103,7 +105,8 @@ extension NativeBackend {
         let count = x.count
         // Neumaier-compensated in Double: error ≈ 2u·Σ|terms| whatever the count, which float64
         // data (gradient checks) needs; float32 data would be fine without, and costs little with.
-        let total = columnAccumulate(rows: count, width: 1, costPerRow: 4) { r, acc in
+        // Elements are the rows here: 4,096 per block keeps the per-block call and partial negligible.
+        let total = columnAccumulate(rows: count, width: 1, costPerRow: 4, blockRows: 4096) { r, acc in
             var sum = CompensatedSum()
             switch reduction {
             case .sum: for i in r { sum.add(xp.p[i].wide) }

@@ -16,9 +16,7 @@ final class ResumeCommandTests: XCTestCase {
     private var data = ""
 
     /// 270 training samples at batch 32: 9 steps per epoch (8 full batches and one of 14).
-    private var common: [String] {
-        ["--data", data, "--dev-size", "30", "--layers", "16", "--batch", "32", "--dropout", "0.9", "--seed", "7", "--no-progress"]
-    }
+    private var common: [String] { Fixture.smallRun(data: data) }
 
     override func setUpWithError() throws {
         scratch = try TemporaryDirectory()

@@ -10,9 +10,7 @@ final class RunFolderSafetyTests: XCTestCase {
     private var scratch: TemporaryDirectory!
     private var data = ""
 
-    private var common: [String] {
-        ["--data", data, "--dev-size", "30", "--layers", "16", "--batch", "32", "--dropout", "0.9", "--seed", "7", "--no-progress"]
-    }
+    private var common: [String] { Fixture.smallRun(data: data) }
 
     override func setUpWithError() throws {
         scratch = try TemporaryDirectory()

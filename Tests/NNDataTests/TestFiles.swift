@@ -144,6 +144,13 @@ enum Fixture {
         let lines = try String(contentsOfFile: digits, encoding: .utf8).split(separator: "\n").prefix(rows)
         return try directory.write("digits-\(rows).csv", text: lines.joined(separator: "\n") + "\n")
     }
+
+    /// `nn train` arguments of a small run on `data` (a ``digitsPrefix(rows:in:)`` of 300 rows): 270
+    /// training samples at batch 32 are 9 steps per epoch, and batch norm, dropout and Adam make all
+    /// run state (moments, running statistics, shuffle RNG, Philox offset) take part.
+    static func smallRun(data: String) -> [String] {
+        ["--data", data, "--dev-size", "30", "--layers", "16", "--batch", "32", "--dropout", "0.9", "--seed", "7", "--no-progress"]
+    }
 }
 
 /// Asserts that `body` throws an error whose description contains every one of `fragments`.

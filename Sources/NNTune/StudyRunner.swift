@@ -262,7 +262,7 @@ public final class StudyRunner {
         // A worker that completed before a stop reached it ran all its epochs: its result stands, even
         // when the stop's signal caught it after it printed its last line.
         if w.stopRequest != nil,
-           let result = try? WorkerOutput.result(fromStdout: (try? String(contentsOfFile: w.stdoutPath, encoding: .utf8)) ?? "") {
+           let result = try? WorkerOutput.result(fromStdout: w.stdoutText) {
             try store.finish(w.trialID, status: .done, result: result)
             log("trial \(w.trialID) done after \(elapsed) s (it finished before the stop took effect): dev accuracy \(formatPercent(result.devAccuracy))")
             return
@@ -284,8 +284,7 @@ public final class StudyRunner {
             return
         }
         do {
-            let stdout = (try? String(contentsOfFile: w.stdoutPath, encoding: .utf8)) ?? ""
-            let result = try WorkerOutput.result(fromStdout: stdout)
+            let result = try WorkerOutput.result(fromStdout: w.stdoutText)
             try store.finish(w.trialID, status: .done, result: result)
             log("trial \(w.trialID) done after \(elapsed) s: dev accuracy \(formatPercent(result.devAccuracy))")
         } catch let error as TuneError {

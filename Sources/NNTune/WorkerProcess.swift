@@ -54,6 +54,8 @@ final class WorkerProcess {
     var pid: Int { Int(process.processIdentifier) }
     var isRunning: Bool { process.isRunning }
     var stdoutPath: String { directory.appendingPathComponent("stdout.log").path }
+    /// What the worker printed (its `--json` result line last), or "" when nothing could be read.
+    var stdoutText: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     var stderrPath: String { directory.appendingPathComponent("stderr.log").path }
     var outputDirectory: URL { Self.trainOutput(in: directory) }
 
@@ -154,13 +156,6 @@ final class WorkerProcess {
         let text = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
         let lines = text.split(whereSeparator: \.isNewline).suffix(4).joined(separator: " | ")
         return String(lines.suffix(600))
-    }
-
-    /// Stops a worker left running by a tuner that died, if `pid` still runs a command writing into
-    /// `directory` (so a pid reused by an unrelated process is never touched).
-    static func stopOrphan(pid: Int, directory: String) -> Bool {
-        guard pid > 0, let pid = pid_t(exactly: pid), runs(pid, writingUnder: directory) else { return false }
-        return kill(pid, SIGKILL) == 0
     }
 
     /// Every process, other than this one, whose arguments name a path under `directory`: the

@@ -4,7 +4,8 @@
 // Module graph (each arrow an import):
 //   NNCore  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
 //   NNCore  <-  NNTrain (knows only the Backend protocol; + CLinux for atomic folder swaps)  <-  NNData, nn, nnbench
-//   NNCore  <-  NNTune (search spaces, samplers, SQLite study storage; runs trials as `nn train` processes)
+//   NNCore  <-  NNTune (search spaces, samplers, study storage in SQLite (CSQLite) or PostgreSQL (CPostgreSQL, libpq);
+//               runs trials as `nn train` processes, here and in `nn tune worker`s on other machines)
 //   NNTune  <-  NNDashboard (+ FlyingFox)  <-  nn-dashboard (`nn dashboard` execs it, so nn links no HTTP server)
 import PackageDescription
 
@@ -49,6 +50,12 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .systemLibrary(
+            name: "CPostgreSQL",
+            path: "Sources/CPostgreSQL",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
             name: "CZlib",
             path: "Sources/CZlib",
             pkgConfig: "zlib",
@@ -62,7 +69,7 @@ let package = Package(
         .target(name: "NNBackends", dependencies: ["NNCore", "NNNative", "NNOpenCL"]),
         .target(name: "NNTrain", dependencies: ["NNCore", "CLinux"]),
         .target(name: "NNData", dependencies: ["NNCore", "NNTrain", "CZlib"]),
-        .target(name: "NNTune", dependencies: ["NNCore", "CSQLite"]),
+        .target(name: "NNTune", dependencies: ["NNCore", "CSQLite", "CPostgreSQL"]),
         .executableTarget(
             name: "nn",
             dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain", "NNData", "NNTune", "CLinux",

@@ -15,7 +15,7 @@ extension MedianPruner: TrialPruner {
 /// among the top 1/η of every trial that has reached that rung so far (running ones included, so
 /// no trial waits for another). Many trials get a short look; only the promising get the full epochs.
 /// Until η trials have reached a rung, a trial goes on only if it is the best there so far.
-public struct AshaPruner: TrialPruner, Equatable {
+public struct AshaPruner: TrialPruner, Equatable, Codable {
     public var minimumEpochs: Int
     public var reduction: Int
 

@@ -3,7 +3,7 @@ import Foundation
 
 /// A thin, throwing wrapper over one SQLite connection: prepared statements with bound
 /// parameters (never string-built SQL), and transactions that roll back on error.
-final class SQLiteDatabase {
+final class SQLiteDatabase: StudyDatabase {
     private var handle: OpaquePointer?
     let path: String
 
@@ -51,9 +51,12 @@ final class SQLiteDatabase {
         }
     }
 
+    var location: String { path }
+    let dialect = SQLDialect.sqlite
+
     /// Runs one statement with `values` bound to its `?` parameters, returning every row.
     @discardableResult
-    func query(_ sql: String, _ values: [SQLiteValue] = []) throws -> [[SQLiteValue]] {
+    func query(_ sql: String, _ values: [SQLValue] = []) throws -> [[SQLValue]] {
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK else {
             throw TuneError.storage(detail: "\(lastError) (in \(sql.prefix(80)))")
@@ -70,7 +73,7 @@ final class SQLiteDatabase {
             }
             guard rc == SQLITE_OK else { throw TuneError.storage(detail: "binding parameter \(index): \(lastError)") }
         }
-        var rows: [[SQLiteValue]] = []
+        var rows: [[SQLValue]] = []
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { break }
@@ -83,7 +86,7 @@ final class SQLiteDatabase {
         return rows
     }
 
-    private func column(_ statement: OpaquePointer?, _ i: Int32) -> SQLiteValue {
+    private func column(_ statement: OpaquePointer?, _ i: Int32) -> SQLValue {
         switch sqlite3_column_type(statement, i) {
         case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, i))
         case SQLITE_FLOAT: return .real(sqlite3_column_double(statement, i))
@@ -106,37 +109,4 @@ final class SQLiteDatabase {
             throw error
         }
     }
-}
-
-/// A value bound to or read from SQLite.
-enum SQLiteValue: Equatable {
-    case null
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-
-    var int: Int? {
-        switch self {
-        case let .integer(v): return Int(v)
-        case let .real(v): return Int(exactly: v)  // nil, not a trap, for a hand-edited 1e300 or NaN
-        default: return nil
-        }
-    }
-
-    var double: Double? {
-        switch self {
-        case let .integer(v): return Double(v)
-        case let .real(v): return v
-        default: return nil
-        }
-    }
-
-    var string: String? {
-        if case let .text(v) = self { return v }
-        return nil
-    }
-
-    init(_ v: Int?) { self = v.map { .integer(Int64($0)) } ?? .null }
-    init(_ v: Double?) { self = v.map { .real($0) } ?? .null }
-    init(_ v: String?) { self = v.map { .text($0) } ?? .null }
 }

@@ -1,23 +1,25 @@
 import Foundation
 
-/// How a study's trials are executed; unlike ``StudyConfiguration`` these may change on resume.
+/// How this process takes part in a study; unlike ``StudyConfiguration`` these may change on resume.
 public struct ExecutionOptions: Sendable {
-    /// Trials run at once, each in its own worker process.
+    /// Trials this process runs at once, each in its own worker process; 0 for a coordinator that
+    /// leaves every trial to `nn tune worker` processes.
     public var parallel: Int
-    public var pruner: (any TrialPruner)?
-    /// A trial still running after this many seconds fails.
-    public var trialTimeout: TimeInterval?
+    /// The rules every worker applies (stored with the study by the coordinator).
+    public var rules: TrialRules
     /// How often running workers are checked.
     public var pollInterval: TimeInterval
     /// Once set (by SIGINT/SIGTERM), no trial starts, running workers are stopped, their trials go
     /// back to pending, and ``StudyRunner/run()`` throws ``TuneError/interrupted(signal:)``.
     public var stopRequest: StopRequest?
 
-    public init(parallel: Int = 1, pruner: (any TrialPruner)? = nil, trialTimeout: TimeInterval? = nil,
-                pollInterval: TimeInterval = 0.1, stopRequest: StopRequest? = nil) {
+    public init(parallel: Int = 1, pruner: PrunerSetting? = nil, trialTimeout: TimeInterval? = nil,
+                pollInterval: TimeInterval = 0.1, stopRequest: StopRequest? = nil, rules: TrialRules? = nil) {
         self.parallel = parallel
-        self.pruner = pruner
-        self.trialTimeout = trialTimeout
+        var rules = rules ?? TrialRules()
+        if let pruner { rules.pruner = pruner }
+        if let trialTimeout { rules.trialTimeout = trialTimeout }
+        self.rules = rules
         self.pollInterval = pollInterval
         self.stopRequest = stopRequest
     }
@@ -25,28 +27,29 @@ public struct ExecutionOptions: Sendable {
     /// More workers than this would exhaust processes and file descriptors long before it helped.
     public static let maximumParallel = 256
 
-    public func validate() throws {
-        guard parallel >= 1 else { throw TuneError.invalidOption(name: "--parallel", detail: "\(parallel) must be ≥ 1") }
+    public func validate(allowingNone: Bool = false) throws {
+        guard parallel >= (allowingNone ? 0 : 1) else {
+            throw TuneError.invalidOption(name: "--parallel", detail: "\(parallel) must be ≥ \(allowingNone ? 0 : 1)")
+        }
         guard parallel <= Self.maximumParallel else {
             throw TuneError.invalidOption(name: "--parallel", detail: "\(parallel) is above the limit of \(Self.maximumParallel) worker processes")
         }
-        if let t = trialTimeout, !(t > 0) {
-            throw TuneError.invalidOption(name: "--trial-timeout", detail: "\(t) seconds must be > 0")
-        }
+        try rules.validate()
     }
 }
 
-/// Runs a study to completion: plans each round's trials, runs them in worker processes
-/// (`parallel` at once), records everything in the study database, and after each round shrinks
-/// the box around the best trials (coarse to fine).
+/// Coordinates a study to completion: plans each round's trials, runs `parallel` of them in worker
+/// processes on this machine while `nn tune worker` processes elsewhere may run others (every trial
+/// is claimed from the store by exactly one), re-queues trials whose worker went silent, and after
+/// each round shrinks the box around the best trials (coarse to fine).
 ///
-/// Resuming is the same call on the same database: finished trials stay as they are, trials a
-/// dead tuner left `running` are run again from scratch unless their worker finished (see
+/// Resuming is the same call on the same store: finished trials stay as they are, trials a dead
+/// process left `running` run again from scratch unless their worker finished (see
 /// ``TrialRecovery``), pending ones run, and the remaining rounds follow. A worker that crashes
-/// fails its own trial only. The caller holds the study's ``StudyLock``.
+/// fails its own trial only. The caller holds the study's coordinator lock (``StudyLock``).
 ///
-/// Every worker is started from the thread that calls ``run()``, which must live as long as the
-/// study: workers ask to die with the thread that spawned them (see ``WorkerProcess``).
+/// Every local worker is started from the thread that calls ``run()``, which must live as long as
+/// the study: workers ask to die with the thread that spawned them (see ``WorkerProcess``).
 public final class StudyRunner {
     public let store: StudyStore
     public let configuration: StudyConfiguration
@@ -54,9 +57,12 @@ public final class StudyRunner {
     public let worker: WorkerCommand
     public let options: ExecutionOptions
     private let log: (String) -> Void
+    private let executor: TrialExecutor
+    private var lastHousekeeping = Date.distantPast
+    private var saidWaiting = false
 
     /// - Parameters:
-    ///   - directory: the study's folder; trial folders go under `trials/`.
+    ///   - directory: the study's folder on this machine; trial folders go under `trials/`.
     ///   - log: receives one line per event (trial started/finished/pruned, round boxes).
     public init(store: StudyStore, configuration: StudyConfiguration, directory: URL, worker: WorkerCommand,
                 options: ExecutionOptions, log: @escaping (String) -> Void) {
@@ -66,12 +72,17 @@ public final class StudyRunner {
         self.worker = worker
         self.options = options
         self.log = log
+        executor = TrialExecutor(store: store, configuration: configuration, directory: directory, command: worker,
+                                 parallel: options.parallel, rules: options.rules, log: log)
     }
 
     /// Runs every unfinished trial of every round; returns when the study is complete.
     public func run() throws {
         try configuration.validate()
-        try options.validate()
+        try options.validate(allowingNone: true)
+        try store.saveExecution(options.rules)
+        try store.setComplete(false)
+        try store.touchCoordinator(executor.identity)
         try recoverInterruptedTrials()
         var planned = try store.rounds()
         if planned.isEmpty {
@@ -81,7 +92,7 @@ public final class StudyRunner {
             try extend(round: round, box: box)
         }
         while let (round, box) = planned.last {
-            try runPendingTrials(round: round, box: box)
+            try runRound(round, box: box)
             let next = round + 1
             guard next < configuration.rounds else { break }
             let completed = try store.trials(round: round, status: .done).compactMap { t in
@@ -97,14 +108,14 @@ public final class StudyRunner {
                                                   keepFraction: configuration.keepFraction))
             planned = try store.rounds()
         }
+        try store.setComplete(true)
     }
 
-    /// Stops the orphans of a tuner that died, records the trials they finished, and puts the
-    /// rest of its `running` trials back to pending.
+    /// Stops the orphans of a process that died, records the trials they finished, and puts its
+    /// `running` trials back to pending.
     private func recoverInterruptedTrials() throws {
         try TrialRecovery(store: store, trialsDirectory: directory.appendingPathComponent("trials"), worker: worker, log: log).run()
     }
-
     private func plan(round: Int, box: SearchBox) throws {
         let assignments: [Assignment]
         switch configuration.sampler {
@@ -146,45 +157,55 @@ public final class StudyRunner {
     /// A grid larger than this is almost certainly a mistake (and would fill the database for nothing).
     static let maximumGridSize = 100_000
 
-    private func runPendingTrials(round: Int, box: SearchBox) throws {
-        var queue = try store.trials(round: round, status: .pending)
-        var active: [WorkerProcess] = []
+    /// Runs round `round` until each of its trials has ended, here or in other workers.
+    private func runRound(_ round: Int, box: SearchBox) throws {
         while true {
             // Read once per pass, so that one pass never starts a worker after stopping others.
-            let stopSignal = options.stopRequest?.signal
-            if let stopSignal {
-                for w in active {
-                    w.stop(as: .pending, reason: "interrupted by \(signalName(stopSignal)); it runs again when the study is resumed")
-                    if options.stopRequest?.isUrgent == true { w.hurryStop() }
-                }
+            if let stopSignal = options.stopRequest?.signal {
+                executor.stopAll(signal: stopSignal, urgent: options.stopRequest?.isUrgent == true)
+                if executor.active.isEmpty { throw TuneError.interrupted(signal: stopSignal) }
+            } else {
+                try topUpModelBasedTrials(round: round, box: box)
+                try executor.startTrials()
             }
-            while stopSignal == nil, active.count < options.parallel {
-                if queue.isEmpty, let next = try nextModelBasedTrial(round: round, box: box) { queue.append(next) }
-                guard !queue.isEmpty else { break }
-                let trial = queue.removeFirst()
-                if let w = try start(trial) { active.append(w) }
-            }
-            if active.isEmpty {
-                if let stopSignal { throw TuneError.interrupted(signal: stopSignal) }
-                if queue.isEmpty { break }
-                continue
+            try housekeeping()
+            if executor.active.isEmpty, options.stopRequest?.signal == nil, try isComplete(round: round) { return }
+            if options.parallel == 0, !saidWaiting, try store.pendingCount() > 0 {
+                saidWaiting = true
+                log("waiting for workers to claim the pending trials: nn tune worker --study \(directory.lastPathComponent) --storage \(store.path)")
             }
             Thread.sleep(forTimeInterval: options.pollInterval)
-            var stillRunning: [WorkerProcess] = []
-            for w in active {
-                let running = w.isRunning
-                try follow(w, mayPrune: running)
-                if running {
-                    if let limit = options.trialTimeout, Date().timeIntervalSince(w.startedAt) > limit {
-                        w.stop(as: .failed, reason: "timed out after \(formatNumber(limit)) s (--trial-timeout)")
-                    }
-                    w.enforceStop()
-                    stillRunning.append(w)
-                } else {
-                    try finish(w)
-                }
-            }
-            active = stillRunning
+            try executor.poll()
+        }
+    }
+
+    /// True once every trial of `round` has ended and the round has all its trials.
+    private func isComplete(round: Int) throws -> Bool {
+        let trials = try store.trials(round: round)
+        guard trials.allSatisfy({ $0.status.isFinished }) else { return false }
+        return configuration.sampler != .tpe || trials.count >= configuration.trialsPerRound
+    }
+
+    /// Every heartbeat interval: says the coordinator is alive, and re-queues (or, past the retry
+    /// limit, fails) trials whose worker has gone silent.
+    private func housekeeping() throws {
+        guard Date().timeIntervalSince(lastHousekeeping) >= options.rules.heartbeatInterval else { return }
+        lastHousekeeping = Date()
+        try store.touchCoordinator(executor.identity)
+        for (t, requeued) in try store.reclaimSilentTrials(gracePeriod: options.rules.gracePeriod,
+                                                           maximumAttempts: options.rules.maximumAttempts) {
+            log("trial \(t.id): worker \(t.worker ?? "?") sent no heartbeat for \(formatNumber(options.rules.gracePeriod)) s; "
+                + (requeued ? "re-queued" : "failed after \(t.attempts) attempts"))
+        }
+    }
+
+    /// With the TPE sampler: draws as many new trials as there are free slots here and idle workers
+    /// elsewhere, from every trial finished by now, as late as possible (see ``nextModelBasedTrial``).
+    private func topUpModelBasedTrials(round: Int, box: SearchBox) throws {
+        guard configuration.sampler == .tpe else { return }
+        let wanted = executor.freeSlots + (try store.idleSlots(within: max(2, 4 * options.pollInterval))) - (try store.pendingCount())
+        for _ in 0..<max(0, wanted) {
+            guard try nextModelBasedTrial(round: round, box: box) != nil else { break }
         }
     }
 
@@ -207,95 +228,5 @@ public final class StudyRunner {
             .assignment(round: round, trial: planned, box: box, space: configuration.space, history: history)
         guard let id = try store.addTrials(round: round, assignments: [assignment]).first else { return nil }
         return try store.trial(id: id)
-    }
-
-    /// Starts a worker for `trial`; a worker that cannot start fails its trial, not the study.
-    private func start(_ trial: TrialRecord) throws -> WorkerProcess? {
-        let attemptDirectory = freshAttemptDirectory(for: trial)
-        let arguments = configuration.trainArguments + Hyperparameter.trainArguments(for: trial.assignment)
-        let worker: WorkerProcess
-        do {
-            worker = try WorkerProcess(trialID: trial.id, command: self.worker, arguments: arguments, directory: attemptDirectory)
-        } catch {
-            try store.markRunning(trial.id, pid: 0, outputDirectory: attemptDirectory.path)
-            try store.finish(trial.id, status: .failed, error: "\(error)")
-            log("trial \(trial.id) failed to start: \(error)")
-            return nil
-        }
-        try store.markRunning(trial.id, pid: worker.pid, outputDirectory: attemptDirectory.path, at: worker.startedAt)
-        log("trial \(trial.id) started: \(describe(trial.assignment))")
-        return worker
-    }
-
-    /// `trials/trial-0007/attempt-N` with N one past any attempt folder already there. Counting
-    /// folders rather than the stored attempts matters when a tuner died between starting a worker
-    /// and recording it: that orphan may still be writing into its folder, which must not be reused.
-    private func freshAttemptDirectory(for trial: TrialRecord) -> URL {
-        let trialDirectory = directory
-            .appendingPathComponent("trials")
-            .appendingPathComponent(String(format: "trial-%04d", trial.id))
-        let existing = (try? FileManager.default.contentsOfDirectory(atPath: trialDirectory.path)) ?? []
-        let used = existing.compactMap { name in name.hasPrefix("attempt-") ? Int(name.dropFirst("attempt-".count)) : nil }
-        let next = max(trial.attempts, used.max() ?? 0) + 1
-        return trialDirectory.appendingPathComponent("attempt-\(next)")
-    }
-
-    /// Stores the worker's new epochs and applies the pruning rule to each, unless the worker has
-    /// already finished: a trial that ran all its epochs keeps its result.
-    private func follow(_ w: WorkerProcess, mayPrune: Bool) throws {
-        let epochs = w.newEpochs()
-        try store.recordEpochs(w.trialID, epochs)
-        guard mayPrune, let pruner = options.pruner, w.stopRequest == nil else { return }
-        for e in epochs {
-            // A trial that has run all its epochs is done, whatever a rung says: pruning it would save
-            // nothing and throw its result away.
-            guard let dev = e.devAccuracy, e.epoch < e.plannedEpochs ?? .max else { continue }
-            if let reason = try pruner.verdict(trial: w.trialID, epoch: e.epoch, devAccuracy: dev, store: store) {
-                w.stop(as: .pruned, reason: reason)
-                break
-            }
-        }
-    }
-
-    private func finish(_ w: WorkerProcess) throws {
-        let elapsed = formatNumber(Date().timeIntervalSince(w.startedAt))
-        // A worker that completed before a stop reached it ran all its epochs: its result stands, even
-        // when the stop's signal caught it after it printed its last line.
-        if w.stopRequest != nil,
-           let result = try? WorkerOutput.result(fromStdout: w.stdoutText) {
-            try store.finish(w.trialID, status: .done, result: result)
-            log("trial \(w.trialID) done after \(elapsed) s (it finished before the stop took effect): dev accuracy \(formatPercent(result.devAccuracy))")
-            return
-        }
-        if let request = w.stopRequest, request.status == .pending {
-            try store.requeue(w.trialID, note: request.reason)
-            log("trial \(w.trialID) stopped after \(elapsed) s: \(request.reason)")
-            return
-        }
-        if let request = w.stopRequest {
-            try store.finish(w.trialID, status: request.status, error: request.reason)
-            log("trial \(w.trialID) \(request.status.rawValue) after \(elapsed) s: \(request.reason)")
-            return
-        }
-        guard w.exitedCleanly else {
-            let reason = "worker \(w.exitDescription): \(w.stderrTail()) (log: \(w.stderrPath))"
-            try store.finish(w.trialID, status: .failed, error: reason)
-            log("trial \(w.trialID) failed after \(elapsed) s: \(reason)")
-            return
-        }
-        do {
-            let result = try WorkerOutput.result(fromStdout: w.stdoutText)
-            try store.finish(w.trialID, status: .done, result: result)
-            log("trial \(w.trialID) done after \(elapsed) s: dev accuracy \(formatPercent(result.devAccuracy))")
-        } catch let error as TuneError {
-            try store.finish(w.trialID, status: .failed, error: "\(error) (log: \(w.stdoutPath))")
-            log("trial \(w.trialID) failed: \(error)")
-        }
-    }
-
-    private func describe(_ assignment: Assignment) -> String {
-        configuration.space.names.compactMap { name in
-            assignment[name].map { "\(name)=\(SearchBox.format($0))" }
-        }.joined(separator: " ")
     }
 }

@@ -114,6 +114,10 @@ public struct TrialRecord: Sendable, Equatable {
     public var finishedAt: Date?
     public var result: TrialResult?
     public var error: String?
+    /// The process running it, `host:pid` (``WorkerIdentity``), while it runs.
+    public var worker: String?
+    /// When its worker last said it was alive (seconds since 1970, by the database's clock).
+    public var heartbeatAt: Double?
 
     /// Seconds from start to finish of the last attempt.
     public var wallSeconds: Double? {
@@ -122,63 +126,124 @@ public struct TrialRecord: Sendable, Equatable {
     }
 }
 
-/// The SQLite file of one study: its configuration, each round's box, each trial's parameters,
-/// status, timings, result or error, and per-epoch dev metrics.
+/// One study's records: its configuration and execution settings, each round's box, each trial's
+/// parameters, status, owner and heartbeat, timings, result or error, and per-epoch dev metrics.
 ///
-/// Only the tuner process writes it (workers write their own files), and every change of state is
-/// one transaction, so a tuner killed at any instant leaves a consistent study to resume.
+/// It lives in a SQLite file (one per study; the default) or in a PostgreSQL schema (shared by
+/// workers on many machines); see ``StudyStorage``. Every change of state is one transaction, so a
+/// process killed at any instant leaves a consistent study. Workers claim pending trials atomically
+/// (``claimPendingTrial(worker:)``), and only a trial's current owner can record its end, so a trial
+/// that was taken from a worker presumed dead is never recorded twice.
 public final class StudyStore {
-    private let db: SQLiteDatabase
-    public var path: String { db.path }
+    let db: any StudyDatabase
+    /// The study's file, or its server URL with the password masked.
+    public var path: String { db.location }
+    public let readOnly: Bool
+    private var hasOwners = true
 
-    static let schemaVersion = 1
+    /// Version 2 added the trial's owner and heartbeat (workers on several machines).
+    static let schemaVersion = 2
 
-    /// Opens the study database at `path`, creating its tables if they are missing.
-    public init(path: String, readOnly: Bool = false) throws {
-        db = try SQLiteDatabase(path: path, readOnly: readOnly)
-        if readOnly { return }
+    /// Opens the SQLite study file at `path`, creating its tables if they are missing.
+    public convenience init(path: String, readOnly: Bool = false) throws {
+        try self.init(database: SQLiteDatabase(path: path, readOnly: readOnly), readOnly: readOnly)
+    }
+
+    init(database: any StudyDatabase, readOnly: Bool = false) throws {
+        db = database
+        self.readOnly = readOnly
+        if readOnly {
+            let version = try storedVersion()
+            try checkVersion(version, writable: false)
+            hasOwners = version.map { $0 >= 2 } ?? false
+            return
+        }
         try db.transaction {
-            try db.execute("""
-                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS rounds (
-                    round INTEGER PRIMARY KEY,
-                    box TEXT NOT NULL,
-                    created_at REAL NOT NULL);
-                CREATE TABLE IF NOT EXISTS trials (
-                    id INTEGER PRIMARY KEY,
-                    round INTEGER NOT NULL REFERENCES rounds(round),
-                    params TEXT NOT NULL,
-                    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'pruned')),
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    pid INTEGER,
-                    out_dir TEXT,
-                    started_at REAL,
-                    finished_at REAL,
-                    objective REAL,
-                    result TEXT,
-                    error TEXT);
-                CREATE INDEX IF NOT EXISTS trials_by_status ON trials (status);
-                CREATE TABLE IF NOT EXISTS trial_epochs (
-                    trial INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-                    epoch INTEGER NOT NULL,
-                    dev_accuracy REAL,
-                    metrics TEXT NOT NULL,
-                    PRIMARY KEY (trial, epoch));
-                """)
-            let version = try db.query("SELECT value FROM meta WHERE key = 'schema_version'").first?.first?.string
-            if let version, version != String(Self.schemaVersion) {
-                throw TuneError.storage(detail: "\(path) has schema version \(version); this nn reads version \(Self.schemaVersion)")
+            try db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            let version = try storedVersion()
+            try checkVersion(version, writable: true)
+            if version == nil {
+                try db.execute(Self.tables)
+            } else if version == 1 {
+                // Version 1 had no owners or heartbeats: its running trials belong to no live worker.
+                try db.execute("ALTER TABLE trials ADD COLUMN worker TEXT")
+                try db.execute("ALTER TABLE trials ADD COLUMN heartbeat_at DOUBLE PRECISION")
+                try db.execute(Self.idleWorkersTable)
             }
-            try db.query("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", [.text(String(Self.schemaVersion))])
+            try db.query("""
+                INSERT INTO meta (key, value) VALUES ('schema_version', ?)
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                """, [.text(String(Self.schemaVersion))])
+        }
+    }
+
+    /// The schema, in the SQL both SQLite and PostgreSQL accept. Ids are given by the store (never
+    /// generated by the engine), so a study copied between stores keeps its trial numbers.
+    static let tables = """
+        CREATE TABLE IF NOT EXISTS rounds (
+            round INTEGER PRIMARY KEY,
+            box TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL);
+        CREATE TABLE IF NOT EXISTS trials (
+            id INTEGER PRIMARY KEY,
+            round INTEGER NOT NULL REFERENCES rounds(round),
+            params TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'pruned')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            pid INTEGER,
+            out_dir TEXT,
+            started_at DOUBLE PRECISION,
+            finished_at DOUBLE PRECISION,
+            objective DOUBLE PRECISION,
+            result TEXT,
+            error TEXT,
+            worker TEXT,
+            heartbeat_at DOUBLE PRECISION);
+        CREATE INDEX IF NOT EXISTS trials_by_status ON trials (status);
+        CREATE TABLE IF NOT EXISTS trial_epochs (
+            trial INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+            epoch INTEGER NOT NULL,
+            dev_accuracy DOUBLE PRECISION,
+            metrics TEXT NOT NULL,
+            PRIMARY KEY (trial, epoch));
+        """ + idleWorkersTable
+
+    /// Workers that found no pending trial to claim, and how many they could run: the TPE sampler
+    /// draws that many trials at once, as late as possible, so no worker waits on a running trial.
+    static let idleWorkersTable = """
+        CREATE TABLE IF NOT EXISTS idle_workers (
+            worker TEXT PRIMARY KEY,
+            slots INTEGER NOT NULL,
+            seen_at DOUBLE PRECISION NOT NULL);
+        """
+
+    private func storedVersion() throws -> Int? {
+        let rows: [[SQLValue]]
+        do {
+            rows = try db.query("SELECT value FROM meta WHERE key = 'schema_version'")
+        } catch where readOnly {
+            throw TuneError.storage(detail: "\(path) holds no study (\(error))")
+        }
+        guard let text = rows.first?.first?.string else { return nil }
+        guard let version = Int(text), version >= 1 else {
+            throw TuneError.storage(detail: "\(path) has schema version '\(text)', which no nn writes; it is not a study database")
+        }
+        return version
+    }
+
+    /// A store written by a newer nn is refused rather than half understood; an older one is
+    /// upgraded when opened for writing.
+    private func checkVersion(_ version: Int?, writable: Bool) throws {
+        if let version, version > Self.schemaVersion {
+            throw TuneError.storage(
+                detail: "\(path) has schema version \(version), written by a newer nn; this nn reads versions up to \(Self.schemaVersion): upgrade nn")
         }
     }
 
     // MARK: Configuration
 
     public func configuration() throws -> StudyConfiguration? {
-        guard let text = try db.query("SELECT value FROM meta WHERE key = 'configuration'").first?.first?.string else {
-            return nil
-        }
+        guard let text = try meta("configuration") else { return nil }
         do {
             return try JSONDecoder().decode(StudyConfiguration.self, from: Data(text.utf8))
         } catch {
@@ -189,8 +254,66 @@ public final class StudyStore {
     public func saveConfiguration(_ configuration: StudyConfiguration) throws {
         let text = try encode(configuration)
         try db.transaction {
-            try db.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('configuration', ?)", [.text(text)])
+            try setMeta("configuration", text)
         }
+    }
+
+    /// How trials run (pruning, heartbeats, retries), stored so that every worker applies the same rules.
+    public func execution() throws -> TrialRules? {
+        guard let text = try meta("execution") else { return nil }
+        return try decode(TrialRules.self, text)
+    }
+
+    public func saveExecution(_ execution: TrialRules) throws {
+        let text = try encode(execution)
+        try db.transaction { try setMeta("execution", text) }
+    }
+
+    /// Set by the coordinator when every round has run: workers then stop.
+    public func isComplete() throws -> Bool { try meta("state") == "complete" }
+
+    public func setComplete(_ complete: Bool) throws {
+        try db.transaction { try setMeta("state", complete ? "complete" : "running") }
+    }
+
+    /// Makes this process the study's only coordinator across machines, for as long as its connection
+    /// lasts. On PostgreSQL that is a session advisory lock, which the server drops when the process
+    /// dies; a SQLite study is guarded by the ``StudyLock`` file beside it instead, so this does nothing.
+    public func takeCoordinatorRole(studyName: String) throws {
+        guard db is PostgresDatabase else { return }
+        let granted = try db.query("SELECT pg_try_advisory_lock(hashtext(?))", [.text("nn_study_" + studyName)]).first?.first
+        guard granted == .text("t") else {
+            let holder = (try? meta("coordinator")) ?? nil
+            throw TuneError.studyInUse(name: studyName, pid: holder.flatMap { Int($0.split(separator: ":").last ?? "") },
+                                       lockPath: "advisory lock in \(path)" + (holder.map { ", coordinator \($0)" } ?? ""))
+        }
+    }
+
+    /// Records that the coordinator is alive (`owner` is its ``WorkerIdentity``).
+    public func touchCoordinator(_ owner: String) throws {
+        try db.transaction {
+            try setMeta("coordinator", owner)
+            try db.query("""
+                INSERT INTO meta (key, value) VALUES ('coordinator_heartbeat', CAST(\(db.dialect.now) AS TEXT))
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                """)
+        }
+    }
+
+    /// Seconds since the coordinator last said it was alive, and who it was; nil if none ever did.
+    public func coordinatorSilence() throws -> (seconds: Double, owner: String?)? {
+        let rows = try db.query("SELECT \(db.dialect.now) - CAST(value AS DOUBLE PRECISION) FROM meta WHERE key = 'coordinator_heartbeat'")
+        guard let seconds = rows.first?.first?.double else { return nil }
+        return (seconds, try meta("coordinator"))
+    }
+
+    private func meta(_ key: String) throws -> String? {
+        try db.query("SELECT value FROM meta WHERE key = ?", [.text(key)]).first?.first?.string
+    }
+
+    private func setMeta(_ key: String, _ value: String) throws {
+        try db.query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     [.text(key), .text(value)])
     }
 
     // MARK: Rounds
@@ -219,8 +342,10 @@ public final class StudyStore {
     /// Inserts pending trials; the caller holds the transaction.
     private func insertTrials(round: Int, _ texts: [String]) throws -> [Int] {
         try texts.map { text in
-            let row = try db.query("INSERT INTO trials (round, params, status) VALUES (?, ?, 'pending') RETURNING id",
-                                   [.integer(Int64(round)), .text(text)])
+            let row = try db.query("""
+                INSERT INTO trials (id, round, params, status) VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM trials), ?, ?, 'pending')
+                RETURNING id
+                """, [.integer(Int64(round)), .text(text)])
             guard let id = row.first?.first?.int else { throw TuneError.storage(detail: "insert returned no trial id") }
             return id
         }
@@ -237,9 +362,9 @@ public final class StudyStore {
     // MARK: Trials
 
     public func trials(round: Int? = nil, status: TrialStatus? = nil) throws -> [TrialRecord] {
-        var sql = "SELECT id, round, params, status, attempts, pid, out_dir, started_at, finished_at, result, error FROM trials"
+        var sql = "SELECT \(trialColumns) FROM trials"
         var conditions: [String] = []
-        var values: [SQLiteValue] = []
+        var values: [SQLValue] = []
         if let round { conditions.append("round = ?"); values.append(.integer(Int64(round))) }
         if let status { conditions.append("status = ?"); values.append(.text(status.rawValue)) }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
@@ -247,11 +372,17 @@ public final class StudyStore {
     }
 
     public func trial(id: Int) throws -> TrialRecord? {
-        try db.query("SELECT id, round, params, status, attempts, pid, out_dir, started_at, finished_at, result, error FROM trials WHERE id = ?",
+        try db.query("SELECT \(trialColumns) FROM trials WHERE id = ?",
                      [.integer(Int64(id))]).first.map(trial)
     }
 
-    private func trial(_ row: [SQLiteValue]) throws -> TrialRecord {
+    /// Version 1 files (read-only, not upgraded) have no owner or heartbeat columns.
+    private var trialColumns: String {
+        "id, round, params, status, attempts, pid, out_dir, started_at, finished_at, result, error, "
+            + (hasOwners ? "worker, heartbeat_at" : "NULL, NULL")
+    }
+
+    private func trial(_ row: [SQLValue]) throws -> TrialRecord {
         guard let id = row[0].int, let round = row[1].int, let params = row[2].string,
               let statusText = row[3].string, let status = TrialStatus(rawValue: statusText) else {
             throw TuneError.storage(detail: "malformed trial row \(row)")
@@ -261,29 +392,124 @@ public final class StudyStore {
             attempts: row[4].int ?? 0, pid: row[5].int, outputDirectory: row[6].string,
             startedAt: row[7].double.map(Date.init(timeIntervalSince1970:)),
             finishedAt: row[8].double.map(Date.init(timeIntervalSince1970:)),
-            result: try row[9].string.map { try decode(TrialResult.self, $0) }, error: row[10].string)
+            result: try row[9].string.map { try decode(TrialResult.self, $0) }, error: row[10].string,
+            worker: row[11].string, heartbeatAt: row[12].double)
     }
 
-    /// Marks a trial as started by worker `pid`, writing into `outputDirectory`.
-    public func markRunning(_ id: Int, pid: Int, outputDirectory: String, at date: Date = Date()) throws {
+    /// Marks a trial as started by worker `pid`, writing into `outputDirectory`, whatever its state:
+    /// for a caller that owns the study alone (tests, tools); workers use ``claimPendingTrial(worker:)``.
+    public func markRunning(_ id: Int, pid: Int, outputDirectory: String, at date: Date = Date(), worker: String? = nil) throws {
         try db.transaction {
             try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(id))])
             try db.query("""
-                UPDATE trials SET status = 'running', attempts = attempts + 1, pid = ?, out_dir = ?,
-                    started_at = ?, finished_at = NULL, objective = NULL, result = NULL, error = NULL
+                UPDATE trials SET status = 'running', attempts = attempts + 1, pid = ?, out_dir = ?, started_at = ?,
+                    finished_at = NULL, objective = NULL, result = NULL, error = NULL, worker = ?, heartbeat_at = \(db.dialect.now)
                 WHERE id = ?
-                """, [.integer(Int64(pid)), .text(outputDirectory), .real(date.timeIntervalSince1970), .integer(Int64(id))])
+                """, [.integer(Int64(pid)), .text(outputDirectory), .real(date.timeIntervalSince1970), SQLValue(worker), .integer(Int64(id))])
         }
+    }
+
+    /// Takes the pending trial with the lowest id for `worker`, atomically: it becomes `running`, owned
+    /// by `worker`, with a fresh heartbeat and one more attempt. Concurrent claims (other workers, other
+    /// machines) never take the same trial. Nil when no trial is pending.
+    public func claimPendingTrial(worker: String, at date: Date = Date()) throws -> TrialRecord? {
+        try db.transaction {
+            let picked = try db.query("SELECT id FROM trials WHERE status = 'pending' ORDER BY id LIMIT 1\(db.dialect.claimLock)")
+            guard let id = picked.first?.first?.int else { return nil }
+            try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(id))])
+            try db.query("""
+                UPDATE trials SET status = 'running', attempts = attempts + 1, pid = NULL, out_dir = NULL, started_at = ?,
+                    finished_at = NULL, objective = NULL, result = NULL, worker = ?, heartbeat_at = \(db.dialect.now)
+                WHERE id = ?
+                """, [.real(date.timeIntervalSince1970), .text(worker), .integer(Int64(id))])
+            return try trial(id: id)
+        }
+    }
+
+    /// Records the worker process and folder of a trial `worker` has claimed; false if it no longer owns it.
+    @discardableResult
+    public func recordStart(_ id: Int, worker: String, pid: Int, outputDirectory: String, at date: Date) throws -> Bool {
+        try db.transaction {
+            !(try db.query("""
+                UPDATE trials SET pid = ?, out_dir = ?, started_at = ?, heartbeat_at = \(db.dialect.now)
+                WHERE id = ? AND status = 'running' AND worker = ? RETURNING id
+                """, [.integer(Int64(pid)), .text(outputDirectory), .real(date.timeIntervalSince1970), .integer(Int64(id)), .text(worker)]).isEmpty)
+        }
+    }
+
+    /// Refreshes the heartbeat of `worker`'s running trials `ids`; returns those it still owns (a trial
+    /// missing from the answer was taken from it as presumed dead, and its process should stop).
+    public func heartbeat(_ ids: [Int], worker: String) throws -> Set<Int> {
+        guard !ids.isEmpty else { return [] }
+        let list = ids.map(String.init).joined(separator: ", ")
+        return try db.transaction {
+            Set(try db.query("""
+                UPDATE trials SET heartbeat_at = \(db.dialect.now)
+                WHERE id IN (\(list)) AND status = 'running' AND worker = ? RETURNING id
+                """, [.text(worker)]).compactMap { $0.first?.int })
+        }
+    }
+
+    /// Trials whose worker has been silent for more than `gracePeriod` seconds: each goes back to
+    /// `pending` to run again, or, once it has had `maximumAttempts` attempts, ends `failed`. Running
+    /// trials of version-1 studies, which had no heartbeats, count as silent. Returns the trials as they
+    /// were and whether each was requeued.
+    public func reclaimSilentTrials(gracePeriod: Double, maximumAttempts: Int) throws -> [(trial: TrialRecord, requeued: Bool)] {
+        try db.transaction {
+            let ids = try db.query("""
+                SELECT id FROM trials WHERE status = 'running'
+                    AND (heartbeat_at IS NULL OR heartbeat_at < \(db.dialect.now) - ?) ORDER BY id\(db.dialect.claimLock)
+                """, [.real(gracePeriod)]).compactMap { $0.first?.int }
+            return try ids.compactMap { id -> (TrialRecord, Bool)? in
+                guard let t = try trial(id: id) else { return nil }
+                let silence = "its worker \(t.worker ?? "(unknown)") sent no heartbeat for \(formatNumber(gracePeriod)) s"
+                if t.attempts >= maximumAttempts {
+                    try endTrial(id, status: .failed, error: "\(silence), on attempt \(t.attempts) of \(maximumAttempts); not retried again")
+                    return (t, false)
+                }
+                try requeueRow(id, note: "\(silence); re-queued (attempt \(t.attempts) of \(maximumAttempts))")
+                return (t, true)
+            }
+        }
+    }
+
+    /// Records that `worker` has `slots` free and found nothing pending (0 slots: it is busy again).
+    public func markIdle(worker: String, slots: Int) throws {
+        try db.transaction {
+            if slots <= 0 {
+                try db.query("DELETE FROM idle_workers WHERE worker = ?", [.text(worker)])
+            } else {
+                try db.query("""
+                    INSERT INTO idle_workers (worker, slots, seen_at) VALUES (?, ?, \(db.dialect.now))
+                    ON CONFLICT (worker) DO UPDATE SET slots = excluded.slots, seen_at = excluded.seen_at
+                    """, [.text(worker), .integer(Int64(slots))])
+            }
+        }
+    }
+
+    /// Free slots of workers that were idle within the last `seconds`.
+    public func idleSlots(within seconds: Double) throws -> Int {
+        try db.query("SELECT COALESCE(SUM(slots), 0) FROM idle_workers WHERE seen_at >= \(db.dialect.now) - ?",
+                     [.real(seconds)]).first?.first?.int ?? 0
+    }
+
+    /// How many trials are pending.
+    public func pendingCount() throws -> Int {
+        try db.query("SELECT COUNT(*) FROM trials WHERE status = 'pending'").first?.first?.int ?? 0
     }
 
     /// Records the epochs a running trial has reported so far (re-recording one is harmless).
     public func recordEpochs(_ id: Int, _ epochs: [EpochRecord]) throws {
         guard !epochs.isEmpty else { return }
-        try db.transaction {
-            for e in epochs {
-                try db.query("INSERT OR REPLACE INTO trial_epochs (trial, epoch, dev_accuracy, metrics) VALUES (?, ?, ?, ?)",
-                             [.integer(Int64(id)), .integer(Int64(e.epoch)), SQLiteValue(e.devAccuracy), .text(e.json)])
-            }
+        try db.transaction { try insertEpochs(id, epochs) }
+    }
+
+    private func insertEpochs(_ id: Int, _ epochs: [EpochRecord]) throws {
+        for e in epochs {
+            try db.query("""
+                INSERT INTO trial_epochs (trial, epoch, dev_accuracy, metrics) VALUES (?, ?, ?, ?)
+                ON CONFLICT (trial, epoch) DO UPDATE SET dev_accuracy = excluded.dev_accuracy, metrics = excluded.metrics
+                """, [.integer(Int64(id)), .integer(Int64(e.epoch)), SQLValue(e.devAccuracy), .text(e.json)])
         }
     }
 
@@ -307,42 +533,62 @@ public final class StudyStore {
                      [.integer(Int64(epoch)), .integer(Int64(trial))]).compactMap { $0[0].double }
     }
 
-    /// Ends a trial: `done` with a result, or `failed`/`pruned` with a reason.
+    /// Ends a trial: `done` with a result, or `failed`/`pruned` with a reason. With `worker`, only while
+    /// that worker still owns the running trial; returns false (recording nothing) otherwise.
+    @discardableResult
     public func finish(_ id: Int, status: TrialStatus, result: TrialResult? = nil, error: String? = nil,
-                       at date: Date = Date()) throws {
-        guard status.isFinished else {
-            throw TuneError.storage(detail: "trial \(id) cannot finish as '\(status.rawValue)'; use done, failed or pruned")
-        }
-        let resultText = try result.map(encode)
+                       at date: Date = Date(), worker: String? = nil) throws -> Bool {
         try db.transaction {
-            try db.query("""
-                UPDATE trials SET status = ?, finished_at = ?, objective = ?, result = ?, error = ? WHERE id = ?
-                """, [.text(status.rawValue), .real(date.timeIntervalSince1970), SQLiteValue(result?.devAccuracy),
-                      SQLiteValue(resultText), SQLiteValue(error), .integer(Int64(id))])
+            if let worker, !(try owns(id, worker: worker)) { return false }
+            try endTrial(id, status: status, result: result, error: error, at: date)
+            return true
         }
     }
 
-    /// Puts every `running` trial (its tuner died) back to `pending`, dropping its partial epochs.
-    /// Returns the trials as they were, so the caller can stop their orphaned workers.
-    public func requeueInterrupted() throws -> [TrialRecord] {
+    private func owns(_ id: Int, worker: String) throws -> Bool {
+        !(try db.query("SELECT id FROM trials WHERE id = ? AND status = 'running' AND worker = ?\(db.dialect.rowLock)",
+                       [.integer(Int64(id)), .text(worker)]).isEmpty)
+    }
+
+    /// The caller holds the transaction.
+    private func endTrial(_ id: Int, status: TrialStatus, result: TrialResult? = nil, error: String? = nil, at date: Date = Date()) throws {
+        guard status.isFinished else {
+            throw TuneError.storage(detail: "trial \(id) cannot finish as '\(status.rawValue)'; use done, failed or pruned")
+        }
+        try db.query("""
+            UPDATE trials SET status = ?, finished_at = ?, objective = ?, result = ?, error = ?, heartbeat_at = NULL WHERE id = ?
+            """, [.text(status.rawValue), .real(date.timeIntervalSince1970), SQLValue(result?.devAccuracy),
+                  SQLValue(try result.map(encode)), SQLValue(error), .integer(Int64(id))])
+    }
+
+    /// Puts every `running` trial for which `isAbandoned` holds back to `pending`, dropping its partial
+    /// epochs; returns them as they were, so the caller can stop what is left of their workers.
+    public func requeueInterrupted(where isAbandoned: (TrialRecord) -> Bool = { _ in true }) throws -> [TrialRecord] {
         try db.transaction {
-            let interrupted = try trials(status: .running)
-            for t in interrupted {
-                try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(t.id))])
-                try db.query("UPDATE trials SET status = 'pending', pid = NULL WHERE id = ?", [.integer(Int64(t.id))])
-            }
+            let interrupted = try trials(status: .running).filter(isAbandoned)
+            for t in interrupted { try requeueRow(t.id, note: t.error) }
             return interrupted
         }
     }
 
-    /// Puts one trial whose worker the tuner stopped on a SIGINT/SIGTERM back to `pending`, with
-    /// `note` saying why, so the resumed study runs it again from scratch.
-    public func requeue(_ id: Int, note: String) throws {
+    /// Puts one trial whose worker was stopped (SIGINT/SIGTERM) back to `pending`, with `note` saying
+    /// why, so it runs again from scratch. With `worker`, only while that worker still owns it.
+    @discardableResult
+    public func requeue(_ id: Int, note: String, worker: String? = nil) throws -> Bool {
         try db.transaction {
-            try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(id))])
-            try db.query("UPDATE trials SET status = 'pending', pid = NULL, finished_at = NULL, error = ? WHERE id = ?",
-                         [.text(note), .integer(Int64(id))])
+            if let worker, !(try owns(id, worker: worker)) { return false }
+            try requeueRow(id, note: note)
+            return true
         }
+    }
+
+    /// The caller holds the transaction.
+    private func requeueRow(_ id: Int, note: String?) throws {
+        try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(id))])
+        try db.query("""
+            UPDATE trials SET status = 'pending', pid = NULL, finished_at = NULL, error = ?, worker = NULL, heartbeat_at = NULL
+            WHERE id = ?
+            """, [SQLValue(note), .integer(Int64(id))])
     }
 
     /// Records as `done` a trial whose worker finished attempt `attempt` (in `outputDirectory`) but
@@ -352,17 +598,43 @@ public final class StudyStore {
         let resultText = try encode(result)
         try db.transaction {
             try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(id))])
-            for e in epochs {
-                try db.query("INSERT OR REPLACE INTO trial_epochs (trial, epoch, dev_accuracy, metrics) VALUES (?, ?, ?, ?)",
-                             [.integer(Int64(id)), .integer(Int64(e.epoch)), SQLiteValue(e.devAccuracy), .text(e.json)])
-            }
+            try insertEpochs(id, epochs)
             try db.query("""
-                UPDATE trials SET status = 'done', attempts = MAX(attempts, ?), pid = NULL, out_dir = ?, started_at = ?,
-                    finished_at = ?, objective = ?, result = ?, error = NULL
+                UPDATE trials SET status = 'done', attempts = CASE WHEN attempts > ? THEN attempts ELSE ? END, pid = NULL,
+                    out_dir = ?, started_at = ?, finished_at = ?, objective = ?, result = ?, error = NULL, worker = NULL, heartbeat_at = NULL
                 WHERE id = ?
-                """, [.integer(Int64(attempt)), .text(outputDirectory), SQLiteValue(startedAt?.timeIntervalSince1970),
+                """, [.integer(Int64(attempt)), .integer(Int64(attempt)), .text(outputDirectory), SQLValue(startedAt?.timeIntervalSince1970),
                       .real(finishedAt.timeIntervalSince1970), .real(result.devAccuracy), .text(resultText), .integer(Int64(id))])
         }
+    }
+
+    // MARK: Copy
+
+    /// Copies this study, row for row, into `destination` (a freshly created, empty study store) in
+    /// one transaction; returns how many trials and epoch records it copied.
+    public func copy(to destination: StudyStore) throws -> (trials: Int, epochs: Int) {
+        let columns: [(table: String, columns: String)] = [
+            ("meta", "key, value"),
+            ("rounds", "round, box, created_at"),
+            ("trials", trialColumns.replacingOccurrences(of: "NULL, NULL", with: "worker, heartbeat_at")),
+            ("trial_epochs", "trial, epoch, dev_accuracy, metrics"),
+        ]
+        let tables = try columns.map { entry in
+            (entry, try db.query("SELECT \(hasOwners || entry.table != "trials" ? entry.columns : trialColumns) FROM \(entry.table)"))
+        }
+        guard try destination.trials().isEmpty, try destination.rounds().isEmpty else {
+            throw TuneError.storage(detail: "\(destination.path) already holds trials; copy into a new study")
+        }
+        try destination.db.transaction {
+            for ((table, names), rows) in tables {
+                let placeholders = Array(repeating: "?", count: names.split(separator: ",").count).joined(separator: ", ")
+                for row in rows where !(table == "meta" && row.first == .text("schema_version")) {
+                    let conflict = table == "meta" ? " ON CONFLICT (key) DO UPDATE SET value = excluded.value" : ""
+                    try destination.db.query("INSERT INTO \(table) (\(names)) VALUES (\(placeholders))\(conflict)", row)
+                }
+            }
+        }
+        return (tables[2].1.count, tables[3].1.count)
     }
 
     // MARK: JSON

@@ -1,13 +1,16 @@
 import Foundation
 
-/// Puts a study left behind by a tuner that died back in order before any trial starts.
+/// Puts a study left behind by a process that died back in order before any trial starts here.
 ///
-/// A tuner can die at any instant: with workers still running (orphans), after a worker finished
-/// but before its result was recorded, or between starting a worker and recording it. So, in order:
-/// every process still writing under the study's `trials/` folder is killed and waited for (no
-/// trial may ever run two attempts at once, and a `--trial-timeout` that nobody enforces any more
-/// must not be outlived); trials left `running` go back to `pending`; and a pending trial one of
-/// whose attempts finished with a result is recorded `done` with it instead of being run again.
+/// A coordinator or worker can die at any instant: with workers still running (orphans), after a
+/// worker finished but before its result was recorded, or between starting a worker and recording
+/// it. Its running trials are the ones it owned (``WorkerIdentity``); those of a process of this host
+/// that no longer exists (or, from a version-1 study, of no recorded owner) are abandoned for certain
+/// and need not wait out the grace period. So, in order: every process still writing under an
+/// abandoned trial's folder is killed and waited for (no trial may ever run two attempts at once);
+/// those trials go back to `pending`; and a pending trial one of whose attempts on this machine
+/// finished with a result is recorded `done` with it instead of being run again. Trials of live
+/// workers, here or on other machines, are left to them; a silent one is re-queued by heartbeat.
 struct TrialRecovery {
     let store: StudyStore
     let trialsDirectory: URL
@@ -15,8 +18,10 @@ struct TrialRecovery {
     let log: (String) -> Void
 
     func run() throws {
-        stopOrphans()
-        for t in try store.requeueInterrupted() {
+        let abandoned = try store.trials(status: .running).filter { WorkerIdentity.isDeadOnThisHost($0.worker) }
+        stopOrphans(of: abandoned)
+        let abandonedIDs = Set(abandoned.map(\.id))
+        for t in try store.requeueInterrupted(where: { abandonedIDs.contains($0.id) && WorkerIdentity.isDeadOnThisHost($0.worker) }) {
             log("trial \(t.id) was interrupted (attempt \(t.attempts)); it will run again unless it finished")
         }
         for t in try store.trials(status: .pending) {
@@ -24,17 +29,18 @@ struct TrialRecovery {
         }
     }
 
-    /// Kills every worker of this study that is still running. The study lock guarantees no live
-    /// tuner owns them: they are orphans of a dead one (workers of an `nn` from before workers died
-    /// with their tuner, or a `--worker` that does not).
-    private func stopOrphans() {
-        let prefix = trialsDirectory.path + "/"
-        let orphans = WorkerProcess.processes(writingUnder: prefix)
-        guard !orphans.isEmpty else { return }
-        let survivors = WorkerProcess.killAndWait(orphans, writingUnder: prefix)
-        log("stopped \(orphans.count) orphaned worker\(orphans.count == 1 ? "" : "s") of a tuner that died (pid \(orphans.map(String.init).joined(separator: ", ")))")
-        if !survivors.isEmpty {
-            log("warning: worker pid \(survivors.map(String.init).joined(separator: ", ")) still runs after SIGKILL")
+    /// Kills every process still writing under the folders of `trials` (orphans of a dead process:
+    /// workers of an `nn` from before workers died with their tuner, or a `--worker` that does not).
+    private func stopOrphans(of trials: [TrialRecord]) {
+        for t in trials {
+            let prefix = trialsDirectory.appendingPathComponent(String(format: "trial-%04d", t.id)).path + "/"
+            let orphans = WorkerProcess.processes(writingUnder: prefix)
+            guard !orphans.isEmpty else { continue }
+            let survivors = WorkerProcess.killAndWait(orphans, writingUnder: prefix)
+            log("stopped \(orphans.count) orphaned worker\(orphans.count == 1 ? "" : "s") of trial \(t.id) (pid \(orphans.map(String.init).joined(separator: ", ")))")
+            if !survivors.isEmpty {
+                log("warning: worker pid \(survivors.map(String.init).joined(separator: ", ")) still runs after SIGKILL")
+            }
         }
     }
 

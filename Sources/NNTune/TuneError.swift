@@ -7,6 +7,8 @@ public enum TuneError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidSpaceInFile(path: String, entry: String, detail: String)
     /// A search-space file that is not a JSON object of entries.
     case malformedSpaceFile(path: String, detail: String)
+    /// A study that does not exist in the storage named (a `nn tune worker` or report of a typo).
+    case unknownStudy(name: String, detail: String)
     /// A study that cannot be created or resumed as asked.
     case invalidStudy(name: String, detail: String)
     /// A study another tuner is running right now (`pid` from its lock file, when it could be read).
@@ -15,8 +17,11 @@ public enum TuneError: Error, Sendable, Equatable, CustomStringConvertible {
     case interrupted(signal: Int32)
     /// A tuning option out of range (a trial count of 0, a keep fraction above 1).
     case invalidOption(name: String, detail: String)
-    /// The SQLite study database refused an operation.
+    /// The study database refused an operation.
     case storage(detail: String)
+    /// A study store that cannot be used at all: a URL that does not parse, a server that cannot be
+    /// reached, credentials it refuses (`location` has any password masked).
+    case storageUnavailable(location: String, detail: String)
     /// A worker process that could not be started at all.
     case workerLaunch(executable: String, detail: String)
 
@@ -35,12 +40,16 @@ public enum TuneError: Error, Sendable, Equatable, CustomStringConvertible {
             return "study stopped by \(signalName(signal)); its running trials were stopped and will run again on resume"
         case let .malformedSpaceFile(path, detail):
             return "search space file \(path): \(detail)"
+        case let .unknownStudy(name, detail):
+            return "study '\(name)': \(detail)"
         case let .invalidStudy(name, detail):
             return "study '\(name)': \(detail)"
         case let .invalidOption(name, detail):
             return "option \(name): \(detail)"
         case let .storage(detail):
             return "study database: \(detail)"
+        case let .storageUnavailable(location, detail):
+            return "study storage \(location): \(detail)"
         case let .workerLaunch(executable, detail):
             return "cannot start worker \(executable): \(detail)"
         }
@@ -53,5 +62,16 @@ func signalName(_ signal: Int32) -> String {
     case 2: return "SIGINT"
     case 15: return "SIGTERM"
     default: return "signal \(signal)"
+    }
+}
+
+extension TuneError {
+    /// True for errors in what the user named (a storage URL, a study), which `nn` reports as usage
+    /// errors (exit status 2) as it does a bad option: nothing ran and nothing was written.
+    public var isUsageError: Bool {
+        switch self {
+        case .storageUnavailable, .unknownStudy: return true
+        default: return false
+        }
     }
 }

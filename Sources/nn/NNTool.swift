@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NNCore
+import NNTune
 
 /// `nn`: train, evaluate and check dense neural networks on OpenCL or the native backend.
 struct NNTool: ParsableCommand {
@@ -35,6 +36,10 @@ struct NNTool: ParsableCommand {
         if let failure = error as? CommandFailure {
             Terminal.printError("nn: \(failure.message)")
             return failure.exitCode
+        }
+        if let tuneError = error as? TuneError {
+            Terminal.printError("nn: \(tuneError.description)")
+            return tuneError.isUsageError ? CommandFailure.usage : CommandFailure.dataOrModel
         }
         if let nnError = error as? NNError {
             Terminal.printError("nn: \(nnError.description)")

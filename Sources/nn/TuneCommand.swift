@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import NNTune
 
-/// `nn tune`: hyperparameter search, each trial an `nn train` worker process, the study in SQLite.
+/// `nn tune`: hyperparameter search, each trial an `nn train` worker process, the study in SQLite or
+/// PostgreSQL (shared by `nn tune worker` processes on other machines).
 struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
@@ -14,9 +15,11 @@ struct TuneCommand: ParsableCommand {
             A running study is locked: a second `nn tune run` on it is refused with the first one's PID. \
             Ctrl-C or SIGTERM stops a study cleanly (running trials are stopped and re-run on resume; exit 130 or 143), \
             and workers die with their tuner. \
-            --sampler tpe draws where the best finished trials are dense; --prune asha stops unpromising trials early.
+            --sampler tpe draws where the best finished trials are dense; --prune asha stops unpromising trials early. \
+            With --storage postgresql://USER@HOST/DB the study lives on a PostgreSQL server, and \
+            `nn tune worker --storage URL --study NAME` on any number of machines runs its trials too.
             """,
-        subcommands: [TuneRunCommand.self, TuneReportCommand.self],
+        subcommands: [TuneRunCommand.self, TuneWorkerCommand.self, TuneReportCommand.self, TuneCopyCommand.self],
         defaultSubcommand: TuneRunCommand.self)
 
     /// `nn tune --help` (and `nn help tune`): ArgumentParser would list only the subcommands, but
@@ -29,8 +32,9 @@ struct TuneCommand: ParsableCommand {
 
             \(configuration.discussion)
 
-            `nn tune` runs a study (`nn tune run`, the default subcommand); `nn tune report --study NAME` shows one \
-            (see `nn tune report --help`). The options of `nn tune [run]`:
+            `nn tune` runs a study (`nn tune run`, the default subcommand); `nn tune worker` runs trials of one \
+            from another process or machine, `nn tune report --study NAME` shows one, `nn tune copy` moves one \
+            between stores (see `nn tune <subcommand> --help`). The options of `nn tune [run]`:
 
             """ + "\n" + NNTool.helpMessage(for: TuneRunCommand.self)
     }
@@ -46,11 +50,20 @@ struct StudyOptions: ParsableArguments {
     @Option(name: .long, help: "Study name; its files live in <root>/<name>/.")
     var study: String
 
-    @Option(name: .long, help: "Folder holding studies.")
+    @Option(name: .long, help: "Folder holding studies (and, on this machine, their trial folders).")
     var root: String = "runs/tune"
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Where the study is stored: a SQLite file (default <root>/<study>/study.sqlite) or postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE; default $NN_TUNE_STORAGE.",
+        valueName: "url"))
+    var storage: String?
 
     func location() throws -> StudyLocation {
         try StudyLocation(root: URL(fileURLWithPath: root), name: study)
+    }
+
+    func resolvedStorage() throws -> StudyStorage {
+        try StudyStorage.resolve(option: storage)
     }
 }
 
@@ -91,7 +104,7 @@ struct TuneRunCommand: ParsableCommand {
     @Option(name: .customLong("keep-fraction"), help: "Share of a round's best trials the next box is fitted around (default 0.25).")
     var keepFraction: Double?
 
-    @Option(help: "Trials run at once, each in its own worker process.")
+    @Option(help: "Trials run at once here, each in its own worker process; 0 leaves every trial to `nn tune worker` processes.")
     var parallel: Int = 1
 
     @Option(help: ArgumentHelp("Stop unpromising trials at epoch boundaries: median (below the median of completed trials at that epoch) "
@@ -112,6 +125,15 @@ struct TuneRunCommand: ParsableCommand {
 
     @Option(name: .customLong("trial-timeout"), help: "Seconds after which a trial fails.")
     var trialTimeout: Double?
+
+    @Option(help: "Seconds between the heartbeats a worker sends for each running trial.")
+    var heartbeat: Double = TrialRules().heartbeatInterval
+
+    @Option(help: "Seconds without a heartbeat after which a running trial's worker is presumed dead and the trial runs again.")
+    var grace: Double = TrialRules().gracePeriod
+
+    @Option(name: .customLong("max-attempts"), help: "Attempts a trial gets when its workers keep dying; then it fails.")
+    var maxAttempts: Int = TrialRules().maximumAttempts
 
     @Option(help: "Worker executable (default: this nn).")
     var worker: String?
@@ -139,21 +161,21 @@ struct TuneRunCommand: ParsableCommand {
             space: try space.map { try SearchSpace(contentsOf: $0) }, sampler: samplerKind, seed: seed,
             trialsPerRound: trials, rounds: rounds, gridPoints: gridPoints, keepFraction: keepFraction,
             trainArguments: trainArguments.isEmpty ? nil : trainArguments)
+        let pruner = prune.map { rule -> PrunerSetting in
+            switch rule {
+            case .median: return .median(MedianPruner(minimumCompleted: pruneMinTrials, warmupEpochs: pruneWarmup))
+            case .asha: return .asha(AshaPruner(minimumEpochs: minEpochs, reduction: reduction))
+            }
+        }
         let options = ExecutionOptions(
             parallel: parallel,
-            pruner: try prune.map { rule -> any TrialPruner in
-                switch rule {
-                case .median: return MedianPruner(minimumCompleted: pruneMinTrials, warmupEpochs: pruneWarmup)
-                case .asha:
-                    let asha = AshaPruner(minimumEpochs: minEpochs, reduction: reduction)
-                    try asha.validate()
-                    return asha
-                }
-            },
-            trialTimeout: trialTimeout)
-        try options.validate()
+            rules: TrialRules(pruner: pruner, trialTimeout: trialTimeout, heartbeatInterval: heartbeat, gracePeriod: grace,
+                              maximumAttempts: maxAttempts))
+        try options.validate(allowingNone: true)
         let executable = try worker.map(Self.checkedWorker) ?? Self.currentExecutable()
-        if !location.exists {
+        let storage = try studyOptions.resolvedStorage()
+        let exists = try storage.exists(location)
+        if !exists {
             // A new study's settings, checked now; resolved again below in case another tuner created it meanwhile.
             _ = try request.resolve(stored: nil, studyName: location.name)
         }
@@ -164,8 +186,8 @@ struct TuneRunCommand: ParsableCommand {
         // Caught from here on, so that a stop ends the study cleanly instead of killing the tuner.
         let signals = StopSignals()
         defer { withExtendedLifetime(signals) {} }
-        let resuming = location.exists
-        let store = try StudyStore(path: location.database.path)
+        let store = try storage.open(location, create: true)
+        try store.takeCoordinatorRole(studyName: location.name)
         let stored = try store.configuration()
         let configuration = try request.resolve(stored: stored, studyName: location.name)
         if configuration != stored {
@@ -174,8 +196,7 @@ struct TuneRunCommand: ParsableCommand {
             }
             try store.saveConfiguration(configuration)
         }
-        say(resuming ? "resuming study \(location.name) (\(location.database.path))"
-                       : "new study \(location.name) (\(location.database.path))")
+        say(stored != nil ? "resuming study \(location.name) (\(store.path))" : "new study \(location.name) (\(store.path))")
         var execution = options
         execution.stopRequest = signals.request
         let runner = StudyRunner(
@@ -190,7 +211,8 @@ struct TuneRunCommand: ParsableCommand {
             throw CommandFailure(
                 message: "study \(location.name) stopped by \(signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)") "
                     + "with \(done) of \(total) planned trials done; its running trials were stopped and go back to pending. "
-                    + "Resume it with: nn tune run --study \(location.name) --root \(StudyReport.shellQuoted(studyOptions.root))",
+                    + "Resume it with: nn tune run --study \(location.name) --root \(StudyReport.shellQuoted(studyOptions.root))"
+                    + (studyOptions.storage.map { " --storage \(StudyReport.shellQuoted($0))" } ?? ""),
                 exitCode: 128 + signal)
         }
         let report = try StudyReport(name: location.name, store: store)
@@ -233,11 +255,8 @@ struct TuneReportCommand: ParsableCommand {
 
     func run() throws {
         let location = try studyOptions.location()
-        guard location.exists else {
-            throw TuneError.invalidStudy(name: location.name, detail: "no such study under \(location.root.path); run `nn tune --study \(location.name)` first")
-        }
         guard top >= 1 else { throw ValidationError("--top \(top) must be ≥ 1") }
-        let store = try StudyStore(path: location.database.path, readOnly: true)
+        let store = try studyOptions.resolvedStorage().open(location, create: false, readOnly: true)
         let report = try StudyReport(name: location.name, store: store)
         let directory = plots.map { URL(fileURLWithPath: $0) } ?? location.reportDirectory
         let written = try report.writePlots(to: directory, top: min(top, 8))
@@ -247,6 +266,102 @@ struct TuneReportCommand: ParsableCommand {
             say(report.table(top: top))
             say("plots: \(directory.path) (\(written.count) SVG files)")
         }
+    }
+}
+
+struct TuneWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run trials of an existing study here, until it is complete.",
+        discussion: """
+            Claims pending trials of the study from its store one at a time (no trial runs twice), runs each as \
+            `nn train` does under `nn tune run`, streams its per-epoch dev metrics (so pruning sees every worker's \
+            trials), and records its result. Start any number, on any machines that reach the store: \
+            nn tune worker --storage postgresql://USER@HOST/DB --study NAME --parallel 2. Trial folders go under \
+            <root>/<study>/trials/ on this machine, and the study's train arguments (data paths) must be valid here. \
+            A worker that dies loses at most its running trials, which run again elsewhere after the study's \
+            --grace period; its `nn train` processes die with it. It stops when the study is complete, or when \
+            nothing is pending and the coordinator (`nn tune run`) has been silent for longer than the grace period.
+            """)
+
+    @OptionGroup var studyOptions: StudyOptions
+
+    @Option(help: "Trials run at once by this worker, each in its own process.")
+    var parallel: Int = 1
+
+    @Option(help: "Worker executable (default: this nn).")
+    var worker: String?
+
+    func run() throws {
+        let location = try studyOptions.location()
+        try ExecutionOptions(parallel: parallel).validate()
+        let executable = try worker.map(TuneRunCommand.checkedWorker) ?? TuneRunCommand.currentExecutable()
+        let store = try studyOptions.resolvedStorage().open(location, create: false)
+        try FileManager.default.createDirectory(at: location.directory, withIntermediateDirectories: true)
+        let signals = StopSignals()
+        defer { withExtendedLifetime(signals) {} }
+        let studyWorker = try StudyWorker(store: store, name: location.name, directory: location.directory,
+                                          command: WorkerCommand(executable: executable), parallel: parallel,
+                                          stopRequest: signals.request, log: say)
+        say("worker \(WorkerIdentity.current) on study \(location.name) (\(store.path)): up to \(parallel) trial\(parallel == 1 ? "" : "s") at once")
+        let ending: StudyWorker.Ending
+        do {
+            ending = try studyWorker.run()
+        } catch let TuneError.interrupted(signal) {
+            throw CommandFailure(message: "worker stopped by \(signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"); "
+                                    + "its running trials were stopped and go back to pending", exitCode: 128 + signal)
+        }
+        switch ending {
+        case .studyComplete:
+            say("study \(location.name) is complete")
+        case let .coordinatorGone(seconds, owner):
+            throw CommandFailure.failed(
+                "study \(location.name) has no pending trials, and its coordinator\(owner.map { " (\($0))" } ?? "") has been silent for "
+                    + "\(Int(seconds)) s, longer than the grace period; the study is not complete: continue it with "
+                    + "`nn tune run --study \(location.name) --storage URL`, then start the workers again")
+        }
+    }
+}
+
+struct TuneCopyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Copy a study between stores, e.g. from its SQLite file to PostgreSQL.",
+        discussion: """
+            nn tune copy --study fm --to postgresql://USER@HOST/DB copies study fm from runs/tune/fm/study.sqlite; \
+            --from names another source. Everything is copied (configuration, rounds, trials with their ids, results \
+            and per-epoch metrics), in one transaction; a study of that name already in the destination is refused.
+            """)
+
+    @Option(help: "Study name.")
+    var study: String
+
+    @Option(help: "Folder holding SQLite studies.")
+    var root: String = "runs/tune"
+
+    @Option(help: ArgumentHelp("Source store (default: $NN_TUNE_STORAGE, else <root>/<study>/study.sqlite).", valueName: "url"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("Destination store: a SQLite file or postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE.", valueName: "url"))
+    var to: String
+
+    func run() throws {
+        let location = try StudyLocation(root: URL(fileURLWithPath: root), name: study)
+        let source = try StudyStorage.resolve(option: from)
+        let destination = try StudyStorage(parsing: to)
+        guard source != destination else { throw CommandFailure.usage("--from and --to name the same store") }
+        let original = try source.open(location, create: false, readOnly: true)
+        guard try !destination.exists(location) else {
+            throw CommandFailure.usage("study \(study) already exists in \(destination); copy refuses to merge two studies: choose another destination or --study")
+        }
+        if case let .sqlite(path?) = destination {
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+        } else if case .sqlite(nil) = destination {
+            try FileManager.default.createDirectory(at: location.directory, withIntermediateDirectories: true)
+        }
+        let copy = try destination.open(location, create: true)
+        let counts = try original.copy(to: copy)
+        say("copied study \(study) from \(original.path) to \(copy.path): \(counts.trials) trials, \(counts.epochs) epoch records")
     }
 }
 

@@ -112,7 +112,7 @@ final class ModelBasedSearchTests: XCTestCase {
         let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
         try store.saveConfiguration(configuration)
         let runner = StudyRunner(store: store, configuration: configuration, directory: dir, worker: worker,
-                                 options: ExecutionOptions(parallel: 2, pruner: AshaPruner(minimumEpochs: 1, reduction: 3), pollInterval: 0.02),
+                                 options: ExecutionOptions(parallel: 2, pruner: .asha(AshaPruner(minimumEpochs: 1, reduction: 3)), pollInterval: 0.02),
                                  log: { _ in })
         try runner.run()
 

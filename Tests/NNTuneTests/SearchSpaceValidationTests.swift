@@ -179,7 +179,7 @@ final class SearchSpaceValidationTests: XCTestCase {
             (["--space", root.appendingPathComponent("missing.json").path], 1, "cannot read the file"),
             (["--space", good.path, "--trials", "0"], 1, "--trials"),
             (["--space", good.path, "--trials", "1000000000000"], 1, "above the limit of 100000"),
-            (["--space", good.path, "--parallel", "0"], 1, "--parallel"),
+            (["--space", good.path, "--parallel=-1"], 1, "--parallel"),
             (["--space", good.path, "--trial-timeout", "nan"], 1, "--trial-timeout"),
             (["--space", good.path, "--worker", root.appendingPathComponent("no-such-nn").path], 2, "is not an executable file"),
             (["--space", good.path, "--", "--out", "x"], 1, "the tuner sets --out"),

@@ -9,7 +9,7 @@ final class StudyRunnerTests: XCTestCase {
     private func runner(_ store: StudyStore, _ configuration: StudyConfiguration, _ dir: URL, _ worker: WorkerCommand,
                         parallel: Int = 2, pruner: MedianPruner? = nil) -> StudyRunner {
         StudyRunner(store: store, configuration: configuration, directory: dir, worker: worker,
-                    options: ExecutionOptions(parallel: parallel, pruner: pruner, pollInterval: 0.02), log: { _ in })
+                    options: ExecutionOptions(parallel: parallel, pruner: pruner.map(PrunerSetting.median), pollInterval: 0.02), log: { _ in })
     }
 
     func testResumeRunsOnlyUnfinishedTrials() throws {

@@ -1,0 +1,205 @@
+import CPostgreSQL
+import Foundation
+
+/// One libpq connection to a PostgreSQL server, working inside one study's schema.
+///
+/// A PostgreSQL database holds many studies, one schema each (`nn_study_<name>`), holding the same
+/// tables a SQLite study file holds; so the store's SQL is the same on both, and a study can be
+/// copied between them table by table. Statements are sent with `PQexecParams`, the values bound as
+/// text (never spliced into the SQL).
+final class PostgresDatabase: StudyDatabase {
+    private var connection: OpaquePointer?
+    let location: String
+    let dialect = SQLDialect.postgres
+    /// The study's schema, a quoted identifier.
+    let schema: String
+
+    /// Seconds libpq waits for a server that does not answer, unless the URL sets `connect_timeout`:
+    /// an unreachable host is an error within seconds, not a hang.
+    static let connectTimeout = 5
+
+    /// PostgreSQL's identifiers hold at most 63 bytes; with the `nn_study_` prefix that leaves this many for a name.
+    static let maximumStudyNameLength = 54
+
+    /// Connects to `url` (`postgresql://user:password@host:port/database`) and selects the schema of
+    /// study `studyName`, creating it when `create` is set.
+    ///
+    /// Throws ``TuneError/storageUnavailable(location:detail:)`` for a URL that does not parse, a
+    /// server that cannot be reached, refused credentials, and ``TuneError/unknownStudy(name:detail:)``
+    /// for a study that does not exist (with `create` false).
+    init(url: String, studyName: String, create: Bool) throws {
+        location = Self.masked(url)
+        guard studyName.utf8.count <= Self.maximumStudyNameLength else {
+            throw TuneError.invalidStudy(
+                name: studyName,
+                detail: "a study stored in PostgreSQL may have at most \(Self.maximumStudyNameLength) characters (a schema name's limit); choose a shorter --study")
+        }
+        schema = "\"nn_study_\(studyName)\""
+        var parseError: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(url, &parseError) else {
+            let detail = parseError.map { String(cString: $0) } ?? "it does not parse"
+            PQfreemem(parseError)
+            throw TuneError.storageUnavailable(location: location, detail: "not a PostgreSQL URL: \(Self.oneLine(detail)); write postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+        }
+        PQconninfoFree(options)
+        // The URL comes last, so its own connect_timeout or application_name wins over these defaults.
+        let keywords = ["connect_timeout", "application_name", "dbname"]
+        let values = [String(Self.connectTimeout), "nn tune", url]
+        connection = Self.withCStrings(keywords) { k in Self.withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let detail = Self.oneLine(lastError)
+            PQfinish(connection)
+            connection = nil
+            throw TuneError.storageUnavailable(location: location, detail: Self.advice(for: detail))
+        }
+        try execute("SET client_min_messages TO warning")
+        let exists = try !query("SELECT 1 FROM information_schema.schemata WHERE schema_name = ?", [.text("nn_study_\(studyName)")]).isEmpty
+        if !exists {
+            guard create else {
+                let others = (try? studyNames()) ?? []
+                let known = others.isEmpty ? "it holds no study" : "it holds \(others.joined(separator: ", "))"
+                throw TuneError.unknownStudy(
+                    name: studyName,
+                    detail: "no such study in \(location) (\(known)); create it with `nn tune run --study \(studyName) --storage URL`")
+            }
+            try execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
+        }
+        try execute("SET search_path TO \(schema)")
+    }
+
+    deinit {
+        PQfinish(connection)
+    }
+
+    /// The names of the studies stored in this database.
+    func studyNames() throws -> [String] {
+        try query("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'nn\\_study\\_%' ORDER BY 1", [])
+            .compactMap { $0.first?.string.map { String($0.dropFirst("nn_study_".count)) } }
+    }
+
+    private var lastError: String {
+        connection.map { String(cString: PQerrorMessage($0)) } ?? "no connection"
+    }
+
+    func execute(_ sql: String) throws {
+        let result = PQexec(connection, sql)
+        defer { PQclear(result) }
+        try check(result, sql)
+    }
+
+    @discardableResult
+    func query(_ sql: String, _ values: [SQLValue]) throws -> [[SQLValue]] {
+        let texts: [String?] = values.map { value in
+            switch value {
+            case .null: return nil
+            case let .integer(v): return String(v)
+            case let .real(v): return v.isNaN ? "NaN" : v.isInfinite ? (v < 0 ? "-Infinity" : "Infinity") : "\(v)"
+            case let .text(v): return v
+            }
+        }
+        let statement = Self.numberingParameters(sql)
+        let result = Self.withOptionalCStrings(texts) { pointers in
+            PQexecParams(connection, statement, Int32(texts.count), nil, pointers, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        try check(result, sql)
+        let rows = Int(PQntuples(result)), columns = Int(PQnfields(result))
+        return (0..<rows).map { row in
+            (0..<columns).map { column in Self.value(result, Int32(row), Int32(column)) }
+        }
+    }
+
+    @discardableResult
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func check(_ result: OpaquePointer?, _ sql: String) throws {
+        let status = PQresultStatus(result)
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
+            let message = result.map { String(cString: PQresultErrorMessage($0)) } ?? lastError
+            throw TuneError.storage(detail: "\(Self.oneLine(message.isEmpty ? lastError : message)) (in \(sql.prefix(80)); \(location))")
+        }
+    }
+
+    /// A column's text turned into the value its type says (bigint, integer, double, numeric, text).
+    private static func value(_ result: OpaquePointer?, _ row: Int32, _ column: Int32) -> SQLValue {
+        if PQgetisnull(result, row, column) == 1 { return .null }
+        let text = String(cString: PQgetvalue(result, row, column))
+        switch PQftype(result, column) {
+        case 20, 21, 23: return Int64(text).map(SQLValue.integer) ?? .text(text)  // int8, int2, int4
+        case 700, 701, 1700: return Double(text).map(SQLValue.real) ?? .text(text)  // float4, float8, numeric
+        default: return .text(text)
+        }
+    }
+
+    /// `?` placeholders as PostgreSQL's `$1, $2, …`, outside quoted strings and identifiers.
+    static func numberingParameters(_ sql: String) -> String {
+        var output = ""
+        var number = 0
+        var quote: Character?
+        for character in sql {
+            if let q = quote {
+                if character == q { quote = nil }
+                output.append(character)
+            } else if character == "'" || character == "\"" {
+                quote = character
+                output.append(character)
+            } else if character == "?" {
+                number += 1
+                output += "$\(number)"
+            } else {
+                output.append(character)
+            }
+        }
+        return output
+    }
+
+    /// The URL with any password replaced by `***`, for messages and logs.
+    static func masked(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? url
+    }
+
+    /// libpq's message with a hint at the usual fix.
+    private static func advice(for detail: String) -> String {
+        let lower = detail.lowercased()
+        if lower.contains("password authentication failed") || lower.contains("no password supplied") {
+            return "\(detail); check the user and password in the URL"
+        }
+        if lower.contains("connection refused") || lower.contains("timeout expired") || lower.contains("could not translate host name")
+            || lower.contains("no route to host") || lower.contains("network is unreachable") {
+            return "\(detail); check that the server runs and that the host and port in the URL are right"
+        }
+        if lower.contains("database") && lower.contains("does not exist") {
+            return "\(detail); create it (createdb) or name an existing database in the URL"
+        }
+        return detail
+    }
+
+    private static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
+    }
+
+    private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+        withOptionalCStrings(strings.map { Optional($0) }) { pointers in
+            body(pointers + [nil])
+        }
+    }
+
+    /// Calls `body` with C strings for `strings` (nil stays nil), valid for the call.
+    private static func withOptionalCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+        let copies = strings.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        return body(copies.map { $0.map { UnsafePointer($0) } })
+    }
+}

@@ -22,7 +22,7 @@ public struct RunFingerprint: Sendable {
         for (i, item) in items.enumerated() {
             let differing = all.indices.filter { all[$0].count != items.count || all[$0][i] != reference[i] }
             if !differing.isEmpty {
-                problems.append("\(item.name) differs on rank\(differing.count == 1 ? "" : "s") \(differing.map(String.init).joined(separator: ", ")) from rank 0")
+                problems.append("rank\(differing.count == 1 ? "" : "s") \(differing.map(String.init).joined(separator: ", ")) disagree\(differing.count == 1 ? "s" : "") with rank 0 on \(item.name)")
             }
         }
         guard problems.isEmpty else {

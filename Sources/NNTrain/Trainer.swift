@@ -49,6 +49,7 @@ public final class Trainer {
     private var loader: BatchLoader
     private var bestSnapshot: [Tensor]?
     private let reducer: GradientReducer?
+    private var ranksSynchronized = false
     /// Time in the last step's allreduces that backward did not hide (distributed runs).
     public var lastAllreduceWaitSeconds: Double { reducer?.lastWaitSeconds ?? 0 }
 
@@ -174,6 +175,13 @@ public final class Trainer {
         config.maxSteps.map { state.globalStep >= $0 } ?? false
     }
 
+    /// Checks the data against the network and config, fits the input normaliser, and in a
+    /// distributed run checks that every rank agrees and copies rank 0's weights to all. ``fit(train:dev:)``
+    /// does this itself; call it first to find a mismatch between ranks before writing anything.
+    public func prepareToFit(train: Dataset, dev: Dataset?) throws {
+        try prepare(train: train, dev: dev)
+    }
+
     private func prepare(train: Dataset, dev: Dataset?) throws {
         guard !train.isEmpty else {
             throw NNError.invalidData(source: train.name, detail: "the training set is empty")
@@ -215,7 +223,10 @@ public final class Trainer {
         }
         network.dropoutSeed = state.dropoutSeed
         network.dropoutOffset = state.dropoutOffset
-        if parallel.isDistributed { try synchronizeRanks(train: train, dev: dev) }
+        if parallel.isDistributed, !ranksSynchronized {
+            try synchronizeRanks(train: train, dev: dev)
+            ranksSynchronized = true
+        }
     }
 
     /// The fewest rows a global batch may have: one per rank, and with batch norm two per

@@ -431,6 +431,9 @@ struct TrainCommand: ParsableCommand {
                 + "gradient buckets \(bucketKiB) KiB")
         }
 
+        // Ranks that disagree (data, flags, model) fail here, before rank 0 creates anything in --out.
+        if communicator.size > 1 { try trainer.prepareToFit(train: train, dev: dev) }
+
         // The live history: epochs the restored state already holds, then this call's.
         var history: [EpochMetrics] = trainer.state.history
         var bestTracker = BestEpochTracker(metric: earlyStoppingMetric.metric)

@@ -94,7 +94,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "nnbench",
-            dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain",
+            dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain", "NNDistributed",
+                           .target(name: "NNMPI", condition: .when(traits: ["MPI"])),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "NNCoreTests", dependencies: ["NNCore"]),

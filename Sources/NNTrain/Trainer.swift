@@ -94,7 +94,7 @@ public final class Trainer {
 
     /// One step on this rank's `shard` of a global batch: local forward and loss, backward with the
     /// gradients averaged across ranks, then the same update on every rank.
-    func step(inputs: Tensor, labels: Tensor, shard: BatchShard) throws {
+    public func step(inputs: Tensor, labels: Tensor, shard: BatchShard) throws {
         network.mode = .training
         let statistics = parallel.isDistributed && parallel.syncBatchNorm ? parallel.communicator : nil
         let logits = try network.forward(inputs, shard: shard, batchStatistics: statistics)

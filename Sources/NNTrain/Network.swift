@@ -268,6 +268,11 @@ public final class Network {
         }
     }
 
+    /// Every batch-norm layer's running mean and variance.
+    var runningStatistics: [Tensor] {
+        layers.flatMap { ($0 as? BatchNormLayer)?.buffersForSnapshot ?? [] }
+    }
+
     var batchNormCounts: [Int64] {
         get { layers.compactMap { ($0 as? BatchNormLayer)?.batchesTracked } }
         set {

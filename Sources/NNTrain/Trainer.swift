@@ -333,6 +333,7 @@ public final class Trainer {
         try network.penalty(config.regularization, sampleCount: state.trainingSetSize, into: penaltyValue)
         let penalty = Double(try backend.scalar(penaltyValue))
         let trainLoss = Double(state.epochLossSum) / Double(max(samples, 1))
+        try shareRunningStatistics()
         let devEval = try dev.map { try agreed(network.evaluate($0, batchSize: config.evaluationBatchSize)) }
         var metrics = EpochMetrics(
             epoch: epochNumber, isComplete: isComplete, learningRate: learningRate,
@@ -373,6 +374,18 @@ public final class Trainer {
             throw NNError.nonFinite(
                 detail: "training loss became \(state.epochLossSum) in epoch \(epoch) \(window) (learning rate \(learningRate)); "
                     + "lower the learning rate (e.g. \(learningRate / 10)) or check the inputs; checkpoints already written are unaffected")
+        }
+    }
+
+    /// With batch norm per rank, each rank's running statistics follow its own shards; as DDP's
+    /// `broadcast_buffers` does, every rank takes rank 0's. They are read only in evaluation mode, so
+    /// this happens once per epoch, before the dev evaluation and the checkpoint, not every step.
+    private func shareRunningStatistics() throws {
+        guard parallel.isDistributed, !parallel.syncBatchNorm else { return }
+        for tensor in network.runningStatistics {
+            var values = try backend.download(tensor)
+            try parallel.communicator.broadcast(&values, root: 0)
+            try backend.upload(values, to: tensor)
         }
     }
 

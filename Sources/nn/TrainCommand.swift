@@ -569,7 +569,7 @@ struct TrainCommand: ParsableCommand {
             try output.writeSummary(line.text)
             log("wrote \(output.directory)/: \(OutputFolder.summarize(OutputFolder.runEntries(in: output.directory), in: output.directory))")
         }
-        if json { Terminal.printLine(line.text) }
+        if json, isRoot { Terminal.printLine(line.text) }
     }
 
     /// Accuracy and loss of one set of weights on the run's sets, and the epoch they are from.

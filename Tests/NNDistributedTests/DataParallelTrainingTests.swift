@@ -61,6 +61,27 @@ final class DataParallelTrainingTests: XCTestCase {
         }
     }
 
+    /// A rank that stops answering (SIGSTOP: alive, but never reaching the next collective) makes
+    /// rank 0 give up after NN_MPI_TIMEOUT with a message naming the call, and mpirun ends the job.
+    func testHungRankEndsTheJobAfterTheTimeout() throws {
+        let scratch = try ScratchFolder()
+        let arguments = ["--data", Self.digits, "--layers", "32", "--epochs", "60", "--no-progress", "--out", "run"]
+        let job = try MPIJob.startTraining(ranks: 2, arguments, in: scratch.url, exporting: ["NN_MPI_TIMEOUT=3"])
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: scratch.path("run/epoch-001")), job.process.isRunning, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let victim = try XCTUnwrap(job.rankProcesses()[1], "rank 1's process under mpirun")
+        XCTAssertEqual(kill(victim, SIGSTOP), 0)
+        let stopped = Date()
+        let r = try job.wait(seconds: 60)
+        kill(victim, SIGKILL)
+        XCTAssertLessThan(Date().timeIntervalSince(stopped), 20, "the waiting rank must give up soon after the 3 s limit")
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertNotNil(r.stderr.range(of: #"nn: rank 0 of 2 waited [0-9]+ s in MPI_"#, options: .regularExpression), r.stderr)
+        XCTAssertTrue(r.stderr.contains("limit 3 s, set by NN_MPI_TIMEOUT"), r.stderr)
+    }
+
     /// Killing rank 1 ends rank 0 within seconds with a message of its own; the run then resumes
     /// under mpirun from its last checkpoint.
     func testKilledRankEndsTheJobAndTheRunResumes() throws {

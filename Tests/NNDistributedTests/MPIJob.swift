@@ -61,8 +61,9 @@ struct MPIJob {
     }
 
     /// `mpirun -np ranks nn train arguments…`.
-    static func startTraining(ranks: Int, _ arguments: [String], in directory: URL) throws -> MPIJob {
-        try start(try mpirun(), mpirunFlags + ["-np", String(ranks), try nn(), "train"] + arguments, in: directory)
+    static func startTraining(ranks: Int, _ arguments: [String], in directory: URL, exporting variables: [String] = []) throws -> MPIJob {
+        let exports = variables.flatMap { ["-x", $0] }
+        return try start(try mpirun(), mpirunFlags + exports + ["-np", String(ranks), try nn(), "train"] + arguments, in: directory)
     }
 
     /// Waits at most `seconds`; a job still running then is killed and the test fails.

@@ -64,14 +64,15 @@ enum DistributedLaunch {
     }
 }
 
-/// What a rank prints when mpirun stops it because another rank died or failed: mpirun sends
-/// SIGTERM to the survivors, which would otherwise vanish without a word of their own.
+/// What a rank prints when mpirun stops it because another rank died or failed (or the user
+/// interrupted mpirun): mpirun sends SIGTERM to the ranks, which would otherwise vanish without a
+/// word of their own.
 enum TerminationMessage {
     nonisolated(unsafe) private static var text: UnsafeMutableBufferPointer<UInt8>?
 
     static func install(rank: Int, size: Int) {
-        let message = "nn (rank \(rank) of \(size)): stopped by mpirun because another rank of this job died or failed "
-            + "(mpirun names it below); the last checkpoint is intact: continue with mpirun … nn train --resume DIR\n"
+        let message = "nn (rank \(rank) of \(size)): stopped by mpirun: another rank of this job died or failed, or the job "
+            + "was interrupted (mpirun's message says which); the last checkpoint is intact: continue with mpirun … nn train --resume DIR\n"
         let bytes = Array(message.utf8)
         let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
         _ = buffer.initialize(from: bytes)

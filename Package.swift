@@ -77,7 +77,9 @@ let package = Package(
         .target(name: "NNOpenCL", dependencies: ["NNCore", "COpenCL", "NNKernels"]),
         .target(name: "NNBackends", dependencies: ["NNCore", "NNNative", "NNOpenCL"]),
         .target(name: "NNDistributed"),
-        .target(name: "NNMPI", dependencies: ["NNDistributed", "CMPI"]),
+        // Without the trait NNMPI compiles to nothing (its sources are under #if MPI), so a plain
+        // `swift build --disable-default-traits` of every target never looks for mpi.h.
+        .target(name: "NNMPI", dependencies: ["NNDistributed", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
         .target(name: "NNTrain", dependencies: ["NNCore", "NNDistributed", "CLinux"]),
         .target(name: "NNData", dependencies: ["NNCore", "NNTrain", "CZlib"]),
         .target(name: "NNTune", dependencies: ["NNCore", "CSQLite"]),

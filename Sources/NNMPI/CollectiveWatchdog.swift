@@ -1,3 +1,4 @@
+#if MPI
 import Foundation
 import NNDistributed
 
@@ -55,3 +56,4 @@ final class CollectiveWatchdog: @unchecked Sendable {
         exit(1)
     }
 }
+#endif

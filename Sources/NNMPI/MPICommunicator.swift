@@ -1,3 +1,4 @@
+#if MPI
 import CMPI
 import Foundation
 import NNDistributed
@@ -169,3 +170,4 @@ final class MPIReduction: PendingReduction {
         done = true
     }
 }
+#endif

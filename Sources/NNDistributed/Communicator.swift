@@ -1,9 +1,9 @@
 /// The processes (ranks) that train one model together, and the collective operations they use.
 ///
 /// Every rank must call the same collectives in the same order with the same buffer sizes; the
-/// training stack guarantees that by running the same steps on every rank. Implementations throw
-/// ``DistributedError`` instead of hanging or trapping: a transport failure, or a peer that stopped
-/// answering within the implementation's time limit.
+/// training stack guarantees that by running the same steps on every rank. Implementations never
+/// trap: a transport failure is a thrown ``DistributedError``, and a peer that stops answering must
+/// not hang the others forever (MPI's ends the rank with a message after a time limit).
 ///
 /// The training stack (NNTrain) sees only this protocol: ``SingleProcessCommunicator`` for ordinary
 /// runs, NNMPI's `MPICommunicator` under `mpirun`.

@@ -26,6 +26,11 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// Initialises MPI (once per process) and joins `MPI_COMM_WORLD`.
     /// - Parameter timeout: seconds a blocking collective may wait for the other ranks.
     public init(timeout: Double, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        guard initialized == 0 else {
+            throw DistributedError.invalidArgument("MPI is initialised once per process; create one MPICommunicator and share it")
+        }
         var provided: Int32 = 0
         var argc: Int32 = 0
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = nil

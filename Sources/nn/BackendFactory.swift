@@ -6,15 +6,14 @@ import NNOpenCL
 /// The backend for a command: `--backend` when given, else `NN_BACKEND`, else auto.
 /// An `auto` fallback to native is explained on one stderr line by NNBackends.
 enum BackendFactory {
-    /// - Parameter localRank: this process's index among the ranks on its host, under mpirun. When
-    ///   the host has several OpenCL devices and `NN_OPENCL_DEVICE` is unset, rank k takes device
-    ///   k mod (device count), so ranks do not share one device.
+    /// - Parameter localRank: this process's index among the ranks on its host, under mpirun; with
+    ///   several OpenCL devices each rank takes its own (``BackendSelection/environment(forLocalRank:deviceCount:environment:)``).
     static func make(_ kind: BackendKind?, localRank: Int? = nil) throws -> any Backend {
         var environment = ProcessInfo.processInfo.environment
-        if let localRank, environment[BackendSelection.openCLDeviceVariable] == nil,
-           try (kind ?? BackendSelection.requestedKind(environment: environment)) != .native,
-           let devices = try? OpenCLBackend.availableDevices(), devices.count > 1 {
-            environment[BackendSelection.openCLDeviceVariable] = String(localRank % devices.count)
+        if let localRank, try (kind ?? BackendSelection.requestedKind(environment: environment)) != .native {
+            // A machine without OpenCL has no devices to spread ranks over; the backend request below says why.
+            let devices = (try? OpenCLBackend.availableDevices().count) ?? 0
+            environment = BackendSelection.environment(forLocalRank: localRank, deviceCount: devices, environment: environment)
         }
         return try BackendSelection.make(kind, environment: environment)
     }

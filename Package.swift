@@ -1,9 +1,11 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // The SwiftNN package: dense neural-network training on OpenCL or native Swift.
 //
 // Module graph (each arrow an import):
 //   NNCore  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
-//   NNCore  <-  NNTrain (knows only the Backend protocol; + CLinux for atomic folder swaps)  <-  NNData, nn, nnbench
+//   NNCore, NNDistributed  <-  NNTrain (knows only the Backend and Communicator protocols; + CLinux for atomic folder swaps)  <-  NNData, nn, nnbench
+//   NNDistributed (Communicator protocol, single-process communicator)  <-  NNMPI (+ CMPI, Open MPI)  <-  nn, nnbench
+//     NNMPI and CMPI are built only with the package trait MPI (on by default); `--disable-default-traits` builds without Open MPI.
 //   NNCore  <-  NNTune (search spaces, samplers, study storage in SQLite (CSQLite) or PostgreSQL (CPostgreSQL, libpq);
 //               runs trials as `nn train` processes, here and in `nn tune worker`s on other machines)
 //   NNTune  <-  NNDashboard (+ FlyingFox)  <-  nn-dashboard (`nn dashboard` execs it, so nn links no HTTP server)
@@ -21,9 +23,16 @@ let package = Package(
         .library(name: "NNTrain", targets: ["NNTrain"]),
         .library(name: "NNData", targets: ["NNData"]),
         .library(name: "NNTune", targets: ["NNTune"]),
+        .library(name: "NNDistributed", targets: ["NNDistributed"]),
         .executable(name: "nn", targets: ["nn"]),
         .executable(name: "nnbench", targets: ["nnbench"]),
         .executable(name: "nn-dashboard", targets: ["nn-dashboard"]),
+    ],
+    // MPI: data-parallel training across processes (`mpirun -np N nn train …`) on Open MPI. On by default, so
+    // CI and cluster users build it; a machine without libopenmpi-dev builds with `--disable-default-traits`.
+    traits: [
+        .trait(name: "MPI", description: "Data-parallel training over Open MPI (needs libopenmpi-dev to build)."),
+        .default(enabledTraits: ["MPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -61,18 +70,30 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Open MPI's C API (mpi.h from libopenmpi-dev; pkg-config ompi-c). Only the MPI trait pulls it in.
+        .systemLibrary(
+            name: "CMPI",
+            path: "Sources/CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
         // Linux calls Swift's Glibc does not import (renameat2, prctl); header-only.
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .target(name: "NNCore"),
         .target(name: "NNNative", dependencies: ["NNCore"]),
         .target(name: "NNOpenCL", dependencies: ["NNCore", "COpenCL", "NNKernels"]),
         .target(name: "NNBackends", dependencies: ["NNCore", "NNNative", "NNOpenCL"]),
-        .target(name: "NNTrain", dependencies: ["NNCore", "CLinux"]),
+        .target(name: "NNDistributed"),
+        // Without the trait NNMPI compiles to nothing (its sources are under #if MPI), so a plain
+        // `swift build --disable-default-traits` of every target never looks for mpi.h.
+        .target(name: "NNMPI", dependencies: ["NNDistributed", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
+        .target(name: "NNTrain", dependencies: ["NNCore", "NNDistributed", "CLinux"]),
         .target(name: "NNData", dependencies: ["NNCore", "NNTrain", "CZlib"]),
         .target(name: "NNTune", dependencies: ["NNCore", "CSQLite", "CPostgreSQL"]),
         .executableTarget(
             name: "nn",
-            dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain", "NNData", "NNTune", "CLinux",
+            dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain", "NNData", "NNTune", "CLinux", "NNDistributed",
+                           .target(name: "NNMPI", condition: .when(traits: ["MPI"])),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "NNDashboard", dependencies: ["NNTune", .product(name: "FlyingFox", package: "FlyingFox")]),
@@ -82,12 +103,15 @@ let package = Package(
         ),
         .executableTarget(
             name: "nnbench",
-            dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain",
+            dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain", "NNDistributed",
+                           .target(name: "NNMPI", condition: .when(traits: ["MPI"])),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "NNCoreTests", dependencies: ["NNCore"]),
         .testTarget(name: "ConformanceTests", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends"]),
-        .testTarget(name: "NNTrainTests", dependencies: ["NNCore", "NNTrain", "NNNative", "NNBackends"]),
+        .testTarget(name: "NNTrainTests", dependencies: ["NNCore", "NNTrain", "NNNative", "NNBackends", "NNDistributed"]),
+        // Launches `mpirun -np 2 nn train …`; fails (never skips) when mpirun or MPI support is missing.
+        .testTarget(name: "NNDistributedTests", dependencies: ["NNDistributed", "NNTrain", "nn"]),
         .testTarget(name: "NNDataTests", dependencies: ["NNData", "NNTrain", "NNBackends"]),
         .testTarget(name: "NNTuneTests", dependencies: ["NNTune", "NNTrain", "nn"]),
         .testTarget(name: "NNDashboardTests", dependencies: ["NNDashboard", "NNTune"]),

@@ -3,6 +3,8 @@
 #   - OpenCL: the ICD loader and headers to build against, and PoCL, which runs the kernels on the CPU
 #     (a GPU vendor's ICD works alongside it; `nn devices` lists what was found);
 #   - zlib and SQLite headers (gzip-compressed IDX files; the hyperparameter study database);
+#   - Open MPI (libopenmpi-dev to build the default MPI trait, openmpi-bin for mpirun), for data-parallel
+#     training across processes; a machine without it builds with `swift build --disable-default-traits`;
 #   - Fashion-MNIST from Debian's dataset-fashion-mnist;
 #   - PyTorch from Debian (python3-torch), for the test that loads exported models into real PyTorch;
 #   - Chromium and its WebDriver from Debian (chromium, chromium-driver), for the headless-browser test
@@ -29,6 +31,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 APT_PACKAGES=(
   ocl-icd-opencl-dev opencl-headers libpocl-dev pocl-opencl-icd clinfo
   zlib1g-dev libsqlite3-dev pkg-config
+  libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
   python3 python3-venv python3-torch
   chromium chromium-driver
@@ -59,6 +62,8 @@ echo "==> pip into $VENV: ${PIP_PACKAGES[*]}"
 # Fail here, not in the middle of the tests, if the interpreter the tests use lacks anything.
 "$VENV/bin/python" -c 'import numpy, safetensors.torch, pytest, sklearn, torch, selenium; print("    torch", torch.__version__, "numpy", numpy.__version__, "selenium", selenium.__version__)'
 echo "==> browser: $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium missing'); $(/usr/bin/chromedriver --version 2>/dev/null || echo 'chromedriver missing')"
+
+echo "==> MPI: $(mpirun --version 2>/dev/null | head -n 1 || echo 'mpirun missing'); pkg-config ompi-c $(pkg-config --modversion ompi-c 2>/dev/null || echo 'missing')"
 
 echo "==> OpenCL devices:"
 clinfo -l || echo "warning: clinfo found no OpenCL platform; the OpenCL backend will be unavailable"

@@ -64,6 +64,17 @@ public enum BackendSelection {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
+    /// The environment for one rank of a multi-process run on a host with `deviceCount` OpenCL
+    /// devices: rank k on the host takes device k mod count, so ranks do not share one device, unless
+    /// `NN_OPENCL_DEVICE` already names one (the user's choice wins) or there is only one device.
+    public static func environment(forLocalRank localRank: Int, deviceCount: Int,
+                                   environment: [String: String]) -> [String: String] {
+        guard environment[openCLDeviceVariable] == nil, deviceCount > 1, localRank >= 0 else { return environment }
+        var result = environment
+        result[openCLDeviceVariable] = String(localRank % deviceCount)
+        return result
+    }
+
     // MARK: OpenCL construction
 
     static func makeOpenCL(environment: [String: String]) throws -> OpenCLBackend {

@@ -1,4 +1,5 @@
 import NNCore
+import NNDistributed
 
 /// Per-feature batch normalisation (PyTorch `BatchNorm1d` numerics): batch statistics in training
 /// mode, running statistics in evaluation mode, learnable γ ("weight") and β ("bias").
@@ -19,6 +20,9 @@ final class BatchNormLayer: Layer {
     private var buffers = BatchBufferCache<Buffers>()
     private var savedInput: Tensor?
     private var savedBuffers: Buffers?
+    private var syncScratch = BatchBufferCache<SyncBatchNorm.Scratch>()
+    /// The global statistics of the last synchronised forward, for its backward.
+    private var savedSync: (sync: SyncBatchNorm, mean: [Double], variance: [Double], shard: BatchShard)?
 
     private struct Buffers {
         let output: Tensor
@@ -53,7 +57,12 @@ final class BatchNormLayer: Layer {
         let b = try buffers.buffers(rows: x.rows) {
             Buffers(output: try backend.makeTensor(x.shape), inputGradient: try backend.makeTensor(x.shape))
         }
-        if context.training {
+        savedSync = nil
+        if context.training, let communicator = context.batchStatistics {
+            try forwardSynchronised(x, output: b.output, communicator: communicator, shard: context.shard)
+            batchesTracked += 1
+            savedInput = x
+        } else if context.training {
             try backend.batchNormForwardTraining(
                 x, gamma: gamma.value, beta: beta.value, runningMean: runningMean, runningVariance: runningVariance,
                 averagingBeta: averagingBeta, epsilon: epsilon,
@@ -75,7 +84,43 @@ final class BatchNormLayer: Layer {
         try backend.batchNormBackward(
             x, gradOutput: dy, gamma: gamma.value, savedMean: savedMean, savedInverseStd: savedInverseStd,
             gradInput: b.inputGradient, gradGamma: gamma.gradient, gradBeta: beta.gradient)
-        return needsInputGradient ? b.inputGradient : nil
+        guard needsInputGradient else { return nil }
+        if let saved = savedSync {
+            let scratch = try syncScratch.buffers(rows: x.rows) {
+                try SyncBatchNorm.makeScratch(rows: x.rows, width: outputWidth, backend: backend)
+            }
+            try saved.sync.correctInputGradient(x, dx: b.inputGradient, gamma: gamma.value, gradGamma: gamma.gradient,
+                                                gradBeta: beta.gradient, mean: saved.mean, variance: saved.variance,
+                                                shard: saved.shard, scratch: scratch)
+        }
+        return b.inputGradient
+    }
+
+    /// Training-mode forward with statistics over every rank's shard of the global batch; the
+    /// running averages get the same update as one process's over the whole batch.
+    private func forwardSynchronised(_ x: Tensor, output: Tensor, communicator: any Communicator, shard: BatchShard) throws {
+        let sync = SyncBatchNorm(communicator: communicator, backend: backend, epsilon: epsilon)
+        let scratch = try syncScratch.buffers(rows: x.rows) {
+            try SyncBatchNorm.makeScratch(rows: x.rows, width: outputWidth, backend: backend)
+        }
+        let (mean, variance) = try sync.statistics(x, shard: shard, scratch: scratch)
+        let total = Double(shard.globalCount)
+        let keep = Double(averagingBeta), blend = 1 - keep
+        var runningMeans = try backend.download(runningMean), runningVariances = try backend.download(runningVariance)
+        for j in 0..<outputWidth {
+            let unbiased = total > 1 ? variance[j] * total / (total - 1) : variance[j]
+            runningMeans[j] = Float(keep * Double(runningMeans[j]) + blend * mean[j])
+            runningVariances[j] = Float(keep * Double(runningVariances[j]) + blend * unbiased)
+        }
+        try backend.upload(runningMeans, to: runningMean)
+        try backend.upload(runningVariances, to: runningVariance)
+        try backend.upload(mean.map { Float($0) }, to: savedMean)
+        try backend.upload(variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }, to: savedInverseStd)
+        try backend.upload(mean.map { Float($0) }, to: scratch.mean)
+        try backend.upload(variance.map { Float($0) }, to: scratch.variance)
+        try backend.batchNormForwardInference(x, gamma: gamma.value, beta: beta.value, runningMean: scratch.mean,
+                                              runningVariance: scratch.variance, epsilon: epsilon, output: output)
+        savedSync = (sync, mean, variance, shard)
     }
 
     func namedTensors() throws -> [NamedTensor] {

@@ -77,11 +77,27 @@ final class DropoutLayer: Layer {
             throw NNError.shapeMismatch(op: "layer \(index) (dropout)",
                                         detail: "expects \(outputWidth) features per sample but got \(x.columns)")
         }
-        try backend.dropoutForward(x, keepProbability: keepProbability, seed: context.dropoutSeed,
-                                   offset: context.dropoutOffset, mask: b.mask, output: b.output)
-        context.dropoutOffset &+= Philox.blocks(for: x.count)
+        // Element i of this shard is element `first + i` of the global batch's draw.
+        let first = context.shard.offset * x.columns
+        if first % 4 == 0 {
+            try backend.dropoutForward(x, keepProbability: keepProbability, seed: context.dropoutSeed,
+                                       offset: context.dropoutOffset &+ UInt64(first / 4), mask: b.mask, output: b.output)
+        } else {
+            // The shard starts inside a Philox block, which the backends' kernels cannot: draw on the
+            // host (the same function they compute) and apply it.
+            try backend.upload(hostMask(count: x.count, first: first, context: context), to: b.mask)
+            try backend.multiply(x, b.mask, into: b.output)
+        }
+        context.dropoutOffset &+= Philox.blocks(for: context.shard.globalCount * x.columns)
         savedMask = b.mask
         return b.output
+    }
+
+    private func hostMask(count: Int, first: Int, context: ForwardContext) -> [Float] {
+        let kept = 1 / keepProbability
+        return (0..<count).map { i in
+            Philox.uniform(seed: context.dropoutSeed, offset: context.dropoutOffset, index: first + i) < keepProbability ? kept : 0
+        }
     }
 
     func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {

@@ -1,4 +1,5 @@
 import NNCore
+import NNDistributed
 
 /// A layer of a sequential network, running its forward and backward passes on the backend.
 ///
@@ -22,13 +23,21 @@ protocol Layer: AnyObject {
 final class ForwardContext {
     let training: Bool
     let dropoutSeed: UInt64
-    /// Philox counter offset; dropout layers advance it by the blocks they draw.
+    /// Philox counter offset; dropout layers advance it by the blocks the *global* batch draws.
     var dropoutOffset: UInt64
+    /// Where this input's rows sit in the global batch: dropout draws by global element index, so a
+    /// sample's mask does not depend on how many ranks share the batch.
+    let shard: BatchShard
+    /// Set when batch norm reduces its statistics over every rank's shard.
+    let batchStatistics: (any Communicator)?
 
-    init(training: Bool, dropoutSeed: UInt64, dropoutOffset: UInt64) {
+    init(training: Bool, dropoutSeed: UInt64, dropoutOffset: UInt64, shard: BatchShard,
+         batchStatistics: (any Communicator)? = nil) {
         self.training = training
         self.dropoutSeed = dropoutSeed
         self.dropoutOffset = dropoutOffset
+        self.shard = shard
+        self.batchStatistics = batchStatistics
     }
 }
 

@@ -1,4 +1,5 @@
 import NNCore
+import NNDistributed
 
 /// A sequential classifier whose parameters, gradients and buffers live on a backend.
 ///
@@ -95,12 +96,22 @@ public final class Network {
     /// Runs every layer on a batch of already normalised inputs (rows × inputWidth) and returns the
     /// logits. In training mode it saves what ``backward()`` needs and advances ``dropoutOffset``.
     public func forward(_ input: Tensor) throws -> Tensor {
+        try forward(input, shard: BatchShard(globalCount: input.rows, rank: 0, size: 1))
+    }
+
+    /// Forward on one rank's `shard` of a global batch: dropout draws by global sample index, and
+    /// with `batchStatistics` batch norm normalises with the whole global batch's statistics.
+    func forward(_ input: Tensor, shard: BatchShard, batchStatistics: (any Communicator)? = nil) throws -> Tensor {
+        guard input.rows == shard.count else {
+            throw NNError.shapeMismatch(op: "network forward", detail: "\(input.rows) rows for a shard of \(shard.count)")
+        }
         guard input.columns == spec.inputWidth else {
             throw NNError.shapeMismatch(
                 op: "network forward",
                 detail: "layer 0 (\(spec.layers.first?.kindName ?? "input")) expects \(spec.inputWidth) input features per sample but got \(input.columns)")
         }
-        let context = ForwardContext(training: mode == .training, dropoutSeed: dropoutSeed, dropoutOffset: dropoutOffset)
+        let context = ForwardContext(training: mode == .training, dropoutSeed: dropoutSeed, dropoutOffset: dropoutOffset,
+                                     shard: shard, batchStatistics: batchStatistics)
         var x = input
         for layer in layers { x = try layer.forward(x, context: context) }
         dropoutOffset = context.dropoutOffset
@@ -125,6 +136,12 @@ public final class Network {
     /// Back-propagates the gradient of the last ``loss(logits:labels:)`` through every layer, filling
     /// each parameter's `gradient`. Needs a training-mode forward on the same batch.
     public func backward() throws {
+        try backward(onLayerDone: nil)
+    }
+
+    /// Backward that calls `onLayerDone` with each layer's parameters as soon as their gradients
+    /// are final (last layer first), so their allreduce can start while backward goes on.
+    func backward(onLayerDone: (([Parameter]) throws -> Void)?) throws {
         guard mode == .training, let head = lastHead else {
             throw NNError.invalidArgument(
                 op: "network backward",
@@ -132,7 +149,9 @@ public final class Network {
         }
         var gradient = head.gradient
         for (i, layer) in layers.enumerated().reversed() {
-            guard let next = try layer.backward(gradient, needsInputGradient: i > 0) else { break }
+            let next = try layer.backward(gradient, needsInputGradient: i > 0)
+            if let onLayerDone, !layer.parameters.isEmpty { try onLayerDone(layer.parameters) }
+            guard let next else { break }
             gradient = next
         }
     }
@@ -247,6 +266,11 @@ public final class Network {
             if let bn = layer as? BatchNormLayer { tensors += bn.buffersForSnapshot }
             return tensors
         }
+    }
+
+    /// Every batch-norm layer's running mean and variance.
+    var runningStatistics: [Tensor] {
+        layers.flatMap { ($0 as? BatchNormLayer)?.buffersForSnapshot ?? [] }
     }
 
     var batchNormCounts: [Int64] {

@@ -1,4 +1,6 @@
+import Foundation
 import NNCore
+import NNDistributed
 
 /// The outcome of ``Trainer/fit(train:dev:)``.
 public struct TrainingReport: Sendable, Codable, Equatable {
@@ -31,6 +33,8 @@ public final class Trainer {
     public let network: Network
     public let config: TrainingConfig
     public let optimizer: Optimizer
+    /// The ranks this trainer shares each global batch with (one for an ordinary run).
+    public let parallel: DataParallel
     public private(set) var state: TrainingState
     /// Called after each epoch (and a final partial one) with its metrics; ``state`` already
     /// includes the epoch, so this is the place to write a checkpoint. Throwing stops training.
@@ -44,13 +48,25 @@ public final class Trainer {
     private let penaltyValue: Tensor
     private var loader: BatchLoader
     private var bestSnapshot: [Tensor]?
+    private let reducer: GradientReducer?
+    private var ranksSynchronized = false
+    /// Time in the last step's allreduces that backward did not hide (distributed runs).
+    public var lastAllreduceWaitSeconds: Double { reducer?.lastWaitSeconds ?? 0 }
 
     /// - Throws: ``NNError/invalidArgument(op:detail:)`` for an invalid config (e.g. a negative
     ///   learning rate).
-    public init(network: Network, config: TrainingConfig) throws {
+    public init(network: Network, config: TrainingConfig, parallel: DataParallel = .singleProcess) throws {
         try config.validate()
+        guard parallel.bucketCapacity >= 0 else {
+            throw NNError.invalidArgument(op: "data parallel", detail: "bucket capacity \(parallel.bucketCapacity) must be ≥ 0 (0: one bucket)")
+        }
         self.network = network
         self.config = config
+        self.parallel = parallel
+        reducer = parallel.isDistributed
+            ? GradientReducer(layers: network.layers.reversed().map(\.parameters).filter { !$0.isEmpty },
+                              capacity: parallel.bucketCapacity, communicator: parallel.communicator, backend: network.backend)
+            : nil
         optimizer = try Optimizer(kind: config.optimizer, parameters: network.parameters, backend: network.backend)
         state = TrainingState(optimizer: config.optimizer, schedule: config.schedule,
                               initialLearningRate: config.learningRate,
@@ -73,17 +89,30 @@ public final class Trainer {
     /// labels rows × 1): forward, loss, backward, update. Nothing is read back; the loss and the
     /// number of correct predictions accumulate on the device.
     public func step(inputs: Tensor, labels: Tensor) throws {
+        try step(inputs: inputs, labels: labels, shard: BatchShard(globalCount: inputs.rows, rank: 0, size: 1))
+    }
+
+    /// One step on this rank's `shard` of a global batch: local forward and loss, backward with the
+    /// gradients averaged across ranks, then the same update on every rank.
+    public func step(inputs: Tensor, labels: Tensor, shard: BatchShard) throws {
         network.mode = .training
-        let logits = try network.forward(inputs)
+        let statistics = parallel.isDistributed && parallel.syncBatchNorm ? parallel.communicator : nil
+        let logits = try network.forward(inputs, shard: shard, batchStatistics: statistics)
         let loss = try network.loss(logits: logits, labels: labels)
         try backend.axpy(alpha: Float(inputs.rows), loss, lossSum)
         try network.accumulateCorrect(logits: logits, labels: labels, into: correctCount)
-        try network.backward()
+        if let reducer {
+            reducer.begin(shard: shard)
+            try network.backward(onLayerDone: reducer.layerDone)
+            try reducer.finish()
+        } else {
+            try network.backward()
+        }
         let m = state.trainingSetSize > 0 ? state.trainingSetSize : inputs.rows
         try optimizer.apply(learningRate: currentLearningRate, penalty: config.regularization.weightPenalty(sampleCount: m))
         state.globalStep += 1
         state.optimizerStep = optimizer.step
-        state.epochSamples += inputs.rows
+        state.epochSamples += shard.globalCount
         state.dropoutOffset = network.dropoutOffset
     }
 
@@ -146,6 +175,13 @@ public final class Trainer {
         config.maxSteps.map { state.globalStep >= $0 } ?? false
     }
 
+    /// Checks the data against the network and config, fits the input normaliser, and in a
+    /// distributed run checks that every rank agrees and copies rank 0's weights to all. ``fit(train:dev:)``
+    /// does this itself; call it first to find a mismatch between ranks before writing anything.
+    public func prepareToFit(train: Dataset, dev: Dataset?) throws {
+        try prepare(train: train, dev: dev)
+    }
+
     private func prepare(train: Dataset, dev: Dataset?) throws {
         guard !train.isEmpty else {
             throw NNError.invalidData(source: train.name, detail: "the training set is empty")
@@ -168,6 +204,16 @@ public final class Trainer {
                 op: "training config",
                 detail: "batch size \(min(config.batchSize, train.count)) with batch norm: batch statistics need at least 2 samples per batch (as in PyTorch); use a larger batch or no batch norm")
         }
+        if parallel.isDistributed {
+            let minimum = minimumBatchRows
+            guard min(config.batchSize, train.count) >= minimum else {
+                throw NNError.invalidArgument(
+                    op: "data-parallel training",
+                    detail: "a batch of \(min(config.batchSize, train.count)) split over \(parallel.communicator.size) ranks leaves some with fewer than \(minimum / parallel.communicator.size) rows"
+                        + (network.spec.hasBatchNorm && !parallel.syncBatchNorm ? " (local batch norm needs 2 per rank; --sync-batchnorm needs 2 in all)" : "")
+                        + "; use --batch \(minimum) or more, or fewer ranks")
+            }
+        }
         if state.trainingSetSize == 0 {
             state.trainingSetSize = train.count
         } else if state.trainingSetSize != train.count {
@@ -177,16 +223,63 @@ public final class Trainer {
         }
         network.dropoutSeed = state.dropoutSeed
         network.dropoutOffset = state.dropoutOffset
+        if parallel.isDistributed, !ranksSynchronized {
+            try synchronizeRanks(train: train, dev: dev)
+            ranksSynchronized = true
+        }
     }
 
-    /// Batches of the epoch in order. With batch norm, a trailing batch of one sample is left out of
-    /// this epoch (its batch variance is 0); the reshuffle gives it a batch in the next.
+    /// The fewest rows a global batch may have: one per rank, and with batch norm two per
+    /// normalised group (the whole batch with synchronised statistics, else each rank's shard).
+    private var minimumBatchRows: Int {
+        let ranks = parallel.communicator.size
+        guard network.spec.hasBatchNorm else { return ranks }
+        return parallel.syncBatchNorm || ranks == 1 ? max(2, ranks) : 2 * ranks
+    }
+
+    /// Batches of the epoch in order. A trailing batch too small to train on is left out of this
+    /// epoch (with batch norm, one sample has batch variance 0; across ranks, every shard needs a
+    /// row, or two with local batch norm); the reshuffle gives its samples a batch in the next.
     private func batches(order: [Int]) -> [ArraySlice<Int>] {
         var result = stride(from: 0, to: order.count, by: config.batchSize).map {
             order[$0..<min($0 + config.batchSize, order.count)]
         }
-        if network.spec.hasBatchNorm, result.count > 1, result.last?.count == 1 { result.removeLast() }
+        if result.count > 1, let last = result.last, last.count < minimumBatchRows { result.removeLast() }
         return result
+    }
+
+    /// Checks that every rank runs the same data, settings, model and run state, then copies rank 0's
+    /// weights, running statistics and optimiser moments to every rank, so all start identical.
+    private func synchronizeRanks(train: Dataset, dev: Dataset?) throws {
+        let communicator = parallel.communicator
+        var fingerprint = RunFingerprint()
+        fingerprint.add("the training data", Self.hash(train))
+        fingerprint.add("the dev data", dev.map(Self.hash) ?? 0)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        fingerprint.add("the training settings", String(decoding: try encoder.encode(config), as: UTF8.self)
+            + " sync-batchnorm \(parallel.syncBatchNorm) buckets \(parallel.bucketCapacity)")
+        fingerprint.add("the model architecture", network.describeArchitecture() + " \(network.spec)")
+        fingerprint.add("the input normaliser", network.normalizer.map { "\($0)" } ?? "none")
+        fingerprint.add("the run state (epoch, step)", "\(state.epoch) \(state.stepInEpoch) \(state.globalStep) \(state.optimizerStep)")
+        try fingerprint.check(on: communicator)
+        var tensors = network.stateTensors
+        for moments in optimizer.state { tensors += moments }
+        for tensor in tensors {
+            var values = try backend.download(tensor)
+            try communicator.broadcast(&values, root: 0)
+            try backend.upload(values, to: tensor)
+        }
+    }
+
+    private static func hash(_ data: Dataset) -> UInt64 {
+        var h = Hasher64()
+        h.add(UInt64(data.count))
+        h.add(UInt64(data.width))
+        h.add(UInt64(data.classes))
+        data.features.withUnsafeBufferPointer { h.add($0) }
+        for label in data.labels { h.add(UInt64(UInt32(bitPattern: label))) }
+        return h.value
     }
 
     private func runEpoch(train: Dataset, dev: Dataset?, clock: ContinuousClock) throws -> (EpochMetrics, Int) {
@@ -205,8 +298,10 @@ public final class Trainer {
             state.epochCorrect = 0
             state.epochSamples = 0
         }
-        try backend.upload([state.epochLossSum], to: lossSum)
-        try backend.upload([state.epochCorrect], to: correctCount)
+        // Each rank accumulates its own shards; rank 0 carries the sums a resumed epoch had reached.
+        let carried = parallel.communicator.isRoot
+        try backend.upload([carried ? state.epochLossSum : 0], to: lossSum)
+        try backend.upload([carried ? state.epochCorrect : 0], to: correctCount)
         let samplesBefore = state.epochSamples
         var throughput = try ExponentialAverage(beta: 0.8)
         let epochStart = clock.now
@@ -214,8 +309,9 @@ public final class Trainer {
 
         while state.stepInEpoch < batches.count, !reachedMaxSteps {
             let rows = batches[state.stepInEpoch]
-            let batch = try loader.load(train, rows: rows, normalizer: network.normalizer)
-            try step(inputs: batch.inputs, labels: batch.labels)
+            let shard = BatchShard(globalCount: rows.count, rank: parallel.communicator.rank, size: parallel.communicator.size)
+            let batch = try loader.load(train, rows: shard.rows(of: rows), normalizer: network.normalizer)
+            try step(inputs: batch.inputs, labels: batch.labels, shard: shard)
             state.stepInEpoch += 1
             let atEnd = state.stepInEpoch == batches.count
             if atEnd || state.stepInEpoch % config.metricsInterval == 0 || reachedMaxSteps {
@@ -237,7 +333,8 @@ public final class Trainer {
         try network.penalty(config.regularization, sampleCount: state.trainingSetSize, into: penaltyValue)
         let penalty = Double(try backend.scalar(penaltyValue))
         let trainLoss = Double(state.epochLossSum) / Double(max(samples, 1))
-        let devEval = try dev.map { try network.evaluate($0, batchSize: config.evaluationBatchSize) }
+        try shareRunningStatistics()
+        let devEval = try dev.map { try agreed(network.evaluate($0, batchSize: config.evaluationBatchSize)) }
         var metrics = EpochMetrics(
             epoch: epochNumber, isComplete: isComplete, learningRate: learningRate,
             trainLoss: trainLoss, trainCost: trainLoss + penalty,
@@ -261,8 +358,15 @@ public final class Trainer {
     }
 
     private func readAccumulators(epoch: Int, since firstStep: Int, learningRate: Float) throws {
-        state.epochLossSum = try backend.scalar(lossSum)
-        state.epochCorrect = try backend.scalar(correctCount)
+        if parallel.isDistributed {
+            var sums = [Double(try backend.scalar(lossSum)), Double(try backend.scalar(correctCount))]
+            try parallel.communicator.allreduceSum(&sums)
+            state.epochLossSum = Float(sums[0])
+            state.epochCorrect = Float(sums[1])
+        } else {
+            state.epochLossSum = try backend.scalar(lossSum)
+            state.epochCorrect = try backend.scalar(correctCount)
+        }
         guard state.epochLossSum.isFinite else {
             let window = state.globalStep - firstStep <= 1
                 ? "at step \(state.globalStep)"
@@ -271,6 +375,30 @@ public final class Trainer {
                 detail: "training loss became \(state.epochLossSum) in epoch \(epoch) \(window) (learning rate \(learningRate)); "
                     + "lower the learning rate (e.g. \(learningRate / 10)) or check the inputs; checkpoints already written are unaffected")
         }
+    }
+
+    /// With batch norm per rank, each rank's running statistics follow its own shards; as DDP's
+    /// `broadcast_buffers` does, every rank takes rank 0's. They are read only in evaluation mode, so
+    /// this happens once per epoch, before the dev evaluation and the checkpoint, not every step.
+    private func shareRunningStatistics() throws {
+        guard parallel.isDistributed, !parallel.syncBatchNorm else { return }
+        for tensor in network.runningStatistics {
+            var values = try backend.download(tensor)
+            try parallel.communicator.broadcast(&values, root: 0)
+            try backend.upload(values, to: tensor)
+        }
+    }
+
+    /// Rank 0's dev evaluation on every rank: early stopping then decides alike even where ranks run
+    /// on backends whose last bits differ.
+    private func agreed(_ evaluation: Evaluation) throws -> Evaluation {
+        guard parallel.isDistributed else { return evaluation }
+        var values = [evaluation.loss, evaluation.accuracy]
+        try parallel.communicator.broadcast(&values, root: 0)
+        var result = evaluation
+        result.loss = values[0]
+        result.accuracy = values[1]
+        return result
     }
 
     private func trackBest(_ early: EarlyStopping, _ dev: Evaluation, epoch: Int) throws -> Bool {

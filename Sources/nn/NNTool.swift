@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NNCore
+import NNDistributed
 import NNTune
 
 /// `nn`: train, evaluate and check dense neural networks on OpenCL or the native backend.
@@ -33,16 +34,21 @@ struct NNTool: ParsableCommand {
 
     /// Prints `error` to stderr (help and version go to stdout) and returns the exit status.
     static func report(_ error: Error) -> Int32 {
+        let name = DistributedLaunch.label
         if let failure = error as? CommandFailure {
-            Terminal.printError("nn: \(failure.message)")
+            Terminal.printError("\(name): \(failure.message)")
             return failure.exitCode
         }
         if let tuneError = error as? TuneError {
-            Terminal.printError("nn: \(tuneError.description)")
+            Terminal.printError("\(name): \(tuneError.description)")
             return tuneError.isUsageError ? CommandFailure.usage : CommandFailure.dataOrModel
         }
         if let nnError = error as? NNError {
-            Terminal.printError("nn: \(nnError.description)")
+            Terminal.printError("\(name): \(nnError.description)")
+            return CommandFailure.dataOrModel
+        }
+        if let distributed = error as? DistributedError {
+            Terminal.printError("\(name): \(distributed.description)")
             return CommandFailure.dataOrModel
         }
         let code = exitCode(for: error)

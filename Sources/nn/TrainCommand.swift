@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NNCore
 import NNData
+import NNDistributed
 import NNTrain
 
 /// `nn train`: fits a network and writes checkpoints, metrics and a learning curve.
@@ -160,6 +161,19 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Replace the run already in --out (its run files are deleted once the new run has started).")
     var overwrite: Bool = false
 
+    // MARK: Data parallel (under mpirun)
+
+    @Flag(name: .customLong("sync-batchnorm"), help: ArgumentHelp(
+        "Under mpirun: batch-norm statistics over the whole global batch (PyTorch SyncBatchNorm), so N ranks train "
+            + "as one process does; default: each rank normalises with its own shard (PyTorch DDP's default, no extra "
+            + "communication)."))
+    var syncBatchNorm: Bool = false
+
+    @Option(name: .customLong("bucket-kib"), parsing: .unconditional, help: ArgumentHelp(
+        "Under mpirun: gradient allreduce bucket size in KiB; a full bucket is reduced while backward goes on "
+            + "(0: one allreduce after backward).", valueName: "kib"))
+    var bucketKiB: Int = DataParallel.defaultBucketCapacity * 4 / 1024
+
     @Flag(help: "End with one machine-readable JSON line on stdout (everything else goes to stderr).")
     var json: Bool = false
 
@@ -192,6 +206,9 @@ struct TrainCommand: ParsableCommand {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps \(maxSteps) must be at least 1") }
         for (flag, beta) in [("--momentum", momentum), ("--beta1", beta1), ("--beta2", beta2), ("--bn-beta", batchNormBeta)] {
             guard beta >= 0, beta < 1 else { throw ValidationError("\(flag) \(beta) must lie in [0, 1)") }
+        }
+        guard bucketKiB >= 0, bucketKiB <= 1 << 20 else {
+            throw ValidationError("--bucket-kib \(bucketKiB) must lie in 0…\(1 << 20) (0: one bucket after backward)")
         }
         guard epsilon > 0 else { throw ValidationError("--epsilon \(epsilon) must be > 0") }
         guard (0..<1).contains(bayesError) else { throw ValidationError("--bayes-error \(bayesError) must lie in [0, 1)") }
@@ -264,17 +281,26 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         ParentWatch.dieWithTuner()
+        let communicator = try DistributedLaunch.communicator()
+        defer { DistributedLaunch.finish(communicator) }
+        // Only rank 0 owns the run folder: it locks, checks and writes it; the other ranks only read
+        // (the data, and on --resume the checkpoint, which must be visible to every host).
+        let owner = communicator.isRoot
         guard let resume else {
             var command = self
-            let folder = out ?? OutputFolder.fresh()
+            // Every rank needs the same name for the log; a folder chosen by time could differ between ranks.
+            let folder = out ?? (communicator.size > 1 ? nil : OutputFolder.fresh())
+            guard let folder else {
+                throw CommandFailure.usage("under mpirun, give --out DIR (a folder named after the start time could differ between ranks)")
+            }
             command.out = folder
             // An existing folder is locked before it is checked, so a run started beside a live one
             // is told who holds it; a new folder is created and locked once the run is ready to write.
-            let lock = FileManager.default.fileExists(atPath: folder) ? try OutputFolder.lock(folder) : nil
-            try OutputFolder.checkForNewRun(folder, overwrite: overwrite)
-            return try command.execute(resume: nil, outWasChosen: out == nil, lock: lock)
+            let lock = owner && FileManager.default.fileExists(atPath: folder) ? try OutputFolder.lock(folder) : nil
+            if owner { try OutputFolder.checkForNewRun(folder, overwrite: overwrite) }
+            return try command.execute(resume: nil, outWasChosen: out == nil, lock: lock, communicator: communicator)
         }
-        let lock = FileManager.default.fileExists(atPath: resume) ? try OutputFolder.lock(resume) : nil
+        let lock = owner && FileManager.default.fileExists(atPath: resume) ? try OutputFolder.lock(resume) : nil
         let plan = try ResumePlan(directory: resume, fromEpoch: fromEpoch, sets: try setsForResume(resume))
         var command = plan.command
         command.backend = backend
@@ -282,7 +308,10 @@ struct TrainCommand: ParsableCommand {
         command.json = json
         command.noProgress = noProgress
         command.maxSteps = maxSteps
-        try command.execute(resume: plan, lock: lock)
+        // How the run is spread over processes is not part of the model: a resume may change it.
+        command.syncBatchNorm = syncBatchNorm
+        command.bucketKiB = bucketKiB
+        try command.execute(resume: plan, lock: lock, communicator: communicator)
     }
 
     /// The `--set` requests of a resumed run: every hyperparameter flag given on the command line
@@ -330,12 +359,17 @@ struct TrainCommand: ParsableCommand {
     /// Trains a new run, or continues the one `resume` describes (self is then its resumed command).
     /// `outWasChosen`: `--out` was not given, so the folder was picked here and the log says so.
     /// - Parameter lock: the `--out` folder's lock when it was taken already (the folder existed).
-    func execute(resume plan: ResumePlan?, outWasChosen: Bool = false, lock: FileLock? = nil) throws {
+    func execute(resume plan: ResumePlan?, outWasChosen: Bool = false, lock: FileLock? = nil,
+                 communicator: any Communicator = SingleProcessCommunicator()) throws {
         var runLock = lock
         defer { withExtendedLifetime(runLock) {} }
         let started = Date()
         let toStandardError = json
+        let isRoot = communicator.isRoot
+        // Ranks other than 0 train silently and write nothing: no run folder, no metrics, no plots.
+        let out = isRoot ? self.out : nil
         let log: (String) -> Void = { line in
+            guard isRoot else { return }
             if toStandardError { Terminal.printError(line) } else { Terminal.printLine(line) }
         }
 
@@ -365,7 +399,7 @@ struct TrainCommand: ParsableCommand {
         let spec = try makeSpec(inputWidth: train.width, classes: classes)
         let config = try makeConfig(hasDev: dev != nil, data: splits)
 
-        let backend = try BackendFactory.make(backend)
+        let backend = try BackendFactory.make(backend, localRank: communicator.size > 1 ? communicator.localRank : nil)
         let network = try Network(spec: spec, backend: backend, seed: seed)
         if let plan {
             try plan.checkArchitecture(spec)
@@ -376,7 +410,9 @@ struct TrainCommand: ParsableCommand {
                 network.normalizer = normalizer  // the weights were trained on inputs scaled this way
             }
         }
-        let trainer = try Trainer(network: network, config: config)
+        let parallel = DataParallel(communicator: communicator, syncBatchNorm: syncBatchNorm,
+                                    bucketCapacity: bucketKiB * 1024 / MemoryLayout<Float>.size)
+        let trainer = try Trainer(network: network, config: config, parallel: parallel)
         if let plan {
             try trainer.restore(state: plan.checkpoint.state, tensors: plan.checkpoint.tensors)
         }
@@ -387,6 +423,16 @@ struct TrainCommand: ParsableCommand {
         let inputs = network.normalizer != nil ? "the checkpoint's normaliser" : Self.describe(config.inputNormalization)
         log("backend: \(backend.name) (\(backend.deviceDescription)); \(config.optimizer.name) lr \(learningRate) \(schedule.rawValue), "
             + "batch \(batch), \(epochs) epochs, seed \(seed); inputs: \(inputs)")
+        if communicator.size > 1 {
+            let shard = BatchShard(globalCount: batch, rank: communicator.size - 1, size: communicator.size)
+            log("data parallel: \(communicator.transportDescription); each rank trains on \(shard.count)"
+                + "\(batch % communicator.size == 0 ? "" : "–\(shard.count + 1)") rows of each batch of \(batch); batch norm "
+                + "\(network.spec.hasBatchNorm ? (syncBatchNorm ? "synchronised across ranks" : "per rank (--sync-batchnorm for global statistics)") : "not used"); "
+                + "gradient buckets \(bucketKiB) KiB")
+        }
+
+        // Ranks that disagree (data, flags, model) fail here, before rank 0 creates anything in --out.
+        if communicator.size > 1 { try trainer.prepareToFit(train: train, dev: dev) }
 
         // The live history: epochs the restored state already holds, then this call's.
         var history: [EpochMetrics] = trainer.state.history
@@ -441,7 +487,7 @@ struct TrainCommand: ParsableCommand {
         } else if outWasChosen, let out {
             log("writing to \(out) (no --out given)")
         }
-        let progress = ProgressBar(enabled: Terminal.standardErrorIsTerminal && !noProgress, batchSize: batch)
+        let progress = ProgressBar(enabled: isRoot && Terminal.standardErrorIsTerminal && !noProgress, batchSize: batch)
 
         trainer.onProgress = { progress.update($0) }
         trainer.onEpoch = { metrics in
@@ -523,7 +569,7 @@ struct TrainCommand: ParsableCommand {
             try output.writeSummary(line.text)
             log("wrote \(output.directory)/: \(OutputFolder.summarize(OutputFolder.runEntries(in: output.directory), in: output.directory))")
         }
-        if json { Terminal.printLine(line.text) }
+        if json, isRoot { Terminal.printLine(line.text) }
     }
 
     /// Accuracy and loss of one set of weights on the run's sets, and the epoch they are from.

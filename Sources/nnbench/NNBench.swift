@@ -14,7 +14,7 @@ struct NNBench: ParsableCommand {
             of the measured triad bandwidth, both at --threads threads.
             """,
         subcommands: [PeakCommand.self, GemmCommand.self, SoftmaxCommand.self, BatchNormCommand.self,
-                      TrainCommand.self, TuneCommand.self, AllCommand.self],
+                      TrainCommand.self, DataParallelCommand.self, TuneCommand.self, AllCommand.self],
         defaultSubcommand: AllCommand.self)
 }
 

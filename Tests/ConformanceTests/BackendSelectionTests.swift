@@ -21,6 +21,15 @@ final class BackendSelectionTests: XCTestCase {
         }
     }
 
+    /// Ranks on one host spread over its OpenCL devices; NN_OPENCL_DEVICE, when set, wins.
+    func testRanksOnOneHostTakeTheirOwnOpenCLDevice() {
+        let variable = BackendSelection.openCLDeviceVariable
+        XCTAssertEqual(BackendSelection.environment(forLocalRank: 0, deviceCount: 2, environment: ["A": "1"]), ["A": "1", variable: "0"])
+        XCTAssertEqual(BackendSelection.environment(forLocalRank: 3, deviceCount: 2, environment: [:])[variable], "1")
+        XCTAssertNil(BackendSelection.environment(forLocalRank: 1, deviceCount: 1, environment: [:])[variable])
+        XCTAssertEqual(BackendSelection.environment(forLocalRank: 1, deviceCount: 4, environment: [variable: "nvidia"])[variable], "nvidia")
+    }
+
     func testRequestedKindFromEnvironment() throws {
         XCTAssertEqual(try BackendSelection.requestedKind(environment: [:]), .auto)
         XCTAssertEqual(try BackendSelection.requestedKind(environment: ["NN_BACKEND": ""]), .auto)

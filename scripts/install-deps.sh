@@ -3,6 +3,8 @@
 #   - OpenCL: the ICD loader and headers to build against, and PoCL, which runs the kernels on the CPU
 #     (a GPU vendor's ICD works alongside it; `nn devices` lists what was found);
 #   - zlib and SQLite headers (gzip-compressed IDX files; the hyperparameter study database);
+#   - libpq (libpq-dev), PostgreSQL's client, for studies shared across machines (`nn tune --storage
+#     postgresql://…`), and the PostgreSQL server (postgresql), which the tests start privately on loopback;
 #   - Open MPI (libopenmpi-dev to build the default MPI trait, openmpi-bin for mpirun), for data-parallel
 #     training across processes; a machine without it builds with `swift build --disable-default-traits`;
 #   - Fashion-MNIST from Debian's dataset-fashion-mnist;
@@ -31,6 +33,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 APT_PACKAGES=(
   ocl-icd-opencl-dev opencl-headers libpocl-dev pocl-opencl-icd clinfo
   zlib1g-dev libsqlite3-dev pkg-config
+  libpq-dev postgresql
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
   python3 python3-venv python3-torch

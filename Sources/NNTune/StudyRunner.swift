@@ -192,11 +192,7 @@ public final class StudyRunner {
         guard Date().timeIntervalSince(lastHousekeeping) >= options.rules.heartbeatInterval else { return }
         lastHousekeeping = Date()
         try store.touchCoordinator(executor.identity)
-        for (t, requeued) in try store.reclaimSilentTrials(gracePeriod: options.rules.gracePeriod,
-                                                           maximumAttempts: options.rules.maximumAttempts) {
-            log("trial \(t.id): worker \(t.worker ?? "?") sent no heartbeat for \(formatNumber(options.rules.gracePeriod)) s; "
-                + (requeued ? "re-queued" : "failed after \(t.attempts) attempts"))
-        }
+        try executor.reclaimSilentTrials()
     }
 
     /// With the TPE sampler: draws as many new trials as there are free slots here and idle workers

@@ -14,6 +14,7 @@ public final class StudyWorker {
     private let log: (String) -> Void
     private var lastHousekeeping = Date.distantPast
     private var idleSlotsReported = 0
+    private var lastIdleReport = Date.distantPast
 
     /// - Parameters:
     ///   - directory: this machine's folder for the study; trial folders go under `trials/`.
@@ -70,12 +71,14 @@ public final class StudyWorker {
         return seconds > rules.gracePeriod ? .coordinatorGone(seconds: seconds, owner: owner) : nil
     }
 
-    /// Tells the coordinator how many trials this worker could start now (for TPE's late draws).
+    /// Tells the coordinator how many trials this worker could start now (for TPE's late draws): when
+    /// that changes, and again every second while it waits, so the coordinator sees it is still idle.
     private func reportIdleSlots() throws {
         let free = executor.freeSlots
-        guard free != idleSlotsReported || (free > 0 && Date().timeIntervalSince(lastHousekeeping) >= pollInterval) else { return }
+        guard free != idleSlotsReported || (free > 0 && Date().timeIntervalSince(lastIdleReport) >= 1) else { return }
         try store.markIdle(worker: executor.identity, slots: free)
         idleSlotsReported = free
+        lastIdleReport = Date()
     }
 
     /// Every heartbeat interval: re-queues (or fails) trials whose worker went silent, whoever ran them,
@@ -83,9 +86,6 @@ public final class StudyWorker {
     private func housekeeping() throws {
         guard Date().timeIntervalSince(lastHousekeeping) >= rules.heartbeatInterval else { return }
         lastHousekeeping = Date()
-        for (t, requeued) in try store.reclaimSilentTrials(gracePeriod: rules.gracePeriod, maximumAttempts: rules.maximumAttempts) {
-            log("trial \(t.id): worker \(t.worker ?? "?") sent no heartbeat for \(formatNumber(rules.gracePeriod)) s; "
-                + (requeued ? "re-queued" : "failed after \(t.attempts) attempts"))
-        }
+        try executor.reclaimSilentTrials()
     }
 }

@@ -76,6 +76,15 @@ final class TrialExecutor {
         active = stillRunning
     }
 
+    /// Re-queues (or, past the retry limit, fails) the trials of any worker that has gone silent, here or
+    /// elsewhere: whichever live process looks first does it, so a study goes on while any runs.
+    func reclaimSilentTrials() throws {
+        for (t, requeued) in try store.reclaimSilentTrials(gracePeriod: rules.gracePeriod, maximumAttempts: rules.maximumAttempts) {
+            log("trial \(t.id): worker \(t.worker ?? "?") sent no heartbeat for \(formatNumber(rules.gracePeriod)) s; "
+                + (requeued ? "re-queued" : "failed after \(t.attempts) attempts"))
+        }
+    }
+
     /// Refreshes the heartbeats of this executor's trials every ``TrialRules/heartbeatInterval``. A trial
     /// the store no longer lists as ours was given to another worker (ours was presumed dead): its
     /// process stops, and its end is not recorded.

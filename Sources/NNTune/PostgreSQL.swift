@@ -37,7 +37,8 @@ final class PostgresDatabase: StudyDatabase {
         schema = "\"nn_study_\(studyName)\""
         var parseError: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(url, &parseError) else {
-            let detail = parseError.map { String(cString: $0) } ?? "it does not parse"
+            // libpq quotes the URL it could not parse, password and all.
+            let detail = (parseError.map { String(cString: $0) } ?? "it does not parse").replacingOccurrences(of: url, with: location)
             PQfreemem(parseError)
             throw TuneError.storageUnavailable(location: location, detail: "not a PostgreSQL URL: \(Self.oneLine(detail)); write postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
         }
@@ -165,9 +166,15 @@ final class PostgresDatabase: StudyDatabase {
 
     /// The URL with any password replaced by `***`, for messages and logs.
     static func masked(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? url
+        if var components = URLComponents(string: url) {
+            guard components.password != nil else { return url }
+            components.password = "***"
+            if let masked = components.string { return masked }
+        }
+        // A URL Foundation cannot parse may still carry `user:password@`; mask whatever stands there.
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@"),
+              let colon = url[scheme.upperBound..<at].firstIndex(of: ":") else { return url }
+        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
     }
 
     /// libpq's message with a hint at the usual fix.

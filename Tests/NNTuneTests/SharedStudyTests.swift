@@ -153,7 +153,7 @@ final class SharedStudyTests: XCTestCase {
         let goodURL = server.url
         let cases: [(storage: String, mentions: String)] = [
             ("mysql://nn@127.0.0.1/db", "unsupported scheme 'mysql'"),
-            ("postgresql://nn@[::1/postgres", "not a PostgreSQL URL"),
+            ("postgresql://nn:wrong-password@[::1/postgres", "not a PostgreSQL URL"),
             ("postgresql://nn:\(server.password)@127.0.0.1:\(port)/postgres", "check that the server runs"),
             (goodURL.replacingOccurrences(of: server.password, with: "wrong-password"), "password authentication failed"),
         ]

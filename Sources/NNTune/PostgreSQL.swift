@@ -110,19 +110,6 @@ final class PostgresDatabase: StudyDatabase {
         }
     }
 
-    @discardableResult
-    func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
-    }
-
     private func check(_ result: OpaquePointer?, _ sql: String) throws {
         let status = PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {

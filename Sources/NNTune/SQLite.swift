@@ -94,19 +94,4 @@ final class SQLiteDatabase: StudyDatabase {
         default: return .null
         }
     }
-
-    /// Runs `body` inside BEGIN IMMEDIATE … COMMIT: takes the write lock up front (so a concurrent
-    /// writer waits on busy_timeout rather than failing mid-transaction) and rolls back if `body` throws.
-    @discardableResult
-    func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
-    }
 }

@@ -15,14 +15,25 @@ protocol StudyDatabase: AnyObject {
     /// Runs one statement with `values` bound to its `?` parameters, returning every row.
     @discardableResult
     func query(_ sql: String, _ values: [SQLValue]) throws -> [[SQLValue]]
-    /// Runs `body` in one transaction, rolled back if it throws.
-    @discardableResult
-    func transaction<T>(_ body: () throws -> T) throws -> T
 }
 
 extension StudyDatabase {
     @discardableResult
     func query(_ sql: String) throws -> [[SQLValue]] { try query(sql, []) }
+
+    /// Runs `body` between the dialect's `begin` and COMMIT, rolling back if `body` throws.
+    @discardableResult
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute(dialect.begin)
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
 }
 
 /// Where SQLite and PostgreSQL SQL differ, for the statements a study needs.
@@ -36,10 +47,14 @@ struct SQLDialect: Sendable {
     let claimLock: String
     /// Appended to a `SELECT` whose rows the transaction goes on to change, waiting for other holders.
     let rowLock: String
+    /// Starts a transaction. SQLite's IMMEDIATE takes the write lock up front, so a concurrent writer
+    /// waits on busy_timeout rather than failing mid-transaction.
+    let begin: String
 
-    static let sqlite = SQLDialect(now: "((julianday('now') - 2440587.5) * 86400.0)", claimLock: "", rowLock: "")
+    static let sqlite = SQLDialect(now: "((julianday('now') - 2440587.5) * 86400.0)", claimLock: "", rowLock: "",
+                                   begin: "BEGIN IMMEDIATE")
     static let postgres = SQLDialect(now: "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION",
-                                     claimLock: " FOR UPDATE SKIP LOCKED", rowLock: " FOR UPDATE")
+                                     claimLock: " FOR UPDATE SKIP LOCKED", rowLock: " FOR UPDATE", begin: "BEGIN")
 }
 
 /// A value bound to or read from a study database.

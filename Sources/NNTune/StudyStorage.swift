@@ -75,8 +75,8 @@ public enum StudyStorage: Sendable, Equatable, CustomStringConvertible {
     /// unreachable server or refused credentials are errors before anything is written.
     public func open(_ location: StudyLocation, create: Bool, readOnly: Bool = false) throws -> StudyStore {
         switch self {
-        case .sqlite:
-            let path = sqlitePath(for: location) ?? location.database.path
+        case let .sqlite(path):
+            let path = path ?? location.database.path
             if !create, !FileManager.default.fileExists(atPath: path) {
                 throw TuneError.unknownStudy(
                     name: location.name,

@@ -354,10 +354,8 @@ struct TuneCopyCommand: ParsableCommand {
         guard try !destination.exists(location) else {
             throw CommandFailure.usage("study \(study) already exists in \(destination); copy refuses to merge two studies: choose another destination or --study")
         }
-        if case let .sqlite(path?) = destination {
+        if let path = destination.sqlitePath(for: location) {
             try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-        } else if case .sqlite(nil) = destination {
-            try FileManager.default.createDirectory(at: location.directory, withIntermediateDirectories: true)
         }
         let copy = try destination.open(location, create: true)
         let counts = try original.copy(to: copy)

@@ -2,8 +2,9 @@
 // The SwiftNN package: dense neural-network training on OpenCL or native Swift.
 //
 // Module graph (each arrow an import):
-//   NNCore  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
-//   NNCore, NNDistributed  <-  NNTrain (knows only the Backend and Communicator protocols; + CLinux for atomic folder swaps)  <-  NNData, nn, nnbench
+//   NNCore (tensors, the Backend protocol, Dataset, the seeded generator)  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
+//   NNCore  <-  NNData (readers of data files; knows nothing of training)
+//   NNCore, NNDistributed  <-  NNTrain (knows only the Backend and Communicator protocols; + CLinux for atomic folder swaps)  <-  nn, nnbench
 //   NNDistributed (Communicator protocol, single-process communicator)  <-  NNMPI (+ CMPI, Open MPI)  <-  nn, nnbench
 //     NNMPI and CMPI are built only with the package trait MPI (on by default); `--disable-default-traits` builds without Open MPI.
 //   NNCore  <-  NNTune (search spaces, samplers, study storage in SQLite (CSQLite) or PostgreSQL (CPostgreSQL, libpq);
@@ -88,7 +89,7 @@ let package = Package(
         // `swift build --disable-default-traits` of every target never looks for mpi.h.
         .target(name: "NNMPI", dependencies: ["NNDistributed", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
         .target(name: "NNTrain", dependencies: ["NNCore", "NNDistributed", "CLinux"]),
-        .target(name: "NNData", dependencies: ["NNCore", "NNTrain", "CZlib"]),
+        .target(name: "NNData", dependencies: ["NNCore", "CZlib"]),
         .target(name: "NNTune", dependencies: ["NNCore", "CSQLite", "CPostgreSQL"]),
         .executableTarget(
             name: "nn",

@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import NNCore
-import NNTrain
 
 /// Which CSV column holds the class label.
 public enum LabelColumn: Sendable, Equatable, CustomStringConvertible {

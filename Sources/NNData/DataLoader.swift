@@ -1,6 +1,5 @@
 import Foundation
 import NNCore
-import NNTrain
 
 /// Training data and, when the source has one, its own test set.
 public struct DataSplits: Sendable {

@@ -1,5 +1,4 @@
 import NNCore
-import NNTrain
 
 /// Turns arrays read from files into validated `Dataset`s, with the checks every format shares:
 /// one label per sample, labels that are class indices, a class count that covers them.

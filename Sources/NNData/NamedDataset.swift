@@ -1,6 +1,5 @@
 import Foundation
 import NNCore
-import NNTrain
 
 /// The data sets `nn` knows by name, where each is found, and how to install it when it is missing.
 public enum NamedDataset: String, Sendable, CaseIterable {

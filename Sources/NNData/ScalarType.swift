@@ -1,4 +1,4 @@
-import NNTrain
+import NNCore
 
 /// Element types that IDX and NumPy files store, and their conversion to Float.
 enum ScalarType: String, Sendable, CaseIterable {

@@ -100,9 +100,8 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
         return try NetworkSpec(inputWidth: inputWidth, layers: layers, classes: classes, head: head)
     }
 
-    /// The widest layer (and input) accepted: far beyond any dense network that trains, and small
-    /// enough that every tensor's element count fits an `Int` with room to spare.
-    public static let maximumWidth = 1 << 24
+    /// The widest layer (and input) accepted: the data sets' limit, ``Dataset/maximumWidth``.
+    public static let maximumWidth = Dataset.maximumWidth
     /// The most layers a network may have.
     public static let maximumLayers = 10_000
     /// The most parameters a network may have: 2^28 (268 million) Float32 values are 1 GiB, and

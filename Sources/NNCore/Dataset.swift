@@ -1,4 +1,3 @@
-import NNCore
 
 /// A labelled classification data set held on the host: `count` samples of `width` features,
 /// row-major (sample i occupies `features[i*width ..< (i+1)*width]`), each with a class label.
@@ -21,6 +20,10 @@ public struct Dataset: Sendable {
     public private(set) var classNames: [String]?
 
     /// Number of samples.
+    /// The most features per sample, and classes, accepted: far beyond any dense network that trains,
+    /// and small enough that a layer's element counts fit an `Int` with room to spare. Networks share it.
+    public static let maximumWidth = 1 << 24
+
     public var count: Int { labels.count }
     public var isEmpty: Bool { labels.isEmpty }
 
@@ -39,10 +42,10 @@ public struct Dataset: Sendable {
                 source: name,
                 detail: "\(classes) class(es) given; a classifier needs at least 2 (binary labels are 0 and 1 with classes = 2)")
         }
-        guard width <= NetworkSpec.maximumWidth, classes <= NetworkSpec.maximumWidth else {
+        guard width <= Self.maximumWidth, classes <= Self.maximumWidth else {
             throw NNError.invalidData(
                 source: name,
-                detail: "\(width) features and \(classes) classes; at most \(NetworkSpec.maximumWidth) of each are supported (check --classes and the label column)")
+                detail: "\(width) features and \(classes) classes; at most \(Self.maximumWidth) of each are supported (check --classes and the label column)")
         }
         let (expected, overflow) = labels.count.multipliedReportingOverflow(by: width)
         guard !overflow, features.count == expected else {

@@ -1,5 +1,4 @@
 import Foundation
-import NNCore
 
 /// A small, fast, seedable random generator (xoshiro256** seeded through SplitMix64) whose whole
 /// state is four words, so a training run can store it in a checkpoint and resume bit for bit.
@@ -41,9 +40,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
         return result
     }
 
-    /// A uniform integer in 0..<bound, without modulo bias (Lemire's method). Internal: callers
-    /// pass a positive bound (a count they have just checked).
-    mutating func nextIndex(below bound: Int) -> Int {
+    /// A uniform integer in 0..<bound, without modulo bias (Lemire's method). `bound` must be
+    /// positive: callers pass a count they have just checked, so anything else is a programming error.
+    public mutating func nextIndex(below bound: Int) -> Int {
         precondition(bound > 0, "nextIndex(below:) needs a positive bound")
         let b = UInt64(bound)
         var product = next().multipliedFullWidth(by: b)

@@ -110,6 +110,8 @@ let package = Package(
         ),
         .testTarget(name: "NNCoreTests", dependencies: ["NNCore"]),
         .testTarget(name: "ConformanceTests", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends"]),
+        // Extension points used as a user outside the package uses them: plain imports, no @testable.
+        .testTarget(name: "ExtensionTests", dependencies: ["NNTrain", "NNBackends", "NNData"]),
         .testTarget(name: "NNTrainTests", dependencies: ["NNCore", "NNTrain", "NNNative", "NNBackends", "NNDistributed"]),
         // Launches `mpirun -np 2 nn train …`; fails (never skips) when mpirun or MPI support is missing.
         .testTarget(name: "NNDistributedTests", dependencies: ["NNDistributed", "NNTrain", "nn"]),

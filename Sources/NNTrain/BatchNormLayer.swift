@@ -1,8 +1,60 @@
 import NNCore
 import NNDistributed
 
-/// Per-feature batch normalisation (PyTorch `BatchNorm1d` numerics): batch statistics in training
-/// mode, running statistics in evaluation mode, learnable γ ("weight") and β ("bias").
+/// Per-feature batch normalisation with learnable γ ("weight") and β ("bias"), PyTorch `BatchNorm1d`
+/// numerics. `averagingBeta` is the course's β for the running averages (r ← β·r + (1 − β)·θ), i.e.
+/// 1 − PyTorch's `momentum`: 0.9 ↔ 0.1.
+public struct BatchNormDefinition: LayerDefinition {
+    public static let kind = "batchNorm"
+    public var epsilon: Float
+    public var averagingBeta: Float
+
+    public init(epsilon: Float = 1e-5, averagingBeta: Float = 0.9) {
+        self.epsilon = epsilon
+        self.averagingBeta = averagingBeta
+    }
+
+    public var displayName: String { "batchnorm" }
+    public var cancelsPrecedingBias: Bool { true }
+    public var usesBatchStatistics: Bool { true }
+
+    public func outputWidth(inputWidth: Int) throws -> Int {
+        guard epsilon > 0, epsilon.isFinite else {
+            throw NNError.invalidArgument(op: "batchnorm", detail: "ε = \(epsilon) must be a positive number")
+        }
+        guard averagingBeta >= 0, averagingBeta < 1 else {
+            throw NNError.invalidArgument(
+                op: "batchnorm", detail: "averaging β = \(averagingBeta) must lie in [0, 1) (0.9 = PyTorch momentum 0.1)")
+        }
+        return inputWidth
+    }
+
+    public func state(at position: LayerPosition) -> [LayerStateEntry] {
+        let n = [position.inputWidth]
+        return [
+            LayerStateEntry("weight", shape: n, role: .parameter(penalized: false)),
+            LayerStateEntry("bias", shape: n, role: .parameter(penalized: false)),
+            LayerStateEntry("running_mean", shape: n, role: .buffer(nonNegative: false)),
+            LayerStateEntry("running_var", shape: n, role: .buffer(nonNegative: true)),
+            LayerStateEntry("num_batches_tracked", shape: [], role: .counter),
+        ]
+    }
+
+    public func pytorchModule(at position: LayerPosition) -> String? {
+        "nn.BatchNorm1d(\(position.inputWidth), eps=\(pythonLiteral(Double(epsilon))), momentum=\(pythonLiteral(1 - Double(averagingBeta))))"
+    }
+
+    public func makeLayer(at position: LayerPosition, builder: LayerBuilder) throws -> any Layer {
+        try BatchNormLayer(index: position.index, width: position.inputWidth, epsilon: epsilon,
+                           averagingBeta: averagingBeta, builder: builder)
+    }
+}
+
+/// A Float hyperparameter as Python source: 6 significant digits, so 1 − 0.9f reads 0.1.
+func pythonLiteral(_ value: Double) -> String {
+    String(format: "%g", value)
+}
+
 final class BatchNormLayer: Layer {
     let index: Int
     let outputWidth: Int
@@ -10,14 +62,14 @@ final class BatchNormLayer: Layer {
     let averagingBeta: Float
     let gamma: Parameter
     let beta: Parameter
-    let runningMean: Tensor
-    let runningVariance: Tensor
+    let runningMean: LayerBuffer
+    let runningVariance: LayerBuffer
     /// Training-mode forward passes so far (PyTorch's `num_batches_tracked`).
-    private(set) var batchesTracked: Int64 = 0
+    let batchesTracked: LayerCounter
     private let savedMean: Tensor
     private let savedInverseStd: Tensor
     private let backend: any Backend
-    private var buffers = BatchBufferCache<Buffers>()
+    private var scratch = BatchBufferCache<Buffers>()
     private var savedInput: Tensor?
     private var savedBuffers: Buffers?
     private var syncScratch = BatchBufferCache<SyncBatchNorm.Scratch>()
@@ -29,49 +81,50 @@ final class BatchNormLayer: Layer {
         let inputGradient: Tensor
     }
 
-    init(index: Int, width: Int, epsilon: Float, averagingBeta: Float, backend: any Backend) throws {
+    init(index: Int, width: Int, epsilon: Float, averagingBeta: Float, builder: LayerBuilder) throws {
         self.index = index
         self.outputWidth = width
         self.epsilon = epsilon
         self.averagingBeta = averagingBeta
-        self.backend = backend
+        self.backend = builder.backend
         let v = Shape.vector(width)
-        let ones = [Float](repeating: 1, count: width)
-        gamma = Parameter(name: "\(index).weight", value: try backend.makeTensor(ones, shape: v),
-                          gradient: try backend.makeTensor(v), isPenalized: false, exportShape: [width], layerIndex: index)
-        beta = Parameter(name: "\(index).bias", value: try backend.makeTensor(v),
-                         gradient: try backend.makeTensor(v), isPenalized: false, exportShape: [width], layerIndex: index)
-        runningMean = try backend.makeTensor(v)
-        runningVariance = try backend.makeTensor(ones, shape: v)
+        let ones = [Double](repeating: 1, count: width)
+        gamma = try builder.parameter("weight", shape: v, exportShape: [width], initial: ones)
+        beta = try builder.parameter("bias", shape: v, exportShape: [width])
+        runningMean = try builder.buffer("running_mean", shape: v)
+        runningVariance = try builder.buffer("running_var", shape: v, initial: ones, nonNegative: true)
+        batchesTracked = builder.counter("num_batches_tracked")
         savedMean = try backend.makeTensor(v)
         savedInverseStd = try backend.makeTensor(v)
     }
 
     var parameters: [Parameter] { [gamma, beta] }
+    var buffers: [LayerBuffer] { [runningMean, runningVariance] }
+    var counters: [LayerCounter] { [batchesTracked] }
 
     func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
         guard x.columns == outputWidth else {
             throw NNError.shapeMismatch(
                 op: "layer \(index) (batchnorm)", detail: "expects \(outputWidth) features per sample but got \(x.columns)")
         }
-        let b = try buffers.buffers(rows: x.rows) {
+        let b = try scratch.buffers(rows: x.rows) {
             Buffers(output: try backend.makeTensor(x.shape), inputGradient: try backend.makeTensor(x.shape))
         }
         savedSync = nil
         if context.training, let communicator = context.batchStatistics {
             try forwardSynchronised(x, output: b.output, communicator: communicator, shard: context.shard)
-            batchesTracked += 1
+            batchesTracked.value += 1
             savedInput = x
         } else if context.training {
             try backend.batchNormForwardTraining(
-                x, gamma: gamma.value, beta: beta.value, runningMean: runningMean, runningVariance: runningVariance,
+                x, gamma: gamma.value, beta: beta.value, runningMean: runningMean.tensor, runningVariance: runningVariance.tensor,
                 averagingBeta: averagingBeta, epsilon: epsilon,
                 output: b.output, savedMean: savedMean, savedInverseStd: savedInverseStd)
-            batchesTracked += 1
+            batchesTracked.value += 1
             savedInput = x
         } else {
             try backend.batchNormForwardInference(
-                x, gamma: gamma.value, beta: beta.value, runningMean: runningMean, runningVariance: runningVariance,
+                x, gamma: gamma.value, beta: beta.value, runningMean: runningMean.tensor, runningVariance: runningVariance.tensor,
                 epsilon: epsilon, output: b.output)
             savedInput = nil
         }
@@ -80,7 +133,7 @@ final class BatchNormLayer: Layer {
     }
 
     func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
-        guard let x = savedInput, let b = savedBuffers, x.rows == dy.rows else { throw missingForward("batchnorm") }
+        guard let x = savedInput, let b = savedBuffers, x.rows == dy.rows else { throw NNError.missingForward(layer: index, kind: "batchnorm") }
         try backend.batchNormBackward(
             x, gradOutput: dy, gamma: gamma.value, savedMean: savedMean, savedInverseStd: savedInverseStd,
             gradInput: b.inputGradient, gradGamma: gamma.gradient, gradBeta: beta.gradient)
@@ -106,14 +159,14 @@ final class BatchNormLayer: Layer {
         let (mean, variance) = try sync.statistics(x, shard: shard, scratch: scratch)
         let total = Double(shard.globalCount)
         let keep = Double(averagingBeta), blend = 1 - keep
-        var runningMeans = try backend.download(runningMean), runningVariances = try backend.download(runningVariance)
+        var runningMeans = try backend.download(runningMean.tensor), runningVariances = try backend.download(runningVariance.tensor)
         for j in 0..<outputWidth {
             let unbiased = total > 1 ? variance[j] * total / (total - 1) : variance[j]
             runningMeans[j] = Float(keep * Double(runningMeans[j]) + blend * mean[j])
             runningVariances[j] = Float(keep * Double(runningVariances[j]) + blend * unbiased)
         }
-        try backend.upload(runningMeans, to: runningMean)
-        try backend.upload(runningVariances, to: runningVariance)
+        try backend.upload(runningMeans, to: runningMean.tensor)
+        try backend.upload(runningVariances, to: runningVariance.tensor)
         try backend.upload(mean.map { Float($0) }, to: savedMean)
         try backend.upload(variance.map { Float(1 / ($0 + Double(epsilon)).squareRoot()) }, to: savedInverseStd)
         try backend.upload(mean.map { Float($0) }, to: scratch.mean)
@@ -122,34 +175,4 @@ final class BatchNormLayer: Layer {
                                               runningVariance: scratch.variance, epsilon: epsilon, output: output)
         savedSync = (sync, mean, variance, shard)
     }
-
-    func namedTensors() throws -> [NamedTensor] {
-        [
-            .float32(gamma.name, shape: [outputWidth], values: try backend.download(gamma.value)),
-            .float32(beta.name, shape: [outputWidth], values: try backend.download(beta.value)),
-            .float32("\(index).running_mean", shape: [outputWidth], values: try backend.download(runningMean)),
-            .float32("\(index).running_var", shape: [outputWidth], values: try backend.download(runningVariance)),
-            .int64("\(index).num_batches_tracked", shape: [], integers: [batchesTracked]),
-        ]
-    }
-
-    func load(_ table: inout NamedTensorTable) throws {
-        let n = [outputWidth]
-        if let v = table.floats(gamma.name, shape: n) { try backend.upload(v, to: gamma.value) }
-        if let v = table.floats(beta.name, shape: n) { try backend.upload(v, to: beta.value) }
-        if let v = table.floats("\(index).running_mean", shape: n) { try backend.upload(v, to: runningMean) }
-        if let v = table.floats("\(index).running_var", shape: n) {
-            if let bad = v.firstIndex(where: { !($0 >= 0) }) {
-                throw NNError.invalidData(
-                    source: "\(index).running_var", detail: "variance \(v[bad]) of feature \(bad) is negative or NaN")
-            }
-            try backend.upload(v, to: runningVariance)
-        }
-        if let count = table.integer("\(index).num_batches_tracked") { batchesTracked = count }
-    }
-
-    /// Copies running statistics (for early stopping's best-weights snapshot).
-    var buffersForSnapshot: [Tensor] { [runningMean, runningVariance] }
-
-    func setBatchesTracked(_ value: Int64) { batchesTracked = value }
 }

@@ -54,7 +54,7 @@ public enum GradientCheck {
             throw NNError.invalidArgument(op: "gradient check", detail: "\(samples) sample(s); batch norm needs at least 2")
         }
         var checked = spec
-        checked.layers = spec.layers.map { if case .dropout = $0 { return .dropout(keep: 1) } else { return $0 } }
+        checked.layers = spec.layers.map { $0.definition.forGradientCheck.spec }
         try regularization.validate()
         let network = try Network(spec: checked, backend: backend, seed: seed)
         network.mode = .training

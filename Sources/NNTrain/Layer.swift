@@ -1,27 +1,72 @@
 import NNCore
 import NNDistributed
 
-/// A layer of a sequential network, running its forward and backward passes on the backend.
+/// A layer of a sequential network as it runs: its forward and backward passes on the backend, and
+/// the tensors it owns.
+///
+/// A layer is built by its ``LayerDefinition`` (``LayerDefinition/makeLayer(in:builder:)``), which
+/// allocates its parameters, buffers and counters through a ``LayerBuilder`` under the names the
+/// definition declares. ``Network`` needs nothing else to train it, evaluate it, checkpoint it and
+/// snapshot it for early stopping, so a new layer is one definition and one class.
 ///
 /// Forward saves what backward needs (references to its input or output, never copies), so a
 /// backward must follow the training-mode forward it belongs to.
-protocol Layer: AnyObject {
-    var index: Int { get }
-    var outputWidth: Int { get }
+public protocol Layer: AnyObject {
+    /// Trainable tensors, in the order of the definition's ``LayerStateEntry/Role/parameter(penalized:)`` entries.
     var parameters: [Parameter] { get }
+    /// Non-trainable tensors saved with the model (batch norm's running statistics).
+    var buffers: [LayerBuffer] { get }
+    /// Integer state saved with the model (batch norm's `num_batches_tracked`).
+    var counters: [LayerCounter] { get }
     /// Returns the output; it stays valid until the next forward with the same batch size.
     func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor
     /// Fills parameter gradients from dL/dy and returns dL/dx, or nil when not `needsInputGradient`.
     /// May overwrite `dy`.
     func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor?
-    /// Parameters and buffers (running statistics) in PyTorch's names and layouts.
-    func namedTensors() throws -> [NamedTensor]
-    func load(_ table: inout NamedTensorTable) throws
+}
+
+extension Layer {
+    public var parameters: [Parameter] { [] }
+    public var buffers: [LayerBuffer] { [] }
+    public var counters: [LayerCounter] { [] }
+}
+
+/// A non-trainable tensor a layer keeps across batches and saves with the model.
+public final class LayerBuffer: Sendable {
+    /// State-dict name, e.g. "1.running_var".
+    public let name: String
+    public let tensor: Tensor
+    /// The shape PyTorch gives it (`[n]` for a per-feature statistic).
+    public let exportShape: [Int]
+    /// Whether a loaded value must be ≥ 0 (a variance); a negative or NaN one is refused, naming the element.
+    public let isNonNegative: Bool
+
+    init(name: String, tensor: Tensor, exportShape: [Int], isNonNegative: Bool) {
+        self.name = name
+        self.tensor = tensor
+        self.exportShape = exportShape
+        self.isNonNegative = isNonNegative
+    }
+}
+
+/// A 64-bit count a layer keeps and saves with the model (PyTorch stores such counts as int64 scalars).
+public final class LayerCounter: @unchecked Sendable {
+    /// State-dict name, e.g. "1.num_batches_tracked".
+    public let name: String
+    /// Mutated only by the layer's forward and by loading, which one task drives at a time
+    /// (``Network`` is not thread-safe), hence `@unchecked`.
+    public var value: Int64
+
+    init(name: String, value: Int64 = 0) {
+        self.name = name
+        self.value = value
+    }
 }
 
 /// What a forward pass needs to know beyond its input.
-final class ForwardContext {
-    let training: Bool
+public final class ForwardContext {
+    /// Training mode: batch statistics, dropout masks, and saving what backward needs.
+    public let training: Bool
     let dropoutSeed: UInt64
     /// Philox counter offset; dropout layers advance it by the blocks the *global* batch draws.
     var dropoutOffset: UInt64
@@ -41,10 +86,15 @@ final class ForwardContext {
     }
 }
 
-extension Layer {
-    func missingForward(_ kind: String) -> NNError {
-        NNError.invalidArgument(
-            op: "layer \(index) (\(kind)) backward",
-            detail: "no training-mode forward pass to differentiate; run forward in training mode first")
+extension NNError {
+    /// The error of a backward pass with no training-mode forward to differentiate.
+    public static func missingForward(layer index: Int, kind: String) -> NNError {
+        .invalidArgument(op: "layer \(index) (\(kind)) backward",
+                         detail: "no training-mode forward pass to differentiate; run forward in training mode first")
+    }
+
+    /// The error of a forward pass given the wrong number of features.
+    public static func wrongInputWidth(layer index: Int, kind: String, expected: Int, got: Int) -> NNError {
+        .shapeMismatch(op: "layer \(index) (\(kind))", detail: "expects \(expected) features per sample but got \(got)")
     }
 }

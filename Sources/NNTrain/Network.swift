@@ -31,7 +31,8 @@ public final class Network {
     /// Philox counter offset of the next dropout mask; advanced by every training-mode forward.
     public var dropoutOffset: UInt64 = 0
 
-    let layers: [any Layer]
+    /// The layers as built from ``spec``'s definitions, in order.
+    public let layers: [any Layer]
     /// Every trainable parameter in layer order (dense weight, bias, γ, β, …).
     public let parameters: [Parameter]
     private var headBuffers = BatchBufferCache<HeadBuffers>()
@@ -62,20 +63,12 @@ public final class Network {
         self.dropoutSeed = seed ^ 0xD1B5_4A32_D192_ED03
         var generator = SeededGenerator(seed: seed)
         var layers: [any Layer] = []
-        var width = spec.inputWidth
-        for (i, layer) in spec.layers.enumerated() {
-            switch layer {
-            case let .dense(units, initializer):
-                layers.append(try DenseLayer(index: i, inputWidth: width, units: units, hasBias: spec.denseHasBias(at: i),
-                                             initializer: initializer, generator: &generator, backend: backend))
-                width = units
-            case let .batchNorm(epsilon, beta):
-                layers.append(try BatchNormLayer(index: i, width: width, epsilon: epsilon, averagingBeta: beta, backend: backend))
-            case let .activation(a):
-                layers.append(ActivationLayer(index: i, width: width, activation: a, backend: backend))
-            case let .dropout(keep):
-                layers.append(DropoutLayer(index: i, width: width, keepProbability: keep, backend: backend))
-            }
+        for (layer, position) in zip(spec.layers, spec.layerPositions) {
+            let builder = LayerBuilder(backend: backend, index: position.index, generator: generator)
+            let built = try layer.definition.makeLayer(at: position, builder: builder)
+            try Self.checkBuiltState(built, declared: layer.definition.state(at: position), position: position, kind: layer.kindName)
+            layers.append(built)
+            generator = builder.generatorAfterDraws
         }
         self.layers = layers
         self.parameters = layers.flatMap(\.parameters)
@@ -226,20 +219,42 @@ public final class Network {
     /// in layer order. `torch.nn.Sequential` built from ``NetworkSpec/pytorchSource`` loads them with
     /// `strict=True`.
     public func namedTensors() throws -> [NamedTensor] {
-        try layers.flatMap { try $0.namedTensors() }
+        try layers.flatMap { layer in
+            try layer.parameters.map { .float32($0.name, shape: $0.exportShape, values: try backend.download($0.value)) }
+                + layer.buffers.map { .float32($0.name, shape: $0.exportShape, values: try backend.download($0.tensor)) }
+                + layer.counters.map { .int64($0.name, shape: [], integers: [$0.value]) }
+        }
     }
 
     /// Replaces parameters and buffers from `namedTensors` (e.g. read from a checkpoint or exported
     /// from PyTorch).
     ///
     /// - Throws: ``NNError/invalidData(source:detail:)`` listing every missing, unexpected, duplicate
-    ///   or misshapen tensor; in that case nothing is changed.
+    ///   or misshapen tensor, or naming a negative variance; in that case nothing is changed.
     public func load(namedTensors: [NamedTensor], source: String = "state dict") throws {
         // Validate everything before touching the device, so a bad file changes nothing.
         try spec.checkTensors(namedTensors, source: source, architecture: describeArchitecture())
         var table = NamedTensorTable(namedTensors, source: source)
-        for layer in layers { try layer.load(&table) }
+        var uploads: [(values: [Float], tensor: Tensor)] = []
+        var counts: [(counter: LayerCounter, value: Int64)] = []
+        for layer in layers {
+            for p in layer.parameters {
+                if let values = table.floats(p.name, shape: p.exportShape) { uploads.append((values, p.value)) }
+            }
+            for b in layer.buffers {
+                guard let values = table.floats(b.name, shape: b.exportShape) else { continue }
+                if b.isNonNegative, let bad = values.firstIndex(where: { !($0 >= 0) }) {
+                    throw NNError.invalidData(source: b.name, detail: "variance \(values[bad]) of feature \(bad) is negative or NaN")
+                }
+                uploads.append((values, b.tensor))
+            }
+            for c in layer.counters {
+                if let value = table.integer(c.name) { counts.append((c, value)) }
+            }
+        }
         try table.finish(expectedFrom: "this network")
+        for (values, tensor) in uploads { try backend.upload(values, to: tensor) }
+        for (counter, value) in counts { counter.value = value }
     }
 
     /// Names and PyTorch shapes of ``namedTensors()``, without touching the device.
@@ -247,10 +262,9 @@ public final class Network {
 
     /// "64 → dense 32 → batchnorm → relu → dense 10 (softmax)".
     public func describeArchitecture() -> String {
-        let widths = spec.layerOutputWidths
-        let parts = spec.layers.enumerated().map { i, layer -> String in
-            if case .dense = layer { return "dense \(widths[i])" }
-            if case let .dropout(keep) = layer { return "dropout(keep \(keep))" }
+        let parts = spec.layers.map { layer -> String in
+            if let dense = layer.definition(as: DenseDefinition.self) { return "dense \(dense.units)" }
+            if let dropout = layer.definition(as: DropoutDefinition.self) { return "dropout(keep \(dropout.keep))" }
             return layer.kindName
         }
         return "\(spec.inputWidth) → " + parts.joined(separator: " → ") + " (\(spec.head.rawValue))"
@@ -258,25 +272,51 @@ public final class Network {
 
     // MARK: Snapshots (early stopping, resume)
 
-    /// Device tensors that together with ``batchNormCounts`` make up the model's state: every
-    /// parameter value and every running statistic, in a fixed order.
+    /// Device tensors that together with ``counterValues`` make up the model's state: every
+    /// parameter value and every buffer (running statistic), in a fixed order.
     var stateTensors: [Tensor] {
-        layers.flatMap { layer -> [Tensor] in
-            var tensors = layer.parameters.map(\.value)
-            if let bn = layer as? BatchNormLayer { tensors += bn.buffersForSnapshot }
-            return tensors
+        layers.flatMap { layer in layer.parameters.map(\.value) + layer.buffers.map(\.tensor) }
+    }
+
+    /// Every layer's buffers (batch norm's running mean and variance).
+    var runningStatistics: [Tensor] {
+        layers.flatMap { $0.buffers.map(\.tensor) }
+    }
+
+    /// Every layer's counters (batch norm's `num_batches_tracked`), in layer order.
+    var counterValues: [Int64] {
+        get { layers.flatMap { $0.counters.map(\.value) } }
+        set {
+            for (counter, value) in zip(layers.flatMap(\.counters), newValue) { counter.value = value }
         }
     }
 
-    /// Every batch-norm layer's running mean and variance.
-    var runningStatistics: [Tensor] {
-        layers.flatMap { ($0 as? BatchNormLayer)?.buffersForSnapshot ?? [] }
-    }
-
-    var batchNormCounts: [Int64] {
-        get { layers.compactMap { ($0 as? BatchNormLayer)?.batchesTracked } }
-        set {
-            for (bn, count) in zip(layers.compactMap { $0 as? BatchNormLayer }, newValue) { bn.setBatchesTracked(count) }
+    /// Refuses a layer whose tensors are not the ones its definition declares, which would make its
+    /// checkpoints unreadable: a mistake in a user's layer, named before anything trains.
+    private static func checkBuiltState(_ layer: any Layer, declared: [LayerStateEntry], position: LayerPosition, kind: String) throws {
+        let built = layer.parameters.map { ($0.name, $0.exportShape, "parameter") }
+            + layer.buffers.map { ($0.name, $0.exportShape, "buffer") }
+            + layer.counters.map { ($0.name, [Int](), "counter") }
+        let expected = declared.map { entry -> (String, [Int], String) in
+            let role: String
+            switch entry.role {
+            case .parameter: role = "parameter"
+            case .buffer: role = "buffer"
+            case .counter: role = "counter"
+            }
+            return ("\(position.index).\(entry.name)", entry.role == .counter ? [] : entry.shape, role)
+        }
+        func describe(_ items: [(String, [Int], String)]) -> String {
+            items.isEmpty ? "none" : items.map { "\($0.2) \($0.0) \($0.1)" }.joined(separator: ", ")
+        }
+        let matches = built.count == expected.count && zip(built, expected).allSatisfy {
+            $0.0 == $1.0 && $0.1 == $1.1 && $0.2 == $1.2
+        }
+        guard matches else {
+            throw NNError.invalidArgument(
+                op: "layer \(position.index) (\(kind))",
+                detail: "built \(describe(built)) but its definition declares \(describe(expected)); "
+                    + "make the layer's parameters, buffers and counters match its definition's state(at:), in order")
         }
     }
 }

@@ -28,33 +28,6 @@ public enum ClassifierHead: String, Sendable, Codable, CaseIterable {
     }
 }
 
-/// One layer of a sequential network. The position in ``NetworkSpec/layers`` is the layer's index in
-/// the equivalent PyTorch `nn.Sequential`, so activations and dropout count as layers.
-public enum LayerSpec: Sendable, Codable, Equatable {
-    /// Fully connected: z = x·Wᵀ + b with W stored out × in (as PyTorch's `Linear`). The bias is
-    /// dropped when batch norm follows, because β takes its role.
-    case dense(units: Int, initializer: WeightInit)
-    /// Per-feature batch normalisation with learnable γ, β. `averagingBeta` is the course's β for
-    /// the running averages (r ← β·r + (1 − β)·θ), i.e. 1 − PyTorch's `momentum`: 0.9 ↔ 0.1.
-    case batchNorm(epsilon: Float, averagingBeta: Float)
-    case activation(Activation)
-    /// Inverted dropout keeping each unit with probability `keep` (PyTorch's p = 1 − keep).
-    case dropout(keep: Float)
-
-    /// Batch norm with PyTorch's defaults (ε = 1e-5, momentum 0.1).
-    public static let batchNorm = LayerSpec.batchNorm(epsilon: 1e-5, averagingBeta: 0.9)
-
-    /// A short name for reports: "dense", "batchnorm", "relu", "dropout".
-    public var kindName: String {
-        switch self {
-        case .dense: return "dense"
-        case .batchNorm: return "batchnorm"
-        case let .activation(a): return a.rawValue
-        case .dropout: return "dropout"
-        }
-    }
-}
-
 /// A Codable description of a sequential classifier: the architecture saved with every model.
 ///
 /// `layers` must end with the output dense layer whose width matches the head: `classes` units for
@@ -123,12 +96,17 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
         guard layers.count <= Self.maximumLayers else {
             throw NNError.invalidArgument(op: op, detail: "\(layers.count) layers; at most \(Self.maximumLayers) are supported")
         }
-        for (i, layer) in layers.enumerated() {
-            if case let .dense(units, _) = layer, !(1...Self.maximumWidth).contains(units) {
-                throw NNError.invalidArgument(op: op, detail: "layer \(i) (dense) has \(units) units; it needs 1…\(Self.maximumWidth)")
+        let widths = try checkedOutputWidths()
+        // A registered layer may declare any shapes, so the count is summed with overflow checks.
+        var parameters = 0
+        for (_, shape) in tensorShapes {
+            let (count, overflow) = shape.reduce((1, false)) { acc, n in
+                let (product, o) = acc.0.multipliedReportingOverflow(by: n)
+                return (product, acc.1 || o || n < 0)
             }
+            let (sum, sumOverflow) = parameters.addingReportingOverflow(count)
+            parameters = overflow || sumOverflow ? Int.max : sum
         }
-        let parameters = tensorShapes.reduce(0) { $0 + $1.shape.reduce(1, *) }
         guard parameters <= Self.maximumParameters else {
             throw NNError.invalidArgument(
                 op: op,
@@ -138,43 +116,58 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
             throw NNError.invalidArgument(
                 op: op, detail: "the sigmoid head is binary (2 classes) but \(classes) were given; use the softmax head")
         }
-        guard let last = layers.last, case let .dense(units, _) = last else {
+        guard let last = layers.last?.definition(as: DenseDefinition.self) else {
             throw NNError.invalidArgument(
                 op: op, detail: "the last layer must be the output dense layer with \(head.outputWidth(classes: classes)) unit(s)")
         }
-        guard units == head.outputWidth(classes: classes) else {
+        guard last.units == head.outputWidth(classes: classes), widths.last == last.units else {
             throw NNError.invalidArgument(
                 op: op,
-                detail: "layer \(layers.count - 1) (output dense) has \(units) units but the \(head.rawValue) head over \(classes) classes needs \(head.outputWidth(classes: classes))")
-        }
-        for (i, layer) in layers.enumerated() {
-            switch layer {
-            case .dense:
-                break
-            case let .batchNorm(eps, beta):
-                guard eps > 0, eps.isFinite else {
-                    throw NNError.invalidArgument(op: op, detail: "layer \(i) (batchnorm) ε = \(eps) must be a positive number")
-                }
-                guard beta >= 0, beta < 1 else {
-                    throw NNError.invalidArgument(
-                        op: op, detail: "layer \(i) (batchnorm) averaging β = \(beta) must lie in [0, 1) (0.9 = PyTorch momentum 0.1)")
-                }
-            case .activation:
-                break
-            case let .dropout(keep):
-                do { try OpCheck.keepProbability(op, keep) } catch {
-                    throw NNError.invalidArgument(op: op, detail: "layer \(i) (dropout) keep probability \(keep) must lie in (0, 1]")
-                }
-            }
+                detail: "layer \(layers.count - 1) (output dense) has \(last.units) units but the \(head.rawValue) head over \(classes) classes needs \(head.outputWidth(classes: classes))")
         }
     }
 
-    /// Feature width after each layer (the element at i is layer i's output width).
+    /// Each layer's output width, every definition's hyperparameters checked on the way; an error
+    /// names the layer.
+    private func checkedOutputWidths() throws -> [Int] {
+        var width = inputWidth
+        return try layers.enumerated().map { i, layer in
+            do {
+                width = try layer.definition.outputWidth(inputWidth: width)
+            } catch let NNError.invalidArgument(_, detail) {
+                throw NNError.invalidArgument(op: "NetworkSpec", detail: "layer \(i) (\(layer.kindName)) \(detail)")
+            }
+            guard (1...Self.maximumWidth).contains(width) else {
+                throw NNError.invalidArgument(
+                    op: "NetworkSpec", detail: "layer \(i) (\(layer.kindName)) outputs \(width) features; at most \(Self.maximumWidth) are supported")
+            }
+            return width
+        }
+    }
+
+    /// Feature width after each layer (the element at i is layer i's output width). For a spec that
+    /// does not validate, a layer whose width cannot be computed passes its input width on.
     public var layerOutputWidths: [Int] {
         var width = inputWidth
         return layers.map { layer in
-            if case let .dense(units, _) = layer { width = units }
+            width = (try? layer.definition.outputWidth(inputWidth: width)) ?? width
             return width
+        }
+    }
+
+    /// Each layer's place in the network: widths in and out, and the layer after it.
+    public var layerPositions: [LayerPosition] {
+        let widths = layerOutputWidths
+        return layers.indices.map { i in
+            LayerPosition(index: i, inputWidth: i == 0 ? inputWidth : widths[i - 1], outputWidth: widths[i],
+                          next: i + 1 < layers.count ? layers[i + 1] : nil)
+        }
+    }
+
+    /// Every layer's declared state, with state-dict names ("\(index).\(name)"), in ``Network/namedTensors()`` order.
+    public var stateEntries: [(name: String, entry: LayerStateEntry)] {
+        zip(layers, layerPositions).flatMap { layer, position in
+            layer.definition.state(at: position).map { ("\(position.index).\($0.name)", $0) }
         }
     }
 
@@ -182,22 +175,7 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
     /// order: what a checkpoint of this architecture holds. Products stay below 2^48 once the widths
     /// are within ``maximumWidth``, so nothing here overflows.
     public var tensorShapes: [(name: String, shape: [Int])] {
-        let widths = layerOutputWidths
-        var shapes: [(name: String, shape: [Int])] = []
-        for (i, layer) in layers.enumerated() {
-            let inWidth = i == 0 ? inputWidth : widths[i - 1]
-            switch layer {
-            case let .dense(units, _):
-                shapes.append(("\(i).weight", [units, inWidth]))
-                if denseHasBias(at: i) { shapes.append(("\(i).bias", [units])) }
-            case .batchNorm:
-                for name in ["weight", "bias", "running_mean", "running_var"] { shapes.append(("\(i).\(name)", [inWidth])) }
-                shapes.append(("\(i).num_batches_tracked", []))
-            case .activation, .dropout:
-                break
-            }
-        }
-        return shapes
+        stateEntries.map { ($0.name, $0.entry.shape) }
     }
 
     /// Throws unless `tensors` are exactly this architecture's state dict: every name present once,
@@ -205,47 +183,39 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
     /// whose architecture and tensors disagree never gets to allocate for the architecture it claims.
     public func checkTensors(_ tensors: [NamedTensor], source: String, architecture: String) throws {
         var table = NamedTensorTable(tensors, source: source)
-        for (name, shape) in tensorShapes {
-            if shape.isEmpty { _ = table.integer(name) } else { _ = table.floats(name, shape: shape) }
+        for (name, entry) in stateEntries {
+            if entry.role == .counter { _ = table.integer(name) } else { _ = table.floats(name, shape: entry.shape) }
         }
         try table.finish(expectedFrom: "this network (\(architecture))")
     }
 
     /// Whether dense layer `index` carries a bias: not when batch norm follows it.
     public func denseHasBias(at index: Int) -> Bool {
-        guard index + 1 < layers.count, case .batchNorm = layers[index + 1] else { return true }
-        return false
+        guard layers.indices.contains(index), let dense = layers[index].definition(as: DenseDefinition.self) else { return false }
+        return dense.hasBias(at: layerPositions[index])
     }
 
     /// Whether any layer behaves differently in training and evaluation.
     public var hasBatchNorm: Bool {
-        layers.contains { if case .batchNorm = $0 { return true } else { return false } }
+        layers.contains { $0.definition.usesBatchStatistics }
+    }
+
+    /// The layers PyTorch has no module for, as "index (kind)"; export needs this empty.
+    public var layersWithoutPyTorchModule: [String] {
+        zip(layers, layerPositions).compactMap { layer, position in
+            layer.definition.pytorchModule(at: position) == nil ? "\(position.index) (\(layer.kindName))" : nil
+        }
     }
 
     /// The equivalent PyTorch module, as Python source, whose `state_dict()` has exactly the names
-    /// and shapes of ``Network/namedTensors()`` (so `load_state_dict(strict=True)` accepts a checkpoint).
-    public var pytorchSource: String {
-        let widths = layerOutputWidths
+    /// and shapes of ``Network/namedTensors()`` (so `load_state_dict(strict=True)` accepts a checkpoint);
+    /// nil when a layer has no PyTorch module (``layersWithoutPyTorchModule`` names them).
+    public var pytorchSource: String? {
         var lines: [String] = []
-        for (i, layer) in layers.enumerated() {
-            let inWidth = i == 0 ? inputWidth : widths[i - 1]
-            switch layer {
-            case let .dense(units, _):
-                lines.append("nn.Linear(\(inWidth), \(units)\(denseHasBias(at: i) ? "" : ", bias=False"))")
-            case let .batchNorm(eps, beta):
-                lines.append("nn.BatchNorm1d(\(inWidth), eps=\(Self.python(Double(eps))), momentum=\(Self.python(1 - Double(beta))))")
-            case .activation(.relu): lines.append("nn.ReLU()")
-            case .activation(.tanh): lines.append("nn.Tanh()")
-            case .activation(.sigmoid): lines.append("nn.Sigmoid()")
-            case let .dropout(keep):
-                lines.append("nn.Dropout(p=\(Self.python(1 - Double(keep))))")
-            }
+        for (layer, position) in zip(layers, layerPositions) {
+            guard let line = layer.definition.pytorchModule(at: position) else { return nil }
+            lines.append(line)
         }
         return "nn.Sequential(\n" + lines.map { "    \($0)," }.joined(separator: "\n") + "\n)"
-    }
-
-    /// A Float hyperparameter as Python source: 6 significant digits, so 1 − 0.9f reads 0.1.
-    private static func python(_ value: Double) -> String {
-        String(format: "%g", value)
     }
 }

@@ -152,7 +152,7 @@ public final class Trainer {
         let finished = state.stoppedEarly || state.epoch >= config.epochs
         if finished, let counts = state.bestBatchNormCounts, let snapshot = bestSnapshot, config.earlyStopping != nil {
             for (best, live) in zip(snapshot, network.stateTensors) { try backend.copy(best, to: live) }
-            network.batchNormCounts = counts
+            network.counterValues = counts
         }
         network.mode = .evaluation
         let trainEval = config.evaluateTrainingSetAtEnd ? try network.evaluate(train, batchSize: config.evaluationBatchSize) : nil
@@ -415,7 +415,7 @@ public final class Trainer {
         let live = network.stateTensors
         if bestSnapshot == nil { bestSnapshot = try live.map { try backend.makeTensor($0.shape) } }
         for (source, copy) in zip(live, bestSnapshot ?? []) { try backend.copy(source, to: copy) }
-        state.bestBatchNormCounts = network.batchNormCounts
+        state.bestBatchNormCounts = network.counterValues
         return true
     }
 
@@ -466,8 +466,8 @@ public final class Trainer {
                 if let values = table.floats("best.\(entry.name)", shape: entry.shape) { try backend.upload(values, to: tensor) }
             }
             bestSnapshot = snapshot
-            guard counts.count == network.batchNormCounts.count else {
-                throw NNError.invalidData(source: "training state", detail: "best snapshot has \(counts.count) batch-norm counters, the network \(network.batchNormCounts.count)")
+            guard counts.count == network.counterValues.count else {
+                throw NNError.invalidData(source: "training state", detail: "best snapshot has \(counts.count) batch-norm counters, the network \(network.counterValues.count)")
             }
         } else {
             bestSnapshot = nil

@@ -72,7 +72,11 @@ struct PyTorchModuleSource {
         // The module's code is generated from the validated architecture, never copied from the file:
         // metadata is free text, and pasting it into a Python file would run whatever it holds.
         // A checkpoint whose `pytorch_module` disagrees with its architecture is corrupt or edited.
-        let sequential = spec.pytorchSource
+        guard let sequential = spec.pytorchSource else {
+            throw CommandFailure.failed(
+                "\(modelPath): layer(s) \(spec.layersWithoutPyTorchModule.joined(separator: ", ")) have no PyTorch module, so the model "
+                    + "cannot be exported to PyTorch; give those layers a pytorchModule(at:) in their definition")
+        }
         if let saved = metadata[ModelCheckpoint.Key.pytorchModule], saved != sequential {
             throw CommandFailure.failed(
                 "\(modelPath): the '\(ModelCheckpoint.Key.pytorchModule)' metadata does not match the '\(ModelCheckpoint.Key.networkSpec)' "

@@ -163,10 +163,7 @@ struct ResumePlan {
     func checkArchitecture(_ spec: NetworkSpec) throws {
         func normalized(_ s: NetworkSpec) -> NetworkSpec {
             var copy = s
-            copy.layers = s.layers.map { layer in
-                if case .dropout = layer { return .dropout(keep: 0.5) }
-                return layer
-            }
+            copy.layers = s.layers.map { $0.definition(as: DropoutDefinition.self) == nil ? $0 : .dropout(keep: 0.5) }
             return copy
         }
         guard normalized(spec) == normalized(checkpoint.model.spec) else {

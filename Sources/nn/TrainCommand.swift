@@ -234,8 +234,9 @@ struct TrainCommand: ParsableCommand {
         var spec = try NetworkSpec.mlp(inputWidth: inputWidth, hidden: layers.sizes, classes: classes, activation: activation,
                                        batchNorm: batchnorm, keepProbability: dropout, initializer: weightInit, head: head)
         spec.layers = spec.layers.map { layer in
-            if case let .batchNorm(eps, _) = layer { return .batchNorm(epsilon: eps, averagingBeta: batchNormBeta) }
-            return layer
+            guard var batchNorm = layer.definition(as: BatchNormDefinition.self) else { return layer }
+            batchNorm.averagingBeta = batchNormBeta
+            return LayerSpec(batchNorm)
         }
         try spec.validate()
         return spec

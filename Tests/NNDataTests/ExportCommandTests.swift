@@ -36,7 +36,7 @@ final class ExportCommandTests: XCTestCase {
         let text = try String(contentsOfFile: out, encoding: .utf8)
         let spec = try ModelCheckpoint.describe(model).spec
         // The Sequential is the checkpoint's pytorch_module, indented into sequential().
-        let body = spec.pytorchSource.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+        let body = try XCTUnwrap(spec.pytorchSource).split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
         XCTAssertTrue(text.contains("    return " + body.dropFirst(4)), text)
         XCTAssertTrue(text.contains("INPUT_WIDTH = 5\n"))
         XCTAssertTrue(text.contains("HEAD = \"softmax\"\n"))

@@ -21,9 +21,10 @@ final class StateDictTests: XCTestCase {
         XCTAssertEqual(byName["1.running_var"]?.values, [1, 1, 1, 1, 1])
         XCTAssertEqual(byName["1.num_batches_tracked"]?.dtype, .int64)
         XCTAssertEqual(byName["1.num_batches_tracked"]?.shape, [])
-        XCTAssertTrue(spec.pytorchSource.contains("nn.Linear(7, 5, bias=False)"), spec.pytorchSource)
-        XCTAssertTrue(spec.pytorchSource.contains("nn.BatchNorm1d(5, eps=1e-05, momentum=0.1)"), spec.pytorchSource)
-        XCTAssertTrue(spec.pytorchSource.contains("nn.Dropout(p=0.1)"), spec.pytorchSource)
+        let module = try XCTUnwrap(spec.pytorchSource)
+        XCTAssertTrue(module.contains("nn.Linear(7, 5, bias=False)"), module)
+        XCTAssertTrue(module.contains("nn.BatchNorm1d(5, eps=1e-05, momentum=0.1)"), module)
+        XCTAssertTrue(module.contains("nn.Dropout(p=0.1)"), module)
     }
 
     /// Weights follow He initialisation: variance 2/n, mean 0 (checked statistically over 64×200

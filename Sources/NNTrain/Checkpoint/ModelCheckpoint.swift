@@ -74,7 +74,8 @@ public enum ModelCheckpoint {
             try Dataset.checkClassNames(names, classes: network.spec.classes, source: path)
             meta[Key.classNames] = try json(names)
         }
-        meta[Key.pytorchModule] = network.spec.pytorchSource
+        // A network with a layer PyTorch lacks still saves; only export needs the module.
+        if let module = network.spec.pytorchSource { meta[Key.pytorchModule] = module }
         meta[Key.architecture] = network.describeArchitecture()
         let tensors = try network.namedTensors()
         try NamedTensor.checkFinite(tensors, saving: "the model")

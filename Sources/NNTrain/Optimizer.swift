@@ -47,10 +47,36 @@ public enum OptimizerKind: Sendable, Codable, Equatable {
     }
 }
 
-/// Applies one ``OptimizerKind`` to a network's parameters through the backend's fused update
-/// kernels, keeping the state tensors (velocity, squared-gradient averages) on the device.
+/// How one parameter tensor moves, given its gradient and the rule's own state tensors.
+///
+/// The built-in rules (``OptimizerKind``) run one fused kernel per tensor on every backend. A rule of
+/// your own composes the backend's ops (``Backend/axpy(alpha:_:_:)``, ``Backend/scale(_:by:)``, …)
+/// and trains on every backend without a kernel; pass it to ``Trainer/init(network:config:parallel:rule:)``.
+public protocol OptimizerRule: Sendable {
+    /// The name checkpoints record, so a run resumes only with the rule its state tensors belong to.
+    var name: String { get }
+    /// Names of the per-parameter state tensors ("m", "v"), each shaped like its parameter and zero at start.
+    var stateNames: [String] { get }
+    /// Throws ``NNError/invalidArgument(op:detail:)`` for a hyperparameter out of range.
+    func validate() throws
+    /// One update of `parameter` from its gradient (which it may overwrite). `step` counts updates
+    /// from 1; `penalty` is the weight decay to fold in (``WeightPenalty/none`` for biases, γ and β).
+    func update(_ parameter: Parameter, state: [Tensor], learningRate: Float, step: Int, penalty: WeightPenalty,
+                backend: any Backend) throws
+}
+
+extension OptimizerKind: OptimizerRule {
+    public func update(_ parameter: Parameter, state: [Tensor], learningRate: Float, step: Int, penalty: WeightPenalty,
+                       backend: any Backend) throws {
+        try backend.update(rule(learningRate: learningRate, step: step), penalty: penalty,
+                           parameter: parameter.value, gradient: parameter.gradient, state: state)
+    }
+}
+
+/// Applies one ``OptimizerRule`` to a network's parameters, keeping the rule's state tensors
+/// (velocity, squared-gradient averages) on the device.
 public final class Optimizer {
-    public let kind: OptimizerKind
+    public let rule: any OptimizerRule
     public let backend: any Backend
     let parameters: [Parameter]
     /// Per parameter, the rule's state tensors (zeros at start).
@@ -58,12 +84,17 @@ public final class Optimizer {
     /// Updates applied so far; Adam's bias correction uses `step + 1` for the next one.
     public internal(set) var step: Int = 0
 
-    public init(kind: OptimizerKind, parameters: [Parameter], backend: any Backend) throws {
-        try kind.validate()
-        self.kind = kind
+    public init(rule: any OptimizerRule, parameters: [Parameter], backend: any Backend) throws {
+        try rule.validate()
+        self.rule = rule
         self.backend = backend
         self.parameters = parameters
-        state = try parameters.map { p in try kind.stateNames.map { _ in try backend.makeTensor(p.value.shape) } }
+        state = try parameters.map { p in try rule.stateNames.map { _ in try backend.makeTensor(p.value.shape) } }
+    }
+
+    /// An optimiser with a built-in rule.
+    public convenience init(kind: OptimizerKind, parameters: [Parameter], backend: any Backend) throws {
+        try self.init(rule: kind, parameters: parameters, backend: backend)
     }
 
     /// One update of every parameter from its gradient; weights get `penalty`, the rest none.
@@ -71,9 +102,9 @@ public final class Optimizer {
         guard learningRate >= 0, learningRate.isFinite else {
             throw NNError.invalidArgument(op: "optimizer", detail: "learning rate \(learningRate) must be finite and ≥ 0")
         }
-        let rule = kind.rule(learningRate: learningRate, step: step + 1)
         for (p, s) in zip(parameters, state) {
-            try backend.update(rule, penalty: p.isPenalized ? penalty : .none, parameter: p.value, gradient: p.gradient, state: s)
+            try rule.update(p, state: s, learningRate: learningRate, step: step + 1, penalty: p.isPenalized ? penalty : .none,
+                            backend: backend)
         }
         step += 1
     }
@@ -82,7 +113,7 @@ public final class Optimizer {
     public func namedState() throws -> [NamedTensor] {
         var out: [NamedTensor] = []
         for (p, tensors) in zip(parameters, state) {
-            for (stateName, t) in zip(kind.stateNames, tensors) {
+            for (stateName, t) in zip(rule.stateNames, tensors) {
                 out.append(.float32("optimizer.\(p.name).\(stateName)", shape: p.exportShape, values: try backend.download(t)))
             }
         }
@@ -90,12 +121,12 @@ public final class Optimizer {
     }
 
     func expectedStateShapes() -> [(name: String, shape: [Int])] {
-        parameters.flatMap { p in kind.stateNames.map { ("optimizer.\(p.name).\($0)", p.exportShape) } }
+        parameters.flatMap { p in rule.stateNames.map { ("optimizer.\(p.name).\($0)", p.exportShape) } }
     }
 
     func load(_ table: inout NamedTensorTable) throws {
         for (p, tensors) in zip(parameters, state) {
-            for (stateName, t) in zip(kind.stateNames, tensors) {
+            for (stateName, t) in zip(rule.stateNames, tensors) {
                 if let v = table.floats("optimizer.\(p.name).\(stateName)", shape: p.exportShape) {
                     try backend.upload(v, to: t)
                 }

@@ -55,7 +55,10 @@ public final class Trainer {
 
     /// - Throws: ``NNError/invalidArgument(op:detail:)`` for an invalid config (e.g. a negative
     ///   learning rate).
-    public init(network: Network, config: TrainingConfig, parallel: DataParallel = .singleProcess) throws {
+    ///
+    /// - Parameter rule: an optimiser rule of your own; nil uses ``TrainingConfig/optimizer``.
+    public init(network: Network, config: TrainingConfig, parallel: DataParallel = .singleProcess,
+                rule: (any OptimizerRule)? = nil) throws {
         try config.validate()
         guard parallel.bucketCapacity >= 0 else {
             throw NNError.invalidArgument(op: "data parallel", detail: "bucket capacity \(parallel.bucketCapacity) must be ≥ 0 (0: one bucket)")
@@ -67,8 +70,8 @@ public final class Trainer {
             ? GradientReducer(layers: network.layers.reversed().map(\.parameters).filter { !$0.isEmpty },
                               capacity: parallel.bucketCapacity, communicator: parallel.communicator, backend: network.backend)
             : nil
-        optimizer = try Optimizer(kind: config.optimizer, parameters: network.parameters, backend: network.backend)
-        state = TrainingState(optimizer: config.optimizer, schedule: config.schedule,
+        optimizer = try Optimizer(rule: rule ?? config.optimizer, parameters: network.parameters, backend: network.backend)
+        state = TrainingState(optimizer: config.optimizer, optimizerRuleName: rule?.name, schedule: config.schedule,
                               initialLearningRate: config.learningRate,
                               shuffleState: SeededGenerator(seed: config.seed).state,
                               dropoutSeed: network.dropoutSeed, dropoutOffset: network.dropoutOffset)
@@ -452,10 +455,10 @@ public final class Trainer {
     public func restore(state saved: TrainingState, tensors: [NamedTensor]) throws {
         try saved.validate(source: "training state")
         // The moments' meaning depends on the rule, not on its β or ε, so those may change on resume.
-        guard saved.optimizer.name == config.optimizer.name else {
+        guard saved.ruleName == optimizer.rule.name else {
             throw NNError.invalidData(
                 source: "training state",
-                detail: "saved with optimizer \(saved.optimizer.name) but this run uses \(config.optimizer.name); its moment tensors do not carry over, resume with --optimizer \(saved.optimizer.name)")
+                detail: "saved with optimizer \(saved.ruleName) but this run uses \(optimizer.rule.name); its moment tensors do not carry over, resume with --optimizer \(saved.ruleName)")
         }
         var table = NamedTensorTable(tensors, source: "training state")
         try optimizer.load(&table)
@@ -472,12 +475,13 @@ public final class Trainer {
         } else {
             bestSnapshot = nil
         }
-        try table.finish(expectedFrom: "this trainer (optimizer \(config.optimizer.name))")
+        try table.finish(expectedFrom: "this trainer (optimizer \(optimizer.rule.name))")
         optimizer.step = saved.optimizerStep
         state = saved
         // Hyperparameters that may change between runs come from this trainer's config: the state
         // records what the continued run actually uses.
         state.optimizer = config.optimizer
+        state.optimizerRuleName = optimizer.rule.name == config.optimizer.name ? nil : optimizer.rule.name
         state.schedule = config.schedule
         state.initialLearningRate = config.learningRate
         if state.stoppedEarly {

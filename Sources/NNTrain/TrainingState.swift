@@ -51,6 +51,11 @@ public struct TrainingState: Sendable, Codable, Equatable {
     /// Updates applied by the optimiser (Adam's t).
     public var optimizerStep: Int = 0
     public var optimizer: OptimizerKind
+    /// The rule actually used when it is not ``optimizer`` (a rule of the program's own); nil otherwise,
+    /// and in states written before rules were open.
+    public var optimizerRuleName: String?
+    /// The name of the rule whose moments the state holds.
+    public var ruleName: String { optimizerRuleName ?? optimizer.name }
     public var schedule: LearningRateSchedule
     public var initialLearningRate: Float
     /// Shuffle generator state at the start of the current epoch (its permutation is redrawn on resume).

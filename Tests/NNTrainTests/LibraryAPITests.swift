@@ -152,4 +152,65 @@ final class LibraryAPITests: XCTestCase {
         XCTAssertEqual(recipe.devCount(of: 1000), 100)
         XCTAssertEqual(recipe.devCount(of: 1), 0, "at least one sample is left to train on")
     }
+
+    /// The save/load/resume recipe of the "Checkpoints and PyTorch" article, as written there: a run
+    /// stopped after epoch 1 and resumed from its checkpoint ends on the uninterrupted run's weights.
+    func testTheDocumentedResumeContinuesARunBitForBit() throws {
+        let data = try TestSupport.synthetic(count: 80, width: 5, classes: 3, seed: 9)
+        let (train, dev) = try data.split(devCount: 16, seed: 1)
+        let spec = try NetworkSpec.mlp(inputWidth: 5, hidden: [8], classes: 3, keepProbability: 0.9)
+        var config = TrainingConfig.recommended
+        config.epochs = 3
+        config.batchSize = 16
+        let backend = TestSupport.native()
+
+        let whole = try Network(spec: spec, backend: backend, seed: 1)
+        try Trainer(network: whole, config: config).fit(train: train, dev: dev)
+
+        let directory = NSTemporaryDirectory() + "library-resume-\(UInt64.random(in: 0 ... .max))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try Network(spec: spec, backend: backend, seed: 1)
+        let trainer = try Trainer(network: first, config: config)
+        trainer.onEpoch = { metrics in
+            guard metrics.epoch == 1 else { return }
+            try ModelCheckpoint.save(first, toDirectory: directory)
+            try TrainingCheckpoint.save(trainer: trainer, toDirectory: directory)
+            throw CancellationError()  // the process "dies" after the checkpoint
+        }
+        XCTAssertThrowsError(try trainer.fit(train: train, dev: dev))
+
+        // Resuming, as the article shows it.
+        let network = try ModelCheckpoint.load(directory, backend: backend)
+        let saved = try TrainingCheckpoint.read(directory: directory)
+        let resumed = try Trainer(network: network, config: saved.config ?? config)
+        try resumed.restore(state: saved.state, tensors: saved.tensors)
+        let report = try resumed.fit(train: train, dev: dev)
+        XCTAssertEqual(report.epochs.map(\.epoch), [2, 3])
+        XCTAssertEqual(try network.namedTensors(), try whole.namedTensors(), "same bits as the run that never stopped")
+    }
+
+    /// The custom training loop of the "Training" article: Trainer.step on batches the caller builds.
+    func testTheDocumentedCustomTrainingLoopLearns() throws {
+        let data = try TestSupport.synthetic(count: 120, width: 5, classes: 3, seed: 12)
+        let (train, dev) = try data.split(devCount: 30, seed: 1)
+        let network = try Network(spec: try NetworkSpec.mlp(inputWidth: 5, hidden: [16], classes: 3), backend: TestSupport.native(), seed: 1)
+        let normalizer = try InputNormalizer.fit(train)
+        network.normalizer = normalizer
+        var config = TrainingConfig.recommended
+        config.learningRate = 1e-2
+        let trainer = try Trainer(network: network, config: config)
+        let backend = network.backend
+        let before = try network.evaluate(dev).loss
+        for _ in 0..<20 {
+            for start in stride(from: 0, to: train.count, by: 32) {
+                let batch = try train.subset(rows: Array(start..<min(start + 32, train.count)))
+                let inputs = try backend.makeTensor(normalizer.apply(batch.features), shape: Shape(batch.count, batch.width))
+                let labels = try backend.makeTensor(batch.labels.map(Float.init), shape: Shape(batch.count, 1))
+                try trainer.step(inputs: inputs, labels: labels)
+            }
+        }
+        let after = try network.evaluate(dev)
+        XCTAssertLessThan(after.loss, before * 0.8, "20 epochs of steps lower the dev loss")
+        XCTAssertEqual(trainer.state.globalStep, 20 * 3)
+    }
 }

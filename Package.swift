@@ -122,3 +122,10 @@ let package = Package(
                     exclude: ["Seeds"]),
     ]
 )
+
+// Documentation: `SWIFTNN_DOCS=1 swift package generate-documentation --target NNTrain` (what .ci/run
+// does for every library). The DocC plugin is a dependency only then, so packages that depend on
+// SwiftNN never resolve or clone it (nor its SymbolKit dependency).
+if Context.environment["SWIFTNN_DOCS"] == "1" {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
+}

@@ -79,45 +79,4 @@ extension Network {
         let p = try predictProbabilities(data, batchSize: batchSize)
         return predictions(fromProbabilities: p).map { Int32($0.classIndex) }
     }
-
-    /// Predictions for unlabelled samples given as rows of raw features (the scale the network was
-    /// trained on: its ``normalizer`` is applied here).
-    ///
-    /// - Throws: ``NNError/invalidData(source:detail:)`` naming the first row whose length is not
-    ///   the network's input width, or a feature that is not finite.
-    public func predict(_ rows: [[Float]], batchSize: Int = 1024) throws -> [Prediction] {
-        var features: [Float] = []
-        features.reserveCapacity(rows.count * spec.inputWidth)
-        for (index, row) in rows.enumerated() {
-            guard row.count == spec.inputWidth else {
-                throw NNError.invalidData(
-                    source: "predict", detail: "row \(index) has \(row.count) features but the network takes \(spec.inputWidth)")
-            }
-            features += row
-        }
-        guard !rows.isEmpty else { return [] }
-        let data = try Dataset(unlabelledFeatures: features, width: spec.inputWidth, classes: spec.classes, name: "predict")
-        return predictions(fromProbabilities: try predictProbabilities(data, batchSize: batchSize))
-    }
-
-    /// Splits row-major probabilities (samples × classes, as ``predictProbabilities(_:batchSize:)``
-    /// returns them) into one ``Prediction`` per sample, named by ``classNames`` when the model has them.
-    public func predictions(fromProbabilities p: [Float]) -> [Prediction] {
-        let c = spec.classes
-        return stride(from: 0, to: p.count - c + 1, by: c).map { start in
-            let row = Array(p[start..<(start + c)])
-            var best = 0
-            for j in 1..<c where row[j] > row[best] { best = j }
-            return Prediction(classIndex: best, className: classNames?[best], probabilities: row)
-        }
-    }
-}
-
-/// One sample's prediction: the arg-max class (the first on ties) and every class's probability.
-public struct Prediction: Sendable, Equatable {
-    public var classIndex: Int
-    /// The class's name, when the model was trained on text labels.
-    public var className: String?
-    /// One probability per class, in class order; they sum to 1 up to rounding.
-    public var probabilities: [Float]
 }

@@ -2,20 +2,29 @@ import Foundation
 import NNCore
 import NNDistributed
 
-/// The outcome of ``Trainer/fit(train:dev:)``.
+/// The outcome of ``Trainer/fit(train:dev:test:)``: per-epoch metrics, the final weights'
+/// evaluation on each set, and a bias/variance reading.
 public struct TrainingReport: Sendable, Codable, Equatable {
     /// One entry per epoch run in this call (the last may be partial).
     public var epochs: [EpochMetrics]
     /// Final training-set loss and accuracy in evaluation mode (nil when not requested).
     public var train: Evaluation?
+    /// Final dev-set loss and accuracy (nil without a dev set).
     public var dev: Evaluation?
+    /// Final test-set loss and accuracy (nil without a test set). The test set is evaluated once, on
+    /// the weights the network ends with, and never steers training.
+    public var test: Evaluation?
+    /// Bias and variance read from the train and dev errors (nil without both).
     public var diagnosis: Diagnosis?
+    /// Whether early stopping ended the run before ``TrainingConfig/epochs``.
     public var stoppedEarly: Bool
     /// 1-based epoch whose weights the network holds after early stopping restored them.
     public var bestEpoch: Int?
+    /// Optimisation steps taken in total, counting those of a resumed run's earlier calls.
     public var globalSteps: Int
     /// Training throughput over this call (excluding evaluation).
     public var samplesPerSecond: Double
+    /// Wall-clock time of this call, evaluation included.
     public var wallSeconds: Double
 }
 
@@ -122,7 +131,9 @@ public final class Trainer {
     // MARK: Fit
 
     /// Trains for ``TrainingConfig/epochs`` epochs in total (counting epochs already in ``state``),
-    /// evaluating `dev` after each, then reports final train/dev errors with a bias/variance reading.
+    /// evaluating `dev` after each, then reports final train/dev errors with a bias/variance reading,
+    /// and the final weights' test loss and accuracy when `test` is given (checked against the
+    /// network before the first step, so a test set that does not fit fails fast).
     /// Leaves the network in evaluation mode. A run ended by ``TrainingConfig/maxSteps`` keeps its
     /// latest weights (so it can be resumed); a finished run with early stopping ends on the best
     /// dev epoch's weights.
@@ -132,8 +143,14 @@ public final class Trainer {
     ///   ``NNError/invalidData(source:detail:)`` or ``NNError/shapeMismatch(op:detail:)`` when the
     ///   data does not fit the network.
     @discardableResult
-    public func fit(train: Dataset, dev: Dataset? = nil) throws -> TrainingReport {
+    public func fit(train: Dataset, dev: Dataset? = nil, test: Dataset? = nil) throws -> TrainingReport {
         try prepare(train: train, dev: dev)
+        if let test {
+            try BatchLoader.check(test, fits: network)
+            guard !test.isEmpty else {
+                throw NNError.invalidData(source: test.name, detail: "the test set is empty; pass nil for no test evaluation")
+            }
+        }
         let clock = ContinuousClock()
         let started = clock.now
         var trainingTime: Duration = .zero
@@ -160,6 +177,7 @@ public final class Trainer {
         network.mode = .evaluation
         let trainEval = config.evaluateTrainingSetAtEnd ? try network.evaluate(train, batchSize: config.evaluationBatchSize) : nil
         let devEval = try dev.map { try network.evaluate($0, batchSize: config.evaluationBatchSize) }
+        let testEval = try test.map { try network.evaluate($0, batchSize: config.evaluationBatchSize) }
         var diagnosis: Diagnosis?
         if let t = trainEval, let d = devEval {
             diagnosis = Diagnosis(trainError: t.error, devError: d.error, bayesError: config.bayesError,
@@ -167,7 +185,7 @@ public final class Trainer {
         }
         let seconds = Self.seconds(trainingTime)
         return TrainingReport(
-            epochs: epochs, train: trainEval, dev: devEval, diagnosis: diagnosis,
+            epochs: epochs, train: trainEval, dev: devEval, test: testEval, diagnosis: diagnosis,
             stoppedEarly: state.stoppedEarly, bestEpoch: config.earlyStopping == nil ? nil : state.bestEpoch,
             globalSteps: state.globalStep,
             samplesPerSecond: seconds > 0 ? Double(trainedSamples) / seconds : 0,
@@ -179,7 +197,7 @@ public final class Trainer {
     }
 
     /// Checks the data against the network and config, fits the input normaliser, and in a
-    /// distributed run checks that every rank agrees and copies rank 0's weights to all. ``fit(train:dev:)``
+    /// distributed run checks that every rank agrees and copies rank 0's weights to all. ``fit(train:dev:test:)``
     /// does this itself; call it first to find a mismatch between ranks before writing anything.
     public func prepareToFit(train: Dataset, dev: Dataset?) throws {
         try prepare(train: train, dev: dev)
@@ -441,7 +459,7 @@ public final class Trainer {
     }
 
     /// Resumes from a saved ``state`` and ``stateTensors()``; load the network's own tensors with
-    /// ``Network/load(namedTensors:source:)`` as well. Then ``fit(train:dev:)`` continues the run.
+    /// ``Network/load(namedTensors:source:)`` as well. Then ``fit(train:dev:test:)`` continues the run.
     ///
     /// This trainer's config may differ from the saved run's in everything but the optimiser rule
     /// (learning rate, schedule parameters, β, ε, penalties, epochs, early stopping): the state then

@@ -18,7 +18,7 @@ public struct DataSplits: Sendable {
     }
 
     /// The normalisation that suits these features: one μ and σ for images, the course's
-    /// per-feature standardisation otherwise (see ``InputNormalization``).
+    /// per-feature standardisation otherwise (see `InputNormalization` in NNTrain).
     public var suggestedNormalization: InputNormalization { isImageData ? .global : .perFeature }
 }
 

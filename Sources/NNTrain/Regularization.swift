@@ -11,7 +11,7 @@ public struct Regularization: Sendable, Codable, Equatable {
 
     public static let none = Regularization()
 
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` for a negative or non-finite λ.
+    /// - Throws: `NNError.invalidArgument(op:detail:)` for a negative or non-finite λ.
     public init(l2: Float = 0, l1: Float = 0) throws {
         self.l2 = l2
         self.l1 = l1

@@ -62,7 +62,7 @@ public final class Trainer {
     /// Time in the last step's allreduces that backward did not hide (distributed runs).
     public var lastAllreduceWaitSeconds: Double { reducer?.lastWaitSeconds ?? 0 }
 
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` for an invalid config (e.g. a negative
+    /// - Throws: `NNError.invalidArgument(op:detail:)` for an invalid config (e.g. a negative
     ///   learning rate).
     public init(network: Network, config: TrainingConfig, parallel: DataParallel = .singleProcess) throws {
         try config.validate()
@@ -135,9 +135,9 @@ public final class Trainer {
     /// latest weights (so it can be resumed); a finished run with early stopping ends on the best
     /// dev epoch's weights.
     ///
-    /// - Throws: ``NNError/nonFinite(detail:)`` when the loss becomes NaN or infinite (no epoch
+    /// - Throws: `NNError.nonFinite(detail:)` when the loss becomes NaN or infinite (no epoch
     ///   callback runs for the failed epoch, so checkpoints already written stay good);
-    ///   ``NNError/invalidData(source:detail:)`` or ``NNError/shapeMismatch(op:detail:)`` when the
+    ///   `NNError.invalidData(source:detail:)` or `NNError.shapeMismatch(op:detail:)` when the
     ///   data does not fit the network.
     @discardableResult
     public func fit(train: Dataset, dev: Dataset? = nil, test: Dataset? = nil) throws -> TrainingReport {
@@ -465,7 +465,7 @@ public final class Trainer {
     /// batch size only at an epoch boundary (`state.stepInEpoch == 0`): the step index inside an
     /// epoch counts batches of the old size.
     ///
-    /// - Throws: ``NNError/invalidData(source:detail:)`` when the state belongs to another optimiser
+    /// - Throws: `NNError.invalidData(source:detail:)` when the state belongs to another optimiser
     ///   or architecture, or tensors are missing or misshapen.
     public func restore(state saved: TrainingState, tensors: [NamedTensor]) throws {
         try saved.validate(source: "training state")

@@ -65,7 +65,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
 
     public init() {}
 
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` naming the first bad setting.
+    /// - Throws: `NNError.invalidArgument(op:detail:)` naming the first bad setting.
     public func validate() throws {
         let op = "training config"
         func require(_ ok: Bool, _ detail: @autoclosure () -> String) throws {

@@ -45,11 +45,11 @@ public struct ExecutionOptions: Sendable {
 ///
 /// Resuming is the same call on the same store: finished trials stay as they are, trials a dead
 /// process left `running` run again from scratch unless their worker finished (see
-/// ``TrialRecovery``), pending ones run, and the remaining rounds follow. A worker that crashes
+/// `TrialRecovery`), pending ones run, and the remaining rounds follow. A worker that crashes
 /// fails its own trial only. The caller holds the study's coordinator lock (``StudyLock``).
 ///
 /// Every local worker is started from the thread that calls ``run()``, which must live as long as
-/// the study: workers ask to die with the thread that spawned them (see ``WorkerProcess``).
+/// the study: workers ask to die with the thread that spawned them (see `WorkerProcess`).
 public final class StudyRunner {
     public let store: StudyStore
     public let configuration: StudyConfiguration
@@ -62,7 +62,11 @@ public final class StudyRunner {
     private var saidWaiting = false
 
     /// - Parameters:
+    ///   - store: the study's database.
+    ///   - configuration: the study's space, sampler, seed and rounds.
     ///   - directory: the study's folder on this machine; trial folders go under `trials/`.
+    ///   - worker: how to start a trial (the `nn` executable and the fixed train arguments).
+    ///   - options: parallel trials, pruning and time limits.
     ///   - log: receives one line per event (trial started/finished/pruned, round boxes).
     public init(store: StudyStore, configuration: StudyConfiguration, directory: URL, worker: WorkerCommand,
                 options: ExecutionOptions, log: @escaping (String) -> Void) {

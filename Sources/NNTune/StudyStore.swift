@@ -132,7 +132,7 @@ public struct TrialRecord: Sendable, Equatable {
 /// It lives in a SQLite file (one per study; the default) or in a PostgreSQL schema (shared by
 /// workers on many machines); see ``StudyStorage``. Every change of state is one transaction, so a
 /// process killed at any instant leaves a consistent study. Workers claim pending trials atomically
-/// (``claimPendingTrial(worker:)``), and only a trial's current owner can record its end, so a trial
+/// (``claimPendingTrial(worker:at:)``), and only a trial's current owner can record its end, so a trial
 /// that was taken from a worker presumed dead is never recorded twice.
 public final class StudyStore {
     let db: any StudyDatabase
@@ -397,7 +397,7 @@ public final class StudyStore {
     }
 
     /// Marks a trial as started by worker `pid`, writing into `outputDirectory`, whatever its state:
-    /// for a caller that owns the study alone (tests, tools); workers use ``claimPendingTrial(worker:)``.
+    /// for a caller that owns the study alone (tests, tools); workers use ``claimPendingTrial(worker:at:)``.
     public func markRunning(_ id: Int, pid: Int, outputDirectory: String, at date: Date = Date(), worker: String? = nil) throws {
         try db.transaction {
             try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(id))])

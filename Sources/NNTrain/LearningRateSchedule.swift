@@ -23,6 +23,8 @@ public enum LearningRateSchedule: Sendable, Codable, Equatable {
     /// 50-epoch run halfway. When a resumed run changes `epochs`, the curve stretches from there on.
     case cosine
 
+    /// The learning rate for a 0-based `epoch` of a run of `epochs` epochs.
+    ///
     /// - Parameters:
     ///   - initial: α₀, the rate the schedule starts from.
     ///   - epoch: the 0-based epoch about to run.
@@ -46,6 +48,8 @@ public enum LearningRateSchedule: Sendable, Codable, Equatable {
         return Float(rate)
     }
 
+    /// Checks the schedule's parameters (positive decay, rates in (0, 1], intervals ≥ 1).
+    ///
     /// - Throws: `NNError.invalidArgument(op:detail:)` for a negative decay, a rate or factor
     ///   outside (0, 1], an interval below 1, or k ≤ 0.
     public func validate() throws {

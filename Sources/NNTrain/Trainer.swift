@@ -39,11 +39,15 @@ public struct TrainingReport: Sendable, Codable, Equatable {
 /// an epoch and passing them to ``restore(state:tensors:)`` on a fresh trainer continues the run bit
 /// for bit.
 public final class Trainer {
+    /// The network being trained.
     public let network: Network
+    /// The run's settings.
     public let config: TrainingConfig
+    /// The optimiser, with its state tensors on the device.
     public let optimizer: Optimizer
     /// The ranks this trainer shares each global batch with (one for an ordinary run).
     public let parallel: DataParallel
+    /// The run's scalar state: epoch, steps, RNG, early-stopping bookkeeping; saved in checkpoints.
     public private(set) var state: TrainingState
     /// Called after each epoch (and a final partial one) with its metrics; ``state`` already
     /// includes the epoch, so this is the place to write a checkpoint. Throwing stops training.
@@ -62,6 +66,8 @@ public final class Trainer {
     /// Time in the last step's allreduces that backward did not hide (distributed runs).
     public var lastAllreduceWaitSeconds: Double { reducer?.lastWaitSeconds ?? 0 }
 
+    /// A trainer for `network` under `config`; `parallel` spreads each batch over ranks.
+    ///
     /// - Throws: `NNError.invalidArgument(op:detail:)` for an invalid config (e.g. a negative
     ///   learning rate).
     public init(network: Network, config: TrainingConfig, parallel: DataParallel = .singleProcess) throws {

@@ -5,9 +5,13 @@
 /// 4: the rest, Adam's β₁, β₂, ε last since their defaults almost always do). Spaces are kept
 /// in this order, so draws, tables and plots list α first.
 public struct Hyperparameter: Sendable, Equatable {
+    /// The kind of value a hyperparameter takes.
     public enum Kind: Sendable, Equatable {
+        /// A real number (learning rate, β, λ).
         case real
+        /// A whole number (hidden units, batch size, epochs).
         case integer
+        /// Text (a layer list such as "512,256").
         case text
     }
 

@@ -23,6 +23,7 @@ public struct SearchBox: Sendable, Equatable, Codable, CustomStringConvertible {
         self.bounds = bounds
     }
 
+    /// The bounds of `name`, or nil when it is not searched.
     public func bounds(of name: String) -> Bounds? {
         bounds.first { $0.name == name }?.bounds
     }

@@ -169,8 +169,10 @@ public struct SearchSpace: Sendable, Equatable, Codable {
         entries = orderedEntries
     }
 
+    /// The hyperparameters' names, in order.
     public var names: [String] { entries.map(\.name) }
 
+    /// The distribution of `name`, or nil when it is not searched.
     public func distribution(of name: String) -> Distribution? {
         entries.first { $0.name == name }?.distribution
     }

@@ -5,7 +5,9 @@ import Foundation
 /// worker that dies loses at most its running trials, which run again elsewhere once its heartbeat
 /// has been silent for the study's grace period.
 public final class StudyWorker {
+    /// The study's database.
     public let store: StudyStore
+    /// The study's name.
     public let name: String
     private let executor: TrialExecutor
     private let rules: TrialRules

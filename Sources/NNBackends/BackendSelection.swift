@@ -6,7 +6,7 @@ import NNOpenCL
 /// Turns a user's backend request (a `--backend` flag or `NN_BACKEND`) into a working backend.
 ///
 /// - `opencl`: the OpenCL backend on the device `NN_OPENCL_DEVICE` names (else the first GPU, else the
-///   first device), or a thrown ``NNError/backendUnavailable(backend:reason:)`` that says why. Never a
+///   first device), or a thrown `NNError.backendUnavailable(backend:reason:)` that says why. Never a
 ///   silent fallback: a user who asks for OpenCL and gets the CPU would misread every timing.
 /// - `native`: the native Swift backend, in float32.
 /// - `auto` (the default): OpenCL when a device builds the kernels and runs one, else native, saying
@@ -21,8 +21,8 @@ public enum BackendSelection {
     ///   - kind: the requested kind; `nil` reads `NN_BACKEND` (unset or empty means `auto`).
     ///   - environment: where `NN_BACKEND` and `NN_OPENCL_DEVICE` are read (the process environment by default).
     ///   - log: receives the single line explaining an `auto` fallback; stderr by default.
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` for an unknown `NN_BACKEND` value, and
-    ///   ``NNError/backendUnavailable(backend:reason:)`` (or the device's own error) when `opencl` was
+    /// - Throws: `NNError.invalidArgument(op:detail:)` for an unknown `NN_BACKEND` value, and
+    ///   `NNError.backendUnavailable(backend:reason:)` (or the device's own error) when `opencl` was
     ///   requested and cannot be used.
     public static func make(_ kind: BackendKind? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment,

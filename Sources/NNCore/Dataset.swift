@@ -29,7 +29,7 @@ public struct Dataset: Sendable {
 
     /// Validates and wraps features and labels.
     ///
-    /// - Throws: ``NNError/invalidData(source:detail:)`` naming the first problem: a width or class
+    /// - Throws: `NNError.invalidData(source:detail:)` naming the first problem: a width or class
     ///   count below 1, a feature count that is not `labels.count × width`, a label outside
     ///   `0..<classes` (with its row), or a NaN/infinite feature (with its row and column).
     public init(features: [Float], labels: [Int32], width: Int, classes: Int, name: String = "dataset",
@@ -112,7 +112,7 @@ public struct Dataset: Sendable {
 
     /// The samples at `rows`, in that order (repeats allowed).
     ///
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` for a row outside `0..<count`.
+    /// - Throws: `NNError.invalidArgument(op:detail:)` for a row outside `0..<count`.
     public func subset(rows: [Int], name: String? = nil) throws -> Dataset {
         if let bad = rows.first(where: { $0 < 0 || $0 >= count }) {
             throw NNError.invalidArgument(op: "Dataset.subset", detail: "row \(bad) is outside 0..<\(count) of \(self.name)")
@@ -132,7 +132,7 @@ public struct Dataset: Sendable {
     /// Splits off `devCount` samples chosen by a seeded shuffle; the rest, in shuffled order, is
     /// the training part. The same seed always gives the same split.
     ///
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` unless `0 <= devCount <= count`.
+    /// - Throws: `NNError.invalidArgument(op:detail:)` unless `0 <= devCount <= count`.
     public func split(devCount: Int, seed: UInt64) throws -> (train: Dataset, dev: Dataset) {
         guard devCount >= 0, devCount <= count else {
             throw NNError.invalidArgument(

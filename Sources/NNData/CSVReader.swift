@@ -45,16 +45,22 @@ public enum CSVHeader: String, Sendable, CaseIterable {
     /// A header when the first row has a feature cell that is not a number (a label cell may be
     /// text: "setosa" in the label column is a class name, not a header).
     case auto
+    /// The first row is a header.
     case present
+    /// Every row is data.
     case absent
 }
 
 /// Options for reading a labelled CSV file.
 public struct CSVOptions: Sendable, Equatable {
+    /// Which column holds the label.
     public var labelColumn: LabelColumn
+    /// Whether the first row is a header.
     public var header: CSVHeader
+    /// The byte between cells (`,` by default).
     public var delimiter: UInt8
 
+    /// Options with the label in `labelColumn`, a header as `header` says, cells split at `delimiter`.
     public init(labelColumn: LabelColumn = .last, header: CSVHeader = .auto, delimiter: Character = ",") {
         self.labelColumn = labelColumn
         self.header = header
@@ -68,6 +74,7 @@ public struct CSVTable: Sendable {
     public var features: [Float]
     /// One class index per row; empty when the file was read without a label column.
     public var labels: [Int32]
+    /// Features per row (the columns without the label).
     public var width: Int
     /// Header names of the feature columns, when the file has a header.
     public var featureNames: [String]?
@@ -89,10 +96,12 @@ public struct CSVTable: Sendable {
 /// Numbers are parsed in place with `strtof` (the C locale: '.' is the decimal point), without building a
 /// string per cell, so a 100 MB file reads in about a second.
 public enum CSVReader {
+    /// Reads a CSV file, plain or gzip-compressed.
     public static func read(path: String, options: CSVOptions = CSVOptions()) throws -> CSVTable {
         try parse(FileBytes.readMaybeGzip(path), source: path, options: options)
     }
 
+    /// Parses CSV bytes; `source` names them in errors.
     public static func parse(_ input: [UInt8], source: String, options: CSVOptions = CSVOptions()) throws -> CSVTable {
         var bytes = input
         bytes.append(0)  // strtof stops at the terminator on the last cell.

@@ -3,13 +3,16 @@ import NNCore
 
 /// Training data and, when the source has one, its own test set.
 public struct DataSplits: Sendable {
+    /// The training set (split a dev set off it yourself).
     public var train: Dataset
+    /// The test set, when the source has one or a test file was given.
     public var test: Dataset?
     /// Whether the features are image pixels, all in one unit: the built-in sets, IDX files, and
     /// `.npy`/`.npz` arrays of rank 3 or more (samples × height × width …). CSV tables and rank-2
     /// arrays may mix units, so they are not. `nn train` standardises images with one μ and σ.
     public var isImageData: Bool
 
+    /// Splits with `isImageData` deciding ``suggestedNormalization``.
     public init(train: Dataset, test: Dataset?, isImageData: Bool) {
         self.train = train
         self.test = test
@@ -17,7 +20,7 @@ public struct DataSplits: Sendable {
     }
 
     /// The normalisation that suits these features: one μ and σ for images, the course's
-    /// per-feature standardisation otherwise (see ``InputNormalization``).
+    /// per-feature standardisation otherwise (see `InputNormalization` in NNTrain).
     public var suggestedNormalization: InputNormalization { isImageData ? .global : .perFeature }
 }
 
@@ -33,11 +36,13 @@ public struct DataLoadOptions: Sendable {
     public var testPath: String?
     /// Array names inside an `.npz` archive; nil tries the usual names.
     public var npzFeatureKey: String?
+    /// The `.npz` member holding the labels (default: found by name).
     public var npzLabelKey: String?
     /// The classes text labels must come from, in class order (a model's, when evaluating it);
     /// nil numbers the distinct text labels of the training file in sorted order.
     public var classNames: [String]?
 
+    /// Options for ``DataLoader/load(_:options:)``; every one has a default.
     public init(csv: CSVOptions = CSVOptions(), classes: Int? = nil, labelsPath: String? = nil, testPath: String? = nil,
                 npzFeatureKey: String? = nil, npzLabelKey: String? = nil, classNames: [String]? = nil) {
         self.csv = csv
@@ -54,6 +59,8 @@ public struct DataLoadOptions: Sendable {
 /// or a path to a CSV (`.csv`, `.csv.gz`, `.tsv`), `.npy` (with a labels file), `.npz`, IDX file, or a
 /// directory of IDX files in the MNIST layout.
 public enum DataLoader {
+    /// Loads a named data set (`fashion-mnist`, `mnist`, `digits`) or a file or folder by path
+    /// (CSV, IDX, `.npy` with ``DataLoadOptions/labelsPath``, `.npz`).
     public static func load(_ source: String, options: DataLoadOptions = DataLoadOptions()) throws -> DataSplits {
         if let named = NamedDataset(rawValue: source.lowercased()) {
             if let testPath = options.testPath {
@@ -190,13 +197,19 @@ extension DataLoader {
 
     /// Samples without labels, row-major.
     public struct Features: Sendable {
+        /// Row-major features, `count × width`.
         public var values: [Float]
+        /// Features per sample.
         public var width: Int
+        /// The source's name for messages.
         public var name: String
+        /// Whether the source holds images (global normalisation suits them).
         public var isImageData: Bool
 
+        /// Number of samples.
         public var count: Int { width > 0 ? values.count / width : 0 }
 
+        /// Features as read.
         public init(values: [Float], width: Int, name: String, isImageData: Bool) {
             self.values = values
             self.width = width

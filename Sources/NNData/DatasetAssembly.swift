@@ -5,7 +5,13 @@ import NNCore
 public enum DatasetAssembly {
     /// A data set from a features array (n × … samples, flattened per sample) and a labels array (n or n × 1).
     ///
-    /// - Parameter classes: the class count; nil infers max(label) + 1 (at least 2).
+    /// - Parameters:
+    ///   - features: the samples, n × … values (every dimension after the first is flattened).
+    ///   - labels: n class indices, as n or n × 1 values.
+    ///   - classes: the class count; nil infers max(label) + 1 (at least 2).
+    ///   - name: the data set's name in messages.
+    ///   - featureSource: the file the features came from, named in errors about them.
+    ///   - labelSource: the file the labels came from, named in errors about them.
     public static func make(features: NumericArray, labels: NumericArray, classes: Int?, name: String,
                             featureSource: String, labelSource: String) throws -> Dataset {
         guard features.shape.count >= 2 else {

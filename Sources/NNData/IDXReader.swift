@@ -6,10 +6,12 @@ import NNCore
 /// then the elements in C order, big-endian. Every field is checked against the file's length, so a
 /// truncated download is reported as such instead of producing a short data set.
 public enum IDXReader {
+    /// Reads an IDX file, plain or gzip-compressed.
     public static func read(path: String) throws -> NumericArray {
         try parse(FileBytes.readMaybeGzip(path), source: path)
     }
 
+    /// Parses IDX bytes; `source` names them in errors.
     public static func parse(_ bytes: [UInt8], source: String) throws -> NumericArray {
         func fail(_ detail: String) -> NNError { .invalidData(source: source, detail: detail) }
         let expectedFix = "expected an IDX file (e.g. train-images-idx3-ubyte.gz); re-download it"

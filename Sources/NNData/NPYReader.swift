@@ -10,10 +10,12 @@ import NNCore
 public enum NPYReader {
     static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
 
+    /// Reads a `.npy` file.
     public static func read(path: String) throws -> NumericArray {
         try parse(FileBytes.read(path), source: path)
     }
 
+    /// Parses `.npy` bytes; `source` names them in errors.
     public static func parse(_ bytes: [UInt8], source: String) throws -> NumericArray {
         func fail(_ detail: String) -> NNError { .invalidData(source: source, detail: detail) }
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {

@@ -10,6 +10,7 @@ public enum NPZReader {
         try parse(FileBytes.read(path), source: path)
     }
 
+    /// Parses `.npz` bytes (see ``read(path:)``); `source` names them in errors.
     public static func parse(_ bytes: [UInt8], source: String) throws -> [(name: String, array: NumericArray)] {
         try ZipArchive(bytes, source: source).members.map { member in
             let data = try member.contents()

@@ -15,6 +15,7 @@ public enum NamedDataset: String, Sendable, CaseIterable {
 
     /// Size and seed of the digits test split: 20 %, fixed so results are comparable across runs.
     public static let digitsTestCount = 360
+    /// Seed of the digits test split.
     public static let digitsSplitSeed: UInt64 = 0x5EED_D161
 
     /// The environment variable naming a folder that holds data sets (`$NN_DATA_DIR/mnist`, …).
@@ -43,6 +44,7 @@ public enum NamedDataset: String, Sendable, CaseIterable {
         }
     }
 
+    /// Loads the set's training and test splits from the data directory.
     public func load() throws -> DataSplits {
         switch self {
         case .fashionMNIST:

@@ -12,6 +12,7 @@ public struct NumericArray: Sendable, Equatable {
     /// True when the source stored integers, so labels can be taken from it without checks on fractions.
     public var isIntegral: Bool
 
+    /// An array of `shape` (C order) holding `values`.
     public init(shape: [Int], values: [Float], isIntegral: Bool) {
         self.shape = shape
         self.values = values

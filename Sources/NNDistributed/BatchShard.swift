@@ -5,10 +5,12 @@
 public struct BatchShard: Sendable, Equatable {
     /// Position of the shard's first row in the global batch.
     public let offset: Int
+    /// Rows in this shard.
     public let count: Int
     /// Rows of the global batch, for dividing local sums into global means.
     public let globalCount: Int
 
+    /// Rank `rank`'s shard of a global batch of `globalCount` rows split over `size` ranks.
     public init(globalCount: Int, rank: Int, size: Int) {
         let base = globalCount / size, extra = globalCount % size
         self.offset = rank * base + min(rank, extra)

@@ -10,6 +10,7 @@
 public protocol Communicator: AnyObject, Sendable {
     /// This process's index, 0 ..< ``size``; rank 0 prints and writes files.
     var rank: Int { get }
+    /// Number of ranks.
     var size: Int { get }
     /// Index among the ranks on this host, used to pick a device per rank.
     var localRank: Int { get }
@@ -18,15 +19,18 @@ public protocol Communicator: AnyObject, Sendable {
 
     /// values ← Σ over ranks of values, elementwise, on every rank.
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws
+    /// values ← Σ over ranks of values, in Float64.
     func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) throws
     /// Starts values ← Σ over ranks without waiting; `values` must stay alive and untouched until
     /// the returned reduction's ``PendingReduction/wait()`` returns.
     func startAllreduceSum(_ values: UnsafeMutableBufferPointer<Float>) throws -> any PendingReduction
     /// values ← root's values, on every rank.
     func broadcast(_ values: UnsafeMutableBufferPointer<Float>, root: Int) throws
+    /// values ← root's values, in Float64.
     func broadcast(_ values: UnsafeMutableBufferPointer<Double>, root: Int) throws
     /// Every rank's `values` (the same count on every rank), indexed by rank.
     func allgather(_ values: [UInt64]) throws -> [[UInt64]]
+    /// Returns once every rank has called it.
     func barrier() throws
 }
 
@@ -40,20 +44,25 @@ public protocol PendingReduction: AnyObject {
 }
 
 extension Communicator {
+    /// Whether this is rank 0, the rank that prints and writes files.
     public var isRoot: Bool { rank == 0 }
 
+    /// values ← Σ over ranks of values, for an array.
     public func allreduceSum(_ values: inout [Float]) throws {
         try values.withUnsafeMutableBufferPointer { try allreduceSum($0) }
     }
 
+    /// values ← Σ over ranks of values, for an array of Float64.
     public func allreduceSum(_ values: inout [Double]) throws {
         try values.withUnsafeMutableBufferPointer { try allreduceSum($0) }
     }
 
+    /// values ← root's values, for an array.
     public func broadcast(_ values: inout [Float], root: Int = 0) throws {
         try values.withUnsafeMutableBufferPointer { try broadcast($0, root: root) }
     }
 
+    /// values ← root's values, for an array of Float64.
     public func broadcast(_ values: inout [Double], root: Int = 0) throws {
         try values.withUnsafeMutableBufferPointer { try broadcast($0, root: root) }
     }

@@ -6,6 +6,7 @@ public enum DistributedError: Error, CustomStringConvertible, Equatable, Sendabl
     case transport(call: String, detail: String)
     /// The ranks disagree on something that must be identical (data, settings, model, run state).
     case mismatch(String)
+    /// A bad argument to a collective (a root outside the ranks, a size that differs between calls).
     case invalidArgument(String)
 
     public var description: String {

@@ -1,16 +1,20 @@
 /// What must be identical on every rank (data, settings, architecture, run state), each item as a
 /// 64-bit hash, compared across ranks before the first collective that depends on them.
 public struct RunFingerprint: Sendable {
+    /// The named hashes added so far, in order.
     public private(set) var items: [(name: String, hash: UInt64)] = []
 
+    /// An empty fingerprint.
     public init() {}
 
+    /// Adds the hash of `text` under `name` (what a mismatch will be reported as).
     public mutating func add(_ name: String, _ text: String) {
         var h = Hasher64()
         h.add(bytes: Array(text.utf8))
         items.append((name, h.value))
     }
 
+    /// Adds a hash computed elsewhere under `name`.
     public mutating func add(_ name: String, _ hash: UInt64) { items.append((name, hash)) }
 
     /// Throws ``DistributedError/mismatch(_:)`` on every rank when any item differs between ranks,
@@ -36,10 +40,13 @@ public struct RunFingerprint: Sendable {
 /// FNV-1a over bytes, then 64-bit words folded with a multiply-xorshift: stable across processes
 /// and runs (Swift's Hasher is randomly seeded per process, so it cannot be compared across ranks).
 public struct Hasher64: Sendable {
+    /// The hash of everything added so far.
     public private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
 
+    /// A hasher at its starting value.
     public init() {}
 
+    /// Mixes in bytes.
     public mutating func add(bytes: [UInt8]) {
         for b in bytes {
             value ^= UInt64(b)
@@ -47,12 +54,14 @@ public struct Hasher64: Sendable {
         }
     }
 
+    /// Mixes in one 64-bit word.
     public mutating func add(_ word: UInt64) {
         value ^= word &+ 0x9E37_79B9_7F4A_7C15 &+ (value << 6) &+ (value >> 2)
         value &*= 0xBF58_476D_1CE4_E5B9
         value ^= value >> 31
     }
 
+    /// Mixes in the bit patterns of Float values.
     public mutating func add(_ values: UnsafeBufferPointer<Float>) {
         var i = 0
         while i + 1 < values.count {

@@ -1,7 +1,7 @@
 import Foundation
 import NNCore
 
-/// The native backend: every op of ``Backend`` as Swift loops on the CPU, SIMD-vectorised and
+/// The native backend: every op of `Backend` as Swift loops on the CPU, SIMD-vectorised and
 /// spread over threads with `DispatchQueue.concurrentPerform` when the work is large enough to pay.
 ///
 /// - `.float32` stores and computes in `Float`; reductions (column sums, batch-norm statistics,

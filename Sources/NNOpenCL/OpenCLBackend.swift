@@ -55,8 +55,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///     `NN_GEMM_TUNING` names (by default: the on-disk tuning cache, else ``GemmTuning/defaults(for:)``;
     ///     it never tunes unless told to).
     ///   - memoryKernels: the row/column kernel family; `nil` picks ``MemoryKernelFamily/defaults(for:)``.
-    /// - Throws: ``NNError/backendUnavailable(backend:reason:)`` when no device exists or the selector
-    ///   matches none; ``NNError/deviceFailure(call:detail:)`` (with the build log) when the driver fails.
+    /// - Throws: `NNError.backendUnavailable(backend:reason:)` when no device exists or the selector
+    ///   matches none; `NNError.deviceFailure(call:detail:)` (with the build log) when the driver fails.
     public init(deviceSelector: String? = nil, gemmTuning: GemmTuning? = nil,
                 memoryKernels: MemoryKernelFamily? = nil) throws {
         let devices = try DeviceDiscovery.discover()

@@ -1,7 +1,7 @@
 import COpenCL
 import NNCore
 
-/// Device memory behind an OpenCL ``Tensor``: one `cl_mem` of Float32 values, released when the last
+/// Device memory behind an OpenCL `Tensor`: one `cl_mem` of Float32 values, released when the last
 /// tensor viewing it goes away. OpenCL defers the actual release until queued commands that use the
 /// buffer have finished, so dropping a tensor right after an asynchronous op is safe.
 public final class OpenCLBuffer: TensorStorage, @unchecked Sendable {

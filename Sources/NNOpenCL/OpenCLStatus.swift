@@ -8,7 +8,7 @@ enum OpenCLStatus {
         "\(name(code)) (\(code))"
     }
 
-    /// Throws ``NNError/deviceFailure(call:detail:)`` naming `call` unless `code` is `CL_SUCCESS`.
+    /// Throws `NNError.deviceFailure(call:detail:)` naming `call` unless `code` is `CL_SUCCESS`.
     static func check(_ code: cl_int, _ call: @autoclosure () -> String) throws {
         guard code == CL_SUCCESS else {
             throw NNError.deviceFailure(call: call(), detail: describe(code))

@@ -2,7 +2,7 @@ import NNDistributed
 
 /// How a ``Trainer`` shares its work with other processes training the same model.
 ///
-/// Each rank trains on its ``BatchShard`` of every global batch (the batch size, learning rate and
+/// Each rank trains on its `BatchShard` of every global batch (the batch size, learning rate and
 /// steps per epoch are those of one process with the same batch size); the gradients, weighted by
 /// shard size, are summed across ranks in buckets while backward runs, so every rank applies the
 /// same update to the same weights.

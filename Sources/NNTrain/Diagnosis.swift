@@ -11,22 +11,33 @@ import Foundation
 /// regularisation). The description says how it judged, and that the Bayes error was assumed to be 0
 /// when it was not given.
 public struct Diagnosis: Sendable, Codable, Equatable, CustomStringConvertible {
+    /// What the train and dev errors say to work on next.
     public enum Finding: String, Sendable, Codable {
+        /// Train error well above the Bayes error: a bigger network or longer training helps.
         case highBias
+        /// Dev error well above the train error: more data or regularisation helps.
         case highVariance
+        /// Both gaps are large and neither dominates: fix bias first.
         case highBiasAndVariance
+        /// Both gaps are within the tolerance.
         case balanced
     }
 
+    /// The reading.
     public var finding: Finding
+    /// Final training-set error (1 − accuracy), in evaluation mode.
     public var trainError: Double
+    /// Final dev-set error.
     public var devError: Double
+    /// The achievable error assumed (e.g. human level); 0 when not given.
     public var bayesError: Double
+    /// Gap, as a fraction, above which bias or variance counts as high.
     public var tolerance: Double
 
     /// How many times larger one gap must be than the other to be the finding on its own.
     public static let dominanceRatio = 2.0
 
+    /// Reads the errors; the finding is computed here.
     public init(trainError: Double, devError: Double, bayesError: Double = 0, tolerance: Double = 0.02) {
         self.trainError = trainError
         self.devError = devError
@@ -53,6 +64,7 @@ public struct Diagnosis: Sendable, Codable, Equatable, CustomStringConvertible {
     /// Dev error − train error.
     public var variance: Double { devError - trainError }
 
+    /// The finding with its numbers and the advice that follows from it.
     public var description: String {
         let train = Self.percent(trainError), dev = Self.percent(devError)
         let advice: String

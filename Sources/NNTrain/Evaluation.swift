@@ -6,6 +6,7 @@ public struct Evaluation: Sendable, Codable, Equatable {
     public var loss: Double
     /// Fraction of samples classified correctly, in [0, 1].
     public var accuracy: Double
+    /// Samples evaluated.
     public var count: Int
 
     /// 1 − accuracy.

@@ -15,7 +15,7 @@ public struct ExponentialAverage: Sendable, Codable, Equatable {
 
     /// β in [0, 1); about 1/(1 − β) recent values dominate.
     ///
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` for β outside [0, 1).
+    /// - Throws: `NNError.invalidArgument(op:detail:)` for β outside [0, 1).
     public init(beta: Double, biasCorrection: Bool = true) throws {
         guard beta >= 0, beta < 1 else {
             throw NNError.invalidArgument(op: "ExponentialAverage", detail: "β = \(beta) must lie in [0, 1)")

@@ -22,7 +22,7 @@ public struct FeatureRows: Sendable, Equatable {
 
     /// Rows given as arrays, all of one width.
     ///
-    /// - Throws: ``NNError/invalidData(source:detail:)`` for no rows, an empty first row, a row whose
+    /// - Throws: `NNError.invalidData(source:detail:)` for no rows, an empty first row, a row whose
     ///   width differs from the first's, or a NaN or infinite feature (with its row and column).
     public init(_ rows: [[Float]], name: String = "features") throws {
         guard let first = rows.first, !first.isEmpty else {
@@ -43,7 +43,7 @@ public struct FeatureRows: Sendable, Equatable {
 
     /// Row-major features, `features.count / width` rows.
     ///
-    /// - Throws: ``NNError/invalidData(source:detail:)`` for a width below 1, a count that is not a
+    /// - Throws: `NNError.invalidData(source:detail:)` for a width below 1, a count that is not a
     ///   multiple of it, or a NaN or infinite feature (with its row and column).
     public init(features: [Float], width: Int, name: String = "features") throws {
         guard width >= 1, features.count % width == 0 else {
@@ -86,12 +86,12 @@ public struct FeatureRows: Sendable, Equatable {
     /// These rows as a ``Dataset`` for a `classes`-class model, for the methods that take one. Its
     /// labels are all 0 and mean nothing: use it to predict, never to evaluate or train.
     ///
-    /// - Throws: ``NNError/invalidData(source:detail:)`` when `classes` is below 2.
+    /// - Throws: `NNError.invalidData(source:detail:)` when `classes` is below 2.
     public func dataset(classes: Int) throws -> Dataset {
         try Dataset(unlabelledFeatures: features, width: width, classes: classes, name: name)
     }
 
-    /// - Throws: ``NNError/invalidData(source:detail:)`` when the rows' width is not the network's.
+    /// - Throws: `NNError.invalidData(source:detail:)` when the rows' width is not the network's.
     func check(fits network: Network) throws {
         guard width == network.spec.inputWidth else {
             throw NNError.invalidData(

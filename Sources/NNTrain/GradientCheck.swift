@@ -40,9 +40,14 @@ public enum GradientCheck {
 
     /// Checks every parameter of a network built from `spec` on a random batch of `samples` rows.
     ///
-    /// - Parameter backend: must compute in Float64 (`NativeBackend(precision: .float64)`): in
-    ///   Float32 the rounding error of J, about 1e-7·|J|, swamps differences taken with ε = 1e-7.
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` for a Float32 backend or fewer than 2 samples.
+    /// - Parameters:
+    ///   - spec: the network to check; ``standardSpec(inputWidth:classes:)`` has every layer type.
+    ///   - regularization: penalties whose gradients are checked too.
+    ///   - backend: must compute in Float64 (`NativeBackend(precision: .float64)`): in
+    ///     Float32 the rounding error of J, about 1e-7·|J|, swamps differences taken with ε = 1e-7.
+    ///   - samples: rows in the random batch (at least 2, for batch norm).
+    ///   - seed: seeds the weights, the batch and the dropout masks.
+    /// - Throws: `NNError.invalidArgument(op:detail:)` for a Float32 backend or fewer than 2 samples.
     public static func run(spec: NetworkSpec, regularization: Regularization = .none, backend: any Backend,
                            samples: Int = 8, seed: UInt64 = 7) throws -> [LayerReport] {
         guard backend.precision == .float64 else {

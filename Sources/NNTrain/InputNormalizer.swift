@@ -4,12 +4,15 @@ import NNCore
 /// and test data, with a μ and σ per feature (a ``InputNormalization/global`` fit repeats one pair).
 /// Part of the model: it is saved with the weights.
 public struct InputNormalizer: Sendable, Codable, Equatable {
+    /// Means, one per feature.
     public var mean: [Float]
     /// Standard deviations; a feature with zero variance (a constant pixel) gets 1 so it maps to 0.
     public var standardDeviation: [Float]
 
+    /// Features per sample.
     public var width: Int { mean.count }
 
+    /// A normaliser from saved means and standard deviations.
     public init(mean: [Float], standardDeviation: [Float]) throws {
         guard mean.count == standardDeviation.count, !mean.isEmpty else {
             throw NNError.invalidData(

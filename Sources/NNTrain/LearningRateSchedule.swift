@@ -23,9 +23,14 @@ public enum LearningRateSchedule: Sendable, Codable, Equatable {
     /// 50-epoch run halfway. When a resumed run changes `epochs`, the curve stretches from there on.
     case cosine
 
-    /// - Parameter epochs: the run's length, read by ``cosine`` only. Its last epoch, `epochs − 1`,
-    ///   still trains (at α₀·½(1 − cos(π/epochs))); an epoch past the end, which a resumed run can
-    ///   reach by lowering `epochs`, gets 0.
+    /// The learning rate for a 0-based `epoch` of a run of `epochs` epochs.
+    ///
+    /// - Parameters:
+    ///   - initial: α₀, the rate the schedule starts from.
+    ///   - epoch: the 0-based epoch about to run.
+    ///   - epochs: the run's length, read by ``cosine`` only. Its last epoch, `epochs − 1`,
+    ///     still trains (at α₀·½(1 − cos(π/epochs))); an epoch past the end, which a resumed run can
+    ///     reach by lowering `epochs`, gets 0.
     public func learningRate(initial: Float, epoch: Int, epochs: Int) -> Float {
         let a0 = Double(initial), e = Double(max(epoch, 0))
         let rate: Double
@@ -43,7 +48,9 @@ public enum LearningRateSchedule: Sendable, Codable, Equatable {
         return Float(rate)
     }
 
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` for a negative decay, a rate or factor
+    /// Checks the schedule's parameters (positive decay, rates in (0, 1], intervals ≥ 1).
+    ///
+    /// - Throws: `NNError.invalidArgument(op:detail:)` for a negative decay, a rate or factor
     ///   outside (0, 1], an interval below 1, or k ≤ 0.
     public func validate() throws {
         let op = "learning-rate schedule"

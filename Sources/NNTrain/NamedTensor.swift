@@ -37,7 +37,7 @@ public struct NamedTensor: Sendable, Equatable {
     /// Number of elements the shape describes (1 for a 0-dimensional tensor).
     public var elementCount: Int { shape.reduce(1, *) }
 
-    /// Throws ``NNError/nonFinite(detail:)`` naming the first NaN or infinity in `tensors`: a model
+    /// Throws `NNError.nonFinite(detail:)` naming the first NaN or infinity in `tensors`: a model
     /// or run state holding one came from a diverged run and must not be saved over a good one.
     public static func checkFinite(_ tensors: [NamedTensor], saving what: String) throws {
         for t in tensors where t.dtype == .float32 {

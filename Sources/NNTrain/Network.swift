@@ -229,7 +229,7 @@ public final class Network {
     /// Replaces parameters and buffers from `namedTensors` (e.g. read from a checkpoint or exported
     /// from PyTorch).
     ///
-    /// - Throws: ``NNError/invalidData(source:detail:)`` listing every missing, unexpected, duplicate
+    /// - Throws: `NNError.invalidData(source:detail:)` listing every missing, unexpected, duplicate
     ///   or misshapen tensor, or naming a negative variance; in that case nothing is changed.
     public func load(namedTensors: [NamedTensor], source: String = "state dict") throws {
         // Validate everything before touching the device, so a bad file changes nothing.

@@ -40,7 +40,7 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
 
     /// Validates the description.
     ///
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` naming the layer for a width below 1, a
+    /// - Throws: `NNError.invalidArgument(op:detail:)` naming the layer for a width below 1, a
     ///   keep probability outside (0, 1], a bad batch-norm ε or β, or an output that does not fit the head.
     public init(inputWidth: Int, layers: [LayerSpec], classes: Int, head: ClassifierHead = .softmax) throws {
         self.inputWidth = inputWidth
@@ -54,8 +54,14 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
     /// activation → [Dropout], then the output Dense for the head.
     ///
     /// - Parameters:
+    ///   - inputWidth: features per sample.
+    ///   - hidden: hidden layer widths, in order; empty for softmax (or logistic) regression.
+    ///   - classes: number of classes.
+    ///   - activation: the hidden layers' activation.
+    ///   - batchNorm: batch normalisation after each hidden dense layer.
     ///   - keepProbability: dropout keep probability after each hidden activation; 1 means no dropout layers.
     ///   - initializer: defaults to He for ReLU and Xavier for tanh/sigmoid.
+    ///   - head: softmax over the classes, or sigmoid for two classes.
     public static func mlp(inputWidth: Int, hidden: [Int], classes: Int,
                            activation: Activation = .relu, batchNorm: Bool = true,
                            keepProbability: Float = 1, initializer: WeightInit? = nil,

@@ -38,7 +38,7 @@ public struct Predictions: Sendable, Equatable, RandomAccessCollection {
 
     /// Wraps row-major probabilities (samples × `classCount`) and picks each row's arg-max.
     ///
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` when `classCount` is below 1, the values do
+    /// - Throws: `NNError.invalidArgument(op:detail:)` when `classCount` is below 1, the values do
     ///   not split into rows of `classCount`, or `classNames` does not hold one name per class.
     public init(flatProbabilities: [Float], classCount: Int, classNames: [String]? = nil) throws {
         guard classCount >= 1, flatProbabilities.count % classCount == 0 else {
@@ -83,7 +83,7 @@ public struct Predictions: Sendable, Equatable, RandomAccessCollection {
 
     /// The fraction of samples whose predicted class equals `labels` (in `0..<classCount`).
     ///
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` when the counts differ or there are none.
+    /// - Throws: `NNError.invalidArgument(op:detail:)` when the counts differ or there are none.
     public func accuracy(against labels: [Int32]) throws -> Double {
         guard labels.count == count, count > 0 else {
             throw NNError.invalidArgument(
@@ -107,9 +107,9 @@ extension Network {
     /// print(predictions.labels, predictions.probabilities)
     /// ```
     ///
-    /// - Throws: ``NNError/invalidData(source:detail:)`` naming the first row whose length is not the
+    /// - Throws: `NNError.invalidData(source:detail:)` naming the first row whose length is not the
     ///   network's input width, or the row and column of the first NaN or infinite feature;
-    ///   ``NNError/invalidArgument(op:detail:)`` for a batch size below 1.
+    ///   `NNError.invalidArgument(op:detail:)` for a batch size below 1.
     public func predict(_ rows: [[Float]], batchSize: Int = 1024) throws -> Predictions {
         try checkPredictionBatchSize(batchSize)
         let width = spec.inputWidth
@@ -140,7 +140,7 @@ extension Network {
     /// Predictions for a features-only data set, batched, normalised and in evaluation mode like
     /// the predictions from an array of rows.
     ///
-    /// - Throws: ``NNError/invalidData(source:detail:)`` when the rows' width is not the network's.
+    /// - Throws: `NNError.invalidData(source:detail:)` when the rows' width is not the network's.
     public func predict(_ features: FeatureRows, batchSize: Int = 1024) throws -> Predictions {
         try checkPredictionBatchSize(batchSize)
         try features.check(fits: self)

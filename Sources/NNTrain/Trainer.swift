@@ -39,11 +39,15 @@ public struct TrainingReport: Sendable, Codable, Equatable {
 /// an epoch and passing them to ``restore(state:tensors:)`` on a fresh trainer continues the run bit
 /// for bit.
 public final class Trainer {
+    /// The network being trained.
     public let network: Network
+    /// The run's settings.
     public let config: TrainingConfig
+    /// The optimiser, with its state tensors on the device.
     public let optimizer: Optimizer
     /// The ranks this trainer shares each global batch with (one for an ordinary run).
     public let parallel: DataParallel
+    /// The run's scalar state: epoch, steps, RNG, early-stopping bookkeeping; saved in checkpoints.
     public private(set) var state: TrainingState
     /// Called after each epoch (and a final partial one) with its metrics; ``state`` already
     /// includes the epoch, so this is the place to write a checkpoint. Throwing stops training.
@@ -62,7 +66,9 @@ public final class Trainer {
     /// Time in the last step's allreduces that backward did not hide (distributed runs).
     public var lastAllreduceWaitSeconds: Double { reducer?.lastWaitSeconds ?? 0 }
 
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` for an invalid config (e.g. a negative
+    /// A trainer for `network` under `config`; `parallel` spreads each batch over ranks.
+    ///
+    /// - Throws: `NNError.invalidArgument(op:detail:)` for an invalid config (e.g. a negative
     ///   learning rate).
     ///
     /// - Parameter rule: an optimiser rule of your own; nil uses ``TrainingConfig/optimizer``.
@@ -138,9 +144,9 @@ public final class Trainer {
     /// latest weights (so it can be resumed); a finished run with early stopping ends on the best
     /// dev epoch's weights.
     ///
-    /// - Throws: ``NNError/nonFinite(detail:)`` when the loss becomes NaN or infinite (no epoch
+    /// - Throws: `NNError.nonFinite(detail:)` when the loss becomes NaN or infinite (no epoch
     ///   callback runs for the failed epoch, so checkpoints already written stay good);
-    ///   ``NNError/invalidData(source:detail:)`` or ``NNError/shapeMismatch(op:detail:)`` when the
+    ///   `NNError.invalidData(source:detail:)` or `NNError.shapeMismatch(op:detail:)` when the
     ///   data does not fit the network.
     @discardableResult
     public func fit(train: Dataset, dev: Dataset? = nil, test: Dataset? = nil) throws -> TrainingReport {
@@ -468,7 +474,7 @@ public final class Trainer {
     /// batch size only at an epoch boundary (`state.stepInEpoch == 0`): the step index inside an
     /// epoch counts batches of the old size.
     ///
-    /// - Throws: ``NNError/invalidData(source:detail:)`` when the state belongs to another optimiser
+    /// - Throws: `NNError.invalidData(source:detail:)` when the state belongs to another optimiser
     ///   or architecture, or tensors are missing or misshapen.
     public func restore(state saved: TrainingState, tensors: [NamedTensor]) throws {
         try saved.validate(source: "training state")

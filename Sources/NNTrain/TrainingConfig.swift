@@ -3,15 +3,23 @@ import NNCore
 /// Early stopping on a dev-set metric: stop after `patience` epochs without an improvement larger
 /// than `minDelta`, then restore the weights of the best epoch.
 public struct EarlyStopping: Sendable, Codable, Equatable {
+    /// The dev-set figure early stopping watches.
     public enum Metric: String, Sendable, Codable, CaseIterable {
+        /// Mean dev cross-entropy; lower is better.
         case devLoss
+        /// Dev accuracy; higher is better (ties go to the lower dev loss).
         case devAccuracy
     }
 
+    /// The watched metric.
     public var metric: Metric
+    /// Epochs without improvement before training stops (at least 1).
     public var patience: Int
+    /// The smallest change that counts as an improvement (≥ 0).
     public var minDelta: Double
 
+    /// Early stopping on `metric` with `patience` epochs; the defaults are dev loss and 3 epochs
+    /// (`nn train` watches dev accuracy: ``TrainingRecipe/earlyStoppingMetric``).
     public init(metric: Metric = .devLoss, patience: Int = 3, minDelta: Double = 0) {
         self.metric = metric
         self.patience = patience
@@ -35,12 +43,17 @@ public struct EarlyStopping: Sendable, Codable, Equatable {
 
 /// Everything that defines a training run besides the network and the data.
 public struct TrainingConfig: Sendable, Codable, Equatable {
+    /// Epochs to train in total, counting those a resumed run has done.
     public var epochs: Int = 10
+    /// Samples per mini-batch (the last batch of an epoch may be smaller).
     public var batchSize: Int = 128
+    /// The update rule and its hyperparameters.
     public var optimizer: OptimizerKind = .adam
     /// α₀, the schedule's starting learning rate.
     public var learningRate: Float = 1e-3
+    /// How the learning rate changes over the epochs (``TrainingConfig/recommended``: cosine).
     public var schedule: LearningRateSchedule = .constant
+    /// L2 and L1 weight penalties.
     public var regularization: Regularization = .none
     /// Reshuffle the training set every epoch (from ``seed``); off keeps file order.
     public var shuffle: Bool = true
@@ -48,6 +61,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var seed: UInt64 = 1
     /// Stop after this many optimisation steps in total (possibly mid-epoch).
     public var maxSteps: Int?
+    /// Early stopping on a dev metric; nil trains every epoch.
     public var earlyStopping: EarlyStopping?
     /// The ``InputNormalizer`` fitted on the training set when the network has none. The library
     /// default is the course's per-feature form; `nn train` picks global for images.
@@ -55,6 +69,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// Steps between reads of the on-device loss and accuracy (progress reports and the NaN check).
     /// 1 finds a non-finite loss at its exact step at the price of one device sync per step.
     public var metricsInterval: Int = 10
+    /// Samples per batch when evaluating (dev, test, and the final training-set pass).
     public var evaluationBatchSize: Int = 1024
     /// Evaluate the whole training set in evaluation mode at the end for the bias/variance reading.
     public var evaluateTrainingSetAtEnd: Bool = true
@@ -63,9 +78,13 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// Gap, as a fraction, above which bias or variance counts as high.
     public var diagnosisTolerance: Double = 0.02
 
+    /// The library's long-standing defaults: Adam 1e-3 at a constant rate, batch 128, 10 epochs.
+    /// Start from ``recommended`` to train as `nn train` does.
     public init() {}
 
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` naming the first bad setting.
+    /// Checks every setting, so a bad one fails before training starts.
+    ///
+    /// - Throws: `NNError.invalidArgument(op:detail:)` naming the first bad setting.
     public func validate() throws {
         let op = "training config"
         func require(_ ok: Bool, _ detail: @autoclosure () -> String) throws {

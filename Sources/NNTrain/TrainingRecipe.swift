@@ -61,7 +61,7 @@ public struct TrainingRecipe: Sendable, Equatable {
 
     /// The recipe's network for `inputWidth` features and `classes` classes.
     ///
-    /// - Throws: ``NNError/invalidArgument(op:detail:)`` when the sizes are out of range.
+    /// - Throws: `NNError.invalidArgument(op:detail:)` when the sizes are out of range.
     public func networkSpec(inputWidth: Int, classes: Int) throws -> NetworkSpec {
         var spec = try NetworkSpec.mlp(inputWidth: inputWidth, hidden: hiddenLayers, classes: classes, activation: activation,
                                        batchNorm: batchNorm, keepProbability: keepProbability, initializer: weightInit, head: head)

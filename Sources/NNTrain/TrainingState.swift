@@ -4,7 +4,9 @@ import NNCore
 public struct EpochMetrics: Sendable, Codable, Equatable {
     /// 1-based epoch number.
     public var epoch: Int
+    /// Whether the epoch ran all its batches (false for a run stopped mid-epoch by `maxSteps`).
     public var isComplete: Bool
+    /// The learning rate the schedule gave this epoch.
     public var learningRate: Float
     /// Mean cross-entropy over the epoch's batches, as seen in training mode.
     public var trainLoss: Double
@@ -12,10 +14,15 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
     public var trainCost: Double
     /// Accuracy over the epoch's batches in training mode (dropout on, batch statistics).
     public var trainAccuracy: Double
+    /// Mean dev-set cross-entropy after the epoch, in evaluation mode (nil without a dev set).
     public var devLoss: Double?
+    /// Dev-set accuracy after the epoch, in evaluation mode (nil without a dev set).
     public var devAccuracy: Double?
+    /// Training samples seen in the epoch.
     public var samples: Int
+    /// Wall-clock seconds of the epoch's training steps.
     public var seconds: Double
+    /// Training throughput over the epoch.
     public var samplesPerSecond: Double
     /// Optimisation steps taken since the start of the run, after this epoch.
     public var globalStep: Int
@@ -25,9 +32,13 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
 
 /// Progress inside an epoch, for a progress bar.
 public struct BatchProgress: Sendable, Equatable {
+    /// 1-based number of the epoch in progress.
     public var epoch: Int
+    /// The run's total epochs (``TrainingConfig/epochs``).
     public var epochs: Int
+    /// Batches finished so far in this epoch.
     public var batchesDone: Int
+    /// Batches in the whole epoch.
     public var batchesPerEpoch: Int
     /// Running mean of the loss over the epoch so far.
     public var loss: Double
@@ -35,6 +46,7 @@ public struct BatchProgress: Sendable, Equatable {
     public var accuracy: Double
     /// Exponentially smoothed throughput.
     public var samplesPerSecond: Double
+    /// Optimisation steps taken since the start of the run.
     public var globalStep: Int
 }
 

@@ -16,14 +16,18 @@ extension MedianPruner: TrialPruner {
 /// no trial waits for another). Many trials get a short look; only the promising get the full epochs.
 /// Until η trials have reached a rung, a trial goes on only if it is the best there so far.
 public struct AshaPruner: TrialPruner, Equatable, Codable {
+    /// The first rung: the epoch at which trials are first compared.
     public var minimumEpochs: Int
+    /// η: rungs lie at minimumEpochs·η^k, and the best 1/η of a rung go on.
     public var reduction: Int
 
+    /// Asynchronous successive halving with the first rung at `minimumEpochs` and factor `reduction`.
     public init(minimumEpochs: Int = 1, reduction: Int = 3) {
         self.minimumEpochs = minimumEpochs
         self.reduction = reduction
     }
 
+    /// Checks minimumEpochs ≥ 1 and reduction ≥ 2.
     public func validate() throws {
         guard minimumEpochs >= 1 else { throw TuneError.invalidOption(name: "--min-epochs", detail: "\(minimumEpochs) must be ≥ 1") }
         guard reduction >= 2 else { throw TuneError.invalidOption(name: "--reduction", detail: "\(reduction) must be ≥ 2") }

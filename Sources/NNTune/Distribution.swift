@@ -224,7 +224,9 @@ public enum Distribution: Sendable, Equatable, Codable, CustomStringConvertible 
 /// The part of one hyperparameter's range still searched: an interval of search coordinates,
 /// or a subset of a choice's option indices.
 public enum Bounds: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// A range of coordinates (the log of the value for logarithmic distributions).
     case interval(low: Double, high: Double)
+    /// Indices of the choices still in play.
     case options([Int])
 
     public var description: String {

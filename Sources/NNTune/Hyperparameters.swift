@@ -5,15 +5,30 @@
 /// 4: the rest, Adam's β₁, β₂, ε last since their defaults almost always do). Spaces are kept
 /// in this order, so draws, tables and plots list α first.
 public struct Hyperparameter: Sendable, Equatable {
+    /// The kind of value a hyperparameter takes.
     public enum Kind: Sendable, Equatable {
+        /// A real number (learning rate, β, λ).
         case real
+        /// A whole number (hidden units, batch size, epochs).
         case integer
+        /// Text (a layer list such as "512,256").
         case text
     }
 
     /// The values `nn train` accepts, checked at both ends of a range so a bad space fails before any trial runs.
     public enum Domain: Sendable, Equatable {
-        case positive, nonNegative, fraction, probability, atLeastOne, any
+        /// Greater than 0.
+        case positive
+        /// 0 or more.
+        case nonNegative
+        /// In [0, 1).
+        case fraction
+        /// In (0, 1].
+        case probability
+        /// 1 or more.
+        case atLeastOne
+        /// Any value.
+        case any
 
         func contains(_ x: Double) -> Bool {
             switch self {
@@ -38,12 +53,17 @@ public struct Hyperparameter: Sendable, Equatable {
         }
     }
 
+    /// The name used in search spaces ("lr", "hidden", …).
     public let name: String
     /// The `nn train` option it sets, or nil for `hidden`/`depth`, which together form `--layers`.
     public let option: String?
+    /// Real, integer or text.
     public let kind: Kind
+    /// Importance in the course's ranking (1 is the learning rate).
     public let rank: Int
+    /// What it is, in a few words.
     public let summary: String
+    /// The values `nn train` accepts.
     public let domain: Domain
     /// The largest value a space may give an integer hyperparameter: far beyond any useful run, yet
     /// refused up front, since `depth` 2³¹ asked for 34 GB before a trial even started.
@@ -95,6 +115,7 @@ public struct Hyperparameter: Sendable, Equatable {
     /// The number of hidden layers used when a space sets `hidden` but not `depth`.
     public static let defaultDepth = 2
 
+    /// The hyperparameter called `name`, or nil.
     public static func named(_ name: String) -> Hyperparameter? {
         all.first { $0.name == name }
     }

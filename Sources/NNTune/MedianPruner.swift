@@ -5,9 +5,12 @@
 /// `warmupEpochs` epochs (counted from 1, as `nn train` counts them), where curves are noisy and
 /// a slow starter may still overtake.
 public struct MedianPruner: Sendable, Equatable, Codable {
+    /// Completed trials needed at an epoch before any trial is pruned there.
     public var minimumCompleted: Int
+    /// Epochs every trial runs before it can be pruned.
     public var warmupEpochs: Int
 
+    /// Prunes a trial whose dev accuracy is below the median of completed trials at the same epoch.
     public init(minimumCompleted: Int = 3, warmupEpochs: Int = 1) {
         self.minimumCompleted = minimumCompleted
         self.warmupEpochs = warmupEpochs

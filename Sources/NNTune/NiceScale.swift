@@ -4,13 +4,17 @@ import Foundation
 /// axis shows (percent for accuracy, whole epochs), so a reader sees 0.1, 0.2 … or 84 %, 86 % …
 /// rather than 87.3 %, 88.9 %, and every tick value is a multiple of the step.
 public struct NiceScale: Equatable, Sendable {
+    /// Distance between ticks.
     public let step: Double
     /// The ticks are `step` times each of these whole numbers; keeping them integral keeps
     /// 3 × 0.1 from drifting into the labels or the range.
     private let multiples: ClosedRange<Int>
 
+    /// The first tick.
     public var lower: Double { Double(multiples.lowerBound) * step }
+    /// The last tick.
     public var upper: Double { Double(multiples.upperBound) * step }
+    /// Every tick, from lower to upper.
     public var ticks: [Double] { multiples.map { Double($0) * step } }
 
     /// The finest round step whose snapped range covers `low…high` with at most `maxTicks` ticks.

@@ -4,8 +4,11 @@
 /// reads back as `.integer`; every numeric consumer goes through ``numericValue``, so a real value
 /// that happens to be integral loses nothing.
 public enum ParameterValue: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// A real number.
     case real(Double)
+    /// A whole number.
     case integer(Int)
+    /// Text.
     case text(String)
 
     /// The value as a number, or nil for text.

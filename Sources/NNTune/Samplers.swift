@@ -19,8 +19,10 @@ public enum SamplerKind: String, Sendable, Codable, CaseIterable {
 /// study seed at counter blocks starting from 64·(r·2³² + t), so a trial's values depend on nothing but (seed, round,
 /// trial, space): a resumed study draws exactly what the interrupted one would have.
 public struct RandomSampler: Sendable {
+    /// Seeds every draw.
     public let seed: UInt64
 
+    /// Independent draws seeded by `seed`.
     public init(seed: UInt64) {
         self.seed = seed
     }
@@ -44,6 +46,7 @@ public struct RandomSampler: Sendable {
         return out
     }
 
+    /// `count` trials of a round, drawn from `box`.
     public func assignments(round: Int, count: Int, box: SearchBox, space: SearchSpace) -> [Assignment] {
         (0..<count).map { assignment(round: round, trial: $0, box: box, space: space) }
     }
@@ -53,12 +56,15 @@ public struct RandomSampler: Sendable {
 /// distributions; every remaining option of a choice), in the space's order with the most
 /// important hyperparameter varying slowest.
 public struct GridSampler: Sendable {
+    /// Points per real-valued hyperparameter.
     public let points: Int
 
+    /// A grid with `points` values per real-valued hyperparameter.
     public init(points: Int) {
         self.points = points
     }
 
+    /// Every point of the grid over `box`.
     public func assignments(box: SearchBox, space: SearchSpace) -> [Assignment] {
         var grid: [Assignment] = [[:]]
         for entry in space.entries {

@@ -7,17 +7,23 @@ import Foundation
 /// the span of the round's best trials plus a margin, never leaving the current box, so the best
 /// trial found so far is always inside the next round's box.
 public struct SearchBox: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// One hyperparameter's bounds in the box.
     public struct Item: Sendable, Equatable, Codable {
+        /// The hyperparameter's name.
         public let name: String
+        /// Its bounds in this round.
         public let bounds: Bounds
     }
 
+    /// Every searched hyperparameter's bounds, in the space's order.
     public let bounds: [Item]
 
+    /// A box with these bounds.
     public init(bounds: [Item]) {
         self.bounds = bounds
     }
 
+    /// The bounds of `name`, or nil when it is not searched.
     public func bounds(of name: String) -> Bounds? {
         bounds.first { $0.name == name }?.bounds
     }

@@ -11,11 +11,15 @@ import Foundation
 /// JSON objects carry no order, so entries take the order of ``Hyperparameter/all`` (the course's
 /// ranking): the same space always draws the same values from the same seed.
 public struct SearchSpace: Sendable, Equatable, Codable {
+    /// One hyperparameter of the space and its distribution.
     public struct Entry: Sendable, Equatable, Codable {
+        /// The hyperparameter's name (`nn train` flag without dashes).
         public let name: String
+        /// Where its values are drawn from.
         public let distribution: Distribution
     }
 
+    /// The entries, in the course's order of importance.
     public let entries: [Entry]
 
     /// Validates every entry: known name, usable distribution, no conflicting entries.
@@ -165,8 +169,10 @@ public struct SearchSpace: Sendable, Equatable, Codable {
         entries = orderedEntries
     }
 
+    /// The hyperparameters' names, in order.
     public var names: [String] { entries.map(\.name) }
 
+    /// The distribution of `name`, or nil when it is not searched.
     public func distribution(of name: String) -> Distribution? {
         entries.first { $0.name == name }?.distribution
     }

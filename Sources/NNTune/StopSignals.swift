@@ -10,6 +10,7 @@ public final class StopRequest: @unchecked Sendable {
     private let lock = NSLock()
     private var signals: [Int32] = []
 
+    /// A request not yet made.
     public init() {}
 
     /// Records a stop asked for by `signal` (SIGINT, SIGTERM); a second one makes the stop hurry.
@@ -32,10 +33,12 @@ public final class StopRequest: @unchecked Sendable {
 /// and puts each in its own process group, so a Ctrl-C at the terminal reaches the tuner alone and
 /// the tuner decides how its workers stop.
 public final class StopSignals {
+    /// Set when one of the signals arrives.
     public let request = StopRequest()
     private let sources: [DispatchSourceSignal]
     private let numbers: [Int32]
 
+    /// Catches `numbers` (SIGINT and SIGTERM by default) and records them in ``request``.
     public init(_ numbers: [Int32] = [SIGINT, SIGTERM]) {
         self.numbers = numbers
         let request = self.request

@@ -3,7 +3,9 @@ import Foundation
 /// Where a study lives on disk: `<root>/<name>/study.sqlite`, trial folders under
 /// `<root>/<name>/trials/`, plots under `<root>/<name>/report/`.
 public struct StudyLocation: Sendable {
+    /// The folder holding every study.
     public let root: URL
+    /// The study's name (a folder name).
     public let name: String
 
     /// Throws unless `name` is a plain folder name (letters, digits, `.`, `_`, `-`; not starting with `.`).
@@ -16,10 +18,14 @@ public struct StudyLocation: Sendable {
         self.name = name
     }
 
+    /// The study's folder.
     public var directory: URL { root.appendingPathComponent(name) }
+    /// Its SQLite database.
     public var database: URL { directory.appendingPathComponent("study.sqlite") }
+    /// Where `nn tune report` writes plots.
     public var reportDirectory: URL { directory.appendingPathComponent("report") }
 
+    /// Whether the study's database exists.
     public var exists: Bool { FileManager.default.fileExists(atPath: database.path) }
 }
 
@@ -29,15 +35,24 @@ public struct StudyLocation: Sendable {
 /// given setting that differs from the stored one is an error rather than silently ignored or
 /// silently changing what the remaining trials mean.
 public struct StudyRequest: Sendable {
+    /// The search space asked for (nil: the stored one, or the recommended one).
     public var space: SearchSpace?
+    /// The sampler asked for.
     public var sampler: SamplerKind?
+    /// The seed asked for.
     public var seed: UInt64?
+    /// Trials per round asked for.
     public var trialsPerRound: Int?
+    /// Rounds asked for.
     public var rounds: Int?
+    /// Grid points asked for.
     public var gridPoints: Int?
+    /// Keep fraction asked for.
     public var keepFraction: Double?
+    /// `nn train` arguments asked for.
     public var trainArguments: [String]?
 
+    /// What a command line asks of a study; nil leaves a setting to the stored study or the default.
     public init(space: SearchSpace? = nil, sampler: SamplerKind? = nil, seed: UInt64? = nil, trialsPerRound: Int? = nil,
                 rounds: Int? = nil, gridPoints: Int? = nil, keepFraction: Double? = nil, trainArguments: [String]? = nil) {
         self.space = space

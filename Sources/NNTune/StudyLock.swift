@@ -9,9 +9,11 @@ import NNCore
 /// the holder, so there is never a stale lock to clean up; the file itself stays (deleting it would
 /// race with a tuner that has just opened it).
 public final class StudyLock {
+    /// The lock file.
     public let path: String
     private var lock: FileLock?
 
+    /// The lock file's name in the study folder.
     public static let fileName = "study.lock"
 
     /// Takes the lock of the study in `directory` (which must exist), or throws

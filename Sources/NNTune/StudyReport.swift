@@ -3,11 +3,16 @@ import Foundation
 /// What a study found: its rounds' boxes, its best trials as a table or JSON, and SVG plots of dev
 /// accuracy against each hyperparameter and of the best trials' learning curves.
 public struct StudyReport {
+    /// The study's name.
     public let name: String
+    /// The study's definition.
     public let configuration: StudyConfiguration
+    /// Each round and its search box.
     public let rounds: [(round: Int, box: SearchBox)]
+    /// Every trial.
     public let trials: [TrialRecord]
 
+    /// Reads the study from `store`.
     public init(name: String, store: StudyStore) throws {
         guard let configuration = try store.configuration() else {
             throw TuneError.invalidStudy(name: name, detail: "\(store.path) holds no study configuration")
@@ -29,12 +34,14 @@ public struct StudyReport {
         }
     }
 
+    /// Trials with `status`.
     public func count(_ status: TrialStatus) -> Int {
         trials.filter { $0.status == status }.count
     }
 
     // MARK: Text
 
+    /// The `top` best trials as a text table.
     public func table(top: Int) -> String {
         var lines: [String] = []
         let counts = TrialStatus.allCases.map { "\(count($0)) \($0.rawValue)" }.joined(separator: ", ")

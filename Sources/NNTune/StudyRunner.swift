@@ -13,6 +13,7 @@ public struct ExecutionOptions: Sendable {
     /// back to pending, and ``StudyRunner/run()`` throws ``TuneError/interrupted(signal:)``.
     public var stopRequest: StopRequest?
 
+    /// Options for running trials here; `pruner` and `trialTimeout` override `rules`.
     public init(parallel: Int = 1, pruner: PrunerSetting? = nil, trialTimeout: TimeInterval? = nil,
                 pollInterval: TimeInterval = 0.1, stopRequest: StopRequest? = nil, rules: TrialRules? = nil) {
         self.parallel = parallel
@@ -27,6 +28,7 @@ public struct ExecutionOptions: Sendable {
     /// More workers than this would exhaust processes and file descriptors long before it helped.
     public static let maximumParallel = 256
 
+    /// Checks the options; `allowingNone` accepts `parallel` 0 (a coordinator that runs no trial).
     public func validate(allowingNone: Bool = false) throws {
         guard parallel >= (allowingNone ? 0 : 1) else {
             throw TuneError.invalidOption(name: "--parallel", detail: "\(parallel) must be ≥ \(allowingNone ? 0 : 1)")
@@ -45,16 +47,21 @@ public struct ExecutionOptions: Sendable {
 ///
 /// Resuming is the same call on the same store: finished trials stay as they are, trials a dead
 /// process left `running` run again from scratch unless their worker finished (see
-/// ``TrialRecovery``), pending ones run, and the remaining rounds follow. A worker that crashes
+/// `TrialRecovery`), pending ones run, and the remaining rounds follow. A worker that crashes
 /// fails its own trial only. The caller holds the study's coordinator lock (``StudyLock``).
 ///
 /// Every local worker is started from the thread that calls ``run()``, which must live as long as
-/// the study: workers ask to die with the thread that spawned them (see ``WorkerProcess``).
+/// the study: workers ask to die with the thread that spawned them (see `WorkerProcess`).
 public final class StudyRunner {
+    /// The study's database.
     public let store: StudyStore
+    /// The study's definition.
     public let configuration: StudyConfiguration
+    /// The study's folder on this machine.
     public let directory: URL
+    /// How trials are started.
     public let worker: WorkerCommand
+    /// Parallelism, rules and stop request.
     public let options: ExecutionOptions
     private let log: (String) -> Void
     private let executor: TrialExecutor
@@ -62,7 +69,11 @@ public final class StudyRunner {
     private var saidWaiting = false
 
     /// - Parameters:
+    ///   - store: the study's database.
+    ///   - configuration: the study's space, sampler, seed and rounds.
     ///   - directory: the study's folder on this machine; trial folders go under `trials/`.
+    ///   - worker: how to start a trial (the `nn` executable and the fixed train arguments).
+    ///   - options: parallel trials, pruning and time limits.
     ///   - log: receives one line per event (trial started/finished/pruned, round boxes).
     public init(store: StudyStore, configuration: StudyConfiguration, directory: URL, worker: WorkerCommand,
                 options: ExecutionOptions, log: @escaping (String) -> Void) {

@@ -7,7 +7,9 @@ import Foundation
 /// - `postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (or `postgres://`): a PostgreSQL server that
 ///   every worker on every machine reaches; each study is a schema there.
 public enum StudyStorage: Sendable, Equatable, CustomStringConvertible {
+    /// A SQLite file (nil: `study.sqlite` in the study's folder).
     case sqlite(path: String?)
+    /// A PostgreSQL server; the study is one schema there.
     case postgres(url: String)
 
     /// The environment variable read when `--storage` is not given.
@@ -45,6 +47,7 @@ public enum StudyStorage: Sendable, Equatable, CustomStringConvertible {
         return .sqlite(path: nil)
     }
 
+    /// Whether other machines can reach the store (PostgreSQL).
     public var isShared: Bool {
         if case .postgres = self { return true }
         return false

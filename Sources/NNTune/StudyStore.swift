@@ -3,7 +3,16 @@ import Foundation
 /// Where a trial stands. `running` rows found when a study opens belong to a tuner that died:
 /// they go back to `pending` and run again.
 public enum TrialStatus: String, Sendable, Codable, CaseIterable {
-    case pending, running, done, failed, pruned
+    /// Waiting for a worker.
+    case pending
+    /// A worker is training it.
+    case running
+    /// Finished with a result.
+    case done
+    /// Ended with an error (a crash, a timeout, attempts used up).
+    case failed
+    /// Stopped early by the pruner.
+    case pruned
 
     /// True once the trial will never run again.
     public var isFinished: Bool { self == .done || self == .failed || self == .pruned }
@@ -12,18 +21,24 @@ public enum TrialStatus: String, Sendable, Codable, CaseIterable {
 /// What defines a study; fixed when it is created and stored with it, so a resumed study draws
 /// and runs exactly what the first run would have.
 public struct StudyConfiguration: Sendable, Equatable, Codable {
+    /// The hyperparameters searched and their distributions.
     public var space: SearchSpace
+    /// How trials are drawn.
     public var sampler: SamplerKind
+    /// Seeds the sampler.
     public var seed: UInt64
     /// Trials per round for the random sampler (a grid round runs its whole grid).
     public var trialsPerRound: Int
+    /// Rounds, each searching a box fitted around the previous round's best trials.
     public var rounds: Int
+    /// Points per real-valued hyperparameter for the grid sampler.
     public var gridPoints: Int
     /// The share of a round's completed trials the next round's box is fitted around.
     public var keepFraction: Double
     /// Arguments every trial passes to `nn train` before its hyperparameters (data set, epochs …).
     public var trainArguments: [String]
 
+    /// A study's definition; ``validate()`` checks it.
     public init(space: SearchSpace, sampler: SamplerKind = .random, seed: UInt64 = 1, trialsPerRound: Int = 20,
                 rounds: Int = 1, gridPoints: Int = 3, keepFraction: Double = 0.25, trainArguments: [String] = []) {
         self.space = space
@@ -39,7 +54,9 @@ public struct StudyConfiguration: Sendable, Equatable, Codable {
     /// Upper limits of the counts: each row of a round is stored at once, so a count of 10¹² would
     /// hang the tuner filling its database before the first trial.
     public static let maximumTrialsPerRound = 100_000
+    /// The most rounds a study may have.
     public static let maximumRounds = 1_000
+    /// The most grid points per hyperparameter.
     public static let maximumGridPoints = 1_000
 
     /// Throws on settings no study can run with.
@@ -71,12 +88,18 @@ public struct StudyConfiguration: Sendable, Equatable, Codable {
 
 /// The final numbers a worker reported (its `--json` line).
 public struct TrialResult: Sendable, Equatable, Codable {
+    /// The dev accuracy the trial reported (`nn train --json`'s `dev_accuracy`): the objective.
     public var devAccuracy: Double
+    /// Final training accuracy.
     public var trainAccuracy: Double?
+    /// Final test accuracy, when the run had a test set.
     public var testAccuracy: Double?
+    /// Training throughput.
     public var samplesPerSecond: Double?
+    /// The run's wall time.
     public var wallSeconds: Double?
 
+    /// A trial's result.
     public init(devAccuracy: Double, trainAccuracy: Double? = nil, testAccuracy: Double? = nil,
                 samplesPerSecond: Double? = nil, wallSeconds: Double? = nil) {
         self.devAccuracy = devAccuracy
@@ -89,7 +112,9 @@ public struct TrialResult: Sendable, Equatable, Codable {
 
 /// One epoch's metrics as a worker wrote them.
 public struct EpochRecord: Sendable, Equatable {
+    /// 1-based epoch number.
     public var epoch: Int
+    /// Dev accuracy after the epoch (nil when the trial has no dev set).
     public var devAccuracy: Double?
     /// The worker's whole JSON line, kept for reports.
     public var json: String
@@ -103,16 +128,25 @@ public struct EpochRecord: Sendable, Equatable {
 /// One trial row.
 public struct TrialRecord: Sendable, Equatable {
     public var id: Int
+    /// The round it belongs to.
     public var round: Int
+    /// Its hyperparameters.
     public var assignment: Assignment
+    /// Where it stands.
     public var status: TrialStatus
     /// How many times a worker was started for it (more than 1 after an interrupted run).
     public var attempts: Int
+    /// The process that ran it last.
     public var pid: Int?
+    /// Its `nn train` run folder.
     public var outputDirectory: String?
+    /// When it last started.
     public var startedAt: Date?
+    /// When it finished.
     public var finishedAt: Date?
+    /// Its result, once done.
     public var result: TrialResult?
+    /// Why it failed, when it did.
     public var error: String?
     /// The process running it, `host:pid` (``WorkerIdentity``), while it runs.
     public var worker: String?
@@ -132,12 +166,13 @@ public struct TrialRecord: Sendable, Equatable {
 /// It lives in a SQLite file (one per study; the default) or in a PostgreSQL schema (shared by
 /// workers on many machines); see ``StudyStorage``. Every change of state is one transaction, so a
 /// process killed at any instant leaves a consistent study. Workers claim pending trials atomically
-/// (``claimPendingTrial(worker:)``), and only a trial's current owner can record its end, so a trial
+/// (``claimPendingTrial(worker:at:)``), and only a trial's current owner can record its end, so a trial
 /// that was taken from a worker presumed dead is never recorded twice.
 public final class StudyStore {
     let db: any StudyDatabase
     /// The study's file, or its server URL with the password masked.
     public var path: String { db.location }
+    /// Whether the store was opened read-only.
     public let readOnly: Bool
     private var hasOwners = true
 
@@ -242,6 +277,7 @@ public final class StudyStore {
 
     // MARK: Configuration
 
+    /// The stored study definition, or nil for a new store.
     public func configuration() throws -> StudyConfiguration? {
         guard let text = try meta("configuration") else { return nil }
         do {
@@ -251,6 +287,7 @@ public final class StudyStore {
         }
     }
 
+    /// Stores the study definition.
     public func saveConfiguration(_ configuration: StudyConfiguration) throws {
         let text = try encode(configuration)
         try db.transaction {
@@ -264,6 +301,7 @@ public final class StudyStore {
         return try decode(TrialRules.self, text)
     }
 
+    /// Stores the rules every worker applies.
     public func saveExecution(_ execution: TrialRules) throws {
         let text = try encode(execution)
         try db.transaction { try setMeta("execution", text) }
@@ -272,6 +310,7 @@ public final class StudyStore {
     /// Set by the coordinator when every round has run: workers then stop.
     public func isComplete() throws -> Bool { try meta("state") == "complete" }
 
+    /// Marks the study complete (or not).
     public func setComplete(_ complete: Bool) throws {
         try db.transaction { try setMeta("state", complete ? "complete" : "running") }
     }
@@ -361,6 +400,7 @@ public final class StudyStore {
 
     // MARK: Trials
 
+    /// Trials, optionally of one round and one status, by id.
     public func trials(round: Int? = nil, status: TrialStatus? = nil) throws -> [TrialRecord] {
         var sql = "SELECT \(trialColumns) FROM trials"
         var conditions: [String] = []
@@ -371,6 +411,7 @@ public final class StudyStore {
         return try db.query(sql + " ORDER BY id", values).map(trial)
     }
 
+    /// The trial `id`, or nil.
     public func trial(id: Int) throws -> TrialRecord? {
         try db.query("SELECT \(trialColumns) FROM trials WHERE id = ?",
                      [.integer(Int64(id))]).first.map(trial)
@@ -397,7 +438,7 @@ public final class StudyStore {
     }
 
     /// Marks a trial as started by worker `pid`, writing into `outputDirectory`, whatever its state:
-    /// for a caller that owns the study alone (tests, tools); workers use ``claimPendingTrial(worker:)``.
+    /// for a caller that owns the study alone (tests, tools); workers use ``claimPendingTrial(worker:at:)``.
     public func markRunning(_ id: Int, pid: Int, outputDirectory: String, at date: Date = Date(), worker: String? = nil) throws {
         try db.transaction {
             try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(id))])
@@ -513,6 +554,7 @@ public final class StudyStore {
         }
     }
 
+    /// The epochs recorded for trial `id`.
     public func epochs(of id: Int) throws -> [EpochRecord] {
         try db.query("SELECT epoch, dev_accuracy, metrics FROM trial_epochs WHERE trial = ? ORDER BY epoch", [.integer(Int64(id))]).map { row in
             EpochRecord(epoch: row[0].int ?? 0, devAccuracy: row[1].double, json: row[2].string ?? "{}")

@@ -5,7 +5,9 @@ import Foundation
 /// worker that dies loses at most its running trials, which run again elsewhere once its heartbeat
 /// has been silent for the study's grace period.
 public final class StudyWorker {
+    /// The study's database.
     public let store: StudyStore
+    /// The study's name.
     public let name: String
     private let executor: TrialExecutor
     private let rules: TrialRules
@@ -17,7 +19,14 @@ public final class StudyWorker {
     private var lastIdleReport = Date.distantPast
 
     /// - Parameters:
+    ///   - store: the study's database, shared with the coordinator and other workers.
+    ///   - name: the study's name.
     ///   - directory: this machine's folder for the study; trial folders go under `trials/`.
+    ///   - command: how to start a trial (the `nn` executable and the fixed train arguments).
+    ///   - parallel: trials run at once on this machine.
+    ///   - pollInterval: seconds between looks for pending trials.
+    ///   - stopRequest: set by a signal handler to stop cleanly.
+    ///   - log: receives one line per event.
     public init(store: StudyStore, name: String, directory: URL, command: WorkerCommand, parallel: Int,
                 pollInterval: TimeInterval = 0.2, stopRequest: StopRequest? = nil, log: @escaping (String) -> Void) throws {
         guard let configuration = try store.configuration() else {

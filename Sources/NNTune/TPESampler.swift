@@ -15,21 +15,28 @@ import NNCore
 /// It never waits: trials still running are simply not in the history. Draws come from a generator
 /// keyed by (seed, round, trial), so the same history gives the same assignment.
 public struct TPESampler: Sendable {
+    /// Seeds every draw.
     public let seed: UInt64
+    /// Random trials before the model takes over.
     public var startupTrials: Int
+    /// Candidates drawn from the good trials' density per new trial.
     public var candidates: Int
 
     /// A finished trial: its values and its objective (dev accuracy; higher is better).
     public struct Observation: Sendable, Equatable {
+        /// Its hyperparameters.
         public var assignment: Assignment
+        /// Its dev accuracy (higher is better).
         public var objective: Double
 
+        /// An observation.
         public init(assignment: Assignment, objective: Double) {
             self.assignment = assignment
             self.objective = objective
         }
     }
 
+    /// A tree-structured Parzen estimator with `startupTrials` random trials first.
     public init(seed: UInt64, startupTrials: Int = 10, candidates: Int = 24) {
         self.seed = seed
         self.startupTrials = startupTrials

@@ -6,6 +6,7 @@ import Glibc
 /// The rules every worker of a study applies to the trials it runs, on whatever machine: stored with
 /// the study by its coordinator, read by each `nn tune worker`.
 public struct TrialRules: Sendable, Equatable, Codable {
+    /// The pruning rule; nil runs every trial to the end.
     public var pruner: PrunerSetting?
     /// A trial still running after this many seconds fails.
     public var trialTimeout: Double?
@@ -18,6 +19,7 @@ public struct TrialRules: Sendable, Equatable, Codable {
     /// (Optuna's `RetryFailedTrialCallback(max_retry)` plus the first attempt).
     public var maximumAttempts: Int
 
+    /// Rules with the given pruner, timeout and heartbeat settings.
     public init(pruner: PrunerSetting? = nil, trialTimeout: Double? = nil, heartbeatInterval: Double = 5,
                 gracePeriod: Double = 60, maximumAttempts: Int = 3) {
         self.pruner = pruner
@@ -27,6 +29,7 @@ public struct TrialRules: Sendable, Equatable, Codable {
         self.maximumAttempts = maximumAttempts
     }
 
+    /// Checks the timeout, heartbeat, grace period and attempts.
     public func validate() throws {
         if let t = trialTimeout, !(t > 0) {
             throw TuneError.invalidOption(name: "--trial-timeout", detail: "\(t) seconds must be > 0")
@@ -48,9 +51,12 @@ public struct TrialRules: Sendable, Equatable, Codable {
 
 /// A pruning rule and its settings, as stored with a study.
 public enum PrunerSetting: Sendable, Equatable, Codable {
+    /// The median rule.
     case median(MedianPruner)
+    /// Asynchronous successive halving.
     case asha(AshaPruner)
 
+    /// The rule, ready to judge trials.
     public var pruner: any TrialPruner {
         switch self {
         case let .median(rule): return rule

@@ -3,7 +3,7 @@
 public enum TuneError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A search-space entry that cannot be used: unknown distribution or hyperparameter, bad bounds.
     case invalidSpace(entry: String, detail: String)
-    /// A search-space file's entry that cannot be used (``invalidSpace``, with the file named).
+    /// A search-space file's entry that cannot be used (``invalidSpace(entry:detail:)``, with the file named).
     case invalidSpaceInFile(path: String, entry: String, detail: String)
     /// A search-space file that is not a JSON object of entries.
     case malformedSpaceFile(path: String, detail: String)

@@ -71,14 +71,17 @@ public enum WorkerOutput {
 /// Follows a growing JSON-lines file: each call returns the records of lines completed since the
 /// last call. A line still being written (no newline yet) waits for the next call.
 public final class MetricsFollower {
+    /// The `metrics.jsonl` file followed.
     public let path: String
     private var offset: UInt64 = 0
     private var pending = Data()
 
+    /// Follows `path` from its start.
     public init(path: String) {
         self.path = path
     }
 
+    /// The epochs written since the last poll.
     public func poll() -> [EpochRecord] {
         guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
         defer { try? handle.close() }

@@ -6,11 +6,14 @@ import Glibc
 /// How trials are run: `executable` with `leadingArguments` (e.g. `nn train`), then the study's
 /// fixed train arguments, the trial's hyperparameters, `--out DIR --json`.
 public struct WorkerCommand: Sendable, Equatable {
+    /// The `nn` executable.
     public var executable: String
+    /// Arguments before the trial's own (`train`).
     public var leadingArguments: [String]
     /// The per-epoch metrics file (JSON lines) the worker writes inside its `--out` folder.
     public var metricsFileName: String
 
+    /// How to start a trial process.
     public init(executable: String, leadingArguments: [String] = ["train"], metricsFileName: String = "metrics.jsonl") {
         self.executable = executable
         self.leadingArguments = leadingArguments

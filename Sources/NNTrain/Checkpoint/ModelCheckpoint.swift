@@ -18,31 +18,45 @@ import NNCore
 /// Both are written atomically; a truncated or corrupt file, or one saved for another architecture,
 /// is a clear error on load.
 public enum ModelCheckpoint {
+    /// The model file inside a checkpoint folder.
     public static let modelFileName = "model.safetensors"
+    /// The training-state file inside a checkpoint folder (``TrainingCheckpoint``).
     public static let trainingStateFileName = "training-state.safetensors"
 
     /// Metadata keys in `model.safetensors`.
     public enum Key {
+        /// Metadata key of the format name.
         public static let format = "format"
+        /// Metadata key of the format version.
         public static let formatVersion = "format_version"
+        /// Metadata key of the architecture, JSON of ``NetworkSpec``.
         public static let networkSpec = "network_spec"
+        /// Metadata key of the input normaliser, JSON of ``InputNormalizer``.
         public static let inputNormalizer = "input_normalizer"
+        /// Metadata key of the PyTorch `nn.Sequential` source that loads the weights.
         public static let pytorchModule = "pytorch_module"
+        /// Metadata key of the one-line architecture summary.
         public static let architecture = "architecture"
         /// JSON array of the class names in output order, when the labels were text.
         public static let classNames = "class_names"
     }
 
+    /// The format name written under ``Key/format``.
     public static let formatName = "swiftnn.model"
+    /// The format version written under ``Key/formatVersion``.
     public static let currentVersion = "1"
 
     /// What a model file says about itself, read without building a network.
     public struct Description: Sendable {
+        /// The saved architecture.
         public var spec: NetworkSpec
+        /// The saved input normaliser (nil for a model trained on raw inputs).
         public var normalizer: InputNormalizer?
         /// The class names in output order, when the model was trained on text labels.
         public var classNames: [String]?
+        /// Every metadata entry of the file.
         public var metadata: [String: String]
+        /// The weights and buffers, under PyTorch names.
         public var tensors: [NamedTensor]
     }
 
@@ -64,6 +78,7 @@ public enum ModelCheckpoint {
         try save(network, toFile: (directory as NSString).appendingPathComponent(modelFileName), metadata: metadata)
     }
 
+    /// Writes `network` to the model file at `path` (see ``save(_:toDirectory:metadata:)``).
     public static func save(_ network: Network, toFile path: String, metadata: [String: String] = [:]) throws {
         var meta = metadata
         meta[Key.format] = formatName

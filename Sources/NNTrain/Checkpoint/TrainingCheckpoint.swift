@@ -9,14 +9,21 @@ import NNCore
 /// ``TrainingConfig`` as JSON. Kept out of `model.safetensors` so that PyTorch's strict
 /// `load_state_dict` sees only module parameters and buffers.
 public enum TrainingCheckpoint {
+    /// Metadata keys of `training-state.safetensors`.
     public enum Key {
+        /// Metadata key of the format name.
         public static let format = "format"
+        /// Metadata key of the ``TrainingState`` JSON.
         public static let trainingState = "training_state"
+        /// Metadata key of the ``TrainingConfig`` JSON.
         public static let trainingConfig = "training_config"
     }
 
+    /// The format name written under ``Key/format``.
     public static let formatName = "swiftnn.training-state"
 
+    /// Writes `trainer`'s run state to `directory/training-state.safetensors`; save the network
+    /// with ``ModelCheckpoint/save(_:toDirectory:metadata:)`` beside it.
     public static func save(trainer: Trainer, toDirectory directory: String) throws {
         try ModelCheckpoint.createDirectory(directory)
         let path = (directory as NSString).appendingPathComponent(ModelCheckpoint.trainingStateFileName)

@@ -2,7 +2,7 @@
 // The SwiftNN package: dense neural-network training on OpenCL or native Swift.
 //
 // Module graph (each arrow an import):
-//   NNCore  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
+//   NNCore  <-  NNNative (+ CNativeKernels), NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
 //   NNCore, NNDistributed  <-  NNTrain (knows only the Backend and Communicator protocols; + CLinux for atomic folder swaps)  <-  NNData, nn, nnbench
 //   NNDistributed (Communicator protocol, single-process communicator)  <-  NNMPI (+ CMPI, Open MPI)  <-  nn, nnbench
 //     NNMPI and CMPI are built only with the package trait MPI (on by default); `--disable-default-traits` builds without Open MPI.
@@ -80,7 +80,10 @@ let package = Package(
         // Linux calls Swift's Glibc does not import (renameat2, prctl); header-only.
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .target(name: "NNCore"),
-        .target(name: "NNNative", dependencies: ["NNCore"]),
+        // The native backend's hot loops in C, per instruction set (per-function target attributes,
+        // no unsafe flags, so a consumer's plain build gets them), chosen at run time by NNNative.
+        .target(name: "CNativeKernels", path: "Sources/CNativeKernels"),
+        .target(name: "NNNative", dependencies: ["NNCore", "CNativeKernels"]),
         .target(name: "NNOpenCL", dependencies: ["NNCore", "COpenCL", "NNKernels"]),
         .target(name: "NNBackends", dependencies: ["NNCore", "NNNative", "NNOpenCL"]),
         .target(name: "NNDistributed"),

@@ -48,6 +48,11 @@ void nn_sgemm_narrow_avx2(int width, ptrdiff_t row_begin, ptrdiff_t row_end,
                           const float *packed_b, float *c, ptrdiff_t ldc, ptrdiff_t columns, int full,
                           float alpha, float beta, int beta_is_zero);
 
+/// 8 independent chains of 16-lane c = c*multiplier + addend, fused, `iterations` steps each
+/// (2·8·16·iterations flops); returns the chains' sum so nothing is optimised away. nnbench's peak.
+float nn_fma_chains_avx2(ptrdiff_t iterations, float multiplier, float addend);
+float nn_fma_chains_avx512(ptrdiff_t iterations, float multiplier, float addend);
+
 #ifdef __cplusplus
 }
 #endif

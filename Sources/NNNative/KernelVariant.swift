@@ -37,7 +37,8 @@ public enum KernelVariant: String, CaseIterable, Sendable, CustomStringConvertib
     /// The variants this CPU and OS can run, baseline first.
     public static let supported: [KernelVariant] = supported(features: nn_cpu_features())
 
-    static func supported(features: UInt32) -> [KernelVariant] {
+    /// The variants a CPU with `features` (bits of `nn_cpu_features()`) can run, baseline first.
+    public static func supported(features: UInt32) -> [KernelVariant] {
         var variants: [KernelVariant] = [.baseline]
         if features & UInt32(NN_CPU_AVX2_FMA) != 0 { variants.append(.avx2) }
         if features & UInt32(NN_CPU_AVX512F) != 0 { variants.append(.avx512) }

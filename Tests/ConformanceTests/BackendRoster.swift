@@ -6,7 +6,7 @@ import XCTest
 
 /// One backend configuration the conformance suite runs every check on.
 struct BackendUnderTest: Sendable {
-    /// Shown in every assertion message: "native", "native-float64", "native-baseline", "opencl".
+    /// Shown in every assertion message: "native", "native-float64", "opencl".
     let label: String
     let backend: any Backend
 
@@ -38,14 +38,6 @@ struct BackendRoster: Sendable {
             BackendUnderTest(label: "native", backend: NativeBackend(precision: .float32)),
             BackendUnderTest(label: "native-float64", backend: NativeBackend(precision: .float64)),
         ]
-        // Every other kernel variant this CPU runs ("native-baseline", "native-avx2", …), so the whole
-        // suite covers each; KernelVariantTests checks that none is missing.
-        let defaultKernels = NativeBackend(precision: .float32).kernels
-        for variant in KernelVariant.supported where variant != defaultKernels {
-            if let backend = try? NativeBackend(precision: .float32, kernels: variant) {
-                backends.append(BackendUnderTest(label: "native-\(variant.rawValue)", backend: backend))
-            }
-        }
         var problem: String?
         do {
             backends.append(BackendUnderTest(label: "opencl", backend: try OpenCLBackend(deviceSelector: nil)))

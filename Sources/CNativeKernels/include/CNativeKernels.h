@@ -48,6 +48,19 @@ void nn_sgemm_narrow_avx2(int width, ptrdiff_t row_begin, ptrdiff_t row_end,
                           const float *packed_b, float *c, ptrdiff_t ldc, ptrdiff_t columns, int full,
                           float alpha, float beta, int beta_is_zero);
 
+/// Adam over `count` parameters, as NNNative's Swift loop computes it (same operations and order,
+/// no FMA, so the same bits): g' = g + l2·w + l1·sign(w); m = β1·m + (1−β1)·g';
+/// v = β2·v + (1−β2)·g'·g'; w −= lr·(m·c1) / (√(v·c2) + ε). AVX2.
+void nn_adam_avx2(ptrdiff_t count, float *w, const float *g, float *m, float *v,
+                  float l2, float l1, float beta1, float beta2, float epsilon, float lr,
+                  float correction1, float correction2);
+
+/// y = x < 0 ? 0 : x over `count` floats. AVX2.
+void nn_relu_forward_avx2(ptrdiff_t count, const float *x, float *y);
+
+/// dx from the activation's output y and dy: kind 0 ReLU, 1 tanh, 2 sigmoid (see the C file). AVX2.
+void nn_activation_backward_avx2(int kind, ptrdiff_t count, const float *y, const float *dy, float *dx);
+
 /// 8 independent chains of 16-lane c = c*multiplier + addend, fused, `iterations` steps each
 /// (2·8·16·iterations flops); returns the chains' sum so nothing is optimised away. nnbench's peak.
 float nn_fma_chains_avx2(ptrdiff_t iterations, float multiplier, float addend);

@@ -6,9 +6,9 @@
 #
 # Builds nnbench twice, side by side (scratch paths .build-flagless and .build-native; set
 # FLAGLESS=/path/to/nnbench and FLAGGED=/path/to/nnbench to skip the builds), then for each round
-# and thread count runs, back to back: `nnbench gemm --sizes 1024` on both builds (native backend),
-# `nnbench train` on the flagless build with native and OpenCL side by side, and `nnbench train` on
-# the flagged build (native). Rounds alternate the order of the two builds. The summary gives, per
+# and thread count runs, back to back: `nnbench gemm --sizes 1024` and `nnbench train` (native) on
+# both builds, then `nnbench train` on the flagless build with native and OpenCL side by side in one
+# process. Rounds alternate the order of the two builds. The summary gives, per
 # figure, the median over rounds of each round's median, the range of those, and the ratios
 # flagless/flagged and native/opencl computed within each round (so load that shifts between rounds
 # cancels), as median [min–max].
@@ -55,14 +55,18 @@ for round in $(seq 1 "$rounds"); do
         [ $((round % 2)) -eq 0 ] && order=(flagged flagless)
         for build in "${order[@]}"; do
             bin=$FLAGLESS; [ "$build" = flagged ] && bin=$FLAGGED
-            echo "==> round $round, $t thread(s), $build: gemm 1024" >&2
+            echo "==> round $round, $t thread(s), $build: gemm 1024, train $batches (native)" >&2
             "$bin" gemm --sizes 1024 --no-mlp --backend native --threads "$t" "${common[@]}" \
                 > "$work/r$round-t$t-$build-gemm.json" 2>/dev/null
-            backends=native; [ "$build" = flagless ] && backends=native,opencl
-            echo "==> round $round, $t thread(s), $build: train $batches on $backends" >&2
-            "$bin" train --batches "$batches" --backend "$backends" --threads "$t" "${common[@]}" \
+            "$bin" train --batches "$batches" --backend native --threads "$t" "${common[@]}" \
                 > "$work/r$round-t$t-$build-train.json" 2>/dev/null
         done
+        # Native and OpenCL side by side in one process (the ratio of record for native vs PoCL). Kept
+        # apart from the flagless/flagged runs: PoCL's worker threads live in the process once the
+        # OpenCL backend exists, which would tax the native figure of one build and not the other.
+        echo "==> round $round, $t thread(s), flagless: train $batches (native, opencl)" >&2
+        "$FLAGLESS" train --batches "$batches" --backend native,opencl --threads "$t" "${common[@]}" \
+            > "$work/r$round-t$t-sidebyside-train.json" 2>/dev/null
     done
 done
 
@@ -90,7 +94,7 @@ for t in threads:
     rows = {}
     for r in range(1, rounds + 1):
         figs = {}
-        for build in ("flagless", "flagged"):
+        for build in ("flagless", "flagged", "sidebyside"):
             for suite in ("gemm", "train"):
                 path = os.path.join(work, f"r{r}-t{t}-{build}-{suite}.json")
                 if not os.path.exists(path):
@@ -101,19 +105,21 @@ for t in threads:
                 for (case, backend), v in m.items():
                     figs[(case, backend, build)] = v
         for case in sorted({k[0] for k in figs}):
-            entry = rows.setdefault(case, {"flagless": [], "flagged": [], "opencl": [], "fl/fg": [], "nat/ocl": []})
-            a, b, o = figs.get((case, "native", "flagless")), figs.get((case, "native", "flagged")), figs.get((case, "opencl", "flagless"))
-            if a is not None: entry["flagless"].append(a)
-            if b is not None: entry["flagged"].append(b)
-            if o is not None: entry["opencl"].append(o)
+            entry = rows.setdefault(case, {"flagless": [], "flagged": [], "native1": [], "opencl": [], "fl/fg": [], "nat/ocl": []})
+            a, b = figs.get((case, "native", "flagless")), figs.get((case, "native", "flagged"))
+            n1, o = figs.get((case, "native", "sidebyside")), figs.get((case, "opencl", "sidebyside"))
+            for key, value in (("flagless", a), ("flagged", b), ("native1", n1), ("opencl", o)):
+                if value is not None: entry[key].append(value)
             if a and b: entry["fl/fg"].append(a / b)
-            if a and o: entry["nat/ocl"].append(a / o)
+            if n1 and o: entry["nat/ocl"].append(n1 / o)
     print(f"{t} thread(s)")
-    print(f"  {'case':46} {'native flagless':>26} {'native flagged':>26} {'opencl (PoCL)':>26} {'flagless/flagged':>22} {'native/opencl':>22}")
+    print(f"  {'case':34} {'native flagless':>24} {'native flagged':>24} {'flagless/flagged':>19} "
+          f"{'native (beside PoCL)':>24} {'opencl (PoCL)':>24} {'native/opencl':>19}")
     for case, e in rows.items():
         ratio = lambda v: f"{statistics.median(v):.2f} [{min(v):.2f}–{max(v):.2f}]" if v else "–"
-        print(f"  {case[:46]:46} {spread(e['flagless']):>26} {spread(e['flagged']):>26} {spread(e['opencl']):>26} "
-              f"{ratio(e['fl/fg']):>22} {ratio(e['nat/ocl']):>22}")
+        label = case.replace("MLP 784-512-256-10 BN ReLU Adam, ", "train ").replace("  C = A·B", " gemm")
+        print(f"  {label[:34]:34} {spread(e['flagless']):>24} {spread(e['flagged']):>24} {ratio(e['fl/fg']):>19} "
+              f"{spread(e['native1']):>24} {spread(e['opencl']):>24} {ratio(e['nat/ocl']):>19}")
     print()
 for k, v in sorted(devices_seen.items()):
     print(f"  {k}: {v}")

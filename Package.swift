@@ -2,13 +2,14 @@
 // The SwiftNN package: dense neural-network training on OpenCL or native Swift.
 //
 // Module graph (each arrow an import):
-//   NNCore  <-  NNNative (+ CNativeKernels), NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
+//   NNCore  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
 //   NNCore, NNDistributed  <-  NNTrain (knows only the Backend and Communicator protocols; + CLinux for atomic folder swaps)  <-  NNData, nn, nnbench
 //   NNDistributed (Communicator protocol, single-process communicator)  <-  NNMPI (+ CMPI, Open MPI)  <-  nn, nnbench
 //     NNMPI and CMPI are built only with the package trait MPI (on by default); `--disable-default-traits` builds without Open MPI.
 //   NNCore  <-  NNTune (search spaces, samplers, study storage in SQLite (CSQLite) or PostgreSQL (CPostgreSQL, libpq);
 //               runs trials as `nn train` processes, here and in `nn tune worker`s on other machines)
 //   NNTune  <-  NNDashboard (+ FlyingFox)  <-  nn-dashboard (`nn dashboard` execs it, so nn links no HTTP server)
+//   CNativeKernels (NNNative's hot loops in C per instruction set, chosen at run time)  <-  NNNative
 import PackageDescription
 
 let kernelFiles = ["gemm.cl", "elementwise.cl", "reduction.cl", "batchnorm.cl", "softmax.cl", "dropout.cl", "optimizers.cl"]

@@ -144,8 +144,45 @@ NN_AVX2 void nn_sgemm_narrow_avx2(int width, ptrdiff_t row_begin, ptrdiff_t row_
     }
 }
 
+/// Packs 6 rows of a row-major A (row r at src + r*lda) over kc steps into a 6-row panel:
+/// out[p*6 + r] = src[r*lda + p]. 8 steps at a time through an 8×8 register transpose (rows 6 and
+/// 7 zero), each column stored whole: its 2 spare lanes land where the next column is stored
+/// next, and the last column of a group is stored with a mask, so nothing past the panel is written.
+NN_AVX2 void nn_pack_a6_avx2(const float *src, ptrdiff_t lda, ptrdiff_t kc, float *out) {
+    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+    const __m256 zero = _mm256_setzero_ps();
+    ptrdiff_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        const __m256 r0 = _mm256_loadu_ps(src + p), r1 = _mm256_loadu_ps(src + lda + p);
+        const __m256 r2 = _mm256_loadu_ps(src + 2 * lda + p), r3 = _mm256_loadu_ps(src + 3 * lda + p);
+        const __m256 r4 = _mm256_loadu_ps(src + 4 * lda + p), r5 = _mm256_loadu_ps(src + 5 * lda + p);
+        const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m256 s4 = _mm256_shuffle_ps(t4, zero, _MM_SHUFFLE(1, 0, 1, 0)), s5 = _mm256_shuffle_ps(t4, zero, _MM_SHUFFLE(3, 2, 3, 2));
+        const __m256 s6 = _mm256_shuffle_ps(t5, zero, _MM_SHUFFLE(1, 0, 1, 0)), s7 = _mm256_shuffle_ps(t5, zero, _MM_SHUFFLE(3, 2, 3, 2));
+        float *o = out + p * 6;
+        _mm256_storeu_ps(o + 0, _mm256_permute2f128_ps(s0, s4, 0x20));
+        _mm256_storeu_ps(o + 6, _mm256_permute2f128_ps(s1, s5, 0x20));
+        _mm256_storeu_ps(o + 12, _mm256_permute2f128_ps(s2, s6, 0x20));
+        _mm256_storeu_ps(o + 18, _mm256_permute2f128_ps(s3, s7, 0x20));
+        _mm256_storeu_ps(o + 24, _mm256_permute2f128_ps(s0, s4, 0x31));
+        _mm256_storeu_ps(o + 30, _mm256_permute2f128_ps(s1, s5, 0x31));
+        _mm256_storeu_ps(o + 36, _mm256_permute2f128_ps(s2, s6, 0x31));
+        _mm256_maskstore_ps(o + 42, six, _mm256_permute2f128_ps(s3, s7, 0x31));
+    }
+    for (; p < kc; p++) {
+        for (int r = 0; r < 6; r++) out[p * 6 + r] = src[r * lda + p];
+    }
+}
+
 #else
 // Never called off x86-64 (nn_cpu_features() is 0 there); defined so the module links.
+void nn_pack_a6_avx2(const float *src, ptrdiff_t lda, ptrdiff_t kc, float *out) {
+    (void)src; (void)lda; (void)kc; (void)out;
+}
 void nn_sgemm_tile6x16_avx2(ptrdiff_t kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                             float alpha, float beta, int beta_is_zero) {
     (void)kc; (void)a; (void)b; (void)c; (void)ldc; (void)alpha; (void)beta; (void)beta_is_zero;

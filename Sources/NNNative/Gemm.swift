@@ -233,7 +233,8 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
                 packB(into: packedB, width: nr, rows: pc..<(pc + kcb), columns: jc..<(jc + ncb))
                 for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: GemmBlocking.mc) {
                     let mcb = min(GemmBlocking.mc, rows.upperBound - ic)
-                    packA(into: packedA, height: mr, rows: ic..<(ic + mcb), depth: pc..<(pc + kcb))
+                    packA(into: packedA, height: mr, rows: ic..<(ic + mcb), depth: pc..<(pc + kcb),
+                          vectorised: K.self == CTile6x16AVX2.self)
                     for jr in stride(from: 0, to: ncb, by: nr) {
                         for ir in stride(from: 0, to: mcb, by: mr) {
                             tile(K.self, kc: kcb, a: packedA + ir * kcb, b: packedB + jr * kcb,
@@ -279,7 +280,9 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
 
     /// op(A)[rows, depth] into panels of MR rows: panel i holds, for each p, MR consecutive values
     /// op(A)[i·MR ..< i·MR + MR, p], zero beyond the last row.
-    private func packA(into dst: UnsafeMutablePointer<T>, height mr: Int, rows: Range<Int>, depth: Range<Int>) {
+    /// `vectorised`: the AVX2 variant's 6-row packing (Float only) for full panels of untransposed A.
+    private func packA(into dst: UnsafeMutablePointer<T>, height mr: Int, rows: Range<Int>, depth: Range<Int>,
+                       vectorised: Bool = false) {
         let kc = depth.count
         var out = dst
         for i0 in stride(from: rows.lowerBound, to: rows.upperBound, by: mr) {
@@ -295,6 +298,8 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
                 let src = a + i0 * lda + depth.lowerBound
                 if height == 8 && mr == 8 {
                     Transpose.blocks(from: src, sourceStride: lda, depth: kc, to: out, destinationStride: mr)
+                } else if vectorised && height == 6 && mr == 6 {
+                    CPackA6.pack(from: src, lda: lda, kc: kc, to: out)
                 } else {
                     Transpose.scalar(from: src, sourceStride: lda, lines: height, depth: 0..<kc, to: out, destinationStride: mr)
                 }

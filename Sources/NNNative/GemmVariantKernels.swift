@@ -46,3 +46,14 @@ enum CNarrowKernel {
                              alpha, beta, betaIsZero ? 1 : 0)
     }
 }
+
+/// Packing of op(A) = A (not transposed) into 6-row panels for ``CTile6x16AVX2``: the Swift path
+/// for this shape is a scalar strided transpose, which cost as much as 10 % of a small GEMM.
+enum CPackA6 {
+    /// out[p·6 + r] = src[r·lda + p] for r < 6, p < kc. T must be Float (the caller checks).
+    @inline(__always)
+    static func pack<T>(from src: UnsafeMutablePointer<T>, lda: Int, kc: Int, to out: UnsafeMutablePointer<T>) {
+        nn_pack_a6_avx2(UnsafeMutableRawPointer(src).assumingMemoryBound(to: Float.self), lda, kc,
+                        UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self))
+    }
+}

@@ -48,6 +48,10 @@ void nn_sgemm_narrow_avx2(int width, ptrdiff_t row_begin, ptrdiff_t row_end,
                           const float *packed_b, float *c, ptrdiff_t ldc, ptrdiff_t columns, int full,
                           float alpha, float beta, int beta_is_zero);
 
+/// Packs rows 0..<6 of a row-major A (row r at src + r*lda), columns 0..<kc, into a GEMM panel:
+/// out[p*6 + r] = src[r*lda + p]. Pure data movement. AVX2.
+void nn_pack_a6_avx2(const float *src, ptrdiff_t lda, ptrdiff_t kc, float *out);
+
 /// Adam over `count` parameters, as NNNative's Swift loop computes it (same operations and order,
 /// no FMA, so the same bits): g' = g + l2·w + l1·sign(w); m = β1·m + (1−β1)·g';
 /// v = β2·v + (1−β2)·g'·g'; w −= lr·(m·c1) / (√(v·c2) + ε). AVX2.

@@ -10,6 +10,7 @@
 //   NNCore  <-  NNTune (search spaces, samplers, study storage in SQLite (CSQLite) or PostgreSQL (CPostgreSQL, libpq);
 //               runs trials as `nn train` processes, here and in `nn tune worker`s on other machines)
 //   NNTune  <-  NNDashboard (+ FlyingFox)  <-  nn-dashboard (`nn dashboard` execs it, so nn links no HTTP server)
+//   CNativeKernels (NNNative's hot loops in C per instruction set, chosen at run time)  <-  NNNative
 import PackageDescription
 
 let kernelFiles = ["gemm.cl", "elementwise.cl", "reduction.cl", "batchnorm.cl", "softmax.cl", "dropout.cl", "optimizers.cl"]
@@ -81,7 +82,10 @@ let package = Package(
         // Linux calls Swift's Glibc does not import (renameat2, prctl); header-only.
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .target(name: "NNCore"),
-        .target(name: "NNNative", dependencies: ["NNCore"]),
+        // The native backend's hot loops in C, per instruction set (per-function target attributes,
+        // no unsafe flags, so a consumer's plain build gets them), chosen at run time by NNNative.
+        .target(name: "CNativeKernels", path: "Sources/CNativeKernels"),
+        .target(name: "NNNative", dependencies: ["NNCore", "CNativeKernels"]),
         .target(name: "NNOpenCL", dependencies: ["NNCore", "COpenCL", "NNKernels"]),
         .target(name: "NNBackends", dependencies: ["NNCore", "NNNative", "NNOpenCL"]),
         .target(name: "NNDistributed"),

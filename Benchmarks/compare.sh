@@ -20,7 +20,7 @@
 #     BatchNorm1d forward (training) 4096×1024: 4.4–5 GB/s on 1 thread, 7–9 on 2
 #   A reference exists for 1 and 2 threads only; other counts print no ratio.
 #
-# NNBENCH=/path/to/nnbench skips the build (use the release recipe: swift build -c release -Xswiftc -target-cpu -Xswiftc native).
+# NNBENCH=/path/to/nnbench skips the build (swift build -c release; the native kernels pick AVX2/AVX-512 at run time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,7 +41,7 @@ done
 
 if [ -z "${NNBENCH:-}" ]; then
     echo "==> building nnbench (release)" >&2
-    swift build -c release -Xswiftc -target-cpu -Xswiftc native --product nnbench >&2
+    swift build -c release --product nnbench >&2
     NNBENCH="$(swift build -c release --show-bin-path)/nnbench"
 fi
 

@@ -127,9 +127,11 @@ extension NativeBackend {
     private func activationForward<T: NativeScalar>(_: T.Type, _ activation: Activation, _ x: Tensor, _ y: Tensor) throws {
         let xp = SendablePointer(try pointer(x, T.self, "activationForward"))
         let yp = SendablePointer(try pointer(y, T.self, "activationForward"))
+        let vectorised = VectorKernels.applies(kernels, T.self)
         switch activation {
         case .relu:
             splitter.forEachRange(x.count) { r in
+                if vectorised { return VectorKernels.reluForward(r, x: xp.p, y: yp.p) }
                 // `x < 0 ? 0 : x` rather than max(x, 0), so that a NaN propagates instead of becoming 0.
                 for i in r { let v = xp.p[i]; yp.p[i] = v < 0 ? 0 : v }
             }
@@ -162,17 +164,21 @@ extension NativeBackend {
         let yp = SendablePointer(try pointer(y, T.self, "activationBackward"))
         let dyp = SendablePointer(try pointer(dy, T.self, "activationBackward"))
         let dxp = SendablePointer(try pointer(dx, T.self, "activationBackward"))
+        let vectorised = VectorKernels.applies(kernels, T.self)
         switch activation {
         case .relu:
             splitter.forEachRange(y.count) { r in
+                if vectorised { return VectorKernels.activationBackward(.relu, r, y: yp.p, dy: dyp.p, dx: dxp.p) }
                 for i in r { dxp.p[i] = yp.p[i] > 0 ? dyp.p[i] : 0 }
             }
         case .tanh:
             splitter.forEachRange(y.count) { r in
+                if vectorised { return VectorKernels.activationBackward(.tanh, r, y: yp.p, dy: dyp.p, dx: dxp.p) }
                 for i in r { let v = yp.p[i]; dxp.p[i] = dyp.p[i] * (1 - v * v) }
             }
         case .sigmoid:
             splitter.forEachRange(y.count) { r in
+                if vectorised { return VectorKernels.activationBackward(.sigmoid, r, y: yp.p, dy: dyp.p, dx: dxp.p) }
                 for i in r { let v = yp.p[i]; dxp.p[i] = dyp.p[i] * (v * (1 - v)) }
             }
         }

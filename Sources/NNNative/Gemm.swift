@@ -25,13 +25,13 @@ extension NativeBackend {
                 a: try pointer(a, Float.self, "gemm"), lda: a.columns, transposeA: transposeA,
                 b: try pointer(b, Float.self, "gemm"), ldb: b.columns, transposeB: transposeB,
                 c: try pointer(c, Float.self, "gemm"), m: m, n: n, k: k, alpha: alpha, beta: beta)
-            problem.run(tile: gemmTile, splitter: splitter, scratch: scratch)
+            problem.run(tile: gemmTile, kernels: kernels, fused: fusedMultiplyAdd, splitter: splitter, scratch: scratch)
         case .float64:
             let problem = GemmProblem<Double>(
                 a: try pointer(a, Double.self, "gemm"), lda: a.columns, transposeA: transposeA,
                 b: try pointer(b, Double.self, "gemm"), ldb: b.columns, transposeB: transposeB,
                 c: try pointer(c, Double.self, "gemm"), m: m, n: n, k: k, alpha: alpha, beta: beta)
-            problem.run(tile: gemmTile, splitter: splitter, scratch: scratch)
+            problem.run(tile: gemmTile, kernels: kernels, fused: fusedMultiplyAdd, splitter: splitter, scratch: scratch)
         }
     }
 }
@@ -61,7 +61,9 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
         self.alpha = T(alpha); self.beta = T(beta); betaIsZero = beta == 0
     }
 
-    func run(tile: GemmTile, splitter: WorkSplitter, scratch: Scratch) {
+    /// `kernels` picks the C micro-kernels (Float with fused multiply-adds only); `fused` decides
+    /// the arithmetic, and with it the bits.
+    func run(tile: GemmTile, kernels: KernelVariant, fused: Bool, splitter: WorkSplitter, scratch: Scratch) {
         if alpha == 0 {
             scaleOnly()
             return
@@ -69,26 +71,46 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
         // A product at most one vector wide (an output layer of 10 classes) skips the tiles: see
         // `runNarrow`. The choice depends on n alone, so it cannot make tiles disagree.
         if n <= T.Vector16.scalarCount {
-            runNarrow(T.Vector16.self, splitter: splitter, scratch: scratch)
+            runNarrow(T.Vector16.self, kernels: kernels, fused: fused, splitter: splitter, scratch: scratch)
             return
         }
         if n <= T.Vector32.scalarCount {
-            runNarrow(T.Vector32.self, splitter: splitter, scratch: scratch)
+            runNarrow(T.Vector32.self, kernels: kernels, fused: fused, splitter: splitter, scratch: scratch)
             return
         }
         if n <= T.Vector64.scalarCount {
-            runNarrow(T.Vector64.self, splitter: splitter, scratch: scratch)
+            runNarrow(T.Vector64.self, kernels: kernels, fused: fused, splitter: splitter, scratch: scratch)
             return
         }
-        if GemmArithmetic.fused {
-            run(Fused.self, tile: tile, splitter: splitter, scratch: scratch)
+        if fused {
+            run(Fused.self, tile: tile, kernels: kernels, splitter: splitter, scratch: scratch)
         } else {
-            run(Separate.self, tile: tile, splitter: splitter, scratch: scratch)
+            run(Separate.self, tile: tile, kernels: kernels, splitter: splitter, scratch: scratch)
         }
     }
 
-    private func run<M: MultiplyAdd>(_: M.Type, tile: GemmTile, splitter: WorkSplitter, scratch: Scratch) {
-        switch tile.fitting(columns: n, scalarSize: MemoryLayout<T>.size) {
+    /// Whether the C kernels of `kernels` run this product (they exist for Float, fused only).
+    private func usesCKernels<M: MultiplyAdd>(_: M.Type, _ kernels: KernelVariant) -> Bool {
+        kernels != .baseline && T.self == Float.self && M.self == Fused.self
+    }
+
+    private func run<M: MultiplyAdd>(_: M.Type, tile: GemmTile, kernels: KernelVariant, splitter: WorkSplitter, scratch: Scratch) {
+        let fitted = tile.fitting(columns: n, scalarSize: MemoryLayout<T>.size)
+        if usesCKernels(M.self, kernels) {
+            // T is Float here (checked above), so this is the same value under its concrete type.
+            let problem = unsafeBitCast(self, to: GemmProblem<Float>.self)
+            switch fitted {
+            case .vector256:
+                problem.run(CTile6x16AVX2.self, splitter: splitter, scratch: scratch)
+                return
+            case .vector512 where kernels == .avx512:
+                problem.run(CTile8x32AVX512.self, splitter: splitter, scratch: scratch)
+                return
+            default:
+                break  // a tile with no C kernel here runs in Swift, with the same arithmetic and bits
+            }
+        }
+        switch fitted {
         case .vector512: run(Tile8x2<T.Vector64, M>.self, splitter: splitter, scratch: scratch)
         case .vector256: run(Tile6x2<T.Vector32, M>.self, splitter: splitter, scratch: scratch)
         case .vector128: run(Tile6x2<T.Vector16, M>.self, splitter: splitter, scratch: scratch)
@@ -137,16 +159,18 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
     /// tiles do would cost as much as the product itself here, since each A value is used once.
     /// Each element sums its products as the tiles do (per KC slice, then α·sum + β·C), so the
     /// results are the same bits a tile would give.
-    private func runNarrow<V: SIMD>(_: V.Type, splitter: WorkSplitter, scratch: Scratch) where V.Scalar == T {
-        if GemmArithmetic.fused {
-            runNarrow(V.self, Fused.self, splitter: splitter, scratch: scratch)
+    private func runNarrow<V: SIMD>(_: V.Type, kernels: KernelVariant, fused: Bool, splitter: WorkSplitter, scratch: Scratch)
+    where V.Scalar == T {
+        if fused {
+            runNarrow(V.self, Fused.self, kernels: kernels, splitter: splitter, scratch: scratch)
         } else {
-            runNarrow(V.self, Separate.self, splitter: splitter, scratch: scratch)
+            runNarrow(V.self, Separate.self, kernels: kernels, splitter: splitter, scratch: scratch)
         }
     }
 
-    private func runNarrow<V: SIMD, M: MultiplyAdd>(_: V.Type, _: M.Type, splitter: WorkSplitter, scratch: Scratch)
-    where V.Scalar == T {
+    private func runNarrow<V: SIMD, M: MultiplyAdd>(_: V.Type, _: M.Type, kernels: KernelVariant, splitter: WorkSplitter,
+                                                    scratch: Scratch) where V.Scalar == T {
+        let inC = usesCKernels(M.self, kernels)
         let width = V.scalarCount
         let packed = scratch.buffer(NativeBackend.ScratchSlot.gemmShared(threads: splitter.threads), V.self, count: k)
         let lanes = UnsafeMutableRawPointer(packed).assumingMemoryBound(to: T.self)
@@ -162,7 +186,7 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
         let rowBlock = NarrowKernel<V, M>.rows
         let stripes = Partition(count: m, tasks: worthThreads(splitter) ? min(splitter.threads, (m + rowBlock - 1) / rowBlock) : 1,
                                 granularity: rowBlock)
-        let bp = SendablePointer(packed)
+        let bp = SendablePointer(packed), lanesPointer = SendablePointer(lanes)
         // op(A)[i, p] = a[i·rowStride + p·depthStride].
         let rowStride = transposeA ? 1 : lda, depthStride = transposeA ? lda : 1
         splitter.run(tasks: stripes.tasks) { t in
@@ -171,8 +195,19 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
                 let depth = pc..<min(k, pc + GemmBlocking.kc)
                 let store = NarrowStore<V>(c: c, ldc: n, columns: n, full: n == width, alpha: alpha,
                                            beta: pc == 0 ? beta : 1, betaIsZero: pc == 0 && betaIsZero)
-                NarrowKernel<V, M>.run(rows: rows, depth: depth, a: a, rowStride: rowStride, depthStride: depthStride,
-                                    packedB: bp.p, store: store)
+                if inC {
+                    // T is Float here, so these are the same pointers and values under their concrete type.
+                    func float(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+                        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+                    }
+                    CNarrowKernel.run(width: width, rows: rows, depth: depth, a: float(a), rowStride: rowStride,
+                                      depthStride: depthStride, packedB: float(lanesPointer.p), c: float(c), ldc: n, columns: n,
+                                      alpha: unsafeBitCast(store.alpha, to: Float.self), beta: unsafeBitCast(store.beta, to: Float.self),
+                                      betaIsZero: store.betaIsZero)
+                } else {
+                    NarrowKernel<V, M>.run(rows: rows, depth: depth, a: a, rowStride: rowStride, depthStride: depthStride,
+                                           packedB: bp.p, store: store)
+                }
             }
         }
     }
@@ -198,7 +233,8 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
                 packB(into: packedB, width: nr, rows: pc..<(pc + kcb), columns: jc..<(jc + ncb))
                 for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: GemmBlocking.mc) {
                     let mcb = min(GemmBlocking.mc, rows.upperBound - ic)
-                    packA(into: packedA, height: mr, rows: ic..<(ic + mcb), depth: pc..<(pc + kcb))
+                    packA(into: packedA, height: mr, rows: ic..<(ic + mcb), depth: pc..<(pc + kcb),
+                          vectorised: K.self == CTile6x16AVX2.self)
                     for jr in stride(from: 0, to: ncb, by: nr) {
                         for ir in stride(from: 0, to: mcb, by: mr) {
                             tile(K.self, kc: kcb, a: packedA + ir * kcb, b: packedB + jr * kcb,
@@ -244,7 +280,9 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
 
     /// op(A)[rows, depth] into panels of MR rows: panel i holds, for each p, MR consecutive values
     /// op(A)[i·MR ..< i·MR + MR, p], zero beyond the last row.
-    private func packA(into dst: UnsafeMutablePointer<T>, height mr: Int, rows: Range<Int>, depth: Range<Int>) {
+    /// `vectorised`: the AVX2 variant's 6-row packing (Float only) for full panels of untransposed A.
+    private func packA(into dst: UnsafeMutablePointer<T>, height mr: Int, rows: Range<Int>, depth: Range<Int>,
+                       vectorised: Bool = false) {
         let kc = depth.count
         var out = dst
         for i0 in stride(from: rows.lowerBound, to: rows.upperBound, by: mr) {
@@ -260,6 +298,8 @@ struct GemmProblem<T: NativeScalar>: @unchecked Sendable {
                 let src = a + i0 * lda + depth.lowerBound
                 if height == 8 && mr == 8 {
                     Transpose.blocks(from: src, sourceStride: lda, depth: kc, to: out, destinationStride: mr)
+                } else if vectorised && height == 6 && mr == 6 {
+                    CPackA6.pack(from: src, lda: lda, kc: kc, to: out)
                 } else {
                     Transpose.scalar(from: src, sourceStride: lda, lines: height, depth: 0..<kc, to: out, destinationStride: mr)
                 }

@@ -5,9 +5,11 @@ import Foundation
 ///
 /// Swift compiles for one instruction set fixed at build time (baseline x86-64 is SSE2; with
 /// `-Xswiftc -target-cpu -Xswiftc <cpu>` it may be AVX2 or AVX-512), and a tile shaped for 32 wide
-/// registers spills badly on 16 narrow ones. So the backend carries one tile per width and picks the
-/// fastest on this machine and build by timing each once per process (well under a millisecond).
-/// Every tile sums each element's products in the same order, so the choice never changes results.
+/// registers spills badly on 16 narrow ones. So the backend carries one tile per width. The AVX2 and
+/// AVX-512 kernel variants (``KernelVariant``) run their own C tile (vector256, vector512); the
+/// baseline variant picks the fastest Swift tile on this machine and build by timing each once per
+/// process (well under a millisecond). Every tile sums each element's products in the same order,
+/// so the choice never changes results.
 public enum GemmTile: String, Sendable, CaseIterable, CustomStringConvertible {
     /// 8 rows × 2 vectors of 64 bytes (8×32 Float): 16 accumulators, for AVX-512's 32 registers.
     case vector512
@@ -95,12 +97,12 @@ protocol TileKernel {
                     c: UnsafeMutablePointer<Scalar>, ldc: Int, alpha: Scalar, beta: Scalar, betaIsZero: Bool)
 }
 
-/// How a kernel forms acc + x·y. `Fused` (`addingProduct`) is one vfmadd per vector when the
-/// build targets FMA (the release recipe `swift build -c release -Xswiftc -target-cpu -Xswiftc
-/// native` does) and ~1.4× faster GEMM on this machine; on a baseline x86-64 build (and debug
-/// builds) it is a libm `fma` call per lane, so there `Separate` (multiply, then add) wins. The
-/// choice is timed once per process (``GemmArithmetic``) and shared by every tile and the narrow
-/// path, so results never depend on the tile or thread count.
+/// How a Swift kernel forms acc + x·y. `Fused` (`addingProduct`) is one vfmadd per vector when the
+/// build targets FMA (`-Xswiftc -target-cpu -Xswiftc native`) and ~1.4× faster GEMM on this machine;
+/// on a baseline x86-64 build (and debug builds) it is a libm `fma` call per lane, so there `Separate`
+/// (multiply, then add) wins. For the baseline kernel variant the choice is timed once per process
+/// (``GemmArithmetic``) and shared by every tile and the narrow path, so results never depend on the
+/// tile or thread count; the AVX variants' C kernels always fuse.
 protocol MultiplyAdd {
     static func apply<V: SIMD>(_ acc: V, _ x: V, _ y: V) -> V where V.Scalar: FloatingPoint
 }

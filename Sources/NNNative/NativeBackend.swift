@@ -9,10 +9,10 @@ import NNCore
 ///   sums over 10⁵ rows accurate to ~1e-7 relative.
 /// - `.float64` stores and computes in `Double`, for gradient checking only.
 ///
-/// Build for speed with the release recipe `swift build -c release -Xswiftc -target-cpu -Xswiftc native`:
-/// Swift otherwise targets baseline x86-64 (SSE2, no FMA), where the GEMM tiles run at a fraction of
-/// their speed. Which GEMM tile and whether to fuse multiply-adds is timed once per process, so the
-/// same source is right for either build; ``deviceDescription`` says what was picked.
+/// A plain `swift build -c release` is full speed: the GEMM micro-kernels run C code for AVX2+FMA or
+/// AVX-512 chosen from the CPU at run time (``KernelVariant``), whatever instruction set the Swift
+/// code was compiled for. On the baseline variant, which GEMM tile and whether to fuse multiply-adds
+/// is timed once per process; ``deviceDescription`` says what was picked.
 ///
 /// Threads: `threads` if given, else the `NN_NATIVE_THREADS` environment variable, else the number
 /// of active processors. One backend instance (and the tensors it made) is driven by one thread at
@@ -33,18 +33,28 @@ public final class NativeBackend: Backend, @unchecked Sendable {
     /// The GEMM register tile: by default the fastest one for this machine and build, timed once
     /// per process. Every tile gives bit-identical results; setting it serves benchmarks and tests.
     public var gemmTile: GemmTile
+    /// The instruction set the hot loops run on (see ``KernelVariant``): the process's choice unless
+    /// made with `init(precision:threads:kernels:)`.
+    public let kernels: KernelVariant
 
     /// - Parameters:
     ///   - precision: `.float32` for training, `.float64` for gradient checking.
     ///   - threads: worker threads (values below 1 count as 1); `nil` reads `NN_NATIVE_THREADS`,
     ///     falling back to the number of active processors.
-    public init(precision: Precision = .float32, threads: Int? = nil) {
+    public convenience init(precision: Precision = .float32, threads: Int? = nil) {
+        self.init(precision: precision, threads: threads, selectedKernels: KernelVariant.processDefaultOrExit)
+    }
+
+    init(precision: Precision, threads: Int?, selectedKernels: KernelVariant) {
         self.precision = precision
         let count = threads ?? NativeBackend.defaultThreadCount()
         self.threads = max(1, count)
         splitter = WorkSplitter(threads: self.threads)
         scratch = Scratch(slots: ScratchSlot.count(threads: self.threads))
-        gemmTile = precision == .float32 ? GemmTile.fastestForFloat : GemmTile.fastestForDouble
+        kernels = selectedKernels
+        // A C variant's own tile needs no timing; only Float runs the C kernels.
+        let natural = precision == .float32 ? selectedKernels.naturalTile : nil
+        gemmTile = natural ?? (precision == .float32 ? GemmTile.fastestForFloat : GemmTile.fastestForDouble)
     }
 
     /// `NN_NATIVE_THREADS` when it holds a positive integer, else the active processor count.
@@ -61,14 +71,14 @@ public final class NativeBackend: Backend, @unchecked Sendable {
     public var name: String { Self.backendName }
 
     public var deviceDescription: String {
-        "CPU, \(threads) thread\(threads == 1 ? "" : "s"), \(precision.rawValue), GEMM tile \(gemmTile)\(GemmArithmetic.fused ? " with FMA" : "")"
+        "CPU, \(threads) thread\(threads == 1 ? "" : "s"), \(precision.rawValue), \(kernelDescription), GEMM tile \(gemmTile)\(fusedMultiplyAdd ? " with FMA" : "")"
     }
 
     /// What decides the bits of a result: the precision and whether multiply-adds are fused. The
     /// thread count does not (every reduction adds fixed blocks in order), nor does the GEMM tile
     /// (every tile sums each element's products in the same order), so neither is part of this.
     public var arithmeticDescription: String {
-        "\(precision.rawValue), \(GemmArithmetic.fused ? "fused multiply-add" : "separate multiply and add")"
+        "\(precision.rawValue), \(fusedMultiplyAdd ? "fused multiply-add" : "separate multiply and add")"
     }
 
     // MARK: Memory

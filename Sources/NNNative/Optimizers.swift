@@ -61,7 +61,13 @@ extension NativeBackend {
             let c1 = T(1 / (1 - pow(Double(beta1), Double(step))))
             let c2 = T(1 / (1 - pow(Double(beta2), Double(step))))
             let mState = sp[0], vState = sp[1]
+            let vectorised = VectorKernels.applies(kernels, T.self)
             splitter.forEachRange(count, costPerItem: 8) { r in
+                if vectorised {
+                    VectorKernels.adam(r, w: wp.p, g: gp.p, m: mState.p, v: vState.p, l2: l2, l1: l1, beta1: b1, beta2: b2,
+                                       epsilon: eps, lr: a, correction1: c1, correction2: c2)
+                    return
+                }
                 for i in r {
                     let g = penalised(i)
                     let mi = b1 * mState.p[i] + (1 - b1) * g

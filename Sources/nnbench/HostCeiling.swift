@@ -1,4 +1,5 @@
 import Dispatch
+import NNNative
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,9 @@ import Glibc
 ///   otherwise, and there `addingProduct` is a libm `fmaf` call per lane. So the probe also times
 ///   the same chains unfused (`*` then `+`): hardware FMA is at least as fast as that, so a slower
 ///   fused probe means this build has no FMA (``hardwareFMA`` is false) and GEMM rows are compared
-///   with the unfused rate instead. Build with `-Xswiftc -Xcc -Xswiftc -march=native` for the real peak.
+///   with the unfused rate instead. Where the native backend's kernel variant is AVX2 or AVX-512
+///   (``KernelVariant``, chosen at run time), the fused chains run that variant's C probe instead,
+///   so a plain build measures the hardware's peak too.
 /// - **Triad bandwidth**: STREAM's triad `a[i] = b[i] + s·c[i]` over arrays at least 4× the last-level
 ///   cache. Byte model (STREAM's): 3 arrays × 4 bytes per element, write-allocate traffic not counted.
 struct HostCeiling: Codable, Sendable {
@@ -60,15 +63,23 @@ enum FMAProbe {
     static var flopsPerCall: Double { Double(chains * lanes * 2 * iterationsPerCall) }
 
     static func measure(threads: Int, fused: Bool = true, runner: Runner) throws -> Figure {
+        // The native kernels' variant's own FMA instructions when it has them: in a build without
+        // -target-cpu flags the Swift chains below would time libm calls, not the hardware.
+        let variant = try? KernelVariant.processDefault.get()
         let sinks = SharedFloats(count: threads, repeating: 0)
         defer { sinks.deallocate() }
         // Runtime values, so the compiler cannot fold the chains away.
         let multiplier = Float(CommandLine.arguments.count) * 0.999_999 / Float(CommandLine.arguments.count)
         let figure = try runner.measure(work: flopsPerCall * Double(threads), scale: 1e9, kernel: {
             DispatchQueue.concurrentPerform(iterations: threads) { t in
-                sinks[t] += fused
-                    ? chainsOfFMA(iterations: iterationsPerCall, multiplier: multiplier, addend: 1e-3)
-                    : chainsOfMulAdd(iterations: iterationsPerCall, multiplier: multiplier, addend: 1e-3)
+                if fused, let variant, let sum = KernelPeakProbe.fusedChains(variant, iterations: iterationsPerCall,
+                                                                             multiplier: multiplier, addend: 1e-3) {
+                    sinks[t] += sum
+                } else {
+                    sinks[t] += fused
+                        ? chainsOfFMA(iterations: iterationsPerCall, multiplier: multiplier, addend: 1e-3)
+                        : chainsOfMulAdd(iterations: iterationsPerCall, multiplier: multiplier, addend: 1e-3)
+                }
             }
         }, synchronize: {})
         // The chains converge to addend/(1 − multiplier); a non-finite sink means the probe is broken.

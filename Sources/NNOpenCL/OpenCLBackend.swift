@@ -142,8 +142,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     // MARK: Memory
 
-    public func makeTensor(_ shape: Shape) throws -> Tensor {
-        try OpCheck.makeTensor(shape)
+    public func uncheckedMakeTensor(_ shape: Shape) throws -> Tensor {
         return try locked {
             let buffer = try OpenCLBuffer(context: program.context, capacity: shape.count)
             var zero: Float = 0
@@ -155,8 +154,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func upload(_ values: [Float], to tensor: Tensor) throws {
-        try OpCheck.upload(valueCount: values.count, to: tensor, on: self)
+    public func uncheckedUpload(_ values: [Float], to tensor: Tensor) throws {
         let target = try mem(tensor, "upload")
         try locked {
             // Blocking: the caller's array may be gone as soon as this returns.
@@ -168,8 +166,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func download(_ tensor: Tensor) throws -> [Float] {
-        try OpCheck.download(tensor, on: self)
+    public func uncheckedDownload(_ tensor: Tensor) throws -> [Float] {
         let source = try mem(tensor, "download")
         return try locked {
             var values = [Float](repeating: 0, count: tensor.count)
@@ -182,12 +179,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func upload(_ values: [Double], to tensor: Tensor) throws {
-        try upload(values.map { Float($0) }, to: tensor)
+    public func uncheckedUpload(_ values: [Double], to tensor: Tensor) throws {
+        try uncheckedUpload(values.map { Float($0) }, to: tensor)
     }
 
-    public func downloadDouble(_ tensor: Tensor) throws -> [Double] {
-        try download(tensor).map { Double($0) }
+    public func uncheckedDownloadDouble(_ tensor: Tensor) throws -> [Double] {
+        try uncheckedDownload(tensor).map { Double($0) }
     }
 
     public func synchronize() throws {

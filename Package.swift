@@ -2,7 +2,9 @@
 // The SwiftNN package: dense neural-network training on OpenCL or native Swift.
 //
 // Module graph (each arrow an import):
-//   NNCore  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
+//   NNCore  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (registry, selection, `nn devices --check`)
+//   NNCore  <-  NNConformance (op cases, Float64 reference, tolerances; no XCTest, so a release binary runs it)  <-  NNBackends
+//     A backend outside this package registers itself in NNBackends' BackendRegistry and runs NNConformance from its tests.
 //   NNCore, NNDistributed  <-  NNTrain (knows only the Backend and Communicator protocols; + CLinux for atomic folder swaps)  <-  NNData, nn, nnbench
 //   NNDistributed (Communicator protocol, single-process communicator)  <-  NNMPI (+ CMPI, Open MPI)  <-  nn, nnbench
 //     NNMPI and CMPI are built only with the package trait MPI (on by default); `--disable-default-traits` builds without Open MPI.
@@ -20,6 +22,7 @@ let package = Package(
         .library(name: "NNNative", targets: ["NNNative"]),
         .library(name: "NNOpenCL", targets: ["NNOpenCL"]),
         .library(name: "NNBackends", targets: ["NNBackends"]),
+        .library(name: "NNConformance", targets: ["NNConformance"]),
         .library(name: "NNTrain", targets: ["NNTrain"]),
         .library(name: "NNData", targets: ["NNData"]),
         .library(name: "NNTune", targets: ["NNTune"]),
@@ -82,7 +85,8 @@ let package = Package(
         .target(name: "NNCore"),
         .target(name: "NNNative", dependencies: ["NNCore"]),
         .target(name: "NNOpenCL", dependencies: ["NNCore", "COpenCL", "NNKernels"]),
-        .target(name: "NNBackends", dependencies: ["NNCore", "NNNative", "NNOpenCL"]),
+        .target(name: "NNConformance", dependencies: ["NNCore"]),
+        .target(name: "NNBackends", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNConformance"]),
         .target(name: "NNDistributed"),
         // Without the trait NNMPI compiles to nothing (its sources are under #if MPI), so a plain
         // `swift build --disable-default-traits` of every target never looks for mpi.h.
@@ -108,7 +112,10 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "NNCoreTests", dependencies: ["NNCore"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNConformance"]),
+        // A toy backend (native, wrapped under its own name) registers itself and passes NNConformance,
+        // as a backend in another package would; and `nn devices --check` is run as a user runs it.
+        .testTarget(name: "NNBackendsTests", dependencies: ["NNCore", "NNNative", "NNBackends", "NNConformance", "nn"]),
         .testTarget(name: "NNTrainTests", dependencies: ["NNCore", "NNTrain", "NNNative", "NNBackends", "NNDistributed"]),
         // Launches `mpirun -np 2 nn train …`; fails (never skips) when mpirun or MPI support is missing.
         .testTarget(name: "NNDistributedTests", dependencies: ["NNDistributed", "NNTrain", "nn"]),

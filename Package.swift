@@ -13,7 +13,8 @@
 //   NNTune  <-  NNDashboard (+ FlyingFox)  <-  nn-dashboard (`nn dashboard` execs it, so nn links no HTTP server)
 import PackageDescription
 
-let kernelFiles = ["gemm.cl", "elementwise.cl", "reduction.cl", "batchnorm.cl", "softmax.cl", "dropout.cl", "optimizers.cl"]
+// One OpenCL C file per op family (gemm.cl is the algebra family's GEMM half: its text keys the autotuner's cache).
+let kernelFiles = ["gemm.cl", "algebra.cl", "elementwise.cl", "batchnorm.cl", "classifierheads.cl", "dropout.cl", "optimizers.cl"]
 
 let package = Package(
     name: "SwiftNN",

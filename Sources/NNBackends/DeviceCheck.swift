@@ -17,12 +17,20 @@ public enum DeviceCheck {
         public var failedCount: Int { results.filter { !$0.passed }.count }
     }
 
+    /// A backend that offered no device to check, and why.
+    public struct NoDevice: Sendable {
+        public let backend: String
+        public let reason: String
+        /// Named with `--backend`: then having no device fails the check.
+        public let requested: Bool
+    }
+
     /// The whole run's outcome.
     public struct Report: Sendable {
         public let devices: [DeviceResult]
-        /// Backends that offered no device, with why. A failure only when the backend was named.
-        public let noDevices: [(backend: String, reason: String, requested: Bool)]
+        public let noDevices: [NoDevice]
 
+        /// Something was checked, every checked device passed, and every named backend had a device.
         public var passed: Bool {
             !devices.isEmpty && devices.allSatisfy(\.passed) && !noDevices.contains { $0.requested }
         }
@@ -54,20 +62,19 @@ public enum DeviceCheck {
             }
         }
         var devices: [DeviceResult] = []
-        var noDevices: [(String, String, Bool)] = []
+        var noDevices: [NoDevice] = []
         for registration in registrations {
-            let targets: [BackendTarget]
+            var targets: [BackendTarget] = []
+            var reason = "it offers no device here"
             do {
                 targets = try registration.devices(environment)
             } catch {
-                targets = []
-                noDevices.append((registration.name, "\(error)", !names.isEmpty))
+                reason = "\(error)"
             }
-            if targets.isEmpty, !noDevices.contains(where: { $0.0 == registration.name }) {
-                noDevices.append((registration.name, "it offers no device here", !names.isEmpty))
-            }
-            if let last = noDevices.last, last.0 == registration.name {
-                print("\(registration.name): no device to check (\(last.1))\(last.2 ? " — FAILED: it was asked for" : "")")
+            if targets.isEmpty {
+                let missing = NoDevice(backend: registration.name, reason: reason, requested: !names.isEmpty)
+                noDevices.append(missing)
+                print("\(registration.name): no device to check (\(reason))\(missing.requested ? " — FAILED: it was asked for" : "")")
             }
             for target in targets {
                 print("\(target.label): running \(cases.count) conformance cases")
@@ -96,7 +103,7 @@ public enum DeviceCheck {
             print("no device was checked")
         }
         var problems = devices.filter { !$0.passed }.map(\.label)
-        problems += noDevices.filter { $0.2 }.map { "\($0.0) (no device)" }
+        problems += noDevices.filter(\.requested).map { "\($0.backend) (no device)" }
         if devices.isEmpty { problems.append("nothing checked") }
         print(problems.isEmpty ? "conformance: every checked device passed"
                                : "conformance: FAILED — \(problems.joined(separator: ", "))")

@@ -8,7 +8,7 @@ import NNTrain
 /// `--backend NAME`: any backend registered in `BackendRegistry.shared`, or auto. The registry is
 /// open, so the choices are listed when the help is printed rather than fixed here.
 let backendHelp = ArgumentHelp(
-    "Backend: auto or a registered backend (\(BackendRegistry.shared.choices.joined(separator: ", "))); "
+    "Backend: auto or a registered backend (\(BackendRegistry.shared.names.joined(separator: ", "))); "
         + "default: $NN_BACKEND, else auto. `nn devices` lists them.",
     valueName: "name")
 

@@ -1,11 +1,13 @@
 import ArgumentParser
+import Foundation
 import NNBackends
 import NNCore
 import NNOpenCL
-import Foundation
 
-/// `nn devices`: every OpenCL platform and device, the native backend, what `auto` picks and why, and
-/// which devices have a cached GEMM tuning; `--tune` measures one for the selected device first.
+/// `nn devices`: every registered backend and its devices, what `auto` picks and why, and which
+/// OpenCL devices have a cached GEMM tuning; `--tune` measures one for the selected device first;
+/// `--check` runs the op conformance suite on every device instead of listing them (after tuning,
+/// when both are given, so the check covers the tuned kernels).
 struct DevicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devices",
@@ -32,15 +34,15 @@ struct DevicesCommand: ParsableCommand {
     }
 
     func run() throws {
+        if tune {
+            let report = try GemmAutotuner.tune { result in Terminal.printLine("  measured " + result.summary) }
+            Terminal.printLine(report.description)
+        }
         if check {
             let names = (backend ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let report = try DeviceCheck.run(names: names) { Terminal.printLine($0) }
             if !report.passed { throw ExitCode(1) }
             return
-        }
-        if tune {
-            let report = try GemmAutotuner.tune { result in Terminal.printLine("  measured " + result.summary) }
-            Terminal.printLine(report.description)
         }
         let report = BackendSelection.deviceReport()
         let tunings = report.openCLDevices.map { (device: $0, tuning: GemmAutotuner.cachedTuning(for: $0)) }

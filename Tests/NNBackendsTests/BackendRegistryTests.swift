@@ -96,6 +96,19 @@ final class BackendRegistryTests: XCTestCase {
         XCTAssertEqual(both.devices.map(\.passed), [true, false])
         XCTAssert(lines.contains { $0.contains("FAILED  algebra/gemm") }, lines.joined(separator: "\n"))
         XCTAssertEqual(lines.last, "conformance: FAILED — broken")
+
+        // A backend without devices is passed over when not named, and fails the check when named.
+        try registry.register(BackendRegistration(
+            name: "absent", summary: "no hardware here", factory: { _ in WrappedNativeBackend(name: "absent") },
+            devices: { _ in throw NNError.backendUnavailable(backend: "absent", reason: "no driver installed") }))
+        lines = []
+        let unnamed = try DeviceCheck.run(names: ["good", "absent"], registry: registry, environment: [:], cases: []) { lines.append($0) }
+        XCTAssertFalse(unnamed.passed, "a named backend without a device must fail: \(lines)")
+        XCTAssert(lines.contains { $0.hasPrefix("absent: no device to check (") && $0.contains("no driver installed") }, "\(lines)")
+        registry.unregister("broken")
+        let all = try DeviceCheck.run(registry: registry, environment: [:], cases: []) { _ in }
+        XCTAssert(all.passed, "an unnamed backend without devices is reported, not failed")
+        XCTAssertEqual(all.noDevices.map(\.backend), ["absent"])
     }
 
     func testRegistryRefusesBadNamesAndListsChoices() throws {

@@ -17,7 +17,7 @@ import NNCore
 /// a slice) whatever the thread count or tile position, so results do not depend on `threads`.
 extension NativeBackend {
     public func uncheckedGemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
-                     into c: Tensor, alpha: Float, beta: Float) throws {
+                              into c: Tensor, alpha: Float, beta: Float) throws {
         let (m, n, k) = OpCheck.gemmDimensions(a, transposeA: transposeA, b, transposeB: transposeB)
         switch precision {
         case .float32:

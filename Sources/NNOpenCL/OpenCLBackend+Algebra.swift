@@ -3,7 +3,7 @@ import NNCore
 
 extension OpenCLBackend {
     public func uncheckedGemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
-                     into c: Tensor, alpha: Float, beta: Float) throws {
+                              into c: Tensor, alpha: Float, beta: Float) throws {
         let (m, n, k) = OpCheck.gemmDimensions(a, transposeA: transposeA, b, transposeB: transposeB)
         let (memA, memB, memC) = (try mem(a, "gemm"), try mem(b, "gemm"), try mem(c, "gemm"))
         let tuning = gemmTuning

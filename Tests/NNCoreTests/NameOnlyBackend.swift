@@ -45,16 +45,16 @@ final class NameOnlyBackend: Backend {
         throw refuse("activationBackward")
     }
     func uncheckedBatchNormForwardTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVariance: Tensor,
-                                  averagingBeta: Float, epsilon: Float, output y: Tensor, savedMean: Tensor,
-                                  savedInverseStd: Tensor) throws {
+                                           averagingBeta: Float, epsilon: Float, output y: Tensor, savedMean: Tensor,
+                                           savedInverseStd: Tensor) throws {
         throw refuse("batchNormForwardTraining")
     }
     func uncheckedBatchNormForwardInference(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVariance: Tensor,
-                                   epsilon: Float, output y: Tensor) throws {
+                                            epsilon: Float, output y: Tensor) throws {
         throw refuse("batchNormForwardInference")
     }
     func uncheckedBatchNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, savedMean: Tensor, savedInverseStd: Tensor,
-                           gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
+                                    gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
         throw refuse("batchNormBackward")
     }
     func uncheckedSoftmax(_ x: Tensor, into y: Tensor) throws { throw refuse("softmax") }

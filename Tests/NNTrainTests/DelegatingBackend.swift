@@ -43,19 +43,19 @@ final class DelegatingBackend: Backend, @unchecked Sendable {
         try afterActivationBackward(dx, inner)
     }
     func uncheckedBatchNormForwardTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVariance: Tensor,
-                                  averagingBeta: Float, epsilon: Float, output y: Tensor, savedMean: Tensor,
-                                  savedInverseStd: Tensor) throws {
+                                           averagingBeta: Float, epsilon: Float, output y: Tensor, savedMean: Tensor,
+                                           savedInverseStd: Tensor) throws {
         try inner.batchNormForwardTraining(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVariance: runningVariance,
                                            averagingBeta: averagingBeta, epsilon: epsilon, output: y, savedMean: savedMean,
                                            savedInverseStd: savedInverseStd)
     }
     func uncheckedBatchNormForwardInference(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVariance: Tensor,
-                                   epsilon: Float, output y: Tensor) throws {
+                                            epsilon: Float, output y: Tensor) throws {
         try inner.batchNormForwardInference(x, gamma: gamma, beta: beta, runningMean: runningMean,
                                             runningVariance: runningVariance, epsilon: epsilon, output: y)
     }
     func uncheckedBatchNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, savedMean: Tensor, savedInverseStd: Tensor,
-                           gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
+                                    gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
         try inner.batchNormBackward(x, gradOutput: dy, gamma: gamma, savedMean: savedMean, savedInverseStd: savedInverseStd,
                                     gradInput: dx, gradGamma: gradGamma, gradBeta: gradBeta)
     }

@@ -2,7 +2,10 @@
 // The SwiftNN package: dense neural-network training on OpenCL or native Swift.
 //
 // Module graph (each arrow an import):
-//   NNCore (tensors, the Backend protocol, Dataset, the seeded generator)  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)  <-  NNBackends (selection)
+//   NNCore (tensors, the Backend protocol, Dataset, the seeded generator)  <-  NNNative, NNOpenCL (+ COpenCL, NNKernels)
+//     <-  NNBackends (registry, selection, `nn devices --check`)
+//   NNCore  <-  NNConformance (op cases, Float64 reference, tolerances; no XCTest, so a release binary runs it)  <-  NNBackends
+//     A backend outside this package registers itself in NNBackends' BackendRegistry and runs NNConformance from its tests.
 //   NNCore  <-  NNData (readers of data files; knows nothing of training)
 //   NNCore, NNDistributed  <-  NNTrain (knows only the Backend and Communicator protocols; + CLinux for atomic folder swaps)  <-  nn, nnbench
 //   NNDistributed (Communicator protocol, single-process communicator)  <-  NNMPI (+ CMPI, Open MPI)  <-  nn, nnbench
@@ -13,7 +16,8 @@
 //   CNativeKernels (NNNative's hot loops in C per instruction set, chosen at run time)  <-  NNNative
 import PackageDescription
 
-let kernelFiles = ["gemm.cl", "elementwise.cl", "reduction.cl", "batchnorm.cl", "softmax.cl", "dropout.cl", "optimizers.cl"]
+// One OpenCL C file per op family (gemm.cl is the algebra family's GEMM half: its text keys the autotuner's cache).
+let kernelFiles = ["gemm.cl", "algebra.cl", "elementwise.cl", "batchnorm.cl", "classifierheads.cl", "dropout.cl", "optimizers.cl"]
 
 let package = Package(
     name: "SwiftNN",
@@ -22,6 +26,7 @@ let package = Package(
         .library(name: "NNNative", targets: ["NNNative"]),
         .library(name: "NNOpenCL", targets: ["NNOpenCL"]),
         .library(name: "NNBackends", targets: ["NNBackends"]),
+        .library(name: "NNConformance", targets: ["NNConformance"]),
         .library(name: "NNTrain", targets: ["NNTrain"]),
         .library(name: "NNData", targets: ["NNData"]),
         .library(name: "NNTune", targets: ["NNTune"]),
@@ -87,7 +92,8 @@ let package = Package(
         .target(name: "CNativeKernels", path: "Sources/CNativeKernels"),
         .target(name: "NNNative", dependencies: ["NNCore", "CNativeKernels"]),
         .target(name: "NNOpenCL", dependencies: ["NNCore", "COpenCL", "NNKernels"]),
-        .target(name: "NNBackends", dependencies: ["NNCore", "NNNative", "NNOpenCL"]),
+        .target(name: "NNConformance", dependencies: ["NNCore"]),
+        .target(name: "NNBackends", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNConformance"]),
         .target(name: "NNDistributed"),
         // Without the trait NNMPI compiles to nothing (its sources are under #if MPI), so a plain
         // `swift build --disable-default-traits` of every target never looks for mpi.h.
@@ -113,7 +119,10 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "NNCoreTests", dependencies: ["NNCore"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNConformance"]),
+        // A toy backend (native, wrapped under its own name) registers itself and passes NNConformance,
+        // as a backend in another package would; and `nn devices --check` is run as a user runs it.
+        .testTarget(name: "NNBackendsTests", dependencies: ["NNCore", "NNNative", "NNBackends", "NNConformance", "nn"]),
         // Extension points used as a user outside the package uses them: plain imports, no @testable.
         .testTarget(name: "ExtensionTests", dependencies: ["NNTrain", "NNBackends", "NNData"]),
         .testTarget(name: "NNTrainTests", dependencies: ["NNCore", "NNTrain", "NNNative", "NNBackends", "NNDistributed"]),

@@ -1,6 +1,6 @@
 // Batch normalisation per feature (= per column of a row-major m x n matrix), PyTorch BatchNorm1d
 // numerics. Statistics are two-pass: the mean first (column_partials + column_finish from
-// reduction.cl), then the sum of squared deviations from that mean, so a feature with a large mean
+// algebra.cl), then the sum of squared deviations from that mean, so a feature with a large mean
 // and small spread (1e4 + N(0, 1)) keeps its variance. Column sums run over chunks of rows with
 // Kahan compensation, and the chunks are combined in a second pass.
 

@@ -29,13 +29,6 @@ __kernel void multiply(const __global float* a, const __global float* b, __globa
     if (i < count) out[i] = a[i] * b[i];
 }
 
-// x[i, j] += bias[j] for an m x n matrix x, flattened.
-__kernel void add_row_vector(const __global float* restrict bias, __global float* restrict x,
-                             const int n, const int count) {
-    const int i = get_global_id(0);
-    if (i < count) x[i] += bias[i % n];
-}
-
 // Logistic function without overflow: exp only ever sees a non-positive argument.
 inline float stable_sigmoid(const float z) {
     const float e = exp(-fabs(z));

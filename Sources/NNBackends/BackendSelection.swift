@@ -3,14 +3,15 @@ import NNCore
 import NNNative
 import NNOpenCL
 
-/// Turns a user's backend request (a `--backend` flag or `NN_BACKEND`) into a working backend.
+/// Turns a user's backend request (a `--backend` flag or `NN_BACKEND`) into a working backend, from
+/// the backends registered in a ``BackendRegistry`` (``BackendRegistry/shared`` by default).
 ///
-/// - `opencl`: the OpenCL backend on the device `NN_OPENCL_DEVICE` names (else the first GPU, else the
-///   first device), or a thrown `NNError.backendUnavailable(backend:reason:)` that says why. Never a
-///   silent fallback: a user who asks for OpenCL and gets the CPU would misread every timing.
-/// - `native`: the native Swift backend, in float32.
-/// - `auto` (the default): OpenCL when a device builds the kernels and runs one, else native, saying
-///   why on exactly one line of the log (stderr by default).
+/// - a registered name (`opencl`, `native`, or one a package registered): that backend, or its
+///   thrown error saying why not. Never a silent fallback: a user who asks for OpenCL and gets the
+///   CPU would misread every timing.
+/// - `auto` (the default): the first accelerator, in registration order, whose probe works (the
+///   built-in OpenCL backend builds the kernels and runs one), else native, saying why on exactly
+///   one line of the log (stderr by default).
 public enum BackendSelection {
     /// Environment variable choosing the OpenCL device (an index or part of a name); read by OpenCL.
     public static let openCLDeviceVariable = "NN_OPENCL_DEVICE"
@@ -18,44 +19,63 @@ public enum BackendSelection {
     /// The backend a request resolves to.
     ///
     /// - Parameters:
-    ///   - kind: the requested kind; `nil` reads `NN_BACKEND` (unset or empty means `auto`).
-    ///   - environment: where `NN_BACKEND` and `NN_OPENCL_DEVICE` are read (the process environment by default).
+    ///   - request: the requested backend; `nil` reads `NN_BACKEND` (unset or empty means `auto`).
+    ///   - environment: where `NN_BACKEND` and the backends' own settings (`NN_OPENCL_DEVICE`) are read.
+    ///   - registry: the backends to choose from.
     ///   - log: receives the single line explaining an `auto` fallback; stderr by default.
-    /// - Throws: `NNError.invalidArgument(op:detail:)` for an unknown `NN_BACKEND` value, and
-    ///   `NNError.backendUnavailable(backend:reason:)` (or the device's own error) when `opencl` was
-    ///   requested and cannot be used.
-    public static func make(_ kind: BackendKind? = nil,
+    /// - Throws: `NNError.invalidArgument(op:detail:)` for an unregistered name, and the backend's
+    ///   own error (`NNError.backendUnavailable(backend:reason:)`, a device error) when a named
+    ///   backend cannot be used.
+    public static func make(_ request: BackendRequest? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment,
+                            registry: BackendRegistry = .shared,
                             log: (String) -> Void = writeToStandardError) throws -> any Backend {
-        switch try kind ?? requestedKind(environment: environment) {
-        case .native:
-            return NativeBackend(precision: .float32)
-        case .opencl:
-            return try makeOpenCL(environment: environment)
-        case .auto:
-            switch probeOpenCL(environment: environment) {
-            case let .success(backend):
-                return backend
-            case let .failure(error):
-                log(fallbackMessage(for: error))
-                return NativeBackend(precision: .float32)
+        let request = try request.map { try registry.request(parsing: $0.name) }
+            ?? requestedKind(environment: environment, registry: registry)
+        guard request.isAuto else {
+            // request(parsing:) vouched for the name; a concurrent unregister is the only way here.
+            guard let registration = registry.registration(named: request.name) else {
+                throw NNError.backendUnavailable(backend: request.name, reason: "it was unregistered during selection")
+            }
+            return try registration.factory(environment)
+        }
+        var failures: [(registration: BackendRegistration, error: any Error)] = []
+        for registration in registry.registrations where registration.isAccelerator {
+            switch registration.probe(environment) {
+            case let .success(backend): return backend
+            case let .failure(error): failures.append((registration, error))
             }
         }
+        guard let native = registry.registration(named: BackendRequest.native.name) else {
+            throw NNError.backendUnavailable(
+                backend: "auto", reason: "no accelerator works and no 'native' backend is registered to fall back on")
+        }
+        if !failures.isEmpty {
+            log(fallbackMessage(for: failures.map { ($0.registration.displayName, $0.error) }))
+        }
+        return try native.factory(environment)
     }
 
-    /// The kind `NN_BACKEND` asks for: `auto` when unset or empty, an error naming the choices when unknown.
-    public static func requestedKind(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> BackendKind {
-        guard let text = environment[BackendKind.environmentVariable]?.trimmingCharacters(in: .whitespaces),
+    /// The request `NN_BACKEND` makes: `auto` when unset or empty, an error naming the choices when unknown.
+    public static func requestedKind(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                     registry: BackendRegistry = .shared) throws -> BackendRequest {
+        guard let text = environment[BackendRequest.environmentVariable]?.trimmingCharacters(in: .whitespaces),
               !text.isEmpty else {
             return .auto
         }
-        return try BackendKind(parsing: text)
+        return try registry.request(parsing: text)
     }
 
-    /// The one line printed when `auto` falls back to the native backend.
+    /// The one line printed when `auto` falls back to the native backend because OpenCL failed.
     public static func fallbackMessage(for error: any Error) -> String {
-        "nn: no usable OpenCL device (\(oneLine(error))); using the native backend. "
-            + "Set \(BackendKind.environmentVariable)=native to silence this."
+        fallbackMessage(for: [("OpenCL", error)])
+    }
+
+    /// The one line printed when `auto` falls back to native: each accelerator that failed, and why.
+    public static func fallbackMessage(for failures: [(displayName: String, error: any Error)]) -> String {
+        let reasons = failures.map { "\($0.displayName) device (\(oneLine($0.error)))" }.joined(separator: " or ")
+        return "nn: no usable \(reasons); using the native backend. "
+            + "Set \(BackendRequest.environmentVariable)=native to silence this."
     }
 
     /// Writes one line to stderr.
@@ -79,24 +99,6 @@ public enum BackendSelection {
 
     static func makeOpenCL(environment: [String: String]) throws -> OpenCLBackend {
         try OpenCLBackend(deviceSelector: environment[openCLDeviceVariable] ?? "")
-    }
-
-    /// Constructs the OpenCL backend (which builds the kernel program for the device) and runs one
-    /// tiny op through it, so that a driver which enumerates devices but cannot compile or execute —
-    /// a broken ICD, a device out of memory — counts as unusable instead of failing mid-training.
-    static func probeOpenCL(environment: [String: String]) -> Result<OpenCLBackend, any Error> {
-        Result {
-            let backend = try makeOpenCL(environment: environment)
-            let probe = try backend.makeTensor(.scalar)
-            try backend.fill(probe, with: 1.5)
-            let value = try backend.download(probe)
-            guard value == [1.5] else {
-                throw NNError.backendUnavailable(
-                    backend: "opencl",
-                    reason: "\(backend.deviceDescription) ran a test fill of 1.5 and returned \(value)")
-            }
-            return backend
-        }
     }
 
     /// An error's description on one line: build logs and device lists span many lines, and the

@@ -1,4 +1,9 @@
 /// Which backend a user asked for, from a flag or the `NN_BACKEND` environment variable.
+///
+/// Deprecated: the set of backends is open now (NNBackends' `BackendRegistry`), so a request is a
+/// name, `BackendRequest` in NNBackends. `BackendRequest(kind)` converts; `.opencl`, `.native` and
+/// `.auto` are spelled the same on both. See the README's "Migration" section.
+@available(*, deprecated, message: "use BackendRequest from NNBackends (any registered name, or auto); see README, Migration")
 public enum BackendKind: String, Sendable, CaseIterable, CustomStringConvertible {
     /// OpenCL; an error if no device works.
     case opencl

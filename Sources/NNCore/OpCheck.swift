@@ -3,8 +3,9 @@
 ///
 /// Each op of ``Backend`` has its whole rule here, in one function named after the op
 /// (``dropoutForward(_:keepProbability:mask:output:on:)``, ``gemm(_:transposeA:_:transposeB:c:on:)``, …),
-/// and every backend calls that function as the first line of the op. So a rule is changed in one
-/// place, and every backend throws the same error for the same call. Only checks that follow from one
+/// and the op's public entry point (`Backend+<Family>.swift`) calls it once before the backend's
+/// `unchecked…` hook. So a rule is changed in one place, no backend can forget it, and every
+/// backend throws the same error for the same call. Only checks that follow from one
 /// backend's own implementation (OpenCL's Int32 guard on GEMM operands padded to whole panels, the
 /// native backend's float32/float64 buffer check) stay in that backend. The building blocks the rules
 /// are made of (`usable`, `sameShape`, `vector`, …) stay public for callers validating their own arguments.
@@ -161,6 +162,12 @@ extension OpCheck {
     }
 
     // MARK: Dense algebra
+
+    /// (m, n, k) of C ← op(A)·op(B) for operands ``gemm(_:transposeA:_:transposeB:c:on:)`` has
+    /// accepted: what a backend's `uncheckedGemm` hook needs, without validating twice.
+    public static func gemmDimensions(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool) -> (m: Int, n: Int, k: Int) {
+        (transposeA ? a.columns : a.rows, transposeB ? b.rows : b.columns, transposeA ? a.rows : a.columns)
+    }
 
     /// ``Backend/gemm(_:transposeA:_:transposeB:into:alpha:beta:)``: returns (m, n, k) of
     /// C ← op(A)·op(B) after checking that they agree with C and that C aliases neither operand.

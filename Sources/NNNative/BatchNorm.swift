@@ -12,13 +12,10 @@ import NNCore
 /// Forward then costs two reads of x and one write of y; backward two reads of x and dy and one
 /// write of dx. Every loop runs over 8 columns at a time with per-column vector accumulators.
 extension NativeBackend {
-    public func batchNormForwardTraining(
+    public func uncheckedBatchNormForwardTraining(
         _ x: Tensor, gamma: Tensor, beta: Tensor,
         runningMean: Tensor, runningVariance: Tensor, averagingBeta: Float, epsilon: Float,
         output y: Tensor, savedMean: Tensor, savedInverseStd: Tensor) throws {
-        try OpCheck.batchNormForwardTraining(x, gamma: gamma, beta: beta, runningMean: runningMean,
-                                             runningVariance: runningVariance, averagingBeta: averagingBeta, epsilon: epsilon,
-                                             output: y, savedMean: savedMean, savedInverseStd: savedInverseStd, on: self)
         switch precision {
         case .float32:
             try batchNormTraining(Float.self, x, gamma, beta, runningMean, runningVariance, averagingBeta, epsilon,
@@ -29,24 +26,20 @@ extension NativeBackend {
         }
     }
 
-    public func batchNormForwardInference(
+    public func uncheckedBatchNormForwardInference(
         _ x: Tensor, gamma: Tensor, beta: Tensor,
         runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
         output y: Tensor) throws {
-        try OpCheck.batchNormForwardInference(x, gamma: gamma, beta: beta, runningMean: runningMean,
-                                              runningVariance: runningVariance, epsilon: epsilon, output: y, on: self)
         switch precision {
         case .float32: try batchNormInference(Float.self, x, gamma, beta, runningMean, runningVariance, epsilon, y)
         case .float64: try batchNormInference(Double.self, x, gamma, beta, runningMean, runningVariance, epsilon, y)
         }
     }
 
-    public func batchNormBackward(
+    public func uncheckedBatchNormBackward(
         _ x: Tensor, gradOutput dy: Tensor, gamma: Tensor,
         savedMean: Tensor, savedInverseStd: Tensor,
         gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
-        try OpCheck.batchNormBackward(x, gradOutput: dy, gamma: gamma, savedMean: savedMean, savedInverseStd: savedInverseStd,
-                                      gradInput: dx, gradGamma: gradGamma, gradBeta: gradBeta, on: self)
         switch precision {
         case .float32:
             try batchNormBackward(Float.self, x, dy, gamma, savedMean, savedInverseStd, dx, gradGamma, gradBeta)

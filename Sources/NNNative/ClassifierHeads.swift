@@ -3,24 +3,21 @@ import NNCore
 /// Softmax and the fused losses. Each row is independent, so rows are split across threads;
 /// every row subtracts its max before exponentiating and sums the exponentials in `Double`.
 extension NativeBackend {
-    public func softmax(_ x: Tensor, into y: Tensor) throws {
-        try OpCheck.softmax(x, into: y, on: self)
+    public func uncheckedSoftmax(_ x: Tensor, into y: Tensor) throws {
         switch precision {
         case .float32: try softmax(Float.self, x, y)
         case .float64: try softmax(Double.self, x, y)
         }
     }
 
-    public func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
-        try OpCheck.softmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, on: self)
+    public func uncheckedSoftmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
         switch precision {
         case .float32: try softmaxCrossEntropy(Float.self, logits, labels, gradient, loss)
         case .float64: try softmaxCrossEntropy(Double.self, logits, labels, gradient, loss)
         }
     }
 
-    public func sigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
-        try OpCheck.sigmoidCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, on: self)
+    public func uncheckedSigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
         switch precision {
         case .float32: try sigmoidCrossEntropy(Float.self, logits, labels, gradient, loss)
         case .float64: try sigmoidCrossEntropy(Double.self, logits, labels, gradient, loss)

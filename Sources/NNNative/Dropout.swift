@@ -2,9 +2,8 @@ import NNCore
 
 /// Inverted dropout with NNCore's Philox stream: the mask matches the OpenCL backend bit for bit.
 extension NativeBackend {
-    public func dropoutForward(_ x: Tensor, keepProbability: Float, seed: UInt64, offset: UInt64,
-                               mask: Tensor, output y: Tensor) throws {
-        try OpCheck.dropoutForward(x, keepProbability: keepProbability, mask: mask, output: y, on: self)
+    public func uncheckedDropoutForward(_ x: Tensor, keepProbability: Float, seed: UInt64, offset: UInt64,
+                                        mask: Tensor, output y: Tensor) throws {
         switch precision {
         case .float32: try dropout(Float.self, x, keepProbability, seed, offset, mask, y)
         case .float64: try dropout(Double.self, x, keepProbability, seed, offset, mask, y)

@@ -3,64 +3,56 @@ import NNCore
 /// Element-wise ops: each is one pass over memory, split into contiguous ranges across threads
 /// for large tensors. Loops run over raw pointers so the optimiser vectorises them.
 extension NativeBackend {
-    public func fill(_ x: Tensor, with value: Float) throws {
-        try OpCheck.fill(x, on: self)
+    public func uncheckedFill(_ x: Tensor, with value: Float) throws {
         switch precision {
         case .float32: try fill(Float.self, x, value)
         case .float64: try fill(Double.self, x, value)
         }
     }
 
-    public func copy(_ from: Tensor, to: Tensor) throws {
-        try OpCheck.copy(from, to: to, on: self)
+    public func uncheckedCopy(_ from: Tensor, to: Tensor) throws {
         switch precision {
         case .float32: try copy(Float.self, from, to)
         case .float64: try copy(Double.self, from, to)
         }
     }
 
-    public func scale(_ x: Tensor, by alpha: Float) throws {
-        try OpCheck.scale(x, on: self)
+    public func uncheckedScale(_ x: Tensor, by alpha: Float) throws {
         switch precision {
         case .float32: try scale(Float.self, x, alpha)
         case .float64: try scale(Double.self, x, alpha)
         }
     }
 
-    public func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
-        try OpCheck.axpy(x, y, on: self)
+    public func uncheckedAxpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
         switch precision {
         case .float32: try axpy(Float.self, alpha, x, y)
         case .float64: try axpy(Double.self, alpha, x, y)
         }
     }
 
-    public func multiply(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
-        try OpCheck.multiply(a, b, into: out, on: self)
+    public func uncheckedMultiply(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
         switch precision {
         case .float32: try multiply(Float.self, a, b, out)
         case .float64: try multiply(Double.self, a, b, out)
         }
     }
 
-    public func addRowVector(_ bias: Tensor, to x: Tensor) throws {
-        try OpCheck.addRowVector(bias, to: x, on: self)
+    public func uncheckedAddRowVector(_ bias: Tensor, to x: Tensor) throws {
         switch precision {
         case .float32: try addRowVector(Float.self, bias, x)
         case .float64: try addRowVector(Double.self, bias, x)
         }
     }
 
-    public func activationForward(_ activation: Activation, _ x: Tensor, into y: Tensor) throws {
-        try OpCheck.activationForward(x, into: y, on: self)
+    public func uncheckedActivationForward(_ activation: Activation, _ x: Tensor, into y: Tensor) throws {
         switch precision {
         case .float32: try activationForward(Float.self, activation, x, y)
         case .float64: try activationForward(Double.self, activation, x, y)
         }
     }
 
-    public func activationBackward(_ activation: Activation, output y: Tensor, gradOutput dy: Tensor, into dx: Tensor) throws {
-        try OpCheck.activationBackward(output: y, gradOutput: dy, into: dx, on: self)
+    public func uncheckedActivationBackward(_ activation: Activation, output y: Tensor, gradOutput dy: Tensor, into dx: Tensor) throws {
         switch precision {
         case .float32: try activationBackward(Float.self, activation, y, dy, dx)
         case .float64: try activationBackward(Double.self, activation, y, dy, dx)

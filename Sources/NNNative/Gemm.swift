@@ -16,9 +16,9 @@ import NNCore
 /// Every element of C sums its k products in the same order (KC slices in turn, sequential within
 /// a slice) whatever the thread count or tile position, so results do not depend on `threads`.
 extension NativeBackend {
-    public func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
-                     into c: Tensor, alpha: Float, beta: Float) throws {
-        let (m, n, k) = try OpCheck.gemm(a, transposeA: transposeA, b, transposeB: transposeB, c: c, on: self)
+    public func uncheckedGemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
+                              into c: Tensor, alpha: Float, beta: Float) throws {
+        let (m, n, k) = OpCheck.gemmDimensions(a, transposeA: transposeA, b, transposeB: transposeB)
         switch precision {
         case .float32:
             let problem = GemmProblem<Float>(

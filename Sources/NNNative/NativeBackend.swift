@@ -83,16 +83,14 @@ public final class NativeBackend: Backend, @unchecked Sendable {
 
     // MARK: Memory
 
-    public func makeTensor(_ shape: Shape) throws -> Tensor {
-        try OpCheck.makeTensor(shape)
+    public func uncheckedMakeTensor(_ shape: Shape) throws -> Tensor {
         switch precision {
         case .float32: return Tensor(shape: shape, storage: NativeBuffer<Float>(count: shape.count))
         case .float64: return Tensor(shape: shape, storage: NativeBuffer<Double>(count: shape.count))
         }
     }
 
-    public func upload(_ values: [Float], to tensor: Tensor) throws {
-        try OpCheck.upload(valueCount: values.count, to: tensor, on: self)
+    public func uncheckedUpload(_ values: [Float], to tensor: Tensor) throws {
         switch precision {
         case .float32:
             let p = try pointer(tensor, Float.self, "upload")
@@ -103,8 +101,7 @@ public final class NativeBackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func upload(_ values: [Double], to tensor: Tensor) throws {
-        try OpCheck.upload(valueCount: values.count, to: tensor, on: self)
+    public func uncheckedUpload(_ values: [Double], to tensor: Tensor) throws {
         switch precision {
         case .float32:
             let p = try pointer(tensor, Float.self, "upload")
@@ -115,8 +112,7 @@ public final class NativeBackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func download(_ tensor: Tensor) throws -> [Float] {
-        try OpCheck.download(tensor, on: self)
+    public func uncheckedDownload(_ tensor: Tensor) throws -> [Float] {
         switch precision {
         case .float32:
             let p = try pointer(tensor, Float.self, "download")
@@ -127,8 +123,7 @@ public final class NativeBackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func downloadDouble(_ tensor: Tensor) throws -> [Double] {
-        try OpCheck.download(tensor, on: self)
+    public func uncheckedDownloadDouble(_ tensor: Tensor) throws -> [Double] {
         switch precision {
         case .float32:
             let p = try pointer(tensor, Float.self, "download")

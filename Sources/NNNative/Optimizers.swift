@@ -4,8 +4,7 @@ import NNCore
 /// One fused pass per parameter tensor for each update rule: gradient, penalty, state and
 /// parameter are each read once and written once.
 extension NativeBackend {
-    public func update(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
-        try OpCheck.update(rule, penalty: penalty, parameter: parameter, gradient: gradient, state: state, on: self)
+    public func uncheckedUpdate(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
         switch precision {
         case .float32: try update(Float.self, rule, penalty, parameter, gradient, state)
         case .float64: try update(Double.self, rule, penalty, parameter, gradient, state)

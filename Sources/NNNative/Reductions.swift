@@ -6,24 +6,21 @@ import NNCore
 /// which block, so every result is the same bits for any thread count: a run resumed with another
 /// `NN_NATIVE_THREADS` continues exactly.
 extension NativeBackend {
-    public func columnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
-        try OpCheck.columnSums(x, into: out, on: self)
+    public func uncheckedColumnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
         switch precision {
         case .float32: try columnSums(Float.self, x, out, alpha, beta)
         case .float64: try columnSums(Double.self, x, out, alpha, beta)
         }
     }
 
-    public func reduce(_ reduction: Reduction, _ x: Tensor, into out: Tensor, accumulate: Bool) throws {
-        try OpCheck.reduce(x, into: out, on: self)
+    public func uncheckedReduce(_ reduction: Reduction, _ x: Tensor, into out: Tensor, accumulate: Bool) throws {
         switch precision {
         case .float32: try reduce(Float.self, reduction, x, out, accumulate)
         case .float64: try reduce(Double.self, reduction, x, out, accumulate)
         }
     }
 
-    public func argmaxRows(_ x: Tensor, into out: Tensor) throws {
-        try OpCheck.argmaxRows(x, into: out, on: self)
+    public func uncheckedArgmaxRows(_ x: Tensor, into out: Tensor) throws {
         switch precision {
         case .float32: try argmaxRows(Float.self, x, out)
         case .float64: try argmaxRows(Double.self, x, out)

@@ -9,10 +9,10 @@ enum KernelName: String, CaseIterable {
     case gemmPackA = "gemm_pack_a", gemmPackB = "gemm_pack_b", gemmPackBNarrow = "gemm_pack_b_narrow"
     // elementwise.cl
     case fill, copy, scale, axpy, multiply
-    case addRowVector = "add_row_vector"
     case reluForward = "relu_forward", tanhForward = "tanh_forward", sigmoidForward = "sigmoid_forward"
     case reluBackward = "relu_backward", tanhBackward = "tanh_backward", sigmoidBackward = "sigmoid_backward"
-    // reduction.cl
+    // algebra.cl
+    case addRowVector = "add_row_vector"
     case reducePartials = "reduce_partials", reduceFinish = "reduce_finish"
     case columnPartials = "column_partials", columnFinish = "column_finish"
     // batchnorm.cl
@@ -20,7 +20,7 @@ enum KernelName: String, CaseIterable {
     case bnNormalize = "bn_normalize", bnInference = "bn_inference"
     case bnBackwardPartials = "bn_backward_partials", bnBackwardFinish = "bn_backward_finish", bnBackwardDx = "bn_backward_dx"
     case bnForwardColumns = "bn_forward_columns", bnBackwardColumns = "bn_backward_columns"
-    // softmax.cl
+    // classifierheads.cl
     case softmaxRows = "softmax_rows", softmaxXent = "softmax_xent", sigmoidXent = "sigmoid_xent", argmaxRows = "argmax_rows"
     case softmaxRowsVector = "softmax_rows_vector", softmaxXentVector = "softmax_xent_vector"
     // dropout.cl

@@ -2,9 +2,9 @@ import COpenCL
 import NNCore
 
 extension OpenCLBackend {
-    public func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
-                     into c: Tensor, alpha: Float, beta: Float) throws {
-        let (m, n, k) = try OpCheck.gemm(a, transposeA: transposeA, b, transposeB: transposeB, c: c, on: self)
+    public func uncheckedGemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
+                              into c: Tensor, alpha: Float, beta: Float) throws {
+        let (m, n, k) = OpCheck.gemmDimensions(a, transposeA: transposeA, b, transposeB: transposeB)
         let (memA, memB, memC) = (try mem(a, "gemm"), try mem(b, "gemm"), try mem(c, "gemm"))
         let tuning = gemmTuning
         switch tuning.family {
@@ -72,16 +72,14 @@ extension OpenCLBackend {
                    global: (paddedN / nr, paddedM / tuning.mr), local: (1, 1))
     }
 
-    public func addRowVector(_ bias: Tensor, to x: Tensor) throws {
-        try OpCheck.addRowVector(bias, to: x, on: self)
+    public func uncheckedAddRowVector(_ bias: Tensor, to x: Tensor) throws {
         let (memBias, memX) = (try mem(bias, "addRowVector"), try mem(x, "addRowVector"))
         try locked {
             try launchFlat(.addRowVector, [.buffer(memBias), .buffer(memX), .int(x.columns), .int(x.count)], count: x.count)
         }
     }
 
-    public func columnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
-        try OpCheck.columnSums(x, into: out, on: self)
+    public func uncheckedColumnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
         let (memX, memOut) = (try mem(x, "columnSums"), try mem(out, "columnSums"))
         try locked {
             let chunks = try enqueueColumnPartials(memX, rows: x.rows, columns: x.columns)
@@ -90,8 +88,7 @@ extension OpenCLBackend {
         }
     }
 
-    public func reduce(_ reduction: Reduction, _ x: Tensor, into out: Tensor, accumulate: Bool) throws {
-        try OpCheck.reduce(x, into: out, on: self)
+    public func uncheckedReduce(_ reduction: Reduction, _ x: Tensor, into out: Tensor, accumulate: Bool) throws {
         let mode = switch reduction {
         case .sum: 0
         case .sumOfSquares: 1

@@ -5,13 +5,10 @@ import NNCore
 /// so a 10⁵-row batch with |μ| ≫ σ keeps its variance. The ``MemoryKernelFamily/vector`` family does each
 /// direction in one kernel over whole columns; the work-group family in row chunks plus combining passes.
 extension OpenCLBackend {
-    public func batchNormForwardTraining(
+    public func uncheckedBatchNormForwardTraining(
         _ x: Tensor, gamma: Tensor, beta: Tensor,
         runningMean: Tensor, runningVariance: Tensor, averagingBeta: Float, epsilon: Float,
         output y: Tensor, savedMean: Tensor, savedInverseStd: Tensor) throws {
-        try OpCheck.batchNormForwardTraining(x, gamma: gamma, beta: beta, runningMean: runningMean,
-                                             runningVariance: runningVariance, averagingBeta: averagingBeta, epsilon: epsilon,
-                                             output: y, savedMean: savedMean, savedInverseStd: savedInverseStd, on: self)
         let op = "batchNormForwardTraining"
         let (m, n) = (x.rows, x.columns)
         let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
@@ -45,12 +42,10 @@ extension OpenCLBackend {
         }
     }
 
-    public func batchNormForwardInference(
+    public func uncheckedBatchNormForwardInference(
         _ x: Tensor, gamma: Tensor, beta: Tensor,
         runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
         output y: Tensor) throws {
-        try OpCheck.batchNormForwardInference(x, gamma: gamma, beta: beta, runningMean: runningMean,
-                                              runningVariance: runningVariance, epsilon: epsilon, output: y, on: self)
         let op = "batchNormForwardInference"
         let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
         let memRunMean = try mem(runningMean, op), memRunVar = try mem(runningVariance, op)
@@ -60,12 +55,10 @@ extension OpenCLBackend {
         }
     }
 
-    public func batchNormBackward(
+    public func uncheckedBatchNormBackward(
         _ x: Tensor, gradOutput dy: Tensor, gamma: Tensor,
         savedMean: Tensor, savedInverseStd: Tensor,
         gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
-        try OpCheck.batchNormBackward(x, gradOutput: dy, gamma: gamma, savedMean: savedMean, savedInverseStd: savedInverseStd,
-                                      gradInput: dx, gradGamma: gradGamma, gradBeta: gradBeta, on: self)
         let op = "batchNormBackward"
         let (m, n) = (x.rows, x.columns)
         let memX = try mem(x, op), memDy = try mem(dy, op), memDx = try mem(dx, op), memGamma = try mem(gamma, op)

@@ -14,8 +14,7 @@ extension OpenCLBackend {
         try launch(name, arguments, global: (local.0, groups * local.1), local: local)
     }
 
-    public func softmax(_ x: Tensor, into y: Tensor) throws {
-        try OpCheck.softmax(x, into: y, on: self)
+    public func uncheckedSoftmax(_ x: Tensor, into y: Tensor) throws {
         let (memX, memY) = (try mem(x, "softmax"), try mem(y, "softmax"))
         try locked {
             if memoryKernels == .vector {
@@ -26,8 +25,7 @@ extension OpenCLBackend {
         }
     }
 
-    public func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
-        try OpCheck.softmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, on: self)
+    public func uncheckedSoftmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
         let op = "softmaxCrossEntropy"
         let (m, n) = (logits.rows, logits.columns)
         let memZ = try mem(logits, op), memLabels = try mem(labels, op), memGrad = try mem(gradient, op), memLoss = try mem(loss, op)
@@ -44,8 +42,7 @@ extension OpenCLBackend {
         }
     }
 
-    public func sigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
-        try OpCheck.sigmoidCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, on: self)
+    public func uncheckedSigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
         let op = "sigmoidCrossEntropy"
         let m = logits.rows
         let memZ = try mem(logits, op), memLabels = try mem(labels, op), memGrad = try mem(gradient, op), memLoss = try mem(loss, op)
@@ -57,8 +54,7 @@ extension OpenCLBackend {
         }
     }
 
-    public func argmaxRows(_ x: Tensor, into out: Tensor) throws {
-        try OpCheck.argmaxRows(x, into: out, on: self)
+    public func uncheckedArgmaxRows(_ x: Tensor, into out: Tensor) throws {
         let (memX, memOut) = (try mem(x, "argmaxRows"), try mem(out, "argmaxRows"))
         try locked {
             try launchRows(.argmaxRows, [.buffer(memX), .buffer(memOut), .int(x.rows), .int(x.columns)], rows: x.rows, columns: x.columns)

@@ -1,41 +1,35 @@
 import NNCore
 
 extension OpenCLBackend {
-    public func fill(_ x: Tensor, with value: Float) throws {
-        try OpCheck.fill(x, on: self)
+    public func uncheckedFill(_ x: Tensor, with value: Float) throws {
         let memX = try mem(x, "fill")
         try locked { try launchFlat(.fill, [.buffer(memX), .float(value), .int(x.count)], count: x.count) }
     }
 
-    public func copy(_ from: Tensor, to: Tensor) throws {
-        try OpCheck.copy(from, to: to, on: self)
+    public func uncheckedCopy(_ from: Tensor, to: Tensor) throws {
         guard from.storage !== to.storage else { return }  // a copy onto itself (e.g. a reshaped view) changes nothing
         let (source, target) = (try mem(from, "copy"), try mem(to, "copy"))
         try locked { try launchFlat(.copy, [.buffer(source), .buffer(target), .int(from.count)], count: from.count) }
     }
 
-    public func scale(_ x: Tensor, by alpha: Float) throws {
-        try OpCheck.scale(x, on: self)
+    public func uncheckedScale(_ x: Tensor, by alpha: Float) throws {
         let memX = try mem(x, "scale")
         try locked { try launchFlat(.scale, [.buffer(memX), .float(alpha), .int(x.count)], count: x.count) }
     }
 
-    public func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
-        try OpCheck.axpy(x, y, on: self)
+    public func uncheckedAxpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
         let (memX, memY) = (try mem(x, "axpy"), try mem(y, "axpy"))
         try locked { try launchFlat(.axpy, [.float(alpha), .buffer(memX), .buffer(memY), .int(x.count)], count: x.count) }
     }
 
-    public func multiply(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
-        try OpCheck.multiply(a, b, into: out, on: self)
+    public func uncheckedMultiply(_ a: Tensor, _ b: Tensor, into out: Tensor) throws {
         let (memA, memB, memOut) = (try mem(a, "multiply"), try mem(b, "multiply"), try mem(out, "multiply"))
         try locked {
             try launchFlat(.multiply, [.buffer(memA), .buffer(memB), .buffer(memOut), .int(a.count)], count: a.count)
         }
     }
 
-    public func activationForward(_ activation: Activation, _ x: Tensor, into y: Tensor) throws {
-        try OpCheck.activationForward(x, into: y, on: self)
+    public func uncheckedActivationForward(_ activation: Activation, _ x: Tensor, into y: Tensor) throws {
         let kernel: KernelName = switch activation {
         case .relu: .reluForward
         case .tanh: .tanhForward
@@ -45,8 +39,7 @@ extension OpenCLBackend {
         try locked { try launchFlat(kernel, [.buffer(memX), .buffer(memY), .int(x.count)], count: x.count) }
     }
 
-    public func activationBackward(_ activation: Activation, output y: Tensor, gradOutput dy: Tensor, into dx: Tensor) throws {
-        try OpCheck.activationBackward(output: y, gradOutput: dy, into: dx, on: self)
+    public func uncheckedActivationBackward(_ activation: Activation, output y: Tensor, gradOutput dy: Tensor, into dx: Tensor) throws {
         let kernel: KernelName = switch activation {
         case .relu: .reluBackward
         case .tanh: .tanhBackward

@@ -95,9 +95,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     // MARK: Launch plumbing
 
-    /// Work-group size of the whole-tensor reductions (must match `REDUCE_WG` in reduction.cl).
+    /// Work-group size of the whole-tensor reductions (must match `REDUCE_WG` in algebra.cl).
     static let reduceGroupSize = 64
-    /// Work-items per work-group of the row kernels in softmax.cl.
+    /// Work-items per work-group of the row kernels in classifierheads.cl.
     static let rowGroupItems = 64
     /// float16 vectors per row in one work-item of the whole-column batch-norm kernels (64 features):
     /// 256 contiguous bytes per row keep the hardware prefetchers streaming (16 features measured 4× slower).
@@ -138,59 +138,5 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             throw NNError.foreignTensor(op: op, expected: name, found: tensor.storage.backendName)
         }
         return buffer.memory
-    }
-
-    // MARK: Memory
-
-    public func makeTensor(_ shape: Shape) throws -> Tensor {
-        try OpCheck.makeTensor(shape)
-        return try locked {
-            let buffer = try OpenCLBuffer(context: program.context, capacity: shape.count)
-            var zero: Float = 0
-            try OpenCLStatus.check(
-                clEnqueueFillBuffer(queue, buffer.memory, &zero, MemoryLayout<Float>.size, 0,
-                                    shape.count * MemoryLayout<Float>.size, 0, nil, nil),
-                "clEnqueueFillBuffer")
-            return Tensor(shape: shape, storage: buffer)
-        }
-    }
-
-    public func upload(_ values: [Float], to tensor: Tensor) throws {
-        try OpCheck.upload(valueCount: values.count, to: tensor, on: self)
-        let target = try mem(tensor, "upload")
-        try locked {
-            // Blocking: the caller's array may be gone as soon as this returns.
-            try values.withUnsafeBytes { bytes in
-                try OpenCLStatus.check(
-                    clEnqueueWriteBuffer(queue, target, cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 0, nil, nil),
-                    "clEnqueueWriteBuffer")
-            }
-        }
-    }
-
-    public func download(_ tensor: Tensor) throws -> [Float] {
-        try OpCheck.download(tensor, on: self)
-        let source = try mem(tensor, "download")
-        return try locked {
-            var values = [Float](repeating: 0, count: tensor.count)
-            try values.withUnsafeMutableBytes { bytes in
-                try OpenCLStatus.check(
-                    clEnqueueReadBuffer(queue, source, cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 0, nil, nil),
-                    "clEnqueueReadBuffer")
-            }
-            return values
-        }
-    }
-
-    public func upload(_ values: [Double], to tensor: Tensor) throws {
-        try upload(values.map { Float($0) }, to: tensor)
-    }
-
-    public func downloadDouble(_ tensor: Tensor) throws -> [Double] {
-        try download(tensor).map { Double($0) }
-    }
-
-    public func synchronize() throws {
-        try locked { try OpenCLStatus.check(clFinish(queue), "clFinish") }
     }
 }

@@ -8,7 +8,7 @@ import NNOpenCL
 enum BackendFactory {
     /// - Parameter localRank: this process's index among the ranks on its host, under mpirun; with
     ///   several OpenCL devices each rank takes its own (``BackendSelection/environment(forLocalRank:deviceCount:environment:)``).
-    static func make(_ kind: BackendKind?, localRank: Int? = nil) throws -> any Backend {
+    static func make(_ kind: BackendRequest?, localRank: Int? = nil) throws -> any Backend {
         var environment = ProcessInfo.processInfo.environment
         if let localRank, try (kind ?? BackendSelection.requestedKind(environment: environment)) != .native {
             // A machine without OpenCL has no devices to spread ranks over; the backend request below says why.

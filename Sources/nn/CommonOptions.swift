@@ -1,12 +1,21 @@
 import ArgumentParser
 import Foundation
+import NNBackends
 import NNCore
 import NNData
 import NNTrain
 
-extension BackendKind: ExpressibleByArgument {
-    public init?(argument: String) { try? self.init(parsing: argument) }
-    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+/// `--backend NAME`: any backend registered in `BackendRegistry.shared`, or auto. The registry is
+/// open, so the choices are listed when the help is printed rather than fixed here.
+let backendHelp = ArgumentHelp(
+    "Backend: auto or a registered backend (\(BackendRegistry.shared.names.joined(separator: ", "))); "
+        + "default: $NN_BACKEND, else auto. `nn devices` lists them.",
+    valueName: "name")
+
+/// Refuses an unregistered name with the list of registered ones.
+@Sendable
+func parseBackendRequest(_ text: String) throws -> BackendRequest {
+    try BackendRegistry.shared.request(parsing: text)
 }
 
 extension Activation: ExpressibleByArgument {}

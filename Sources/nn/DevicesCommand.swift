@@ -1,14 +1,18 @@
 import ArgumentParser
+import Foundation
 import NNBackends
 import NNCore
 import NNOpenCL
 
-/// `nn devices`: every OpenCL platform and device, the native backend, what `auto` picks and why, and
-/// which devices have a cached GEMM tuning; `--tune` measures one for the selected device first.
+/// `nn devices`: every registered backend and its devices, what `auto` picks and why, and which
+/// OpenCL devices have a cached GEMM tuning; `--tune` measures one for the selected device first;
+/// `--check` runs the op conformance suite on every device instead of listing them (after tuning,
+/// when both are given, so the check covers the tuned kernels).
 struct DevicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devices",
-        abstract: "List OpenCL devices and the native backend, and say which one --backend auto picks and why.")
+        abstract: "List the registered backends and their devices, say which one --backend auto picks and why, "
+            + "and (--check) verify every device against the op conformance suite.")
 
     @Flag(help: "One JSON line instead of text.")
     var json: Bool = false
@@ -16,10 +20,29 @@ struct DevicesCommand: ParsableCommand {
     @Flag(help: "Autotune the OpenCL GEMM for the selected device (NN_OPENCL_DEVICE, else the first GPU, else the first device) and cache the winner.")
     var tune: Bool = false
 
+    @Flag(help: "Run the op conformance suite (every op, gradients included, against a Float64 reference) on every device found; exit 1 on any failure.")
+    var check: Bool = false
+
+    @Option(help: ArgumentHelp("With --check: only these backends (comma-separated registered names); each must offer a device.",
+                               valueName: "name"))
+    var backend: String?
+
+    func validate() throws {
+        if backend != nil, !check {
+            throw ValidationError("--backend limits --check; give --check too (or use `nn train --backend` to choose a backend)")
+        }
+    }
+
     func run() throws {
         if tune {
             let report = try GemmAutotuner.tune { result in Terminal.printLine("  measured " + result.summary) }
             Terminal.printLine(report.description)
+        }
+        if check {
+            let names = (backend ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let report = try DeviceCheck.run(names: names) { Terminal.printLine($0) }
+            if !report.passed { throw ExitCode(1) }
+            return
         }
         let report = BackendSelection.deviceReport()
         let tunings = report.openCLDevices.map { (device: $0, tuning: GemmAutotuner.cachedTuning(for: $0)) }
@@ -36,10 +59,11 @@ struct DevicesCommand: ParsableCommand {
             return
         }
         var line = JSONLine()
-        line.add("auto", report.autoChoice.rawValue)
+        line.add("auto", report.autoChoice.name)
         line.add("auto_device", report.autoDevice)
         line.add("auto_reason", report.autoReason)
         line.add("native", report.native)
+        line.add("backends", report.backends.map(\.name).joined(separator: ", "))
         line.add("opencl_devices", report.openCLDevices.map(\.description).joined(separator: "; "))
         line.add("opencl_problem", report.openCLListingProblem)
         line.add("gemm_tuning", tunings.map { "[\($0.device.index)] " + ($0.tuning.map { "tuned \($0)" } ?? "default") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NNBackends
 import NNCore
 import NNData
 import NNTrain
@@ -26,8 +27,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write each sample's class probabilities (and label, prediction) as CSV.", valueName: "file"))
     var predictions: String?
 
-    @Option(help: ArgumentHelp("Backend: auto, opencl or native (default: $NN_BACKEND, else auto).", valueName: "kind"))
-    var backend: BackendKind?
+    @Option(help: backendHelp, transform: parseBackendRequest)
+    var backend: BackendRequest?
 
     @Option(name: .customLong("batch"), help: ArgumentHelp("Evaluation batch size.", valueName: "n"))
     var batchSize: Int = 1024

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NNBackends
 import NNCore
 import NNData
 import NNTrain
@@ -43,8 +44,8 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("npz-x"), help: ArgumentHelp("Features array inside an .npz archive.", valueName: "name"))
     var npzFeatures: String?
 
-    @Option(help: ArgumentHelp("Backend: auto, opencl or native (default: $NN_BACKEND, else auto).", valueName: "kind"))
-    var backend: BackendKind?
+    @Option(help: backendHelp, transform: parseBackendRequest)
+    var backend: BackendRequest?
 
     @Option(name: .customLong("batch"), help: ArgumentHelp("Prediction batch size.", valueName: "n"))
     var batchSize: Int = 1024

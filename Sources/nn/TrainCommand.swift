@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NNBackends
 import NNCore
 import NNData
 import NNDistributed
@@ -149,8 +150,8 @@ struct TrainCommand: ParsableCommand {
 
     // MARK: Run
 
-    @Option(help: ArgumentHelp("Backend: auto, opencl or native (default: $NN_BACKEND, else auto).", valueName: "kind"))
-    var backend: BackendKind?
+    @Option(help: backendHelp, transform: parseBackendRequest)
+    var backend: BackendRequest?
 
     @Option(help: ArgumentHelp("Output folder for checkpoints, metrics and the learning curve (default: runs/<date>-<time>). "
         + "A folder that holds another run is refused unless --overwrite is given.", valueName: "dir"))

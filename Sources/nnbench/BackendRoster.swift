@@ -1,7 +1,7 @@
 import Foundation
+import NNBackends
 import NNCore
 import NNNative
-import NNOpenCL
 
 /// The backends one nnbench invocation compares, created once and reused by every suite.
 struct BackendRoster {
@@ -10,14 +10,18 @@ struct BackendRoster {
     /// Backends that were not explicitly requested and could not be created, with the reason.
     let unavailable: [(name: String, reason: String)]
 
-    static let knownNames = ["native", "opencl"]
+    /// Every registered backend, native first (the table's baseline), then in registration order.
+    static var knownNames: [String] {
+        let names = BackendRegistry.shared.names
+        return names.filter { $0 == "native" } + names.filter { $0 != "native" }
+    }
 
     /// Parses `--backend native,opencl`; nil means every backend that can be created here.
     static func parse(_ text: String?) throws -> [String]? {
         guard let text else { return nil }
         let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard !names.isEmpty else {
-            throw NNError.invalidArgument(op: "nnbench", detail: "--backend is empty; give native, opencl or native,opencl")
+            throw NNError.invalidArgument(op: "nnbench", detail: "--backend is empty; give one or more of \(knownNames.joined(separator: ", ")), comma-separated")
         }
         for name in names where !knownNames.contains(name) {
             throw NNError.invalidArgument(
@@ -25,7 +29,8 @@ struct BackendRoster {
         }
         var unique: [String] = []
         for name in names where !unique.contains(name) { unique.append(name) }
-        return unique.sorted { (knownNames.firstIndex(of: $0) ?? .max) < (knownNames.firstIndex(of: $1) ?? .max) }
+        let order = knownNames
+        return unique.sorted { (order.firstIndex(of: $0) ?? .max) < (order.firstIndex(of: $1) ?? .max) }
     }
 
     /// Creates the requested backends. An explicitly requested backend that fails is an error;
@@ -45,11 +50,10 @@ struct BackendRoster {
         var unavailable: [(String, String)] = []
         for name in requested ?? knownNames {
             do {
-                switch name {
-                case "native":
+                if name == "native" {
                     backends.append(NativeBackend(precision: .float32, threads: threads))
-                default:
-                    backends.append(try OpenCLBackend(deviceSelector: nil))
+                } else if let registration = BackendRegistry.shared.registration(named: name) {
+                    backends.append(try registration.factory(ProcessInfo.processInfo.environment))
                 }
             } catch {
                 guard requested == nil else {

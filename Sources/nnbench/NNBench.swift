@@ -20,7 +20,7 @@ struct NNBench: ParsableCommand {
 
 /// Options every subcommand shares.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "Comma-separated backends to compare: native, opencl. Default: every backend available here.")
+    @Option(help: "Comma-separated registered backends to compare (native, opencl, …). Default: every backend available here.")
     var backend: String?
 
     @Option(help: "Threads: the native backend's workers and PoCL's POCL_MAX_PTHREAD_COUNT. Default: all cores.")

@@ -1,19 +1,15 @@
 import Foundation
+import NNConformance
 import NNCore
 import NNNative
 import NNOpenCL
 import XCTest
 
-/// One backend configuration the conformance suite runs every check on.
+/// One backend configuration the conformance suite runs every case on.
 struct BackendUnderTest: Sendable {
-    /// Shown in every assertion message: "native", "native-float64", "opencl".
+    /// Shown in every failure message: "native", "native-float64", "opencl".
     let label: String
     let backend: any Backend
-
-    /// Unit roundoff u of the backend's arithmetic: 2⁻²⁴ for float32, 2⁻⁵³ for float64.
-    /// Every tolerance in the suite is a multiple of it, so the float64 backend is held to a
-    /// correspondingly tighter standard.
-    var u: Double { backend.precision == .float64 ? 0x1p-53 : 0x1p-24 }
 }
 
 /// The backends under test, built once per process (building the OpenCL program costs seconds).
@@ -66,24 +62,27 @@ struct BackendRoster: Sendable {
 }
 
 extension XCTestCase {
-    /// Runs `check` once per backend under test. A thrown error fails that backend's run (named) and
-    /// the loop goes on, so one backend's failure never hides another's result.
-    func forEachBackend(_ check: (BackendUnderTest) throws -> Void,
-                        file: StaticString = #filePath, line: UInt = #line) {
+    /// Runs the NNConformance cases of `family` on every backend under test, each beside the others
+    /// as peers (for the foreign-tensor and identical-mask cases). Every failure is reported with its
+    /// case and backend; one backend's failure never hides another's result. A missing OpenCL fails
+    /// the test (never a skip into green) unless NN_SKIP_OPENCL=1 allows it.
+    func runConformance(_ family: ConformanceFamily, file: StaticString = #filePath, line: UInt = #line) {
         let roster = BackendRoster.shared
         if let message = roster.openCLFailureMessage, !roster.openCLMayBeSkipped {
             XCTFail(message, file: file, line: line)
         }
+        let cases = ConformanceSuite.cases(in: family)
+        XCTAssertFalse(cases.isEmpty, "no conformance cases in family \(family)", file: file, line: line)
         for b in roster.backends {
-            let failuresBefore = testRun?.totalFailureCount ?? 0
-            do {
-                try check(b)
-            } catch {
-                XCTFail("[\(b.label)] unexpected error: \(error)", file: file, line: line)
+            let peers = roster.backends.filter { $0.label != b.label }.map { ConformancePeer(label: $0.label, backend: $0.backend) }
+            let suite = ConformanceSuite(backend: b.backend, label: b.label, peers: peers)
+            for result in suite.run(cases) {
+                for failure in result.failures {
+                    XCTFail("\(result.caseID): \(failure)", file: file, line: line)
+                }
+                // One line per case and backend, so the log shows each ran everywhere, not only that it passed.
+                print("    conformance \(result.caseID) on \(b.label): \(result.passed ? "ok" : "FAILED")")
             }
-            // One line per backend, so the log shows each case ran on every backend, not only that it passed.
-            let failed = (testRun?.totalFailureCount ?? 0) > failuresBefore
-            print("    conformance \(name) on \(b.label): \(failed ? "FAILED" : "ok")")
         }
     }
 }

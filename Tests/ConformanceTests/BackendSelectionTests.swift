@@ -113,7 +113,8 @@ final class BackendSelectionTests: XCTestCase {
         let failing = BackendSelection.deviceReport(environment: noSuchDevice)
         XCTAssertEqual(failing.autoChoice, .native)
         XCTAssert(failing.autoReason.contains("no-such-device"), failing.autoReason)
-        XCTAssert(failing.description.contains("Native backend:"), failing.description)
+        XCTAssert(failing.description.contains("  native: Swift loops on the CPU"), failing.description)
+        XCTAssert(failing.description.contains("  opencl: OpenCL on a GPU or CPU device"), failing.description)
         XCTAssert(failing.description.contains("auto picks: native"), failing.description)
 
         try requireOpenCL()

@@ -1,3 +1,4 @@
+import NNConformance
 import NNCore
 import NNOpenCL
 import XCTest

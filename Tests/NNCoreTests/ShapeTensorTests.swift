@@ -39,6 +39,7 @@ final class ShapeTensorTests: XCTestCase {
     }
 }
 
+@available(*, deprecated, message: "tests the deprecated BackendKind shim; BackendRequest is tested in NNBackendsTests")
 final class BackendKindTests: XCTestCase {
     func testParsesEveryKindCaseInsensitively() throws {
         for kind in BackendKind.allCases {

@@ -14,63 +14,63 @@ final class DelegatingBackend: Backend, @unchecked Sendable {
     var name: String { inner.name }
     var deviceDescription: String { inner.deviceDescription }
     var precision: Precision { inner.precision }
-    func makeTensor(_ shape: Shape) throws -> Tensor { try inner.makeTensor(shape) }
-    func upload(_ values: [Float], to tensor: Tensor) throws { try inner.upload(values, to: tensor) }
-    func download(_ tensor: Tensor) throws -> [Float] { try inner.download(tensor) }
-    func upload(_ values: [Double], to tensor: Tensor) throws { try inner.upload(values, to: tensor) }
-    func downloadDouble(_ tensor: Tensor) throws -> [Double] { try inner.downloadDouble(tensor) }
+    func uncheckedMakeTensor(_ shape: Shape) throws -> Tensor { try inner.makeTensor(shape) }
+    func uncheckedUpload(_ values: [Float], to tensor: Tensor) throws { try inner.upload(values, to: tensor) }
+    func uncheckedDownload(_ tensor: Tensor) throws -> [Float] { try inner.download(tensor) }
+    func uncheckedUpload(_ values: [Double], to tensor: Tensor) throws { try inner.upload(values, to: tensor) }
+    func uncheckedDownloadDouble(_ tensor: Tensor) throws -> [Double] { try inner.downloadDouble(tensor) }
     func synchronize() throws { try inner.synchronize() }
-    func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor, alpha: Float, beta: Float) throws {
+    func uncheckedGemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor, alpha: Float, beta: Float) throws {
         try inner.gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: alpha, beta: beta)
     }
-    func addRowVector(_ bias: Tensor, to x: Tensor) throws { try inner.addRowVector(bias, to: x) }
-    func columnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
+    func uncheckedAddRowVector(_ bias: Tensor, to x: Tensor) throws { try inner.addRowVector(bias, to: x) }
+    func uncheckedColumnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
         try inner.columnSums(x, into: out, alpha: alpha, beta: beta)
     }
-    func reduce(_ reduction: Reduction, _ x: Tensor, into out: Tensor, accumulate: Bool) throws {
+    func uncheckedReduce(_ reduction: Reduction, _ x: Tensor, into out: Tensor, accumulate: Bool) throws {
         try inner.reduce(reduction, x, into: out, accumulate: accumulate)
     }
-    func fill(_ x: Tensor, with value: Float) throws { try inner.fill(x, with: value) }
-    func copy(_ from: Tensor, to: Tensor) throws { try inner.copy(from, to: to) }
-    func scale(_ x: Tensor, by alpha: Float) throws { try inner.scale(x, by: alpha) }
-    func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws { try inner.axpy(alpha: alpha, x, y) }
-    func multiply(_ a: Tensor, _ b: Tensor, into out: Tensor) throws { try inner.multiply(a, b, into: out) }
-    func activationForward(_ activation: Activation, _ x: Tensor, into y: Tensor) throws {
+    func uncheckedFill(_ x: Tensor, with value: Float) throws { try inner.fill(x, with: value) }
+    func uncheckedCopy(_ from: Tensor, to: Tensor) throws { try inner.copy(from, to: to) }
+    func uncheckedScale(_ x: Tensor, by alpha: Float) throws { try inner.scale(x, by: alpha) }
+    func uncheckedAxpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws { try inner.axpy(alpha: alpha, x, y) }
+    func uncheckedMultiply(_ a: Tensor, _ b: Tensor, into out: Tensor) throws { try inner.multiply(a, b, into: out) }
+    func uncheckedActivationForward(_ activation: Activation, _ x: Tensor, into y: Tensor) throws {
         try inner.activationForward(activation, x, into: y)
     }
-    func activationBackward(_ activation: Activation, output y: Tensor, gradOutput dy: Tensor, into dx: Tensor) throws {
+    func uncheckedActivationBackward(_ activation: Activation, output y: Tensor, gradOutput dy: Tensor, into dx: Tensor) throws {
         try inner.activationBackward(activation, output: y, gradOutput: dy, into: dx)
         try afterActivationBackward(dx, inner)
     }
-    func batchNormForwardTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVariance: Tensor,
-                                  averagingBeta: Float, epsilon: Float, output y: Tensor, savedMean: Tensor,
-                                  savedInverseStd: Tensor) throws {
+    func uncheckedBatchNormForwardTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVariance: Tensor,
+                                           averagingBeta: Float, epsilon: Float, output y: Tensor, savedMean: Tensor,
+                                           savedInverseStd: Tensor) throws {
         try inner.batchNormForwardTraining(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVariance: runningVariance,
                                            averagingBeta: averagingBeta, epsilon: epsilon, output: y, savedMean: savedMean,
                                            savedInverseStd: savedInverseStd)
     }
-    func batchNormForwardInference(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVariance: Tensor,
-                                   epsilon: Float, output y: Tensor) throws {
+    func uncheckedBatchNormForwardInference(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVariance: Tensor,
+                                            epsilon: Float, output y: Tensor) throws {
         try inner.batchNormForwardInference(x, gamma: gamma, beta: beta, runningMean: runningMean,
                                             runningVariance: runningVariance, epsilon: epsilon, output: y)
     }
-    func batchNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, savedMean: Tensor, savedInverseStd: Tensor,
-                           gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
+    func uncheckedBatchNormBackward(_ x: Tensor, gradOutput dy: Tensor, gamma: Tensor, savedMean: Tensor, savedInverseStd: Tensor,
+                                    gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
         try inner.batchNormBackward(x, gradOutput: dy, gamma: gamma, savedMean: savedMean, savedInverseStd: savedInverseStd,
                                     gradInput: dx, gradGamma: gradGamma, gradBeta: gradBeta)
     }
-    func softmax(_ x: Tensor, into y: Tensor) throws { try inner.softmax(x, into: y) }
-    func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
+    func uncheckedSoftmax(_ x: Tensor, into y: Tensor) throws { try inner.softmax(x, into: y) }
+    func uncheckedSoftmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
         try inner.softmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss)
     }
-    func sigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
+    func uncheckedSigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
         try inner.sigmoidCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss)
     }
-    func argmaxRows(_ x: Tensor, into out: Tensor) throws { try inner.argmaxRows(x, into: out) }
-    func dropoutForward(_ x: Tensor, keepProbability: Float, seed: UInt64, offset: UInt64, mask: Tensor, output y: Tensor) throws {
+    func uncheckedArgmaxRows(_ x: Tensor, into out: Tensor) throws { try inner.argmaxRows(x, into: out) }
+    func uncheckedDropoutForward(_ x: Tensor, keepProbability: Float, seed: UInt64, offset: UInt64, mask: Tensor, output y: Tensor) throws {
         try inner.dropoutForward(x, keepProbability: keepProbability, seed: seed, offset: offset, mask: mask, output: y)
     }
-    func update(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
+    func uncheckedUpdate(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
         try inner.update(rule, penalty: penalty, parameter: parameter, gradient: gradient, state: state)
     }
 }

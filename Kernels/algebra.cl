@@ -1,9 +1,12 @@
+// The algebra family besides GEMM (gemm.cl, kept apart because its text keys the autotuner's cache):
+// bias rows and reductions.
+//
 // Reductions accurate for long inputs (10^5 rows and more): every work-item accumulates its strided
 // share with Kahan compensation, then a work-group combines the partial sums pairwise in local
 // memory (a tree), and a second small launch combines the per-group results the same way. The
 // relative error therefore stays near a few ulps instead of growing with the element count.
-// The helpers here (kahan_add, local_tree_sum) are also used by batchnorm.cl and softmax.cl, which
-// follow this file in the program.
+// The helpers here (kahan_add, local_tree_sum) are also used by batchnorm.cl and classifierheads.cl,
+// which follow this file in the program.
 
 #ifndef REDUCE_WG
 #define REDUCE_WG 64
@@ -79,4 +82,11 @@ __kernel void column_finish(const __global float* partials, const int chunks, co
     float sum = 0.0f, comp = 0.0f;
     for (int p = 0; p < chunks; ++p) kahan_add(&sum, &comp, partials[p * n + j]);
     out[j] = beta == 0.0f ? alpha * sum : fma(beta, out[j], alpha * sum);
+}
+
+// x[i, j] += bias[j] for an m x n matrix x, flattened.
+__kernel void add_row_vector(const __global float* restrict bias, __global float* restrict x,
+                             const int n, const int count) {
+    const int i = get_global_id(0);
+    if (i < count) x[i] += bias[i % n];
 }

@@ -3,14 +3,15 @@ import NNCore
 
 /// Deterministic test inputs. Values are drawn as Float and widened, so the float32 and float64
 /// backends and the Float64 reference all start from exactly the same numbers. Also a
-/// `RandomNumberGenerator`, for the standard library's `random(in:using:)`.
-struct TestRandom: RandomNumberGenerator {
+/// `RandomNumberGenerator`, for the standard library's `random(in:using:)`. Public so a backend's
+/// own tests can draw the same data.
+public struct TestRandom: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
     /// SplitMix64 (Steele, Lea & Flood 2014): tiny, fast, and good enough for test data.
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -19,15 +20,15 @@ struct TestRandom: RandomNumberGenerator {
     }
 
     /// Uniform in [0, 1) with 53 random bits.
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
+    public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
 
     /// `count` Float-representable values uniform in [low, high).
-    mutating func uniform(_ count: Int, _ low: Double = -1, _ high: Double = 1) -> [Double] {
+    public mutating func uniform(_ count: Int, _ low: Double = -1, _ high: Double = 1) -> [Double] {
         (0..<count).map { _ in Double(Float(low + (high - low) * unit())) }
     }
 
     /// `count` Float-representable values from N(mean, sd²) (Box–Muller).
-    mutating func normal(_ count: Int, mean: Double = 0, sd: Double = 1) -> [Double] {
+    public mutating func normal(_ count: Int, mean: Double = 0, sd: Double = 1) -> [Double] {
         (0..<count).map { _ in
             let r = (-2 * log(1 - unit())).squareRoot()
             return Double(Float(mean + sd * r * cos(2 * Double.pi * unit())))
@@ -35,19 +36,19 @@ struct TestRandom: RandomNumberGenerator {
     }
 
     /// Values bounded away from zero in magnitude: [low, high) with a random sign.
-    mutating func signed(_ count: Int, magnitude low: Double, _ high: Double) -> [Double] {
+    public mutating func signed(_ count: Int, magnitude low: Double, _ high: Double) -> [Double] {
         (0..<count).map { _ in
             let m = low + (high - low) * unit()
             return Double(Float(next() & 1 == 0 ? m : -m))
         }
     }
 
-    mutating func integers(_ count: Int, below bound: Int) -> [Double] {
+    public mutating func integers(_ count: Int, below bound: Int) -> [Double] {
         (0..<count).map { _ in Double(Int(next() % UInt64(bound))) }
     }
 }
 
-extension BackendUnderTest {
+extension ConformanceContext {
     /// A tensor holding `values` (exact: they are Float-representable).
     func tensor(_ rows: Int, _ columns: Int, _ values: [Double]) throws -> Tensor {
         try backend.makeTensor(values, shape: Shape(rows, columns))

@@ -2,24 +2,7 @@ import Foundation
 import NNCore
 
 extension OpenCLBackend {
-    public func dropoutForward(_ x: Tensor, keepProbability: Float, seed: UInt64, offset: UInt64,
-                               mask: Tensor, output y: Tensor) throws {
-        try OpCheck.dropoutForward(x, keepProbability: keepProbability, mask: mask, output: y, on: self)
-        let op = "dropoutForward"
-        let memX = try mem(x, op), memMask = try mem(mask, op), memY = try mem(y, op)
-        let blocks = (x.count + 3) / 4   // one Philox block (four words) per work-item
-        try locked {
-            try launchFlat(.dropoutForward, [
-                .buffer(memX), .buffer(memMask), .buffer(memY), .float(keepProbability), .float(1 / keepProbability),
-                .uint(UInt32(truncatingIfNeeded: seed)), .uint(UInt32(truncatingIfNeeded: seed >> 32)),
-                .uint(UInt32(truncatingIfNeeded: offset)), .uint(UInt32(truncatingIfNeeded: offset >> 32)),
-                .int(x.count),
-            ], count: blocks)
-        }
-    }
-
-    public func update(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
-        try OpCheck.update(rule, penalty: penalty, parameter: parameter, gradient: gradient, state: state, on: self)
+    public func uncheckedUpdate(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
         let op = "update"
         let w = try mem(parameter, op), g = try mem(gradient, op)
         let count = parameter.count

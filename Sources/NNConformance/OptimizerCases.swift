@@ -1,11 +1,16 @@
+import Foundation
 import NNCore
-import XCTest
 
 /// Every update rule, with and without L2/L1 penalties, over several steps, against Float64.
-final class OptimizerConformanceTests: XCTestCase {
-    private let steps = 5
+enum OptimizerCases {
+    static let all: [ConformanceCase] = [
+        ConformanceCase(.optimizers, "everyRuleWithAndWithoutPenalties", everyRuleWithAndWithoutPenalties),
+        ConformanceCase(.optimizers, "zeroLearningRateLeavesParameter", zeroLearningRateLeavesParameter),
+    ]
 
-    private func rule(_ kind: String, step: Int) -> UpdateRule {
+    private static let steps = 5
+
+    private static func rule(_ kind: String, step: Int) -> UpdateRule {
         switch kind {
         case "sgd": return .sgd(learningRate: 0.05)
         case "momentum": return .momentum(learningRate: 0.05, beta: 0.9)
@@ -18,7 +23,7 @@ final class OptimizerConformanceTests: XCTestCase {
     /// penalty's two roundings folded into the gradient), plus the drift of the state, which
     /// accumulates a few roundings per step. Adam's bias corrections 1 − βᵗ are formed in float and
     /// lose relative accuracy by βᵗ/(1 − βᵗ) (≈ 1000 for β₂ = 0.999 at t = 1); √ halves β₂'s share.
-    private func updateRelativeError(_ rule: UpdateRule, step t: Int) -> Double {
+    private static func updateRelativeError(_ rule: UpdateRule, step t: Int) -> Double {
         let td = Double(t)
         switch rule {
         case .sgd: return 4
@@ -30,24 +35,22 @@ final class OptimizerConformanceTests: XCTestCase {
         }
     }
 
-    func testEveryRuleWithAndWithoutPenalties() {
+    static func everyRuleWithAndWithoutPenalties(_ b: ConformanceContext) throws {
         let penalties: [(String, WeightPenalty)] = [
             ("none", .none), ("L2", WeightPenalty(l2: 0.1)), ("L1", WeightPenalty(l1: 0.05)),
             ("L2+L1", WeightPenalty(l2: 0.1, l1: 0.05)),
         ]
-        forEachBackend { b in
-            for kind in ["sgd", "momentum", "rmsprop", "adam"] {
-                for (penaltyName, penalty) in penalties {
-                    for shape in [Shape(1, 1), Shape(7, 13)] {
-                        try run(kind, penalty: penalty, named: penaltyName, shape: shape, on: b)
-                    }
+        for kind in ["sgd", "momentum", "rmsprop", "adam"] {
+            for (penaltyName, penalty) in penalties {
+                for shape in [Shape(1, 1), Shape(7, 13)] {
+                    try run(kind, penalty: penalty, named: penaltyName, shape: shape, on: b)
                 }
             }
         }
     }
 
-    private func run(_ kind: String, penalty: WeightPenalty, named penaltyName: String, shape: Shape,
-                     on b: BackendUnderTest) throws {
+    private static func run(_ kind: String, penalty: WeightPenalty, named penaltyName: String, shape: Shape,
+                     on b: ConformanceContext) throws {
         var rng = TestRandom(seed: 161 + UInt64(shape.count))
         // |w| ≥ 0.5 and steps ≤ 0.05·|g|: no weight crosses zero in five steps, so sign(w) in the L1
         // term is the same for backend and reference.
@@ -85,16 +88,14 @@ final class OptimizerConformanceTests: XCTestCase {
     }
 
     /// A zero learning rate leaves the parameter untouched (but still advances the state).
-    func testZeroLearningRateLeavesParameter() {
-        forEachBackend { b in
-            var rng = TestRandom(seed: 171)
-            let w = rng.normal(91)
-            let tw = try b.tensor(7, 13, w)
-            let state = [try b.backend.makeTensor(Shape(7, 13))]
-            try b.backend.update(.momentum(learningRate: 0, beta: 0.9), penalty: WeightPenalty(l2: 0.1), parameter: tw,
-                                 gradient: try b.tensor(7, 13, rng.normal(91)), state: state)
-            assertClose(try b.values(tw), w, .exact, "update momentum with learning rate 0", on: b)
-            XCTAssertNotEqual(try b.values(state[0]), [Double](repeating: 0, count: 91), "[\(b.label)] momentum state advanced")
-        }
+    static func zeroLearningRateLeavesParameter(_ b: ConformanceContext) throws {
+        var rng = TestRandom(seed: 171)
+        let w = rng.normal(91)
+        let tw = try b.tensor(7, 13, w)
+        let state = [try b.backend.makeTensor(Shape(7, 13))]
+        try b.backend.update(.momentum(learningRate: 0, beta: 0.9), penalty: WeightPenalty(l2: 0.1), parameter: tw,
+                             gradient: try b.tensor(7, 13, rng.normal(91)), state: state)
+        assertClose(try b.values(tw), w, .exact, "update momentum with learning rate 0", on: b)
+        b.expectNotEqual(try b.values(state[0]), [Double](repeating: 0, count: 91), "[\(b.label)] momentum state advanced")
     }
 }

@@ -1,8 +1,15 @@
+import Foundation
 import NNCore
-import XCTest
 
 /// C ← α·op(A)·op(B) + β·C on every backend, every transpose combination, against Float64.
-final class GemmConformanceTests: XCTestCase {
+enum GemmCases {
+    static let all: [ConformanceCase] = [
+        ConformanceCase(.algebra, "gemmAllTransposeCombinationsWithAlphaAndBeta", allTransposeCombinationsWithAlphaAndBeta),
+        ConformanceCase(.algebra, "gemmBetaZeroIgnoresNaNInC", betaZeroIgnoresNaNInC),
+        ConformanceCase(.algebra, "gemmAccumulateAndPureScale", accumulateAndPureScale),
+        ConformanceCase(.algebra, "gemmLongInnerDimension", longInnerDimension),
+    ]
+
     /// (m, n, k): a single element, small primes, and primes that straddle every tile size.
     private static let sizes = [(1, 1, 1), (7, 13, 5), (257, 129, 65)]
     private static let transposes = [(false, false), (true, false), (false, true), (true, true)]
@@ -33,8 +40,7 @@ final class GemmConformanceTests: XCTestCase {
         }
     }
 
-    private func check(_ cases: [Case]) {
-        forEachBackend { be in
+    private static func check(_ cases: [Case], on be: ConformanceContext) throws {
             for c in cases {
                 let ta = try be.tensor(c.aShape.rows, c.aShape.columns, c.a)
                 let tb = try be.tensor(c.bShape.rows, c.bShape.columns, c.b)
@@ -46,10 +52,9 @@ final class GemmConformanceTests: XCTestCase {
                 let tolerance = Tolerance(atol: Double(c.k + 3) * be.u * maxAbs(c.magnitude), rtol: 0)
                 assertClose(try be.values(tc), c.expected, tolerance, c.name, on: be)
             }
-        }
     }
 
-    private func everyShapeAndTranspose(alpha: Float, beta: Float, nanFilledC: Bool) -> [Case] {
+    private static func everyShapeAndTranspose(alpha: Float, beta: Float, nanFilledC: Bool) -> [Case] {
         Self.sizes.flatMap { m, n, k in
             Self.transposes.map { ta, tb in
                 Case(m: m, n: n, k: k, transposeA: ta, transposeB: tb, alpha: alpha, beta: beta, nanFilledC: nanFilledC)
@@ -57,28 +62,28 @@ final class GemmConformanceTests: XCTestCase {
         }
     }
 
-    func testAllTransposeCombinationsWithAlphaAndBeta() {
-        check(everyShapeAndTranspose(alpha: 0.75, beta: -1.5, nanFilledC: false))
+    static func allTransposeCombinationsWithAlphaAndBeta(_ b: ConformanceContext) throws {
+        try check(everyShapeAndTranspose(alpha: 0.75, beta: -1.5, nanFilledC: false), on: b)
     }
 
     /// β = 0 must ignore C entirely: NaN there may not leak through 0·NaN.
-    func testBetaZeroIgnoresNaNInC() {
-        check(everyShapeAndTranspose(alpha: 1, beta: 0, nanFilledC: true) + [
+    static func betaZeroIgnoresNaNInC(_ b: ConformanceContext) throws {
+        try check(everyShapeAndTranspose(alpha: 1, beta: 0, nanFilledC: true) + [
             Case(m: 7, n: 13, k: 5, transposeA: false, transposeB: false, alpha: 0, beta: 0, nanFilledC: true),
             Case(m: 7, n: 13, k: 5, transposeA: false, transposeB: false, alpha: -2, beta: 0, nanFilledC: true),
-        ])
+        ], on: b)
     }
 
     /// β = 1 accumulates (gradient accumulation); α = 0 scales C alone.
-    func testAccumulateAndPureScale() {
-        check([
+    static func accumulateAndPureScale(_ b: ConformanceContext) throws {
+        try check([
             Case(m: 7, n: 13, k: 5, transposeA: true, transposeB: false, alpha: 1, beta: 1, nanFilledC: false),
             Case(m: 7, n: 13, k: 5, transposeA: false, transposeB: true, alpha: 0, beta: 0.5, nanFilledC: false),
-        ])
+        ], on: b)
     }
 
     /// A weight gradient dW = Xᵀ·dZ: a long k (the batch) and a small output.
-    func testLongInnerDimension() {
-        check([Case(m: 9, n: 10, k: 1000, transposeA: true, transposeB: false, alpha: 1, beta: 0, nanFilledC: true)])
+    static func longInnerDimension(_ b: ConformanceContext) throws {
+        try check([Case(m: 9, n: 10, k: 1000, transposeA: true, transposeB: false, alpha: 1, beta: 0, nanFilledC: true)], on: b)
     }
 }

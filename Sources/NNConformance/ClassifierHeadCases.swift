@@ -1,0 +1,142 @@
+import Foundation
+import NNCore
+
+/// softmax, fused softmax + cross-entropy, fused sigmoid + binary cross-entropy, argmaxRows.
+enum ClassifierHeadCases {
+    static let all: [ConformanceCase] = [
+        ConformanceCase(.classifierHeads, "softmaxRowsIncludingHugeLogits", softmaxRowsIncludingHugeLogits),
+        ConformanceCase(.classifierHeads, "softmaxCrossEntropyLossAndGradient", softmaxCrossEntropyLossAndGradient),
+        ConformanceCase(.classifierHeads, "softmaxCrossEntropyOutOfRangeLabelGivesNaNLoss", softmaxCrossEntropyOutOfRangeLabelGivesNaNLoss),
+        ConformanceCase(.classifierHeads, "sigmoidCrossEntropyLossAndGradient", sigmoidCrossEntropyLossAndGradient),
+        ConformanceCase(.classifierHeads, "argmaxRowsFirstMaximumWins", argmaxRowsFirstMaximumWins),
+    ]
+
+    /// Logits whose first rows hold entries of ±1e4 (a naive exp overflows to inf/NaN), one row all
+    /// −1e4, one with ties at the maximum; the rest N(0, 3²).
+    private static func logits(rows m: Int, columns c: Int, seed: UInt64) -> [Double] {
+        var rng = TestRandom(seed: seed)
+        var x = rng.normal(m * c, sd: 3)
+        guard c >= 4, m >= 4 else { return x }
+        let huge: [[Double]] = [
+            [1e4, 1e4 - 1.5, -1e4, 0],
+            [-1e4, -1e4, -1e4, -1e4],
+            [-1e4, 1e4, 1e4 - 0.5, 2],
+            [5, 5, -1, 5],
+        ]
+        for (i, row) in huge.enumerated() {
+            for j in 0..<c { x[i * c + j] = j < row.count ? row[j] : -1e4 + Double(j) }
+        }
+        return x
+    }
+
+    /// Softmax error per element: exp of (x − max) takes ≤ 3 ulp (OpenCL 1.2), the row sum c(C)·u
+    /// relative (terms are positive), the division ≤ 2.5 ulp: rtol = (c(C) + 6)·u. Rounding the
+    /// argument x − max perturbs e^(x−max) by |x − max|·u relative, whose absolute effect
+    /// |d|·e^(−|d|)·u never exceeds u/e: atol = u.
+    private static func softmaxTolerance(columns c: Int, _ u: Double) -> Tolerance {
+        Tolerance(atol: u, rtol: (summationFactor(c) + 6) * u)
+    }
+
+    private static let shapes = [Shape(1, 1), Shape(1, 6), Shape(7, 13), Shape(257, 10), Shape(65, 129)]
+
+    static func softmaxRowsIncludingHugeLogits(_ b: ConformanceContext) throws {
+        for shape in shapes {
+            let x = logits(rows: shape.rows, columns: shape.columns, seed: 71 + UInt64(shape.count))
+            let expected = Reference.softmax(x, rows: shape.rows, columns: shape.columns)
+            let tx = try b.tensor(shape.rows, shape.columns, x)
+            let ty = try b.backend.makeTensor(shape)
+            try b.backend.softmax(tx, into: ty)
+            assertClose(try b.values(ty), expected, softmaxTolerance(columns: shape.columns, b.u), "softmax \(shape)", on: b)
+            try b.backend.softmax(tx, into: tx)  // y aliases x
+            assertClose(try b.values(tx), expected, softmaxTolerance(columns: shape.columns, b.u),
+                        "softmax in place \(shape)", on: b)
+        }
+    }
+
+    static func softmaxCrossEntropyLossAndGradient(_ b: ConformanceContext) throws {
+        for shape in shapes {
+            let (m, c) = (shape.rows, shape.columns)
+            let x = logits(rows: m, columns: c, seed: 81 + UInt64(shape.count))
+            var rng = TestRandom(seed: 82 + UInt64(shape.count))
+            var labels = rng.integers(m, below: c)
+            if m >= 4, c >= 4 { labels[0] = 2; labels[1] = 3; labels[2] = 1 }  // label at −1e4 below a 1e4 max (loss 2e4), at an all-−1e4 row, at the max
+            let ref = Reference.softmaxCrossEntropy(x, labels: labels, rows: m, columns: c)
+            let expectedLoss = Reference.sum(ref.rowLosses) / Double(m)
+
+            let gradient = try b.backend.makeTensor(shape)
+            let loss = try b.backend.makeTensor(.scalar)
+            try b.backend.softmaxCrossEntropy(try b.tensor(m, c, x), labels: try b.tensor(m, 1, labels),
+                                              gradient: gradient, loss: loss)
+            // Row loss (max − z_y) + log Σe^(x−max): a few roundings on |max| + |z_y| + log-sum
+            // magnitudes whichever way it is grouped, (c(C) + 6)·u of them; then the mean over m rows.
+            var rowBounds = 0.0
+            for i in 0..<m {
+                let row = x[(i * c)..<((i + 1) * c)]
+                let mx = row.max() ?? 0
+                rowBounds += (summationFactor(c) + 6) * b.u * (abs(mx) + abs(x[i * c + Int(labels[i])]) + ref.rowLosses[i] + 1)
+            }
+            let lossAtol = rowBounds / Double(m) + summationFactor(m) * b.u * expectedLoss
+            assertClose(try b.values(loss), [expectedLoss], Tolerance(atol: lossAtol), "softmaxCrossEntropy loss \(shape)", on: b)
+            // (ŷ − onehot)/m: softmax's error, then subtracting 1 (absolute u) and dividing by m.
+            let softmax = softmaxTolerance(columns: c, b.u)
+            assertClose(try b.values(gradient), ref.gradient,
+                        Tolerance(atol: 2 * b.u / Double(m), rtol: softmax.rtol + 2 * b.u),
+                        "softmaxCrossEntropy gradient \(shape)", on: b)
+        }
+    }
+
+    /// The protocol's contract for labels outside 0..<C: the loss is NaN (not a crash, not garbage).
+    static func softmaxCrossEntropyOutOfRangeLabelGivesNaNLoss(_ b: ConformanceContext) throws {
+        for badLabel in [13.0, -1.0] {
+            let x = logits(rows: 7, columns: 13, seed: 91)
+            var labelRandom = TestRandom(seed: 92)
+            var labels = labelRandom.integers(7, below: 13)
+            labels[3] = badLabel
+            let loss = try b.backend.makeTensor(.scalar)
+            try b.backend.softmaxCrossEntropy(try b.tensor(7, 13, x), labels: try b.tensor(7, 1, labels),
+                                              gradient: try b.backend.makeTensor(Shape(7, 13)), loss: loss)
+            b.expect(try b.values(loss)[0].isNaN, "[\(b.label)] label \(badLabel) of 13 classes must give a NaN loss")
+        }
+    }
+
+    static func sigmoidCrossEntropyLossAndGradient(_ b: ConformanceContext) throws {
+        for m in [1, 7, 257] {
+            var rng = TestRandom(seed: 101 + UInt64(m))
+            var z = rng.normal(m, sd: 3)
+            let extremes: [Double] = [1e4, -1e4, 30, -30, 0]
+            for (i, v) in extremes.enumerated() where i < m { z[i] = v }
+            var labels = rng.integers(m, below: 2)
+            if m >= 4 { labels[0] = 0; labels[1] = 1; labels[2] = 1; labels[3] = 0 }  // losses 1e4, 1e4, ~0, ~0
+            let ref = Reference.sigmoidCrossEntropy(z, labels: labels)
+            let expectedLoss = Reference.sum(ref.rowLosses) / Double(m)
+
+            let gradient = try b.backend.makeTensor(Shape(m, 1))
+            let loss = try b.backend.makeTensor(.scalar)
+            try b.backend.sigmoidCrossEntropy(try b.tensor(m, 1, z), labels: try b.tensor(m, 1, labels),
+                                              gradient: gradient, loss: loss)
+            // softplus(z) − y·z = max(z, 0) + log1p(e^(−|z|)) − y·z: ≤ 8 roundings (exp, log1p at
+            // ≤ 3 ulp each) on magnitudes |z| + 1 per row, then the mean over m rows.
+            let rowBounds = z.reduce(0.0) { $0 + 8 * b.u * (abs($1) + 1) }
+            let lossAtol = rowBounds / Double(m) + summationFactor(m) * b.u * expectedLoss
+            assertClose(try b.values(loss), [expectedLoss], Tolerance(atol: lossAtol), "sigmoidCrossEntropy loss m=\(m)", on: b)
+            // (σ(z) − y)/m: the sigmoid's 8u relative error, and an absolute u from subtracting y.
+            assertClose(try b.values(gradient), ref.gradient, Tolerance(atol: 2 * b.u / Double(m), rtol: 8 * b.u),
+                        "sigmoidCrossEntropy gradient m=\(m)", on: b)
+        }
+    }
+
+    static func argmaxRowsFirstMaximumWins(_ b: ConformanceContext) throws {
+        for shape in [Shape(1, 1), Shape(5, 1), Shape(7, 13), Shape(257, 10), Shape(3, 129)] {
+            var rng = TestRandom(seed: 111 + UInt64(shape.count))
+            var x = rng.integers(shape.count, below: 5).map { $0 - 2 }  // many ties
+            if shape.columns >= 4, shape.rows >= 2 {
+                for j in 0..<shape.columns { x[j] = -1e4 }  // all tied: index 0
+                x[shape.columns + 3] = 1e4
+            }
+            let out = try b.backend.makeTensor(Shape(shape.rows, 1))
+            try b.backend.argmaxRows(try b.tensor(shape.rows, shape.columns, x), into: out)
+            assertClose(try b.values(out), Reference.argmaxRows(x, rows: shape.rows, columns: shape.columns),
+                        .exact, "argmaxRows \(shape)", on: b)
+        }
+    }
+}

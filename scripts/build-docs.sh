@@ -7,11 +7,10 @@
 # so packages that depend on SwiftNN never resolve it. DocC resolves links inside one module only:
 # name a type of another module in code voice (`NNError.invalidData`), not as a ``link``.
 #
-# NNConformance (issue 11) gets a catalog of its own; add it to `targets` then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-.build/docs}"
-targets=(NNCore NNNative NNOpenCL NNBackends NNDistributed NNTrain NNData NNTune)
+targets=(NNCore NNNative NNOpenCL NNBackends NNConformance NNDistributed NNTrain NNData NNTune)
 args=()
 for target in "${targets[@]}"; do args+=(--target "$target"); done
 mkdir -p "$out"

@@ -42,7 +42,10 @@ public enum DeviceCheck {
     ///   - names: the backends to check (each must be registered); empty means every registered one.
     ///     A named backend without devices fails the check; an unnamed one is reported and passed over,
     ///     so `nn devices --check` on a machine without OpenCL still verifies the native backend.
+    ///   - registry: where the names are looked up.
+    ///   - environment: the backends' settings (`NN_OPENCL_DEVICE`, …).
     ///   - cases: the cases to run, every case by default.
+    ///   - print: receives the summary, a line at a time.
     public static func run(names: [String] = [], registry: BackendRegistry = .shared,
                            environment: [String: String] = ProcessInfo.processInfo.environment,
                            cases: [ConformanceCase] = ConformanceSuite.cases,

@@ -1,7 +1,7 @@
 import Foundation
 import NNCore
 
-/// The op families of ``Backend``, plus the bad-input cases that cut across them.
+/// The op families of `Backend`, plus the bad-input cases that cut across them.
 public enum ConformanceFamily: String, Sendable, CaseIterable, CustomStringConvertible {
     case algebra, elementwise, batchNorm = "batch-norm", classifierHeads = "classifier-heads", dropout, optimizers
     /// Wrong shapes, empty and foreign tensors, out-of-range arguments: thrown errors, never traps.
@@ -116,7 +116,7 @@ public final class ConformanceContext: @unchecked Sendable {
     }
 }
 
-/// The op conformance suite: every op of ``Backend``, gradients included, against a Float64
+/// The op conformance suite: every op of `Backend`, gradients included, against a Float64
 /// reference with stated tolerances, plus the bad-input cases. It needs nothing but NNCore, so a
 /// backend in another package runs it from its own tests, and `nn devices --check` runs it from a
 /// release binary.
@@ -140,6 +140,7 @@ public struct ConformanceSuite: Sendable {
     public let peers: [ConformancePeer]
 
     /// - Parameters:
+    ///   - backend: the backend under test.
     ///   - label: names the backend in results and messages; the backend's name by default.
     ///   - peers: other backends for the cross-backend cases (none: those cases check this backend alone).
     public init(backend: any Backend, label: String? = nil, peers: [ConformancePeer] = []) {

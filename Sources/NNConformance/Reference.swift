@@ -195,7 +195,7 @@ enum Reference {
         return g + Double(penalty.l2) * w + Double(penalty.l1) * sign
     }
 
-    /// One optimiser step in Float64, the course's forms as documented on ``UpdateRule``.
+    /// One optimiser step in Float64, the course's forms as documented on `UpdateRule`.
     /// Returns the per-element update magnitude |Δw| for the error bound.
     @discardableResult
     static func update(_ rule: UpdateRule, penalty: WeightPenalty, w: inout [Double], g: [Double],

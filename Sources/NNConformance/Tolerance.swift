@@ -83,7 +83,7 @@ func assertClose(_ actual: [Double], _ expected: [Double], _ tolerance: Toleranc
     }
 }
 
-/// Asserts that `body` throws an ``NNError`` matching `matches`, naming the backend on failure.
+/// Asserts that `body` throws an `NNError` matching `matches`, naming the backend on failure.
 func assertThrowsNNError(_ what: String, on b: ConformanceContext, _ body: () throws -> Void,
                          matches: (NNError) -> Bool) {
     do {

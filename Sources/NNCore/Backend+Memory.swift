@@ -1,6 +1,6 @@
 /// Memory: allocation, transfers and synchronisation.
 ///
-/// Implement the `unchecked…` hooks; call ``Backend/makeTensor(_:)``, ``Backend/upload(_:to:)``, … instead.
+/// Implement the `unchecked…` hooks; call ``Backend/makeTensor(_:)``, `upload(_:to:)`, … instead.
 public protocol MemoryOps: AnyObject, Sendable {
     /// A new tensor, every element zero. The shape is non-empty and indexable with Int32.
     func uncheckedMakeTensor(_ shape: Shape) throws -> Tensor

@@ -80,7 +80,7 @@ public struct WeightPenalty: Sendable, Equatable {
 ///
 /// The training stack sees only this protocol. Ops write into caller-allocated tensors
 /// (`into:`, `output:`), never allocate behind the caller's back, and may run asynchronously:
-/// results are guaranteed visible after ``download(_:)`` or ``synchronize()``.
+/// results are guaranteed visible after ``download(_:)`` or ``MemoryOps/synchronize()``.
 ///
 /// The ops come in families, one protocol and one file each (`Backend+Memory.swift`,
 /// `Backend+Algebra.swift`, `Backend+Elementwise.swift`, `Backend+BatchNorm.swift`,

@@ -3,7 +3,7 @@ import CMPI
 import Foundation
 import NNDistributed
 
-/// A ``Communicator`` over Open MPI's `MPI_COMM_WORLD`, for processes started by `mpirun`.
+/// A `Communicator` over Open MPI's `MPI_COMM_WORLD`, for processes started by `mpirun`.
 ///
 /// Errors come back as return codes (`MPI_ERRORS_RETURN`) and are thrown as
 /// ``DistributedError/transport(call:detail:)``. Every blocking call runs under a

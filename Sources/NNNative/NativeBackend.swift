@@ -154,7 +154,7 @@ public final class NativeBackend: Backend, @unchecked Sendable {
         static func count(threads: Int) -> Int { threads + 4 }
     }
 
-    /// The element pointer behind `tensor`, after ``OpCheck`` has vouched for shape and owner.
+    /// The element pointer behind `tensor`, after `OpCheck` has vouched for shape and owner.
     /// A native tensor of the other precision has the same backend name, so it is caught here.
     func pointer<T: NativeScalar>(_ tensor: Tensor, _: T.Type, _ op: String) throws -> UnsafeMutablePointer<T> {
         if let buffer = tensor.storage as? NativeBuffer<T>, buffer.count >= tensor.count {

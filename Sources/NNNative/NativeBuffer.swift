@@ -1,6 +1,6 @@
 import NNCore
 
-/// Host memory behind a native ``Tensor``: `count` elements of `Scalar`, 64-byte aligned so
+/// Host memory behind a native `Tensor`: `count` elements of `Scalar`, 64-byte aligned so
 /// that SIMD loads of whole cache lines never straddle two.
 ///
 /// `@unchecked Sendable`: the buffer is mutable shared memory, and the backend's contract is that

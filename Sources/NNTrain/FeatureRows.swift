@@ -5,7 +5,7 @@ import NNCore
 ///
 /// Construction validates what prediction relies on, and names the first problem's row and column.
 /// ``Network/predict(_:batchSize:)-(FeatureRows,_)`` takes it directly; ``dataset(classes:)`` turns it
-/// into a ``Dataset`` for the methods that take one (``Network/predictProbabilities(_:batchSize:)``,
+/// into a `Dataset` for the methods that take one (``Network/predictProbabilities(_:batchSize:)``,
 /// ``Network/predictClasses(_:batchSize:)``).
 public struct FeatureRows: Sendable, Equatable {
     /// Row-major features, `count × width`.
@@ -83,7 +83,7 @@ public struct FeatureRows: Sendable, Equatable {
         FeatureRows(unchecked: Array(features[(range.lowerBound * width)..<(range.upperBound * width)]), width: width, name: name)
     }
 
-    /// These rows as a ``Dataset`` for a `classes`-class model, for the methods that take one. Its
+    /// These rows as a `Dataset` for a `classes`-class model, for the methods that take one. Its
     /// labels are all 0 and mean nothing: use it to predict, never to evaluate or train.
     ///
     /// - Throws: `NNError.invalidData(source:detail:)` when `classes` is below 2.

@@ -1,7 +1,7 @@
 import NNCore
 
 /// Standardisation x' = (x − μ)/σ, fitted on the training set only and applied unchanged to dev
-/// and test data, with a μ and σ per feature (a ``InputNormalization/global`` fit repeats one pair).
+/// and test data, with a μ and σ per feature (a `InputNormalization.global` fit repeats one pair).
 /// Part of the model: it is saved with the weights.
 public struct InputNormalizer: Sendable, Codable, Equatable {
     /// Means, one per feature.
@@ -45,8 +45,8 @@ public struct InputNormalizer: Sendable, Codable, Equatable {
     }
 
     /// Fits mean and (population) standard deviation per feature, or one pair over all values for
-    /// ``InputNormalization/global``, with a two-pass Float64 sum, accurate for any number of rows.
-    /// - Returns: nil for ``InputNormalization/none``.
+    /// `InputNormalization.global`, with a two-pass Float64 sum, accurate for any number of rows.
+    /// - Returns: nil for `InputNormalization.none`.
     public static func fit(_ data: Dataset, _ normalization: InputNormalization) throws -> InputNormalizer? {
         switch normalization {
         case .none: return nil
@@ -55,14 +55,14 @@ public struct InputNormalizer: Sendable, Codable, Equatable {
         }
     }
 
-    /// Per-feature standardisation, the course's (``InputNormalization/perFeature``).
+    /// Per-feature standardisation, the course's (`InputNormalization.perFeature`).
     public static func fit(_ data: Dataset) throws -> InputNormalizer {
         let (mean, variance) = try moments(data)
         return try InputNormalizer(mean: mean.map { Float($0) },
                                    standardDeviation: zip(variance, mean).map { standardDeviation($0, mean: $1) })
     }
 
-    /// One μ and σ over every value (``InputNormalization/global``), repeated per feature.
+    /// One μ and σ over every value (`InputNormalization.global`), repeated per feature.
     public static func fitGlobal(_ data: Dataset) throws -> InputNormalizer {
         let (mean, variance) = try moments(data)
         let w = Double(data.width)

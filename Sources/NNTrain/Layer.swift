@@ -4,7 +4,7 @@ import NNDistributed
 /// A layer of a sequential network as it runs: its forward and backward passes on the backend, and
 /// the tensors it owns.
 ///
-/// A layer is built by its ``LayerDefinition`` (``LayerDefinition/makeLayer(in:builder:)``), which
+/// A layer is built by its ``LayerDefinition`` (``LayerDefinition/makeLayer(at:builder:)``), which
 /// allocates its parameters, buffers and counters through a ``LayerBuilder`` under the names the
 /// definition declares. ``Network`` needs nothing else to train it, evaluate it, checkpoint it and
 /// snapshot it for early stopping, so a new layer is one definition and one class.

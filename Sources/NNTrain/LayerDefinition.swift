@@ -13,7 +13,7 @@ public protocol LayerDefinition: Sendable, Codable, Equatable {
     /// A short name for reports and errors ("dense", "relu"); defaults to ``kind``.
     var displayName: String { get }
     /// Checks the hyperparameters for a layer fed `inputWidth` features and returns its output width.
-    /// Throws ``NNError/invalidArgument(op:detail:)`` naming the bad value and its valid range;
+    /// Throws `NNError.invalidArgument(op:detail:)` naming the bad value and its valid range;
     /// ``NetworkSpec`` adds the layer's position.
     func outputWidth(inputWidth: Int) throws -> Int
     /// The tensors the layer owns, in state-dict order, named relative to the layer ("weight",

@@ -79,7 +79,7 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
         return try NetworkSpec(inputWidth: inputWidth, layers: layers, classes: classes, head: head)
     }
 
-    /// The widest layer (and input) accepted: the data sets' limit, ``Dataset/maximumWidth``.
+    /// The widest layer (and input) accepted: the data sets' limit, `Dataset.maximumWidth`.
     public static let maximumWidth = Dataset.maximumWidth
     /// The most layers a network may have.
     public static let maximumLayers = 10_000

@@ -50,17 +50,17 @@ public enum OptimizerKind: Sendable, Codable, Equatable {
 /// How one parameter tensor moves, given its gradient and the rule's own state tensors.
 ///
 /// The built-in rules (``OptimizerKind``) run one fused kernel per tensor on every backend. A rule of
-/// your own composes the backend's ops (``Backend/axpy(alpha:_:_:)``, ``Backend/scale(_:by:)``, …)
+/// your own composes the backend's ops (`Backend.axpy(alpha:_:_:)`, `Backend.scale(_:by:)`, …)
 /// and trains on every backend without a kernel; pass it to ``Trainer/init(network:config:parallel:rule:)``.
 public protocol OptimizerRule: Sendable {
     /// The name checkpoints record, so a run resumes only with the rule its state tensors belong to.
     var name: String { get }
     /// Names of the per-parameter state tensors ("m", "v"), each shaped like its parameter and zero at start.
     var stateNames: [String] { get }
-    /// Throws ``NNError/invalidArgument(op:detail:)`` for a hyperparameter out of range.
+    /// Throws `NNError.invalidArgument(op:detail:)` for a hyperparameter out of range.
     func validate() throws
     /// One update of `parameter` from its gradient (which it may overwrite). `step` counts updates
-    /// from 1; `penalty` is the weight decay to fold in (``WeightPenalty/none`` for biases, γ and β).
+    /// from 1; `penalty` is the weight decay to fold in (`WeightPenalty.none` for biases, γ and β).
     func update(_ parameter: Parameter, state: [Tensor], learningRate: Float, step: Int, penalty: WeightPenalty,
                 backend: any Backend) throws
 }

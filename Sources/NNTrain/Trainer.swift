@@ -71,7 +71,11 @@ public final class Trainer {
     /// - Throws: `NNError.invalidArgument(op:detail:)` for an invalid config (e.g. a negative
     ///   learning rate).
     ///
-    /// - Parameter rule: an optimiser rule of your own; nil uses ``TrainingConfig/optimizer``.
+    /// - Parameters:
+    ///   - network: the network to train, on its backend.
+    ///   - config: the run's settings.
+    ///   - parallel: the ranks sharing each global batch (one process by default).
+    ///   - rule: an optimiser rule of your own; nil uses ``TrainingConfig/optimizer``.
     public init(network: Network, config: TrainingConfig, parallel: DataParallel = .singleProcess,
                 rule: (any OptimizerRule)? = nil) throws {
         try config.validate()

@@ -88,7 +88,7 @@ extension TrainingConfig {
     ///
     /// `TrainingConfig()` keeps its older defaults (a constant learning rate) so existing code trains
     /// as before; start from `.recommended` to train as `nn train` does. For image data use
-    /// ``recommended(normalization:)`` with ``InputNormalization/global``, as `nn train` does.
+    /// ``recommended(normalization:)`` with `InputNormalization.global`, as `nn train` does.
     public static var recommended: TrainingConfig { TrainingRecipe.standard.config }
 
     /// `nn train`'s recipe with the input standardisation that suits the data: pass NNData's

@@ -725,7 +725,7 @@ enum ScheduleName: String, CaseIterable, ExpressibleByArgument {
     }
 }
 
-/// `--normalize` values: an ``InputNormalization``, or auto to let the data decide.
+/// `--normalize` values: an `InputNormalization`, or auto to let the data decide.
 enum NormalizationName: String, CaseIterable, ExpressibleByArgument {
     case auto
     case perFeature = "per-feature"

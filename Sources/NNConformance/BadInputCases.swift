@@ -71,7 +71,7 @@ enum BadInputCases {
                                      gradInput: try be.makeTensor(Shape(5, 3)), gradGamma: v3, gradBeta: v3)
         }, matches: isShapeMismatch)
         assertThrowsNNError("update with a gradient of the wrong shape", on: b, {
-            try be.update(.sgd(learningRate: 0.1), penalty: .none, parameter: a, gradient: wrong, state: [])
+            try be.update(.sgd, learningRate: 0.1, penalty: .none, parameter: a, gradient: wrong, state: [])
         }, matches: isShapeMismatch)
         assertThrowsNNError("upload of 4 values into 5×3", on: b, { try be.upload([Float](repeating: 0, count: 4), to: a) },
                             matches: isShapeMismatch)
@@ -150,20 +150,20 @@ enum BadInputCases {
         let be = b.backend
         let w = try be.makeTensor(Shape(3, 3)), g = try be.makeTensor(Shape(3, 3)), s = try be.makeTensor(Shape(3, 3))
         assertThrowsNNError("sgd with a negative learning rate", on: b, {
-            try be.update(.sgd(learningRate: -0.01), penalty: .none, parameter: w, gradient: g, state: [])
+            try be.update(.sgd, learningRate: -0.01, penalty: .none, parameter: w, gradient: g, state: [])
         }, matches: isInvalidArgument)
         assertThrowsNNError("adam with a negative learning rate", on: b, {
-            try be.update(.adam(learningRate: -1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: 1), penalty: .none,
+            try be.update(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: -1e-3, step: 1, penalty: .none,
                           parameter: w, gradient: g, state: [s, try be.makeTensor(Shape(3, 3))])
         }, matches: isInvalidArgument)
         assertThrowsNNError("momentum without its state tensor", on: b, {
-            try be.update(.momentum(learningRate: 0.1, beta: 0.9), penalty: .none, parameter: w, gradient: g, state: [])
+            try be.update(.momentum(beta: 0.9), learningRate: 0.1, penalty: .none, parameter: w, gradient: g, state: [])
         }, matches: isInvalidArgument)
         assertThrowsNNError("a negative L2 penalty", on: b, {
-            try be.update(.sgd(learningRate: 0.1), penalty: WeightPenalty(l2: -0.1), parameter: w, gradient: g, state: [])
+            try be.update(.sgd, learningRate: 0.1, penalty: WeightPenalty(l2: -0.1), parameter: w, gradient: g, state: [])
         }, matches: isInvalidArgument)
         assertThrowsNNError("adam at step 0", on: b, {
-            try be.update(.adam(learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: 0), penalty: .none,
+            try be.update(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 1e-3, step: 0, penalty: .none,
                           parameter: w, gradient: g, state: [s, try be.makeTensor(Shape(3, 3))])
         }, matches: isInvalidArgument)
     }

@@ -10,12 +10,13 @@ enum OptimizerCases {
 
     private static let steps = 5
 
-    private static func rule(_ kind: String, step: Int) -> UpdateRule {
+    /// The case's rule and learning rate.
+    private static func rule(_ kind: String) -> (rule: UpdateRule, learningRate: Float) {
         switch kind {
-        case "sgd": return .sgd(learningRate: 0.05)
-        case "momentum": return .momentum(learningRate: 0.05, beta: 0.9)
-        case "rmsprop": return .rmsprop(learningRate: 0.01, beta: 0.9, epsilon: 1e-8)
-        default: return .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: step)
+        case "sgd": return (.sgd, 0.05)
+        case "momentum": return (.momentum(beta: 0.9), 0.05)
+        case "rmsprop": return (.rmsprop(beta: 0.9, epsilon: 1e-8), 0.01)
+        default: return (.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), 0.01)
         }
     }
 
@@ -29,7 +30,7 @@ enum OptimizerCases {
         case .sgd: return 4
         case .momentum: return 3 * td + 4
         case .rmsprop: return 2 * td + 10
-        case let .adam(_, b1, b2, _, _):
+        case let .adam(b1, b2, _):
             let p1 = pow(Double(b1), td), p2 = pow(Double(b2), td)
             return 3 * td + 14 + (td + 2) * (p1 / (1 - p1) + 0.5 * p2 / (1 - p2))
         }
@@ -55,17 +56,17 @@ enum OptimizerCases {
         // |w| ≥ 0.5 and steps ≤ 0.05·|g|: no weight crosses zero in five steps, so sign(w) in the L1
         // term is the same for backend and reference.
         var w = rng.signed(shape.count, magnitude: 0.5, 1.5)
-        let stateCount = rule(kind, step: 1).stateCount
+        let stateCount = rule(kind).rule.stateCount
         var state = [[Double]](repeating: [Double](repeating: 0, count: shape.count), count: stateCount)
         let tw = try b.tensor(shape.rows, shape.columns, w)
         let tState = try (0..<stateCount).map { _ in try b.backend.makeTensor(shape) }
         var maxW = maxAbs(w), maxDelta = 0.0, maxStateScale = 0.0
         for t in 1...steps {
             let g = rng.normal(shape.count, sd: 0.5)
-            let r = rule(kind, step: t)
+            let (r, lr) = rule(kind)
             let penalized = (0..<shape.count).map { Reference.penalized(g[$0], w[$0], penalty) }
-            let delta = Reference.update(r, penalty: penalty, w: &w, g: g, state: &state)
-            try b.backend.update(r, penalty: penalty, parameter: tw, gradient: try b.tensor(shape.rows, shape.columns, g),
+            let delta = Reference.update(r, learningRate: lr, step: t, penalty: penalty, w: &w, g: g, state: &state)
+            try b.backend.update(r, learningRate: lr, step: t, penalty: penalty, parameter: tw, gradient: try b.tensor(shape.rows, shape.columns, g),
                                  state: tState)
 
             maxW = max(maxW, maxAbs(w))
@@ -93,7 +94,7 @@ enum OptimizerCases {
         let w = rng.normal(91)
         let tw = try b.tensor(7, 13, w)
         let state = [try b.backend.makeTensor(Shape(7, 13))]
-        try b.backend.update(.momentum(learningRate: 0, beta: 0.9), penalty: WeightPenalty(l2: 0.1), parameter: tw,
+        try b.backend.update(.momentum(beta: 0.9), learningRate: 0, penalty: WeightPenalty(l2: 0.1), parameter: tw,
                              gradient: try b.tensor(7, 13, rng.normal(91)), state: state)
         assertClose(try b.values(tw), w, .exact, "update momentum with learning rate 0", on: b)
         b.expectNotEqual(try b.values(state[0]), [Double](repeating: 0, count: 91), "[\(b.label)] momentum state advanced")

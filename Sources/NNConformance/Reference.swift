@@ -198,23 +198,23 @@ enum Reference {
     /// One optimiser step in Float64, the course's forms as documented on `UpdateRule`.
     /// Returns the per-element update magnitude |Δw| for the error bound.
     @discardableResult
-    static func update(_ rule: UpdateRule, penalty: WeightPenalty, w: inout [Double], g: [Double],
+    static func update(_ rule: UpdateRule, learningRate lr: Float, step: Int, penalty: WeightPenalty, w: inout [Double], g: [Double],
                        state: inout [[Double]]) -> [Double] {
         var delta = [Double](repeating: 0, count: w.count)
         for i in w.indices {
             let gi = penalized(g[i], w[i], penalty)
             switch rule {
-            case let .sgd(lr):
+            case .sgd:
                 delta[i] = Double(lr) * gi
-            case let .momentum(lr, beta):
+            case let .momentum(beta):
                 let b = Double(beta)
                 state[0][i] = b * state[0][i] + (1 - b) * gi
                 delta[i] = Double(lr) * state[0][i]
-            case let .rmsprop(lr, beta, eps):
+            case let .rmsprop(beta, eps):
                 let b = Double(beta)
                 state[0][i] = b * state[0][i] + (1 - b) * gi * gi
                 delta[i] = Double(lr) * gi / (state[0][i].squareRoot() + Double(eps))
-            case let .adam(lr, beta1, beta2, eps, step):
+            case let .adam(beta1, beta2, eps):
                 let b1 = Double(beta1), b2 = Double(beta2)
                 state[0][i] = b1 * state[0][i] + (1 - b1) * gi
                 state[1][i] = b2 * state[1][i] + (1 - b2) * gi * gi

@@ -27,36 +27,72 @@ public enum Reduction: String, Sendable, CaseIterable {
     case sumOfAbsolute
 }
 
-/// One optimiser rule, applied by a single fused kernel per parameter tensor.
+/// An optimiser rule and its hyperparameters: the one type from `nn train --optimizer` and
+/// `TrainingConfig.optimizer` down to the backends' fused update kernels. The learning rate (which a
+/// schedule changes every step) and Adam's step count travel beside it, in
+/// ``Backend/update(_:learningRate:step:penalty:parameter:gradient:state:)``.
 ///
 /// The course's forms are used throughout: momentum keeps v = β·v + (1 − β)·g (an exponentially
 /// weighted average, not PyTorch's v = μ·v + g), so the learning rate means the same thing for SGD
 /// and momentum. RMSprop divides by √s + ε. Adam bias-corrects both moments with the step number
-/// `t` (counted from 1).
-public enum UpdateRule: Sendable, Equatable {
+/// `t` (counted from 1). Defaults are the course's: momentum β 0.9, RMSprop β 0.999 and ε 1e-8,
+/// Adam 0.9/0.999/1e-8. Encoded as the enum it replaced (`{"adam":{"beta1":…}}`), so saved runs read.
+public enum UpdateRule: Sendable, Codable, Equatable {
     /// w ← w − α·g
-    case sgd(learningRate: Float)
+    case sgd
     /// v ← β·v + (1−β)·g; w ← w − α·v. State: [v].
-    case momentum(learningRate: Float, beta: Float)
+    case momentum(beta: Float = 0.9)
     /// s ← β·s + (1−β)·g²; w ← w − α·g / (√s + ε). State: [s].
-    case rmsprop(learningRate: Float, beta: Float, epsilon: Float)
+    case rmsprop(beta: Float = 0.999, epsilon: Float = 1e-8)
     /// m ← β₁·m + (1−β₁)·g; v ← β₂·v + (1−β₂)·g²;
     /// w ← w − α·(m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε). State: [m, v].
-    case adam(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, step: Int)
+    case adam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
 
-    /// How many state tensors (each shaped like the parameter) the rule keeps.
-    public var stateCount: Int {
+    /// Adam with the course's defaults.
+    public static let adam = UpdateRule.adam()
+
+    /// "sgd", "momentum", "rmsprop", "adam".
+    public var name: String {
         switch self {
-        case .sgd: return 0
-        case .momentum, .rmsprop: return 1
-        case .adam: return 2
+        case .sgd: return "sgd"
+        case .momentum: return "momentum"
+        case .rmsprop: return "rmsprop"
+        case .adam: return "adam"
         }
     }
 
-    public var learningRate: Float {
+    /// Names of the per-parameter state tensors, in the order the update takes them.
+    public var stateNames: [String] {
         switch self {
-        case let .sgd(lr), let .momentum(lr, _), let .rmsprop(lr, _, _), let .adam(lr, _, _, _, _):
-            return lr
+        case .sgd: return []
+        case .momentum: return ["v"]
+        case .rmsprop: return ["s"]
+        case .adam: return ["m", "v"]
+        }
+    }
+
+    /// How many state tensors (each shaped like the parameter) the rule keeps.
+    public var stateCount: Int { stateNames.count }
+
+    /// Checks β ∈ [0, 1) and ε > 0: the one place the rule's hyperparameters are validated
+    /// (``OpCheck/rule(_:learningRate:step:penalty:)`` adds the per-step values).
+    public func validate() throws {
+        let op = "update"
+        func beta(_ name: String, _ b: Float) throws {
+            guard b >= 0, b < 1 else {
+                throw NNError.invalidArgument(op: op, detail: "\(name) = \(b) must lie in [0, 1)")
+            }
+        }
+        switch self {
+        case .sgd: break
+        case let .momentum(b): try beta("β", b)
+        case let .rmsprop(b, eps):
+            try beta("β", b)
+            guard eps > 0 else { throw NNError.invalidArgument(op: op, detail: "ε = \(eps) must be > 0") }
+        case let .adam(b1, b2, eps):
+            try beta("β₁", b1)
+            try beta("β₂", b2)
+            guard eps > 0 else { throw NNError.invalidArgument(op: op, detail: "ε = \(eps) must be > 0") }
         }
     }
 }

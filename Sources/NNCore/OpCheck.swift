@@ -104,32 +104,18 @@ public enum OpCheck {
         }
     }
 
-    /// Validates hyperparameters of an update rule: a learning rate ≥ 0, β in [0, 1), ε > 0, step ≥ 1.
-    public static func rule(_ rule: UpdateRule, penalty: WeightPenalty) throws {
+    /// Validates one update's values: the rule's hyperparameters (``UpdateRule/validate()``), a learning
+    /// rate that is finite and ≥ 0, a step counted from 1, and finite, non-negative penalties.
+    public static func rule(_ rule: UpdateRule, learningRate: Float, step: Int, penalty: WeightPenalty) throws {
         let op = "update"
-        func beta(_ name: String, _ b: Float) throws {
-            guard b >= 0, b < 1 else {
-                throw NNError.invalidArgument(op: op, detail: "\(name) = \(b) must lie in [0, 1)")
-            }
-        }
-        guard rule.learningRate >= 0, rule.learningRate.isFinite else {
-            throw NNError.invalidArgument(op: op, detail: "learning rate \(rule.learningRate) must be finite and ≥ 0")
+        guard learningRate >= 0, learningRate.isFinite else {
+            throw NNError.invalidArgument(op: op, detail: "learning rate \(learningRate) must be finite and ≥ 0")
         }
         guard penalty.l1 >= 0, penalty.l2 >= 0, penalty.l1.isFinite, penalty.l2.isFinite else {
             throw NNError.invalidArgument(op: op, detail: "penalties l2 = \(penalty.l2), l1 = \(penalty.l1) must be finite and ≥ 0")
         }
-        switch rule {
-        case .sgd: break
-        case let .momentum(_, b): try beta("β", b)
-        case let .rmsprop(_, b, eps):
-            try beta("β", b)
-            guard eps > 0 else { throw NNError.invalidArgument(op: op, detail: "ε = \(eps) must be > 0") }
-        case let .adam(_, b1, b2, eps, step):
-            try beta("β₁", b1)
-            try beta("β₂", b2)
-            guard eps > 0 else { throw NNError.invalidArgument(op: op, detail: "ε = \(eps) must be > 0") }
-            guard step >= 1 else { throw NNError.invalidArgument(op: op, detail: "Adam step \(step) must count from 1") }
-        }
+        try rule.validate()
+        guard step >= 1 else { throw NNError.invalidArgument(op: op, detail: "\(rule.name) step \(step) must count from 1") }
     }
 }
 
@@ -342,11 +328,11 @@ extension OpCheck {
 
     // MARK: Optimisers
 
-    /// ``Backend/update(_:penalty:parameter:gradient:state:)``: valid hyperparameters (``rule(_:penalty:)``),
+    /// ``Backend/update(_:learningRate:step:penalty:parameter:gradient:state:)``: valid values (``rule(_:learningRate:step:penalty:)``),
     /// then the gradient and the rule's state tensors, as many as it keeps, all shaped like the parameter.
-    public static func update(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor,
-                              state: [Tensor], on backend: any Backend) throws {
-        try self.rule(rule, penalty: penalty)
+    public static func update(_ rule: UpdateRule, learningRate: Float, step: Int, penalty: WeightPenalty, parameter: Tensor,
+                              gradient: Tensor, state: [Tensor], on backend: any Backend) throws {
+        try self.rule(rule, learningRate: learningRate, step: step, penalty: penalty)
         try usable("update", [parameter, gradient] + state, on: backend)
         try sameShape("update", parameter, gradient, ("parameter", "gradient"))
         guard state.count == rule.stateCount else {

@@ -4,14 +4,15 @@ import NNCore
 /// One fused pass per parameter tensor for each update rule: gradient, penalty, state and
 /// parameter are each read once and written once.
 extension NativeBackend {
-    public func uncheckedUpdate(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
+    public func uncheckedUpdate(_ rule: UpdateRule, learningRate: Float, step: Int, penalty: WeightPenalty, parameter: Tensor,
+                                gradient: Tensor, state: [Tensor]) throws {
         switch precision {
-        case .float32: try update(Float.self, rule, penalty, parameter, gradient, state)
-        case .float64: try update(Double.self, rule, penalty, parameter, gradient, state)
+        case .float32: try update(Float.self, rule, learningRate, step, penalty, parameter, gradient, state)
+        case .float64: try update(Double.self, rule, learningRate, step, penalty, parameter, gradient, state)
         }
     }
 
-    private func update<T: NativeScalar>(_: T.Type, _ rule: UpdateRule, _ penalty: WeightPenalty,
+    private func update<T: NativeScalar>(_: T.Type, _ rule: UpdateRule, _ lr: Float, _ step: Int, _ penalty: WeightPenalty,
                                          _ parameter: Tensor, _ gradient: Tensor, _ state: [Tensor]) throws {
         let op = "update"
         let wp = SendablePointer(try pointer(parameter, T.self, op))
@@ -28,12 +29,12 @@ extension NativeBackend {
         }
 
         switch rule {
-        case let .sgd(lr):
+        case .sgd:
             let a = T(lr)
             splitter.forEachRange(count, costPerItem: 4) { r in
                 for i in r { wp.p[i] -= a * penalised(i) }
             }
-        case let .momentum(lr, beta):
+        case let .momentum(beta):
             let a = T(lr), b = T(beta), oneMinus = 1 - T(beta)
             let v = sp[0]
             splitter.forEachRange(count, costPerItem: 4) { r in
@@ -43,7 +44,7 @@ extension NativeBackend {
                     wp.p[i] -= a * vi
                 }
             }
-        case let .rmsprop(lr, beta, epsilon):
+        case let .rmsprop(beta, epsilon):
             let a = T(lr), b = T(beta), oneMinus = 1 - T(beta), eps = T(epsilon)
             let s = sp[0]
             splitter.forEachRange(count, costPerItem: 8) { r in
@@ -54,7 +55,7 @@ extension NativeBackend {
                     wp.p[i] -= a * g / (si.squareRoot() + eps)
                 }
             }
-        case let .adam(lr, beta1, beta2, epsilon, step):
+        case let .adam(beta1, beta2, epsilon):
             let b1 = T(beta1), b2 = T(beta2), eps = T(epsilon), a = T(lr)
             // Bias corrections in Double: 1 − β₂ᵗ for β₂ = 0.999 and small t loses digits in Float powers.
             let c1 = T(1 / (1 - pow(Double(beta1), Double(step))))

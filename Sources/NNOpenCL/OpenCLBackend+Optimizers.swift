@@ -2,7 +2,8 @@ import Foundation
 import NNCore
 
 extension OpenCLBackend {
-    public func uncheckedUpdate(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
+    public func uncheckedUpdate(_ rule: UpdateRule, learningRate lr: Float, step: Int, penalty: WeightPenalty, parameter: Tensor,
+                                gradient: Tensor, state: [Tensor]) throws {
         let op = "update"
         let w = try mem(parameter, op), g = try mem(gradient, op)
         let count = parameter.count
@@ -11,17 +12,17 @@ extension OpenCLBackend {
         // an array: an optimizer step runs once per parameter per batch and should not allocate.
         try locked {
             switch rule {
-            case let .sgd(lr):
+            case .sgd:
                 try launchFlat(.updateSGD, [.buffer(w), .buffer(g), .float(lr), l2, l1, .int(count)], count: count)
-            case let .momentum(lr, beta):
+            case let .momentum(beta):
                 let velocity = try mem(state[0], op)
                 try launchFlat(.updateMomentum, [.buffer(w), .buffer(g), .buffer(velocity), .float(lr), .float(beta), l2, l1,
                                                  .int(count)], count: count)
-            case let .rmsprop(lr, beta, eps):
+            case let .rmsprop(beta, eps):
                 let meanSquare = try mem(state[0], op)
                 try launchFlat(.updateRMSprop, [.buffer(w), .buffer(g), .buffer(meanSquare), .float(lr), .float(beta), .float(eps),
                                                 l2, l1, .int(count)], count: count)
-            case let .adam(lr, beta1, beta2, eps, step):
+            case let .adam(beta1, beta2, eps):
                 let (firstMoment, secondMoment) = (try mem(state[0], op), try mem(state[1], op))
                 // Bias corrections 1 − βᵗ in double on the host: βᵗ underflows gracefully and stays exact
                 // enough for large t, where a float pow per element would only repeat the same work.

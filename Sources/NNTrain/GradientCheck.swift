@@ -89,7 +89,7 @@ public enum GradientCheck {
             if p.isPenalized, regularization.isActive {
                 let moved = try backend.makeTensor(p.value.shape)
                 try backend.copy(p.value, to: moved)
-                try backend.update(.sgd(learningRate: 1), penalty: weightPenalty, parameter: moved, gradient: p.gradient, state: [])
+                try backend.update(.sgd, learningRate: 1, penalty: weightPenalty, parameter: moved, gradient: p.gradient, state: [])
                 let before = try backend.downloadDouble(p.value), after = try backend.downloadDouble(moved)
                 analytic.append(zip(before, after).map { $0 - $1 })
             } else {

@@ -1,55 +1,12 @@
 import NNCore
 
-/// An optimisation rule with its hyperparameters (the learning rate comes from the schedule).
-/// Defaults are the course's: momentum β 0.9, RMSprop β 0.999 and ε 1e-8, Adam 0.9/0.999/1e-8.
-public enum OptimizerKind: Sendable, Codable, Equatable {
-    case sgd
-    case momentum(beta: Float = 0.9)
-    case rmsprop(beta: Float = 0.999, epsilon: Float = 1e-8)
-    case adam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
-
-    public static let adam = OptimizerKind.adam()
-
-    /// "sgd", "momentum", "rmsprop", "adam".
-    public var name: String {
-        switch self {
-        case .sgd: return "sgd"
-        case .momentum: return "momentum"
-        case .rmsprop: return "rmsprop"
-        case .adam: return "adam"
-        }
-    }
-
-    /// Names of the per-parameter state tensors, in the order the backend's update takes them.
-    public var stateNames: [String] {
-        switch self {
-        case .sgd: return []
-        case .momentum: return ["v"]
-        case .rmsprop: return ["s"]
-        case .adam: return ["m", "v"]
-        }
-    }
-
-    /// The backend rule for one update at `learningRate`; Adam's `step` counts from 1.
-    public func rule(learningRate: Float, step: Int) -> UpdateRule {
-        switch self {
-        case .sgd: return .sgd(learningRate: learningRate)
-        case let .momentum(beta): return .momentum(learningRate: learningRate, beta: beta)
-        case let .rmsprop(beta, epsilon): return .rmsprop(learningRate: learningRate, beta: beta, epsilon: epsilon)
-        case let .adam(beta1, beta2, epsilon):
-            return .adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, step: step)
-        }
-    }
-
-    /// Checks β ∈ [0, 1) and ε > 0 (with the learning rate validated separately).
-    public func validate() throws {
-        try OpCheck.rule(rule(learningRate: 0, step: 1), penalty: .none)
-    }
-}
+/// The built-in optimiser rules: NNCore's `UpdateRule`, the one type from `--optimizer` to the
+/// backends' fused kernels. The name stays for code written before the two types were merged.
+public typealias OptimizerKind = UpdateRule
 
 /// How one parameter tensor moves, given its gradient and the rule's own state tensors.
 ///
-/// The built-in rules (``OptimizerKind``) run one fused kernel per tensor on every backend. A rule of
+/// The built-in rules (`UpdateRule`) run one fused kernel per tensor on every backend. A rule of
 /// your own composes the backend's ops (`Backend.axpy(alpha:_:_:)`, `Backend.scale(_:by:)`, …)
 /// and trains on every backend without a kernel; pass it to ``Trainer/init(network:config:parallel:rule:)``.
 public protocol OptimizerRule: Sendable {
@@ -65,10 +22,11 @@ public protocol OptimizerRule: Sendable {
                 backend: any Backend) throws
 }
 
-extension OptimizerKind: OptimizerRule {
+extension UpdateRule: OptimizerRule {
+    /// One update by the backend's fused kernel.
     public func update(_ parameter: Parameter, state: [Tensor], learningRate: Float, step: Int, penalty: WeightPenalty,
                        backend: any Backend) throws {
-        try backend.update(rule(learningRate: learningRate, step: step), penalty: penalty,
+        try backend.update(self, learningRate: learningRate, step: step, penalty: penalty,
                            parameter: parameter.value, gradient: parameter.gradient, state: state)
     }
 }

@@ -206,7 +206,7 @@ final class OpenCLSmokeTests: XCTestCase {
         var mRef = [Double](repeating: 0, count: n), vRef = [Double](repeating: 0, count: n), wRef = w0.map(Double.init)
         let penalty = WeightPenalty(l2: 0.01, l1: 0.001)
         for step in 1...3 {
-            try backend.update(.adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: step),
+            try backend.update(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 0.01, step: step,
                                penalty: penalty, parameter: w, gradient: g, state: [m, v])
             for i in 0..<n {
                 let gi = Double(g0[i]) + 0.01 * wRef[i] + 0.001 * (wRef[i] > 0 ? 1 : (wRef[i] < 0 ? -1 : 0))

@@ -112,8 +112,8 @@ final class WrappedNativeBackend: Backend, @unchecked Sendable {
                                           mask: unwrap(mask), output: unwrap(y))
     }
 
-    func uncheckedUpdate(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
-        try inner.uncheckedUpdate(rule, penalty: penalty, parameter: unwrap(parameter), gradient: unwrap(gradient),
+    func uncheckedUpdate(_ rule: UpdateRule, learningRate: Float, step: Int, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
+        try inner.uncheckedUpdate(rule, learningRate: learningRate, step: step, penalty: penalty, parameter: unwrap(parameter), gradient: unwrap(gradient),
                                   state: state.map(unwrap))
     }
 }

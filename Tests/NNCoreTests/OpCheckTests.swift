@@ -1,3 +1,4 @@
+import Foundation
 import NNCore
 import XCTest
 
@@ -115,25 +116,23 @@ final class OpCheckTests: XCTestCase {
     }
 
     func testUpdateRuleHyperparameters() throws {
-        let valid: [UpdateRule] = [
-            .sgd(learningRate: 0.1), .sgd(learningRate: 0),
-            .momentum(learningRate: 0.1, beta: 0.9), .rmsprop(learningRate: 0.01, beta: 0.99, epsilon: 1e-8),
-            .adam(learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: 1),
+        let valid: [(UpdateRule, Float)] = [
+            (.sgd, 0.1), (.sgd, 0), (.momentum(beta: 0.9), 0.1), (.rmsprop(beta: 0.99, epsilon: 1e-8), 0.01), (.adam, 1e-3),
         ]
-        for rule in valid { try OpCheck.rule(rule, penalty: WeightPenalty(l2: 0.01, l1: 0.001)) }
-        let invalid: [(UpdateRule, WeightPenalty, String)] = [
-            (.sgd(learningRate: -0.1), .none, "learning rate"),
-            (.sgd(learningRate: .infinity), .none, "learning rate"),
-            (.sgd(learningRate: 0.1), WeightPenalty(l2: -1), "penalties"),
-            (.sgd(learningRate: 0.1), WeightPenalty(l1: .nan), "penalties"),
-            (.momentum(learningRate: 0.1, beta: 1), .none, "β"),
-            (.momentum(learningRate: 0.1, beta: -0.5), .none, "β"),
-            (.rmsprop(learningRate: 0.1, beta: 0.9, epsilon: 0), .none, "ε"),
-            (.adam(learningRate: 0.1, beta1: 0.9, beta2: 1.5, epsilon: 1e-8, step: 1), .none, "β₂"),
-            (.adam(learningRate: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: 0), .none, "step"),
+        for (rule, lr) in valid { try OpCheck.rule(rule, learningRate: lr, step: 1, penalty: WeightPenalty(l2: 0.01, l1: 0.001)) }
+        let invalid: [(UpdateRule, Float, Int, WeightPenalty, String)] = [
+            (.sgd, -0.1, 1, .none, "learning rate"),
+            (.sgd, .infinity, 1, .none, "learning rate"),
+            (.sgd, 0.1, 1, WeightPenalty(l2: -1), "penalties"),
+            (.sgd, 0.1, 1, WeightPenalty(l1: .nan), "penalties"),
+            (.momentum(beta: 1), 0.1, 1, .none, "β"),
+            (.momentum(beta: -0.5), 0.1, 1, .none, "β"),
+            (.rmsprop(beta: 0.9, epsilon: 0), 0.1, 1, .none, "ε"),
+            (.adam(beta1: 0.9, beta2: 1.5, epsilon: 1e-8), 0.1, 1, .none, "β₂"),
+            (.adam, 0.1, 0, .none, "step"),
         ]
-        for (rule, penalty, fragment) in invalid {
-            XCTAssertThrowsError(try OpCheck.rule(rule, penalty: penalty), "\(rule)") { error in
+        for (rule, lr, step, penalty, fragment) in invalid {
+            XCTAssertThrowsError(try OpCheck.rule(rule, learningRate: lr, step: step, penalty: penalty), "\(rule)") { error in
                 guard case let NNError.invalidArgument(op, detail) = error else {
                     return XCTFail("expected invalidArgument for \(rule), got \(error)")
                 }
@@ -143,25 +142,35 @@ final class OpCheckTests: XCTestCase {
         }
     }
 
+    /// The rule the command line, the config and the kernels share keeps the JSON of the enum it
+    /// replaced (`OptimizerKind`), so saved runs resume.
+    func testUpdateRuleKeepsItsSavedFormat() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        XCTAssertEqual(String(decoding: try encoder.encode(UpdateRule.momentum(beta: 0.5)), as: UTF8.self), #"{"momentum":{"beta":0.5}}"#)
+        let saved = #"{"adam":{"beta1":0.9,"beta2":0.999,"epsilon":1e-08}}"#
+        XCTAssertEqual(try JSONDecoder().decode(UpdateRule.self, from: Data(saved.utf8)), .adam)
+        XCTAssertEqual(UpdateRule.adam().stateNames, ["m", "v"])
+    }
+
     func testUpdateStateCountAndShapes() throws {
         let w = backend.tensor(3, 4), g = backend.tensor(3, 4)
-        let adam = UpdateRule.adam(learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: 1)
+        let adam: UpdateRule = .adam
         XCTAssertEqual(adam.stateCount, 2)
-        XCTAssertEqual(UpdateRule.sgd(learningRate: 1).stateCount, 0)
-        XCTAssertEqual(UpdateRule.momentum(learningRate: 1, beta: 0.9).stateCount, 1)
-        XCTAssertEqual(adam.learningRate, 1e-3)
-        try OpCheck.update(adam, penalty: .none, parameter: w, gradient: g,
+        XCTAssertEqual(UpdateRule.sgd.stateCount, 0)
+        XCTAssertEqual(UpdateRule.momentum(beta: 0.9).stateCount, 1)
+        try OpCheck.update(adam, learningRate: 1e-3, step: 1, penalty: .none, parameter: w, gradient: g,
                            state: [backend.tensor(3, 4), backend.tensor(3, 4)], on: backend)
-        XCTAssertThrowsError(try OpCheck.update(adam, penalty: .none, parameter: w, gradient: g,
+        XCTAssertThrowsError(try OpCheck.update(adam, learningRate: 1e-3, step: 1, penalty: .none, parameter: w, gradient: g,
                                                 state: [backend.tensor(3, 4)], on: backend)) { error in
             guard case NNError.invalidArgument(op: "update", _) = error else { return XCTFail("got \(error)") }
         }
         assertShapeMismatch("update", mentioning: ["parameter", "state"]) {
-            try OpCheck.update(adam, penalty: .none, parameter: w, gradient: g,
+            try OpCheck.update(adam, learningRate: 1e-3, step: 1, penalty: .none, parameter: w, gradient: g,
                                state: [backend.tensor(3, 4), backend.tensor(4, 3)], on: backend)
         }
         assertShapeMismatch("update", mentioning: ["parameter", "gradient"]) {
-            try OpCheck.update(.sgd(learningRate: 1), penalty: .none, parameter: w, gradient: backend.tensor(4, 3),
+            try OpCheck.update(.sgd, learningRate: 1, step: 1, penalty: .none, parameter: w, gradient: backend.tensor(4, 3),
                                state: [], on: backend)
         }
     }
@@ -216,7 +225,7 @@ final class OpCheckTests: XCTestCase {
             ("argmaxRows", { try OpCheck.argmaxRows(x, into: b.tensor(4, 1, owner: "opencl"), on: b) }),
             ("dropoutForward", { try OpCheck.dropoutForward(x, keepProbability: 0.5, mask: x, output: other, on: b) }),
             ("update", {
-                try OpCheck.update(.sgd(learningRate: 0.1), penalty: .none, parameter: x, gradient: other, state: [], on: b)
+                try OpCheck.update(.sgd, learningRate: 0.1, step: 1, penalty: .none, parameter: x, gradient: other, state: [], on: b)
             }),
         ]
         for (op, rule) in rules {

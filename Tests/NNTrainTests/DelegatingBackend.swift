@@ -70,7 +70,7 @@ final class DelegatingBackend: Backend, @unchecked Sendable {
     func uncheckedDropoutForward(_ x: Tensor, keepProbability: Float, seed: UInt64, offset: UInt64, mask: Tensor, output y: Tensor) throws {
         try inner.dropoutForward(x, keepProbability: keepProbability, seed: seed, offset: offset, mask: mask, output: y)
     }
-    func uncheckedUpdate(_ rule: UpdateRule, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
-        try inner.update(rule, penalty: penalty, parameter: parameter, gradient: gradient, state: state)
+    func uncheckedUpdate(_ rule: UpdateRule, learningRate: Float, step: Int, penalty: WeightPenalty, parameter: Tensor, gradient: Tensor, state: [Tensor]) throws {
+        try inner.update(rule, learningRate: learningRate, step: step, penalty: penalty, parameter: parameter, gradient: gradient, state: state)
     }
 }

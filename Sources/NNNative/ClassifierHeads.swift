@@ -3,6 +3,13 @@ import NNCore
 /// Softmax and the fused losses. Each row is independent, so rows are split across threads;
 /// every row subtracts its max before exponentiating and sums the exponentials in `Double`.
 extension NativeBackend {
+    public func uncheckedArgmaxRows(_ x: Tensor, into out: Tensor) throws {
+        switch precision {
+        case .float32: try argmaxRows(Float.self, x, out)
+        case .float64: try argmaxRows(Double.self, x, out)
+        }
+    }
+
     public func uncheckedSoftmax(_ x: Tensor, into y: Tensor) throws {
         switch precision {
         case .float32: try softmax(Float.self, x, y)

@@ -38,13 +38,6 @@ extension NativeBackend {
         }
     }
 
-    public func uncheckedAddRowVector(_ bias: Tensor, to x: Tensor) throws {
-        switch precision {
-        case .float32: try addRowVector(Float.self, bias, x)
-        case .float64: try addRowVector(Double.self, bias, x)
-        }
-    }
-
     public func uncheckedActivationForward(_ activation: Activation, _ x: Tensor, into y: Tensor) throws {
         switch precision {
         case .float32: try activationForward(Float.self, activation, x, y)
@@ -104,7 +97,7 @@ extension NativeBackend {
         }
     }
 
-    private func addRowVector<T: NativeScalar>(_: T.Type, _ bias: Tensor, _ x: Tensor) throws {
+    func addRowVector<T: NativeScalar>(_: T.Type, _ bias: Tensor, _ x: Tensor) throws {
         let bp = SendablePointer(try pointer(bias, T.self, "addRowVector"))
         let xp = SendablePointer(try pointer(x, T.self, "addRowVector"))
         let n = x.columns

@@ -1,40 +1,20 @@
 import NNCore
 
-/// General matrix multiply C ← α·op(A)·op(B) + β·C, in the Goto/BLIS structure:
-///
-///     for each NC-wide column block of C            (per thread: a stripe of rows or columns)
-///       for each KC-deep slice of the k dimension
-///         pack op(B)[slice, block] into NR-wide panels      (lives in L3/L2)
-///         for each MC-tall row block
-///           pack op(A)[block, slice] into MR-tall panels    (lives in L2)
-///           for each NR panel, for each MR panel: micro-kernel  (B panel stays in L1)
-///
-/// Transposition is absorbed by the packing routines, so the micro-kernel only ever sees
-/// contiguous, aligned, zero-padded panels. Edge tiles compute a full MR×NR tile into a local
-/// buffer and copy out the valid part, so any m, n, k ≥ 1 works.
-///
-/// Every element of C sums its k products in the same order (KC slices in turn, sequential within
-/// a slice) whatever the thread count or tile position, so results do not depend on `threads`.
-extension NativeBackend {
-    public func uncheckedGemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
-                              into c: Tensor, alpha: Float, beta: Float) throws {
-        let (m, n, k) = OpCheck.gemmDimensions(a, transposeA: transposeA, b, transposeB: transposeB)
-        switch precision {
-        case .float32:
-            let problem = GemmProblem<Float>(
-                a: try pointer(a, Float.self, "gemm"), lda: a.columns, transposeA: transposeA,
-                b: try pointer(b, Float.self, "gemm"), ldb: b.columns, transposeB: transposeB,
-                c: try pointer(c, Float.self, "gemm"), m: m, n: n, k: k, alpha: alpha, beta: beta)
-            problem.run(tile: gemmTile, kernels: kernels, fused: fusedMultiplyAdd, splitter: splitter, scratch: scratch)
-        case .float64:
-            let problem = GemmProblem<Double>(
-                a: try pointer(a, Double.self, "gemm"), lda: a.columns, transposeA: transposeA,
-                b: try pointer(b, Double.self, "gemm"), ldb: b.columns, transposeB: transposeB,
-                c: try pointer(c, Double.self, "gemm"), m: m, n: n, k: k, alpha: alpha, beta: beta)
-            problem.run(tile: gemmTile, kernels: kernels, fused: fusedMultiplyAdd, splitter: splitter, scratch: scratch)
-        }
-    }
-}
+// The GEMM behind `uncheckedGemm` (Algebra.swift), C ← α·op(A)·op(B) + β·C, in the Goto/BLIS structure:
+//
+//     for each NC-wide column block of C            (per thread: a stripe of rows or columns)
+//       for each KC-deep slice of the k dimension
+//         pack op(B)[slice, block] into NR-wide panels      (lives in L3/L2)
+//         for each MC-tall row block
+//           pack op(A)[block, slice] into MR-tall panels    (lives in L2)
+//           for each NR panel, for each MR panel: micro-kernel  (B panel stays in L1)
+//
+// Transposition is absorbed by the packing routines, so the micro-kernel only ever sees
+// contiguous, aligned, zero-padded panels. Edge tiles compute a full MR×NR tile into a local
+// buffer and copy out the valid part, so any m, n, k ≥ 1 works.
+//
+// Every element of C sums its k products in the same order (KC slices in turn, sequential within
+// a slice) whatever the thread count or tile position, so results do not depend on `threads`.
 
 /// Cache blocking. KC·NR·size (32 KiB for Float) keeps one B micro-panel in the 48 KiB L1d;
 /// MC·KC·size (256 KiB) keeps the packed A block in the 1 MiB L2 with room for B's stream.

@@ -81,62 +81,6 @@ public final class NativeBackend: Backend, @unchecked Sendable {
         "\(precision.rawValue), \(fusedMultiplyAdd ? "fused multiply-add" : "separate multiply and add")"
     }
 
-    // MARK: Memory
-
-    public func uncheckedMakeTensor(_ shape: Shape) throws -> Tensor {
-        switch precision {
-        case .float32: return Tensor(shape: shape, storage: NativeBuffer<Float>(count: shape.count))
-        case .float64: return Tensor(shape: shape, storage: NativeBuffer<Double>(count: shape.count))
-        }
-    }
-
-    public func uncheckedUpload(_ values: [Float], to tensor: Tensor) throws {
-        switch precision {
-        case .float32:
-            let p = try pointer(tensor, Float.self, "upload")
-            values.withUnsafeBufferPointer { src in p.update(from: src.baseAddress!, count: src.count) }
-        case .float64:
-            let p = try pointer(tensor, Double.self, "upload")
-            for i in values.indices { p[i] = Double(values[i]) }
-        }
-    }
-
-    public func uncheckedUpload(_ values: [Double], to tensor: Tensor) throws {
-        switch precision {
-        case .float32:
-            let p = try pointer(tensor, Float.self, "upload")
-            for i in values.indices { p[i] = Float(values[i]) }
-        case .float64:
-            let p = try pointer(tensor, Double.self, "upload")
-            values.withUnsafeBufferPointer { src in p.update(from: src.baseAddress!, count: src.count) }
-        }
-    }
-
-    public func uncheckedDownload(_ tensor: Tensor) throws -> [Float] {
-        switch precision {
-        case .float32:
-            let p = try pointer(tensor, Float.self, "download")
-            return Array(UnsafeBufferPointer(start: p, count: tensor.count))
-        case .float64:
-            let p = try pointer(tensor, Double.self, "download")
-            return (0..<tensor.count).map { Float(p[$0]) }
-        }
-    }
-
-    public func uncheckedDownloadDouble(_ tensor: Tensor) throws -> [Double] {
-        switch precision {
-        case .float32:
-            let p = try pointer(tensor, Float.self, "download")
-            return (0..<tensor.count).map { Double(p[$0]) }
-        case .float64:
-            let p = try pointer(tensor, Double.self, "download")
-            return Array(UnsafeBufferPointer(start: p, count: tensor.count))
-        }
-    }
-
-    /// Every op runs to completion before it returns.
-    public func synchronize() throws {}
-
     // MARK: Helpers shared by the op files
 
     /// Which ``Scratch`` slot each kind of temporary lives in; an op may use several at once.

@@ -6,27 +6,6 @@ import NNCore
 /// which block, so every result is the same bits for any thread count: a run resumed with another
 /// `NN_NATIVE_THREADS` continues exactly.
 extension NativeBackend {
-    public func uncheckedColumnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
-        switch precision {
-        case .float32: try columnSums(Float.self, x, out, alpha, beta)
-        case .float64: try columnSums(Double.self, x, out, alpha, beta)
-        }
-    }
-
-    public func uncheckedReduce(_ reduction: Reduction, _ x: Tensor, into out: Tensor, accumulate: Bool) throws {
-        switch precision {
-        case .float32: try reduce(Float.self, reduction, x, out, accumulate)
-        case .float64: try reduce(Double.self, reduction, x, out, accumulate)
-        }
-    }
-
-    public func uncheckedArgmaxRows(_ x: Tensor, into out: Tensor) throws {
-        switch precision {
-        case .float32: try argmaxRows(Float.self, x, out)
-        case .float64: try argmaxRows(Double.self, x, out)
-        }
-    }
-
     // MARK: Shared column accumulation
 
     /// Rows per block of a column reduction. Fixed (not per thread) so the order of additions does
@@ -62,7 +41,7 @@ extension NativeBackend {
 
     // MARK: Kernels
 
-    private func columnSums<T: NativeScalar>(_: T.Type, _ x: Tensor, _ out: Tensor, _ alpha: Float, _ beta: Float) throws {
+    func columnSums<T: NativeScalar>(_: T.Type, _ x: Tensor, _ out: Tensor, _ alpha: Float, _ beta: Float) throws {
         let xp = SendablePointer(try pointer(x, T.self, "columnSums"))
         let op = try pointer(out, T.self, "columnSums")
         let n = x.columns
@@ -95,7 +74,7 @@ extension NativeBackend {
         }
     }
 
-    private func reduce<T: NativeScalar>(_: T.Type, _ reduction: Reduction, _ x: Tensor, _ out: Tensor,
+    func reduce<T: NativeScalar>(_: T.Type, _ reduction: Reduction, _ x: Tensor, _ out: Tensor,
                                          _ accumulate: Bool) throws {
         let xp = SendablePointer(try pointer(x, T.self, "reduce"))
         let op = try pointer(out, T.self, "reduce")
@@ -115,7 +94,7 @@ extension NativeBackend {
         op[0] = T(accumulate ? op[0].wide + total : total)
     }
 
-    private func argmaxRows<T: NativeScalar>(_: T.Type, _ x: Tensor, _ out: Tensor) throws {
+    func argmaxRows<T: NativeScalar>(_: T.Type, _ x: Tensor, _ out: Tensor) throws {
         let xp = SendablePointer(try pointer(x, T.self, "argmaxRows"))
         let op = SendablePointer(try pointer(out, T.self, "argmaxRows"))
         let n = x.columns

@@ -3,6 +3,7 @@ import NNCore
 /// Which GEMM kernel family runs, and its tile sizes (all passed to the compiler as `-D` macros, see
 /// `Kernels/gemm.cl`). Each distinct tuning builds its own program, once per process.
 public struct GemmTuning: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The kernel's shape: how work-items map onto the tiles of C.
     public enum Family: String, Sendable, Codable, CaseIterable {
         /// Explicit-vector micro-kernels, one MR × (NV·VW) block of C per work-item: for CPU drivers,
         /// which run a work-group as a loop and cannot keep register tiles across barriers.

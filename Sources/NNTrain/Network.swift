@@ -11,6 +11,7 @@ import NNDistributed
 ///
 /// Not thread-safe: one network is driven by one task at a time.
 public final class Network {
+    /// Whether layers run as in training (batch statistics, dropout) or as in evaluation.
     public enum Mode: String, Sendable, Codable {
         case training
         case evaluation

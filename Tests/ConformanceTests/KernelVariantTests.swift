@@ -75,8 +75,8 @@ final class KernelVariantTests: XCTestCase {
         for (m, n, k) in shapes {
             for (ta, tb) in [(false, false), (true, false), (false, true)] {
                 for (alpha, beta) in [(Float(1), Float(0)), (Float(-0.5), Float(2))] {
-                    let av = Self.values(m * k, seed: 1), bv = Self.values(k * n, seed: 2), cv = Self.values(m * n, seed: 3)
-                    let want = Self.reference(av, ta, bv, tb, cv, m: m, n: n, k: k, alpha: Double(alpha), beta: Double(beta))
+                    let av = HostGemm.values(m * k, seed: 1), bv = HostGemm.values(k * n, seed: 2), cv = HostGemm.values(m * n, seed: 3)
+                    let want = HostGemm.reference(av, ta, bv, tb, cv, m: m, n: n, k: k, alpha: Double(alpha), beta: Double(beta))
                     var byArithmetic: [String: (KernelVariant, [UInt32])] = [:]
                     for variant in variants {
                         let backend = try NativeBackend(threads: 2, kernels: variant)
@@ -104,30 +104,5 @@ final class KernelVariantTests: XCTestCase {
                 }
             }
         }
-    }
-
-    /// Deterministic values in [-1, 1) (a small LCG), so failures reproduce.
-    static func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed &* 6364136223846793005 &+ 1442695040888963407
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
-        }
-    }
-
-    static func reference(_ a: [Float], _ ta: Bool, _ b: [Float], _ tb: Bool, _ c: [Float],
-                          m: Int, n: Int, k: Int, alpha: Double, beta: Double) -> [Double] {
-        let lda = ta ? m : k, ldb = tb ? k : n
-        var out = [Double](repeating: 0, count: m * n)
-        for i in 0..<m {
-            for j in 0..<n {
-                var s = 0.0
-                for p in 0..<k {
-                    s += Double(ta ? a[p * lda + i] : a[i * lda + p]) * Double(tb ? b[j * ldb + p] : b[p * ldb + j])
-                }
-                out[i * n + j] = alpha * s + (beta == 0 ? 0 : beta * Double(c[i * n + j]))
-            }
-        }
-        return out
     }
 }

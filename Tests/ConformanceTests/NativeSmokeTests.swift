@@ -5,33 +5,6 @@ import XCTest
 /// Quick checks of the native backend's trickiest paths against Float64 loops written here.
 /// The full op-by-op conformance suite lives in the other files of this target.
 final class NativeSmokeTests: XCTestCase {
-    /// Deterministic values in [-1, 1) (a small LCG), so failures reproduce.
-    private func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed &* 6364136223846793005 &+ 1442695040888963407
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
-        }
-    }
-
-    private func referenceGemm(_ a: [Float], _ ta: Bool, _ b: [Float], _ tb: Bool, _ c: [Float],
-                               m: Int, n: Int, k: Int, alpha: Double, beta: Double) -> [Double] {
-        let lda = ta ? m : k, ldb = tb ? k : n
-        var out = [Double](repeating: 0, count: m * n)
-        for i in 0..<m {
-            for j in 0..<n {
-                var s = 0.0
-                for p in 0..<k {
-                    let av = Double(ta ? a[p * lda + i] : a[i * lda + p])
-                    let bv = Double(tb ? b[j * ldb + p] : b[p * ldb + j])
-                    s += av * bv
-                }
-                out[i * n + j] = alpha * s + (beta == 0 ? 0 : beta * Double(c[i * n + j]))
-            }
-        }
-        return out
-    }
-
     /// Every transpose combination over sizes that straddle the register tiles (1, primes,
     /// multiples ± 1, k across several KC slices, m across several MC blocks, and two products
     /// large enough to be split across threads, by rows and by columns), with α/β and with
@@ -43,9 +16,9 @@ final class NativeSmokeTests: XCTestCase {
         for (m, n, k) in shapes {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 for (alpha, beta) in [(Float(1), Float(0)), (Float(-0.5), Float(2))] where m * n * k < 1 << 18 || beta != 0 {
-                    let av = values(m * k, seed: 1), bv = values(k * n, seed: 2)
-                    let cv = beta == 0 ? [Float](repeating: .nan, count: m * n) : values(m * n, seed: 3)
-                    let want = referenceGemm(av, ta, bv, tb, cv, m: m, n: n, k: k, alpha: Double(alpha), beta: Double(beta))
+                    let av = HostGemm.values(m * k, seed: 1), bv = HostGemm.values(k * n, seed: 2)
+                    let cv = beta == 0 ? [Float](repeating: .nan, count: m * n) : HostGemm.values(m * n, seed: 3)
+                    let want = HostGemm.reference(av, ta, bv, tb, cv, m: m, n: n, k: k, alpha: Double(alpha), beta: Double(beta))
                     var first: [Float]?
                     // Debug builds run SIMD code slowly, so the two threaded shapes use the default tile only.
                     let threaded = m * n * k >= 1 << 18
@@ -78,7 +51,7 @@ final class NativeSmokeTests: XCTestCase {
     func testFloat64GemmIsDoublePrecise() throws {
         let backend = NativeBackend(precision: .float64, threads: 2)
         let (m, n, k) = (19, 23, 41)
-        let av = values(m * k, seed: 4).map(Double.init), bv = values(k * n, seed: 5).map(Double.init)
+        let av = HostGemm.values(m * k, seed: 4).map(Double.init), bv = HostGemm.values(k * n, seed: 5).map(Double.init)
         let a = try backend.makeTensor(av, shape: Shape(k, m)), b = try backend.makeTensor(bv, shape: Shape(k, n))
         let c = try backend.makeTensor(Shape(m, n))
         try backend.gemm(a, transposeA: true, b, transposeB: false, into: c, alpha: 1, beta: 0)

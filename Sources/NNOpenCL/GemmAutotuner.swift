@@ -19,7 +19,7 @@ import NNKernels
 ///
 /// - CPU drivers: a handful of vector-family register blocks around the defaults, one tuning for every
 ///   shape, timed on 512³ and the MLP layer shapes with their gradient forms (``candidates(for:)``).
-/// - GPUs: the tiled family, per ``GemmShapeClass``. The space (``gpuSpace(shapeClass:)``) crosses
+/// - GPUs: the tiled family, per ``GemmShapeClass``. The space (``gpuSpaceSize(shapeClass:fitting:)``) crosses
 ///   every CLBlast-style size — work-group tile, work-item tile, k step, vector widths, strides, local
 ///   padding, double buffering, unrolling, and for the skinny class the split-K limit — and is pruned by
 ///   the device's limits (work-group size, local memory, a register estimate;
@@ -224,53 +224,95 @@ public enum GemmAutotuner {
     /// Registers one work-item may use before the compiler spills: 255 on NVIDIA and AMD GPUs.
     public static let gpuRegisterLimit = 255
 
-    /// Every valid tiled tuning of the GPU space for `shapeClass`, before any device limit: the cross
-    /// product of ``GpuRanges`` less the combinations ``GemmTuning/validate()`` refuses.
-    public static func gpuSpace(shapeClass: GemmShapeClass) -> [GemmTuning] {
-        var space: [GemmTuning] = []
-        for mwg in GpuRanges.workGroupTiles {
-            for nwg in GpuRanges.workGroupTiles {
-                for kwg in GpuRanges.kSteps {
-                    for mdimc in GpuRanges.workGroupSides {
-                        for ndimc in GpuRanges.workGroupSides {
-                            for vwm in GpuRanges.vectorWidths {
-                                for vwn in GpuRanges.vectorWidths {
-                                    // The divisibility rules, checked once here rather than per variant below.
-                                    let core = GemmTuning(family: .tiled, mwg: mwg, nwg: nwg, kwg: kwg, mdimc: mdimc, ndimc: ndimc,
-                                                          vwm: vwm, vwn: vwn)
-                                    guard (try? core.validate()) != nil else { continue }
-                                    space += variants(of: core, shapeClass: shapeClass)
+    /// The GPU space of one class, held as its valid "cores" (tile sizes and vector widths, the choices
+    /// that decide validity) times the free switches (strides, paddings, buffering, unrolling, split
+    /// K), so that it can be counted and sampled without building its half a million to two million
+    /// tunings.
+    struct GpuSpace {
+        let shapeClass: GemmShapeClass
+        let cores: [GemmTuning]
+        let splits: [Int]
+        /// Switch combinations per core: STRM × STRN × PADA × PADB × DBUF × KWI × split limit (every KWI
+        /// in the ranges divides every KWG, so the count is the same for every core).
+        var variantsPerCore: Int { 2 * 2 * GpuRanges.paddings.count * GpuRanges.paddings.count * 2 * GpuRanges.unrolls.count * splits.count }
+        var count: Int { cores.count * variantsPerCore }
+
+        init(_ shapeClass: GemmShapeClass) {
+            self.shapeClass = shapeClass
+            splits = GpuRanges.splitLimits(shapeClass)
+            var cores: [GemmTuning] = []
+            for mwg in GpuRanges.workGroupTiles {
+                for nwg in GpuRanges.workGroupTiles {
+                    for kwg in GpuRanges.kSteps {
+                        for mdimc in GpuRanges.workGroupSides {
+                            for ndimc in GpuRanges.workGroupSides {
+                                for vwm in GpuRanges.vectorWidths {
+                                    for vwn in GpuRanges.vectorWidths {
+                                        let core = GemmTuning(family: .tiled, mwg: mwg, nwg: nwg, kwg: kwg, mdimc: mdimc, ndimc: ndimc,
+                                                              vwm: vwm, vwn: vwn, padA: 0, padB: 0, kwi: GpuRanges.unrolls[0])
+                                        if (try? core.validate()) != nil { cores.append(core) }
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
+            self.cores = cores
         }
-        return space
-    }
 
-    private static func variants(of core: GemmTuning, shapeClass: GemmShapeClass) -> [GemmTuning] {
-        var out: [GemmTuning] = []
-        for strm in [false, true] {
-            for strn in [false, true] {
+        /// The tuning at `index` in 0 ..< count (core-major, then the switches in a fixed order).
+        func tuning(at index: Int) -> GemmTuning {
+            var t = cores[index / variantsPerCore]
+            var rest = index % variantsPerCore
+            func take(_ choices: Int) -> Int { defer { rest /= choices }; return rest % choices }
+            t.strm = take(2) == 1
+            t.strn = take(2) == 1
+            t.padA = GpuRanges.paddings[take(GpuRanges.paddings.count)]
+            t.padB = GpuRanges.paddings[take(GpuRanges.paddings.count)]
+            t.doubleBuffer = take(2) == 1
+            t.kwi = GpuRanges.unrolls[take(GpuRanges.unrolls.count)]
+            t.kSplit = splits[take(splits.count)]
+            return t
+        }
+
+        /// How many tunings fit `device` (see ``GemmAutotuner/fits(_:on:)``). Only the paddings and
+        /// the buffering change what a core needs, so each core is checked over those alone.
+        func count(fitting device: OpenCLDeviceInfo) -> Int {
+            let others = 2 * 2 * GpuRanges.unrolls.count * splits.count
+            var total = 0
+            for core in cores {
                 for padA in GpuRanges.paddings {
                     for padB in GpuRanges.paddings {
                         for doubleBuffer in [false, true] {
-                            for kwi in GpuRanges.unrolls where core.kwg % kwi == 0 {
-                                for kSplit in GpuRanges.splitLimits(shapeClass) {
-                                    var t = core
-                                    (t.strm, t.strn, t.padA, t.padB, t.doubleBuffer, t.kwi, t.kSplit) =
-                                        (strm, strn, padA, padB, doubleBuffer, kwi, kSplit)
-                                    out.append(t)
-                                }
-                            }
+                            var t = core
+                            (t.padA, t.padB, t.doubleBuffer) = (padA, padB, doubleBuffer)
+                            if GemmAutotuner.fits(t, on: device) { total += others }
                         }
                     }
                 }
             }
+            return total
         }
-        return out
+    }
+
+    private static let gpuSpaces = LockedState([GemmShapeClass: GpuSpace]())
+
+    static func gpuSpace(_ shapeClass: GemmShapeClass) -> GpuSpace {
+        gpuSpaces.withLock { spaces in
+            if let space = spaces[shapeClass] { return space }
+            let space = GpuSpace(shapeClass)
+            spaces[shapeClass] = space
+            return space
+        }
+    }
+
+    /// How many valid tiled tunings the GPU space of `shapeClass` holds: the cross product of
+    /// ``GpuRanges`` less the combinations ``GemmTuning/validate()`` refuses; with `device`, only those
+    /// that also fit it (``fits(_:on:)``).
+    public static func gpuSpaceSize(shapeClass: GemmShapeClass, fitting device: OpenCLDeviceInfo? = nil) -> Int {
+        let space = gpuSpace(shapeClass)
+        return device.map { space.count(fitting: $0) } ?? space.count
     }
 
     /// Whether `tuning` can run well on `device`: its work-group fits the device's limit, its local
@@ -286,20 +328,23 @@ public enum GemmAutotuner {
             && outputs >= 4
     }
 
-    /// The GPU candidates for `shapeClass` on `device`: the built-in default (when it fits), then
-    /// `sampleSize` tunings drawn without replacement from ``gpuSpace(shapeClass:)`` pruned by
-    /// ``fits(_:on:)``, in an order fixed by a seed, so the same device always gets the same list.
+    /// The GPU candidates for `shapeClass` on `device`: the built-in default (when it fits), then up to
+    /// `sampleSize` distinct tunings drawn uniformly from the space of ``gpuSpaceSize(shapeClass:fitting:)``
+    /// (drawn from the whole space, those that do not fit discarded) by a generator with a fixed seed,
+    /// so the same device always gets the same list.
     public static func gpuCandidates(for device: OpenCLDeviceInfo, shapeClass: GemmShapeClass,
                                      sampleSize: Int = 64) -> [GemmTuning] {
         let defaults = GemmTuning.defaults(for: device, shapeClass: shapeClass)
-        var pool = gpuSpace(shapeClass: shapeClass).filter { fits($0, on: device) && $0 != defaults }
+        let space = gpuSpace(shapeClass)
         var generator = SplitMix64(seed: shapeClass == .square ? 0x5EED_0001 : 0x5EED_0002)
-        let count = min(sampleSize, pool.count)
-        for i in 0..<count {   // a partial Fisher–Yates shuffle: the first `count` are the sample
-            pool.swapAt(i, i + Int(generator.next() % UInt64(pool.count - i)))
+        var chosen: [GemmTuning] = defaults.family == .tiled && fits(defaults, on: device) ? [defaults] : []
+        var seen = Set(chosen)
+        // Bounded, so that a device almost nothing fits ends the search instead of spinning.
+        for _ in 0..<(sampleSize * 1000) where chosen.count < sampleSize + (seen.contains(defaults) ? 1 : 0) {
+            let candidate = space.tuning(at: Int(generator.next() % UInt64(space.count)))
+            if fits(candidate, on: device), seen.insert(candidate).inserted { chosen.append(candidate) }
         }
-        let head = defaults.family == .tiled && fits(defaults, on: device) ? [defaults] : []
-        return head + pool.prefix(count)
+        return chosen
     }
 
     /// Seconds each GPU shape class may spend measuring candidates (the default and at least one
@@ -346,8 +391,7 @@ public enum GemmAutotuner {
             let key = GemmTuningCache.Key(device, shapeClass: shapeClass)
             try cache.store(best.tuning, gflops: best.gflops, for: key)
             state.withLock { $0.forcedThisProcess[key] = best.tuning }
-            let spaceSize = device.type == .cpu ? candidates.count
-                : gpuSpace(shapeClass: shapeClass).filter { fits($0, on: device) }.count
+            let spaceSize = device.type == .cpu ? candidates.count : gpuSpaceSize(shapeClass: shapeClass, fitting: device)
             classes.append(Report.ClassReport(shapeClass: shapeClass, candidates: results, chosen: best.tuning,
                                               defaults: GemmTuning.defaults(for: device, shapeClass: shapeClass),
                                               spaceSize: spaceSize, seconds: elapsed()))

@@ -162,6 +162,22 @@ public struct GemmTuning: Sendable, Hashable, Codable, CustomStringConvertible {
         return mwi * nwi + mwi + nwi + prefetch + 24
     }
 
+    /// How the tiled family cuts K for an m × n × k product on a device with `computeUnits`: `count`
+    /// slices of `length` (a whole number of KWG steps; the last slice may be shorter).
+    ///
+    /// Up to ``kSplit`` slices, while each keeps at least two k steps (shorter slices would spend more
+    /// on the extra pass over C than the split gains) and tiles × slices stay within four work-groups
+    /// per compute unit (beyond that the device is full already). One slice for a large C, whose
+    /// tiles occupy the device by themselves.
+    public func kSlices(m: Int, n: Int, k: Int, computeUnits: Int) -> (count: Int, length: Int) {
+        let tiles = ((m + mwg - 1) / mwg) * ((n + nwg - 1) / nwg)
+        let wanted = min(kSplit, max(1, k / (2 * kwg)), max(1, 4 * max(1, computeUnits) / max(1, tiles)))
+        guard wanted > 1 else { return (1, k) }
+        // Recount after rounding the length up to whole k steps, so that no slice is empty.
+        let length = ((k + wanted - 1) / wanted + kwg - 1) / kwg * kwg
+        return ((k + length - 1) / length, length)
+    }
+
     /// The `-D` options that fix every tile size in `Kernels/gemm.cl`.
     var buildOptions: String {
         "-DMR=\(mr) -DVW=\(vectorWidth) -DNV=\(vectorsPerRow) -DMRN=\(narrowRows) "

@@ -18,20 +18,6 @@ extension OpenCLBackend {
         }
     }
 
-    /// How many slices the tiled family cuts K into: up to the tuning's limit, while each slice keeps at
-    /// least two k steps (fewer would spend more on the extra pass over C than the split gains) and
-    /// tiles × slices stay within four work-groups per compute unit (beyond that the device is full
-    /// already). 1 for a large C, whose tiles occupy the device by themselves.
-    static func splitCount(_ tuning: GemmTuning, m: Int, n: Int, k: Int, computeUnits: Int) -> (splits: Int, kPerSplit: Int) {
-        let tiles = ((m + tuning.mwg - 1) / tuning.mwg) * ((n + tuning.nwg - 1) / tuning.nwg)
-        let wanted = min(tuning.kSplit, max(1, k / (2 * tuning.kwg)), max(1, 4 * max(1, computeUnits) / tiles))
-        guard wanted > 1 else { return (1, k) }
-        // Whole k steps per slice, so that every slice starts vector-aligned; recount the slices so
-        // that none is empty.
-        let kPerSplit = ((k + wanted - 1) / wanted + tuning.kwg - 1) / tuning.kwg * tuning.kwg
-        return ((k + kPerSplit - 1) / kPerSplit, kPerSplit)
-    }
-
     /// The tiled family (see Kernels/gemm.cl): one launch, or with split K a launch into per-slice
     /// scratch, then a reduction that applies alpha and beta. Call under the lock.
     private func enqueueTiledGemm(_ tuning: GemmTuning, _ table: KernelTable, m: Int, n: Int, k: Int,
@@ -43,7 +29,7 @@ extension OpenCLBackend {
         case (true, false): .gemmTiledTN
         case (true, true): .gemmTiledTT
         }
-        var (splits, kPerSplit) = Self.splitCount(tuning, m: m, n: n, k: k, computeUnits: device.computeUnits)
+        var (splits, kPerSplit) = tuning.kSlices(m: m, n: n, k: k, computeUnits: device.computeUnits)
         if splits > 1, m * n > OpCheck.maxElements / splits { (splits, kPerSplit) = (1, k) }   // scratch would overflow int
         let groups = ((n + tuning.nwg - 1) / tuning.nwg, (m + tuning.mwg - 1) / tuning.mwg * splits)
         let global = (groups.0 * tuning.ndimc, groups.1 * tuning.mdimc), local = (tuning.ndimc, tuning.mdimc)

@@ -353,17 +353,49 @@ public enum GemmAutotuner {
 
     // MARK: Measuring
 
+    /// What one shape class's search measures: its candidates in order, the products timed, and how
+    /// long it may go on (nil: every candidate).
+    struct ClassPlan {
+        var shapeClass: GemmShapeClass
+        var candidates: [GemmTuning]
+        var timed: [TimedShape]
+        var secondsBudget: Double?
+        /// The size of the space the candidates were drawn from, for the report.
+        var spaceSize: Int
+    }
+
+    /// The searches ``tune(deviceSelector:cache:progress:)`` runs on `device`.
+    static func plans(for device: OpenCLDeviceInfo) -> [ClassPlan] {
+        shapeClasses(for: device).map { shapeClass in
+            let candidates = candidates(for: device, shapeClass: shapeClass)
+            guard device.type != .cpu else {
+                return ClassPlan(shapeClass: shapeClass, candidates: candidates, timed: cpuTimedSet, secondsBudget: nil,
+                                 spaceSize: candidates.count)
+            }
+            return ClassPlan(shapeClass: shapeClass, candidates: candidates, timed: gpuTimedSet(shapeClass),
+                             secondsBudget: gpuSecondsPerClass, spaceSize: gpuSpaceSize(shapeClass: shapeClass, fitting: device))
+        }
+    }
+
     private static func tune(device: OpenCLDeviceInfo, cache: GemmTuningCache = GemmTuningCache(),
                              progress: (CandidateResult) -> Void = { _ in }) throws -> Report {
+        try tune(device: device, plans: plans(for: device), cache: cache, progress: progress)
+    }
+
+    /// Runs `plans` on `device` (whatever its type: tests run GPU-style plans on PoCL), stores each
+    /// class's winner in `cache` and returns what was measured.
+    static func tune(device: OpenCLDeviceInfo, plans: [ClassPlan], cache: GemmTuningCache,
+                     progress: (CandidateResult) -> Void = { _ in }) throws -> Report {
         var classes: [Report.ClassReport] = []
-        for shapeClass in shapeClasses(for: device) {
+        for plan in plans {
+            let shapeClass = plan.shapeClass
             let start = DispatchTime.now().uptimeNanoseconds
             func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-            let candidates = candidates(for: device, shapeClass: shapeClass)
-            let timed = device.type == .cpu ? cpuTimedSet : gpuTimedSet(shapeClass)
             var results: [CandidateResult] = []
-            for candidate in candidates {
-                if device.type != .cpu, results.count >= 2, elapsed() > gpuSecondsPerClass { break }
+            for candidate in plan.candidates {
+                // The first two (the default and one sampled tuning) always run, so a slow build cannot
+                // leave a class with nothing to compare.
+                if let budget = plan.secondsBudget, results.count >= 2, elapsed() > budget { break }
                 let result: CandidateResult
                 do {
                     // One tuning for both classes, so that every verified and timed shape runs the candidate.
@@ -371,7 +403,7 @@ public enum GemmAutotuner {
                     if let wrong = try verify(backend) {
                         result = CandidateResult(tuning: candidate, shapeClass: shapeClass, gflops: nil, rejection: wrong)
                     } else {
-                        result = CandidateResult(tuning: candidate, shapeClass: shapeClass, gflops: try measure(backend, timed),
+                        result = CandidateResult(tuning: candidate, shapeClass: shapeClass, gflops: try measure(backend, plan.timed),
                                                  rejection: nil)
                     }
                 } catch {
@@ -391,10 +423,9 @@ public enum GemmAutotuner {
             let key = GemmTuningCache.Key(device, shapeClass: shapeClass)
             try cache.store(best.tuning, gflops: best.gflops, for: key)
             state.withLock { $0.forcedThisProcess[key] = best.tuning }
-            let spaceSize = device.type == .cpu ? candidates.count : gpuSpaceSize(shapeClass: shapeClass, fitting: device)
             classes.append(Report.ClassReport(shapeClass: shapeClass, candidates: results, chosen: best.tuning,
                                               defaults: GemmTuning.defaults(for: device, shapeClass: shapeClass),
-                                              spaceSize: spaceSize, seconds: elapsed()))
+                                              spaceSize: plan.spaceSize, seconds: elapsed()))
         }
         return Report(device: device, classes: classes, cachePath: cache.url.path)
     }

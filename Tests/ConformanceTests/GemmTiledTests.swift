@@ -1,4 +1,5 @@
 import Foundation
+import NNConformance
 import NNCore
 import NNOpenCL
 import XCTest
@@ -92,6 +93,20 @@ final class GemmTiledTests: XCTestCase {
                 XCTAssertLessThanOrEqual(worst, bound,
                     "\(tuning) m=\(m) n=\(n) k=\(k) tA=\(ta) tB=\(tb) α=\(alpha) β=\(beta): worst at \(worstAt), "
                     + "got \(got[worstAt]) want \(want[worstAt])")
+            }
+        }
+    }
+
+    /// The NNConformance algebra cases (GEMM in every form, against the Float64 reference with the
+    /// suite's tolerances) on the tiled family: the GPU defaults for both shape classes, and a
+    /// split-K-heavy tuning with misaligning padding for both.
+    func testAlgebraConformanceOnTiledTunings() throws {
+        let cases = ConformanceSuite.cases(in: .algebra)
+        for (square, skinny) in [(GemmTuning.gpuSquareDefault, GemmTuning.gpuSkinnyDefault),
+                                 (Self.representativeTunings[3], Self.representativeTunings[3])] {
+            let backend = try openBackend(square, skinny: skinny)
+            for result in ConformanceSuite(backend: backend, label: "opencl-tiled").run(cases) {
+                for failure in result.failures { XCTFail("\(square) / \(skinny): \(result.caseID): \(failure)") }
             }
         }
     }

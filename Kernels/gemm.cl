@@ -43,8 +43,9 @@
 //    PADA = PADB = 0, DBUF = 0, KWI = 1), so keeping both would duplicate code and tuning for nothing.
 //
 //    Defaults (128 x 128 tiles, 16 x 16 work-items with 8 x 8 outputs each, KWG = 16, float4 loads,
-//    strided n, one-barrier double buffering) follow the shape of the fastest published SGEMMs on
-//    recent NVIDIA and AMD GPUs; the host's GemmTuning.defaults(for:) carries the reasoning.
+//    strided n, PADA = PADB = 4, one-barrier double buffering) follow the shape of the fastest
+//    published SGEMMs on recent NVIDIA and AMD GPUs; GemmTuning.gpuSquareDefault on the host carries
+//    the reasoning, and GemmTuning.gpuSkinnyDefault that of the small-C default (64 x 64, split K).
 //
 // 2. gemm_vector, gemm_vector_narrow  (CPU drivers such as PoCL; details at the kernels). CPU drivers run a work-group as a loop over its
 //    work-items and keep values that live across a barrier in memory, which defeats register
@@ -89,10 +90,10 @@
 #define STRN 1
 #endif
 #ifndef PADA
-#define PADA 0
+#define PADA 4
 #endif
 #ifndef PADB
-#define PADB 0
+#define PADB 4
 #endif
 #ifndef DBUF
 #define DBUF 1

@@ -399,7 +399,9 @@ public enum GemmAutotuner {
                 let result: CandidateResult
                 do {
                     // One tuning for both classes, so that every verified and timed shape runs the candidate.
-                    let backend = try OpenCLBackend(deviceSelector: String(device.index), gemmTuning: candidate)
+                    // Not retained: the winner is rebuilt (once) by the backends that use it.
+                    let backend = try OpenCLBackend(deviceSelector: String(device.index), gemmTuning: candidate, skinnyGemmTuning: nil,
+                                                    memoryKernels: nil, retainPrograms: false)
                     if let wrong = try verify(backend) {
                         result = CandidateResult(tuning: candidate, shapeClass: shapeClass, gflops: nil, rejection: wrong)
                     } else {

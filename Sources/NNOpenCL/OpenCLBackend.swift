@@ -66,8 +66,15 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///   - memoryKernels: the row/column kernel family; `nil` picks ``MemoryKernelFamily/defaults(for:)``.
     /// - Throws: `NNError.backendUnavailable(backend:reason:)` when no device exists or the selector
     ///   matches none; `NNError.deviceFailure(call:detail:)` (with the build log) when the driver fails.
-    public init(deviceSelector: String? = nil, gemmTuning: GemmTuning? = nil, skinnyGemmTuning: GemmTuning? = nil,
-                memoryKernels: MemoryKernelFamily? = nil) throws {
+    public convenience init(deviceSelector: String? = nil, gemmTuning: GemmTuning? = nil, skinnyGemmTuning: GemmTuning? = nil,
+                            memoryKernels: MemoryKernelFamily? = nil) throws {
+        try self.init(deviceSelector: deviceSelector, gemmTuning: gemmTuning, skinnyGemmTuning: skinnyGemmTuning,
+                      memoryKernels: memoryKernels, retainPrograms: true)
+    }
+
+    /// `retainPrograms: false` builds programs that live only as long as this backend (see `ProgramCache`).
+    init(deviceSelector: String?, gemmTuning: GemmTuning?, skinnyGemmTuning: GemmTuning?,
+         memoryKernels: MemoryKernelFamily?, retainPrograms: Bool) throws {
         let devices = try DeviceDiscovery.discover()
         let selector = deviceSelector ?? ProcessInfo.processInfo.environment[DeviceDiscovery.environmentVariable]
         let chosen = try DeviceDiscovery.select(selector, from: devices)
@@ -85,8 +92,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             "-cl-std=CL1.2 \(tuning.buildOptions) -DREDUCE_WG=\(Self.reduceGroupSize) "
                 + "-DROW_WG_ITEMS=\(Self.rowGroupItems) -DBN_VECTORS=\(Self.batchNormVectors)"
         }
-        let program = try ProgramCache.shared.program(for: chosen, options: options(tuning))
-        let skinnyProgram = skinnyTuning.buildOptions == tuning.buildOptions ? nil : try ProgramCache.shared.program(for: chosen, options: options(skinnyTuning))
+        let program = try ProgramCache.shared.program(for: chosen, options: options(tuning), retain: retainPrograms)
+        let skinnyProgram = skinnyTuning.buildOptions == tuning.buildOptions ? nil
+            : try ProgramCache.shared.program(for: chosen, options: options(skinnyTuning), retain: retainPrograms)
 
         var status: cl_int = CL_SUCCESS
         guard let queue = clCreateCommandQueue(program.context.context, chosen.device, 0, &status), status == CL_SUCCESS else {

@@ -38,6 +38,10 @@
 //    scratch buffer (alpha = 1, beta = 0), and gemm_splitk_reduce sums the slices in a fixed order
 //    and applies alpha and beta. No atomics, so the result is deterministic.
 //
+//    Fused epilogue: a dense layer's forward, C = act(alpha * op(A) * op(B) + bias), adds the bias
+//    row and applies the ReLU as C is stored (or in gemm_splitk_reduce), instead of two more passes
+//    over C; the `epilogue` argument says which (0 for a plain GEMM).
+//
 //    Why a rework of the first tiled kernel (64 x 64 tiles, 4 x 4 scalars per work-item) rather than
 //    a third family: that kernel is one point of this one's space (VWM = VWN = 1, STRN = 1,
 //    PADA = PADB = 0, DBUF = 0, KWI = 1), so keeping both would duplicate code and tuning for nothing.
@@ -283,9 +287,20 @@ inline void tg_multiply(realN acc[MWI][NVI], const __local float* As, const __lo
     }
 }
 
+// The fused epilogue of a dense layer's forward: bit 0 adds bias[column], bit 1 applies a ReLU (the
+// same x > 0 ? x : 0 as relu_forward), both after alpha and beta, as the separate ops would.
+#define EPILOGUE_BIAS 1
+#define EPILOGUE_RELU 2
+#if VWN == 1
+#define TG_RELU(r) ((r) > 0.0f ? (r) : 0.0f)
+#else
+#define TG_RELU(r) select((realN)(0.0f), (r), (r) > (realN)(0.0f))
+#endif
+
 inline void tg_body(const int M, const int N, const int K, const float alpha,
                     const __global float* restrict a, const __global float* restrict b,
                     const float beta, __global float* c, const int kPerSplit,
+                    const __global float* restrict bias, const int epilogue,
                     const int transA, const int transB, __local float* As, __local float* Bs) {
     const int tn = get_local_id(0);
     const int tm = get_local_id(1);
@@ -357,12 +372,18 @@ inline void tg_body(const int M, const int N, const int K, const float alpha,
             if (gn + VWN <= N && alignedC) {
                 // beta == 0 overwrites: C's old contents (possibly NaN) must not leak through.
                 if (beta != 0.0f) r = fma((realN)(beta), *(__global realN*)out, r);
+                if (epilogue & EPILOGUE_BIAS) r += *(const __global realN*)(bias + gn);   // aligned: VWN divides gn
+                if (epilogue & EPILOGUE_RELU) r = TG_RELU(r);
                 *(__global realN*)out = r;
             } else {
                 float lanes[VWN];
                 vstoreN(r, 0, lanes);
-                for (int l = 0; l < VWN && gn + l < N; ++l)
-                    out[l] = (beta == 0.0f) ? lanes[l] : fma(beta, out[l], lanes[l]);
+                for (int l = 0; l < VWN && gn + l < N; ++l) {
+                    float v = (beta == 0.0f) ? lanes[l] : fma(beta, out[l], lanes[l]);
+                    if (epilogue & EPILOGUE_BIAS) v += bias[gn + l];
+                    if (epilogue & EPILOGUE_RELU) v = v > 0.0f ? v : 0.0f;
+                    out[l] = v;
+                }
             }
         }
     }
@@ -372,10 +393,12 @@ inline void tg_body(const int M, const int N, const int K, const float alpha,
 __kernel __attribute__((reqd_work_group_size(NDIMC, MDIMC, 1)))                                     \
 void NAME(const int M, const int N, const int K, const float alpha,                                 \
           const __global float* restrict a, const __global float* restrict b,                       \
-          const float beta, __global float* c, const int kPerSplit) {                               \
+          const float beta, __global float* c, const int kPerSplit,                                 \
+          const __global float* restrict bias, const int epilogue) {                                \
     __local realM As[(DBUF + 1) * ABUF / VWM];                                                       \
     __local realN Bs[(DBUF + 1) * BBUF / VWN];                                                       \
-    tg_body(M, N, K, alpha, a, b, beta, c, kPerSplit, TA, TB, (__local float*)As, (__local float*)Bs); \
+    tg_body(M, N, K, alpha, a, b, beta, c, kPerSplit, bias, epilogue, TA, TB,                        \
+            (__local float*)As, (__local float*)Bs);                                                 \
 }
 
 GEMM_TILED_KERNEL(gemm_tiled_nn, 0, 0)
@@ -383,14 +406,19 @@ GEMM_TILED_KERNEL(gemm_tiled_nt, 0, 1)
 GEMM_TILED_KERNEL(gemm_tiled_tn, 1, 0)
 GEMM_TILED_KERNEL(gemm_tiled_tt, 1, 1)
 
-// Sums the split-K slices (count = M*N floats each) in order and applies alpha and beta.
+// Sums the split-K slices (count = M*N floats each) in order, then applies alpha, beta and the
+// epilogue (N columns, for the bias).
 __kernel void gemm_splitk_reduce(const int count, const int splits, const float alpha,
-                                 const __global float* restrict partials, const float beta, __global float* c) {
+                                 const __global float* restrict partials, const float beta, __global float* c,
+                                 const int N, const __global float* restrict bias, const int epilogue) {
     const int i = get_global_id(0);
     if (i >= count) return;
     float sum = 0.0f;
     for (int s = 0; s < splits; ++s) sum += partials[s * count + i];
-    c[i] = (beta == 0.0f) ? alpha * sum : fma(beta, c[i], alpha * sum);
+    float v = (beta == 0.0f) ? alpha * sum : fma(beta, c[i], alpha * sum);
+    if (epilogue & EPILOGUE_BIAS) v += bias[i % N];
+    if (epilogue & EPILOGUE_RELU) v = v > 0.0f ? v : 0.0f;
+    c[i] = v;
 }
 
 // ---------------------------------------------------------------------------------------------

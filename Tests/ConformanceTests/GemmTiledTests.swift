@@ -28,8 +28,9 @@ final class GemmTiledTests: XCTestCase {
     static let representativeTunings: [GemmTuning] = [
         GemmTuning.gpuSquareDefault,
         GemmTuning.gpuSkinnyDefault,
-        // The first tiled kernel's point: scalars, strided columns, no padding, one buffer.
-        GemmTuning(family: .tiled, mwg: 64, nwg: 64, kwg: 16, mdimc: 16, ndimc: 16, vwm: 1, vwn: 1, strm: false, strn: true,
+        // The first tiled kernel's switches (scalars, strided columns, no padding, one buffer) on a
+        // smaller tile: 64 × 64 over 16 × 16 work-items would only add PoCL compile time.
+        GemmTuning(family: .tiled, mwg: 32, nwg: 32, kwg: 16, mdimc: 8, ndimc: 8, vwm: 1, vwn: 1, strm: false, strn: true,
                    padA: 0, padB: 0, doubleBuffer: false, kwi: 2, kSplit: 1),
         // Wide A vectors, strided rows, contiguous columns, a padding that breaks alignment, split K.
         GemmTuning(family: .tiled, mwg: 32, nwg: 16, kwg: 8, mdimc: 4, ndimc: 8, vwm: 8, vwn: 2, strm: true, strn: false,
@@ -108,6 +109,37 @@ final class GemmTiledTests: XCTestCase {
             for result in ConformanceSuite(backend: backend, label: "opencl-tiled").run(cases) {
                 for failure in result.failures { XCTFail("\(square) / \(skinny): \(result.caseID): \(failure)") }
             }
+        }
+    }
+
+    /// The fused bias + ReLU epilogue on every representative tuning, with and without split K, against
+    /// the composed ops' reference; and the entry point's refusals.
+    func testBiasReLUEpilogueOnRepresentativeTunings() throws {
+        for tuning in Self.representativeTunings {
+            let backend = try openBackend(tuning)
+            for (m, n, k, ta, tb) in [(5, 9, 1000, false, true), (33, 64, 31, true, false), (70, 130, 20, false, false)] {
+                let av = HostGemm.values(m * k, seed: 21), bv = HostGemm.values(k * n, seed: 22), biasValues = HostGemm.values(n, seed: 23)
+                let a = try backend.makeTensor(av, shape: ta ? Shape(k, m) : Shape(m, k))
+                let b = try backend.makeTensor(bv, shape: tb ? Shape(n, k) : Shape(k, n))
+                let c = try backend.makeTensor([Float](repeating: .nan, count: m * n), shape: Shape(m, n))
+                let bias = try backend.makeTensor(biasValues, shape: Shape(1, n))
+                try backend.gemm(a, transposeA: ta, b, transposeB: tb, into: c, alpha: 0.5, bias: bias, relu: true)
+                let got = try backend.download(c)
+                let product = HostGemm.reference(av, ta, bv, tb, [], m: m, n: n, k: k, alpha: 0.5, beta: 0)
+                for i in got.indices {
+                    let want = max(0, product[i] + Double(biasValues[i % n]))
+                    // As in testRepresentativeTuningsMatchTheReference, plus one rounding of the bias add.
+                    XCTAssertEqual(Double(got[i]), want, accuracy: 1e-4 + Double(k) * 2e-7, "\(tuning) \(m)×\(n)×\(k) at \(i)")
+                }
+            }
+        }
+        let backend = try openBackend(GemmTuning.gpuSkinnyDefault)
+        let a = try backend.makeTensor(Shape(4, 3)), b = try backend.makeTensor(Shape(3, 5)), c = try backend.makeTensor(Shape(4, 5))
+        XCTAssertThrowsError(try backend.gemm(a, transposeA: false, b, transposeB: false, into: c, bias: try backend.makeTensor(Shape(1, 4)),
+                                              relu: false), "a bias of the wrong length")
+        let row = try backend.makeTensor(Shape(1, 3)), rowC = try backend.makeTensor(Shape(1, 5))
+        XCTAssertThrowsError(try backend.gemm(row, transposeA: false, b, transposeB: false, into: rowC, bias: rowC, relu: false)) { error in
+            guard case NNError.invalidArgument(op: "gemm", _) = error else { return XCTFail("got \(error)") }
         }
     }
 

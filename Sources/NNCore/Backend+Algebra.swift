@@ -36,6 +36,8 @@ extension Backend {
     }
 
     /// The composed epilogue: gemm with β = 0, the bias row, the ReLU in place, each its own pass.
+    /// The native backend keeps it: on a CPU, C is still in cache when the two passes run, so fusing
+    /// them into every instruction-set variant of the micro-kernel would save little.
     public func uncheckedGemmEpilogue(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
                                       into c: Tensor, alpha: Float, bias: Tensor?, relu: Bool) throws {
         try uncheckedGemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: alpha, beta: 0)

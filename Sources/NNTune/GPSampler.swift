@@ -7,8 +7,9 @@ import Foundation
 /// so once it has found the good region it keeps spreading draws over it. The process models the
 /// objective itself, every hyperparameter jointly (a learning rate and the batch size it suits), with
 /// a fitted noise level, and so spends a small budget where the next trial is likeliest to beat the
-/// best one. On the issue-17 Fashion-MNIST benchmark it is the `nn tune` sampler to use
-/// (`Benchmarks/search.sh`; figures in Benchmarks/README.md).
+/// best one. Measured: on a smooth synthetic objective it finds better trials than TPE at equal
+/// budget (`GPSamplerTests`); on the Fashion-MNIST search benchmark (`Benchmarks/search.sh`), where
+/// neighbouring trials scatter by a few tenths of a point, the two tie.
 ///
 /// The model works on the scales the space declares: each interval (log₁₀ for rates, log₁₀(1 − β)
 /// for momentum-like parameters, unit cells for integers) is mapped onto [0, 1] across the current
@@ -74,6 +75,7 @@ public struct GPSampler: Sendable {
             }
         }
 
+        // A stream of its own ("gpSample"), apart from the draws TPE would make for the same seed.
         var generator = SplitMix64(key: seed ^ 0x6750_5361_6D70_6C65, UInt64(truncatingIfNeeded: round) << 32 | UInt64(truncatingIfNeeded: trial))
         guard let process = GaussianProcess.fitted(points: points, targets: targets, scaleOfColumn: encoding.scaleOfColumn,
                                                    scaleCount: encoding.scaleCount, generator: &generator)

@@ -90,7 +90,10 @@ final class RunFolderSafetyTests: XCTestCase {
         try NNProcess.succeed(["train", "--resume", path("run"), "--set", "epochs=\(target)", "--no-progress"], scratch: scratch)
         XCTAssertEqual(temporaries(in: path("run")), [], "no temporary survives a completed start")
         let metrics = try String(contentsOfFile: path("run", "metrics.jsonl"), encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(metrics.count, target, "every epoch recorded exactly once")
+        let recorded = metrics.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["epoch"] as? Int
+        }
+        XCTAssertEqual(recorded, Array(1...target), "every epoch recorded exactly once, in order (kills at epochs \(epochsSeen))")
         XCTAssertGreaterThan(Set(epochsSeen).count, 10, "the kills landed at many different epochs: \(epochsSeen)")
         // Without kills inside writes this test would prove nothing about them.
         XCTAssertGreaterThanOrEqual(killsInsideWrites, 5, "too few kills landed inside a checkpoint write")

@@ -10,10 +10,12 @@ extension OpenCLBackend {
 
     /// The GPU softmax's (L, R): L items per row, the smallest power of two whose items' register
     /// caches (`gpuRowCache` float4 each) hold the row, at least 4 and at most the whole work-group;
-    /// R = work-group / L rows per work-group. 1000 columns: (64, 4); 10 columns: (4, 64).
+    /// R = work-group / L rows per work-group. 1000 columns: (64, 4); 10 columns: (4, 64). Rows that
+    /// are not whole float4 vectors take the scalar path, which keeps nothing in registers: there L
+    /// gives each item about `gpuRowCache` elements per sweep.
     func gpuRowGroup(columns: Int) -> (Int, Int) {
         let group = Self.gpuGroupSize
-        let perItem = columns % 4 == 0 ? 4 * Self.gpuRowCache : Self.gpuRowCache   // the scalar path has no cache
+        let perItem = columns % 4 == 0 ? 4 * Self.gpuRowCache : Self.gpuRowCache
         var items = 4
         while items < group && items * perItem < columns { items *= 2 }
         return (items, group / items)

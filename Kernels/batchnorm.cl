@@ -59,28 +59,34 @@ void bn_statistics_partials(const __global float* x, const int m, const int n, c
 
 // Combines the chunks: saved mean and 1/sqrt(var + eps) from the biased variance; running statistics
 // r <- beta r + (1 - beta) theta with the unbiased variance var * m / (m - 1) (var itself when m == 1).
-__kernel void bn_statistics_finish(const __global float* partialSum, const __global float* partialM2,
-                                   const int chunks, const int rowsPerChunk, const int m, const int n,
-                                   const float epsilon, const float averagingBeta,
-                                   __global float* mean, __global float* invStd,
-                                   __global float* runningMean, __global float* runningVariance) {
-    const int j = get_global_id(0);
-    if (j >= n) return;
+// One work-group row per column block, as bn_statistics_partials: the row lanes take every
+// BN_WG_ROWS-th chunk and combine in local memory, so no item walks all chunks (up to 256) alone.
+__kernel __attribute__((reqd_work_group_size(BN_WG_COLS, BN_WG_ROWS, 1)))
+void bn_statistics_finish(const __global float* partialSum, const __global float* partialM2,
+                          const int chunks, const int rowsPerChunk, const int m, const int n,
+                          const float epsilon, const float averagingBeta,
+                          __global float* mean, __global float* invStd,
+                          __global float* runningMean, __global float* runningVariance) {
+    __local float scratch[BN_WG_COLS * BN_WG_ROWS];
+    const int j = get_global_id(0), ly = get_local_id(1);
+    const int active = j < n;
     float s = 0.0f, c = 0.0f;
-    for (int p = 0; p < chunks; ++p) kahan_add(&s, &c, partialSum[p * n + j]);
-    const float mu = s / (float)m;
+    if (active) for (int p = ly; p < chunks; p += BN_WG_ROWS) kahan_add(&s, &c, partialSum[p * n + j]);
+    const float mu = bn_lane_sum(scratch, s) / (float)m;
     float q = 0.0f, qc = 0.0f;
-    for (int p = 0; p < chunks; ++p) {
+    if (active) for (int p = ly; p < chunks; p += BN_WG_ROWS) {
         const int rows = min(m, (p + 1) * rowsPerChunk) - p * rowsPerChunk;
         if (rows <= 0) break;
         const float d = partialSum[p * n + j] / (float)rows - mu;
         kahan_add(&q, &qc, partialM2[p * n + j]);
         kahan_add(&q, &qc, (float)rows * d * d);
     }
-    const float variance = q / (float)m;
+    const float squares = bn_lane_sum(scratch, q);
+    if (!active || ly != 0) return;
+    const float variance = squares / (float)m;
     mean[j] = mu;
     invStd[j] = 1.0f / sqrt(variance + epsilon);
-    const float unbiased = m > 1 ? q / (float)(m - 1) : variance;
+    const float unbiased = m > 1 ? squares / (float)(m - 1) : variance;
     runningMean[j] = averagingBeta * runningMean[j] + (1.0f - averagingBeta) * mu;
     runningVariance[j] = averagingBeta * runningVariance[j] + (1.0f - averagingBeta) * unbiased;
 }
@@ -144,19 +150,26 @@ void bn_backward_partials(const __global float* x, const __global float* dy,
     }
 }
 
-// dbeta = sum dy, dgamma = sum dy * xhat (overwritten).
-__kernel void bn_backward_finish(const __global float* partialsDy, const __global float* partialsDyXhat,
-                                 const int chunks, const int n,
-                                 __global float* gradGamma, __global float* gradBeta) {
-    const int j = get_global_id(0);
-    if (j >= n) return;
+// dbeta = sum dy, dgamma = sum dy * xhat (overwritten), over the chunks in the shape of
+// bn_statistics_finish.
+__kernel __attribute__((reqd_work_group_size(BN_WG_COLS, BN_WG_ROWS, 1)))
+void bn_backward_finish(const __global float* partialsDy, const __global float* partialsDyXhat,
+                        const int chunks, const int n,
+                        __global float* gradGamma, __global float* gradBeta) {
+    __local float scratch[BN_WG_COLS * BN_WG_ROWS];
+    const int j = get_global_id(0), ly = get_local_id(1);
+    const int active = j < n;
     float s1 = 0.0f, c1 = 0.0f, s2 = 0.0f, c2 = 0.0f;
-    for (int p = 0; p < chunks; ++p) {
+    if (active) for (int p = ly; p < chunks; p += BN_WG_ROWS) {
         kahan_add(&s1, &c1, partialsDy[p * n + j]);
         kahan_add(&s2, &c2, partialsDyXhat[p * n + j]);
     }
-    gradBeta[j] = s1;
-    gradGamma[j] = s2;
+    const float sumDy = bn_lane_sum(scratch, s1);
+    const float sumDyXhat = bn_lane_sum(scratch, s2);
+    if (active && ly == 0) {
+        gradBeta[j] = sumDy;
+        gradGamma[j] = sumDyXhat;
+    }
 }
 
 // dx = (gamma invStd) (dy - dbeta / m - xhat dgamma / m), grid-stride, float4 when n % 4 == 0 (as

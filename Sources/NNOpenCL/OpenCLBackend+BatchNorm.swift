@@ -35,9 +35,11 @@ extension OpenCLBackend {
             try launchColumnChunks(.bnStatisticsPartials, [.buffer(memX), .int(m), .int(n), .int(chunking.rowsPerChunk),
                                                            .buffer(sums), .buffer(squares)],
                                    columns: n, chunks: chunking.count)
-            try launchFlat(.bnStatisticsFinish, [.buffer(sums), .buffer(squares), .int(chunking.count), .int(chunking.rowsPerChunk),
-                                                 .int(m), .int(n), .float(epsilon), .float(averagingBeta), .buffer(memMean),
-                                                 .buffer(memInvStd), .buffer(memRunMean), .buffer(memRunVar)], count: n)
+            try launchColumnChunks(.bnStatisticsFinish, [.buffer(sums), .buffer(squares), .int(chunking.count),
+                                                         .int(chunking.rowsPerChunk), .int(m), .int(n), .float(epsilon),
+                                                         .float(averagingBeta), .buffer(memMean), .buffer(memInvStd),
+                                                         .buffer(memRunMean), .buffer(memRunVar)],
+                                   columns: n, chunks: 1)
             try launchGridStride(.bnNormalize, [.buffer(memX), .buffer(memMean), .buffer(memInvStd), .buffer(memGamma), .buffer(memBeta),
                                                 .buffer(memY), .int(n), .int(x.count)], items: vectorItems(x))
         }
@@ -80,8 +82,9 @@ extension OpenCLBackend {
             try launchColumnChunks(.bnBackwardPartials, [.buffer(memX), .buffer(memDy), .buffer(memMean), .buffer(memInvStd), .int(m),
                                                          .int(n), .int(chunking.rowsPerChunk), .buffer(partialsDy), .buffer(partialsDyXhat)],
                                    columns: n, chunks: chunking.count)
-            try launchFlat(.bnBackwardFinish, [.buffer(partialsDy), .buffer(partialsDyXhat), .int(chunking.count), .int(n),
-                                               .buffer(memDGamma), .buffer(memDBeta)], count: n)
+            try launchColumnChunks(.bnBackwardFinish, [.buffer(partialsDy), .buffer(partialsDyXhat), .int(chunking.count), .int(n),
+                                                       .buffer(memDGamma), .buffer(memDBeta)],
+                                   columns: n, chunks: 1)
             try launchGridStride(.bnBackwardDx, [.buffer(memX), .buffer(memDy), .buffer(memMean), .buffer(memInvStd), .buffer(memGamma),
                                                  .buffer(memDGamma), .buffer(memDBeta), .float(Float(m)), .buffer(memDx), .int(n),
                                                  .int(x.count)], items: vectorItems(x))
@@ -97,7 +100,8 @@ extension OpenCLBackend {
         return ((rows + rowsPerChunk - 1) / rowsPerChunk, rowsPerChunk)
     }
 
-    /// A launch of one (32 columns × 8 row lanes) work-group per column block and chunk of rows.
+    /// A launch of one (32 columns × 8 row lanes) work-group per column block and chunk of rows (the
+    /// combining passes: one "chunk", whose row lanes split the partial sums among themselves).
     private func launchColumnChunks<let count: Int>(_ name: KernelName, _ arguments: InlineArray<count, KernelArgument>,
                                                     columns: Int, chunks: Int) throws {
         let group = Self.batchNormGroup

@@ -122,6 +122,27 @@ __kernel void bn_inference(const __global float* x, const __global float* runnin
     y[i] = fma(gamma[j], (x[i] - runningMean[j]) * inv, beta[j]);
 }
 
+// bn_inference in the GPU shape: grid-stride, float4 when n % 4 == 0 (as bn_normalize).
+__kernel void bn_inference_v4(const __global float* x, const __global float* runningMean,
+                              const __global float* runningVariance, const __global float* gamma,
+                              const __global float* beta, const float epsilon, __global float* y,
+                              const int n, const int count) {
+    if (n % 4 == 0) {
+        const int nv = n / 4;
+        for (int i = get_global_id(0); i < count / 4; i += get_global_size(0)) {
+            const int j = i % nv;
+            const float4 inv = 1.0f / sqrt(LD4(runningVariance, j) + epsilon);
+            ST4(y, i) = fma(LD4(gamma, j), (LD4(x, i) - LD4(runningMean, j)) * inv, LD4(beta, j));
+        }
+        return;
+    }
+    for (int i = get_global_id(0); i < count; i += get_global_size(0)) {
+        const int j = i % n;
+        const float inv = 1.0f / sqrt(runningVariance[j] + epsilon);
+        y[i] = fma(gamma[j], (x[i] - runningMean[j]) * inv, beta[j]);
+    }
+}
+
 // Per chunk p of rows: partialsDy[p * n + j] = sum of dy and partialsDyXhat[p * n + j] = sum of dy * xhat
 // with xhat = (x - mean) invStd, in the work-group shape of bn_statistics_partials.
 __kernel __attribute__((reqd_work_group_size(BN_WG_COLS, BN_WG_ROWS, 1)))

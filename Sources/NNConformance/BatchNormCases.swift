@@ -110,7 +110,7 @@ enum BatchNormCases {
     }
 
     static func forwardInference(_ b: ConformanceContext) throws {
-        for (m, n) in [(1, 5), (7, 13), (257, 65)] {
+        for (m, n) in [(1, 5), (7, 13), (257, 65), (64, 96)] {   // 96: whole float4 vectors (the GPU shape's vector path)
             let u = b.u
             var rng = TestRandom(seed: 141 + UInt64(m))
             let x = rng.normal(m * n, mean: 0.5, sd: 2)
@@ -137,7 +137,7 @@ enum BatchNormCases {
     }
 
     static func backward(_ b: ConformanceContext) throws {
-        for (m, n) in [(1, 5), (7, 13), (257, 65)] {
+        for (m, n) in [(1, 5), (7, 13), (257, 65), (64, 96)] {   // 96: whole float4 vectors (the GPU shape's vector path)
             let u = b.u
             var rng = TestRandom(seed: 151 + UInt64(m))
             var x = rng.normal(m * n, mean: 2, sd: 1.5)

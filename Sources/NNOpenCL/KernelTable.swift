@@ -20,7 +20,7 @@ enum KernelName: String, CaseIterable {
     case columnPartials = "column_partials", columnFinish = "column_finish"
     // batchnorm.cl
     case bnStatisticsPartials = "bn_statistics_partials", bnStatisticsFinish = "bn_statistics_finish"
-    case bnNormalize = "bn_normalize", bnInference = "bn_inference"
+    case bnNormalize = "bn_normalize", bnInference = "bn_inference", bnInferenceV4 = "bn_inference_v4"
     case bnBackwardPartials = "bn_backward_partials", bnBackwardFinish = "bn_backward_finish", bnBackwardDx = "bn_backward_dx"
     case bnForwardColumns = "bn_forward_columns", bnBackwardColumns = "bn_backward_columns"
     // classifierheads.cl

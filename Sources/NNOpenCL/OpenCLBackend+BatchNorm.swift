@@ -53,8 +53,14 @@ extension OpenCLBackend {
         let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
         let memRunMean = try mem(runningMean, op), memRunVar = try mem(runningVariance, op)
         try locked {
-            try launchFlat(.bnInference, [.buffer(memX), .buffer(memRunMean), .buffer(memRunVar), .buffer(memGamma), .buffer(memBeta),
-                                          .float(epsilon), .buffer(memY), .int(x.columns), .int(x.count)], count: x.count)
+            let arguments: InlineArray<9, KernelArgument> = [.buffer(memX), .buffer(memRunMean), .buffer(memRunVar), .buffer(memGamma),
+                                                             .buffer(memBeta), .float(epsilon), .buffer(memY), .int(x.columns),
+                                                             .int(x.count)]
+            if memoryKernels == .workGroup {
+                try launchGridStride(.bnInferenceV4, arguments, items: vectorItems(x))
+            } else {
+                try launchFlat(.bnInference, arguments, count: x.count)
+            }
         }
     }
 

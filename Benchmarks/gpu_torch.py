@@ -203,7 +203,7 @@ def table(torch_path, nnbench_paths):
         ratio = mine / ref if mine is not None and ref else None
         verdict = "" if ratio is None else ("met" if ratio >= goal else "missed")
         fmt = lambda v: "–" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:.3g}")
-        rows.append([case, unit, fmt(mine), fmt(eager), fmt(graphs), "–" if ratio is None else f"{ratio:.2f}×",
+        rows.append([case, unit, fmt(mine), fmt(eager), fmt(graphs), "–" if ratio is None else f"{ratio:.3g}×",
                      reference, f"≥ {goal}× {verdict}".rstrip()])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for index, row in enumerate(rows):
@@ -213,6 +213,7 @@ def table(torch_path, nnbench_paths):
     devices = sorted({device for _, device in ours.values()})
     print(f"\nSwiftNN device: {', '.join(devices) or '–'}; medians; ratio = SwiftNN / the 'vs' figure "
           "(best = the faster of eager and CUDA graphs).")
+    sys.stdout.flush()  # the table first, then the note, when both go to one terminal
     if missing:
         print(f"no figure on one side for: {', '.join(missing)}", file=sys.stderr)
     return 0

@@ -5,7 +5,8 @@
 #   bash scripts/bundle.sh [--with-icd-loader] [--with-data fashion-mnist] [--with-mpi] [--version V]
 #
 # - Release build with the Swift standard library and Foundation linked statically
-#   (--static-swift-stdlib), in its own scratch folder (.build-bundle) so the everyday build stays.
+#   (--static-swift-stdlib), in its own scratch folder (dist/.scratch) so the everyday build stays;
+#   not a .build* folder, where the Python tests look for the nn to test.
 #   No -target-cpu flag: the native backend picks its AVX2/AVX-512 kernels at run time, so one
 #   binary runs on any x86-64 host at its best speed.
 # - Without the MPI trait unless --with-mpi: a GPU host rarely has Open MPI, and libmpi pulls in a
@@ -51,7 +52,7 @@ done
 name="swiftnn-$version-linux-x86_64"
 dist=dist
 stage="$dist/$name"
-scratch=.build-bundle
+scratch=$dist/.scratch
 
 build_args=(-c release --static-swift-stdlib --scratch-path "$scratch"
             -Xlinker -rpath -Xlinker '$ORIGIN/lib' -Xlinker --disable-new-dtags)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Hyperparameter search at equal budget: nn tune's samplers against Optuna's (issue 17).
 #
-#   Benchmarks/search.sh [--trials 64] [--seeds "1 2 3"] [--samplers "nn-random nn-tpe nn-tpe-asha optuna-random optuna-tpe"]
-#                        [--budgets "24 64"] [--out DIR] [--table-only]
+#   Benchmarks/search.sh [--trials 64] [--seeds "1 2 3"] [--samplers "nn-random nn-tpe nn-gp nn-gp-asha optuna-random optuna-tpe"]
+#                        [--budgets "24 64"] [--target ACC] [--out DIR] [--table-only]
 #
 # Every study searches the issue's space — lr logUniform(1e-4, 0.3), hidden int(32, 512) as two
 # layers (--layers H,H), batch choice(64, 128, 256), beta1 oneMinusLogUniform(0.8, 0.999) — with
@@ -11,13 +11,18 @@
 #   nn-random       nn tune --sampler random
 #   nn-tpe          nn tune --sampler tpe
 #   nn-tpe-asha     nn tune --sampler tpe --prune asha --min-epochs 1 --reduction 3
+#   nn-gp           nn tune --sampler gp
+#   nn-gp-asha      nn tune --sampler gp --prune asha --min-epochs 1 --reduction 3
 #   optuna-random   Optuna RandomSampler(seed)       (Benchmarks/search_optuna.py)
 #   optuna-tpe      Optuna TPESampler(seed), Optuna's default settings
 # one study per sampler and seed, trials one at a time, every trial with NN_NATIVE_THREADS=1. A
 # sampler the nn binary does not offer, or Optuna where `import optuna` fails, is skipped with a
 # message. The table shows, per sampler and budget B (the first B trials of each study), the best dev
 # accuracy (mean over seeds ± half the min–max range, and the range), the test accuracy of that best
-# trial (mean), the summed wall seconds of the B trials and the epochs they trained (means).
+# trial (mean), the summed wall seconds of the B trials and the epochs they trained (means). A second
+# table gives, per sampler, the trial-seconds at which its mean best-so-far dev accuracy (over seeds)
+# first reaches --target (default: optuna-tpe's mean at the largest budget) and its share of
+# optuna-tpe's trial-seconds at that budget.
 #
 # --out DIR (default runs/search-bench) keeps the studies (DIR/nn/<sampler>-s<seed>/, DIR/optuna/
 # <sampler>-s<seed>.db), logs (DIR/logs/) and DIR/results.json: running again resumes unfinished
@@ -31,10 +36,11 @@ cd "$(dirname "$0")/.."
 
 trials=64
 seeds="1 2 3"
-samplers="nn-random nn-tpe nn-tpe-asha optuna-random optuna-tpe"
+samplers="nn-random nn-tpe nn-gp nn-gp-asha optuna-random optuna-tpe"
 budgets="24 64"
 out="runs/search-bench"
 table_only=0
+target=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --trials) trials="$2"; shift 2 ;;
@@ -42,8 +48,9 @@ while [ $# -gt 0 ]; do
         --samplers) samplers="$2"; shift 2 ;;
         --budgets) budgets="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
+        --target) target="$2"; shift 2 ;;
         --table-only) table_only=1; shift ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "search.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -70,6 +77,8 @@ nn_offers() {
         nn-random) return 0 ;;
         nn-tpe) grep -qw tpe <<< "$help" ;;
         nn-tpe-asha) grep -qw tpe <<< "$help" && grep -qw asha <<< "$help" ;;
+        nn-gp) grep -qw gp <<< "$help" ;;
+        nn-gp-asha) grep -qw gp <<< "$help" && grep -qw asha <<< "$help" ;;
     esac
 }
 
@@ -87,6 +96,8 @@ run_nn() {
         nn-random) extra=(--sampler random) ;;
         nn-tpe) extra=(--sampler tpe) ;;
         nn-tpe-asha) extra=(--sampler tpe --prune asha --min-epochs 1 --reduction 3) ;;
+        nn-gp) extra=(--sampler gp) ;;
+        nn-gp-asha) extra=(--sampler gp --prune asha --min-epochs 1 --reduction 3) ;;
     esac
     local done
     done=$(finished_trials "$out/nn/$name/study.sqlite" "SELECT count(*) FROM trials WHERE status IN ('done', 'failed', 'pruned')")
@@ -123,7 +134,7 @@ if [ "$table_only" -eq 0 ]; then
             case "$sampler" in
                 nn-*)
                     if nn_offers "$sampler"; then run_nn "$sampler" "$seed"
-                    else echo "==> skipping $sampler: $NN does not offer it (nn tune --help names no tpe/asha)" >&2; fi ;;
+                    else echo "==> skipping $sampler: $NN does not offer it (nn tune --help names no tpe/gp/asha)" >&2; fi ;;
                 optuna-random|optuna-tpe)
                     if [ "$have_optuna" -eq 1 ]; then run_optuna "$sampler" "$seed"
                     else echo "==> skipping $sampler: 'import optuna' fails with $PYTHON (pip install optuna)" >&2; fi ;;
@@ -133,4 +144,4 @@ if [ "$table_only" -eq 0 ]; then
     done
 fi
 
-"$PYTHON" Benchmarks/search_optuna.py table --out "$out" --budgets "$budgets" --seeds "$seeds" --samplers "$samplers"
+"$PYTHON" Benchmarks/search_optuna.py table --out "$out" --budgets "$budgets" --seeds "$seeds" --samplers "$samplers" ${target:+--target "$target"}

@@ -181,7 +181,7 @@ def optuna_study_trials(path):
 
 
 STUDY_NAME = re.compile(r"^(?P<sampler>.+)-s(?P<seed>\d+)$")
-ORDER = ["nn-random", "nn-tpe", "nn-tpe-asha", "optuna-random", "optuna-tpe"]
+ORDER = ["nn-random", "nn-tpe", "nn-tpe-asha", "nn-gp", "nn-gp-asha", "optuna-random", "optuna-tpe"]
 
 
 def collect(out):
@@ -258,7 +258,62 @@ def table(args):
           "epochs run = summed epochs the trials trained (load-independent; pruning lowers it).")
     for n in notes:
         print(n)
+    time_to_target(runs, samplers, seeds_wanted, budgets, args.target)
     print(f"per-study trials in {os.path.join(args.out, 'results.json')}")
+
+
+def best_so_far_steps(trials):
+    """(cumulative trial-seconds, best dev accuracy so far) after each finished trial, in order."""
+    steps, clock, best = [], 0.0, 0.0
+    for t in trials:
+        clock += t["wall"] or 0
+        if t["state"] == "done" and t["dev"] is not None:
+            best = max(best, t["dev"])
+        steps.append((clock, best))
+    return steps
+
+
+def time_to_target(runs, samplers, seeds_wanted, budgets, target):
+    """The trial-seconds at which each sampler's best-so-far, averaged over its seeds, first reaches
+    `target` (default: optuna-tpe's mean best at the largest budget), beside optuna-tpe's seconds."""
+    def studies(sampler):
+        return [r for r in runs if r["sampler"] == sampler and (seeds_wanted is None or r["seed"] in seeds_wanted)]
+    largest = budgets[-1]
+    reference = [r for r in studies("optuna-tpe") if len(r["trials"]) >= largest]
+    ref_seconds = statistics.mean(sum(t["wall"] or 0 for t in r["trials"][:largest]) for r in reference) if reference else None
+    if target is None:
+        if not reference:
+            print("\n(no complete optuna-tpe studies and no --target: no time-to-target table)")
+            return
+        target = statistics.mean(100 * max((t["dev"] for t in r["trials"][:largest] if t["dev"] is not None), default=0)
+                                 for r in reference)
+    goal = target / 100
+    print(f"\ntrial-seconds until the mean best-so-far over seeds first reaches {target:.2f} %"
+          + (f" (optuna-tpe's {largest} trials took {ref_seconds:.0f} s, mean)" if ref_seconds else ""))
+    print("| sampler | seeds | reached at (s) | share of optuna-tpe's | trials by then (mean) | each seed reaches it at (s) |")
+    print("|---|---|---|---|---|---|")
+    for sampler in samplers:
+        mine = studies(sampler)
+        if not mine:
+            continue
+        curves = [best_so_far_steps(r["trials"]) for r in mine]
+        # The mean curve changes only where one seed's does: check it at every seed's step times.
+        reached = None
+        for clock in sorted({c for curve in curves for c, _ in curve}):
+            values = [max([b for c, b in curve if c <= clock], default=0) for curve in curves]
+            if statistics.mean(values) >= goal:
+                reached = clock
+                break
+        per_seed = []
+        for r, curve in zip(mine, curves):
+            hit = next((c for c, b in curve if b >= goal), None)
+            per_seed.append(f"s{r['seed']}: " + (f"{hit:.0f}" if hit is not None else f"not in {len(curve)} trials"))
+        trials_by_then = (statistics.mean(sum(1 for c, _ in curve if c <= reached) for curve in curves)
+                          if reached is not None else None)
+        share = f"{reached / ref_seconds:.2f}" if reached is not None and ref_seconds else "-"
+        print(f"| {sampler} | {' '.join(str(r['seed']) for r in mine)} | "
+              + (f"{reached:.0f}" if reached is not None else "not reached") + f" | {share} | "
+              + (f"{trials_by_then:.1f}" if trials_by_then is not None else "-") + f" | {', '.join(per_seed)} |")
 
 
 def main():
@@ -276,6 +331,8 @@ def main():
     tab.add_argument("--budgets", default="24 64")
     tab.add_argument("--seeds", default="", help="only these seeds (default: every study found)")
     tab.add_argument("--samplers", default="", help="only these samplers (default: every study found)")
+    tab.add_argument("--target", type=float, default=None,
+                     help="dev accuracy (%%) for the time-to-target table (default: optuna-tpe's mean best at the largest budget)")
     args = parser.parse_args()
     if args.command == "run":
         run_study(args)

@@ -8,6 +8,7 @@ enum GemmCases {
         ConformanceCase(.algebra, "gemmBetaZeroIgnoresNaNInC", betaZeroIgnoresNaNInC),
         ConformanceCase(.algebra, "gemmAccumulateAndPureScale", accumulateAndPureScale),
         ConformanceCase(.algebra, "gemmLongInnerDimension", longInnerDimension),
+        ConformanceCase(.algebra, "gemmBiasReLUEpilogue", biasReLUEpilogue),
     ]
 
     /// (m, n, k): a single element, small primes, and primes that straddle every tile size.
@@ -85,5 +86,28 @@ enum GemmCases {
     /// A weight gradient dW = Xᵀ·dZ: a long k (the batch) and a small output.
     static func longInnerDimension(_ b: ConformanceContext) throws {
         try check([Case(m: 9, n: 10, k: 1000, transposeA: true, transposeB: false, alpha: 1, beta: 0, nanFilledC: true)], on: b)
+    }
+
+    /// The dense forward's fused epilogue, C ← α·op(A)·op(B) + bias, then ReLU: with and without each
+    /// part, every transpose, over a NaN-filled C (which it must ignore).
+    static func biasReLUEpilogue(_ b: ConformanceContext) throws {
+        let parts: [(bias: Bool, relu: Bool)] = [(true, false), (false, true), (true, true)]
+        for (index, c) in everyShapeAndTranspose(alpha: 1.5, beta: 0, nanFilledC: true).enumerated() {
+            let (withBias, relu) = parts[index % parts.count]
+            var rng = TestRandom(seed: UInt64(c.n * 31 + index))
+            let biasValues = rng.uniform(c.n)
+            let ta = try b.tensor(c.aShape.rows, c.aShape.columns, c.a)
+            let tb = try b.tensor(c.bShape.rows, c.bShape.columns, c.b)
+            let tc = try b.tensor(c.m, c.n, c.c)
+            let bias = withBias ? try b.tensor(1, c.n, biasValues) : nil
+            try b.backend.gemm(ta, transposeA: c.transposeA, tb, transposeB: c.transposeB, into: tc, alpha: c.alpha, bias: bias, relu: relu)
+            let expected = c.expected.enumerated().map { i, v -> Double in
+                let z = v + (withBias ? biasValues[i % c.n] : 0)
+                return relu ? max(z, 0) : z
+            }
+            // The gemm bound, plus one rounding for the bias add (|bias| ≤ 1); the ReLU is exact.
+            let tolerance = Tolerance(atol: Double(c.k + 4) * b.u * (maxAbs(c.magnitude) + 1), rtol: 0)
+            assertClose(try b.values(tc), expected, tolerance, c.name + " + bias=\(withBias) relu=\(relu)", on: b)
+        }
     }
 }

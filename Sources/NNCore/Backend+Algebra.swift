@@ -6,6 +6,12 @@ public protocol AlgebraOps: AnyObject, Sendable {
     /// gives (m, n, k).
     func uncheckedGemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
                        into c: Tensor, alpha: Float, beta: Float) throws
+    /// C ← α·op(A)·op(B) + bias (added to every row; none when nil), then max(0, ·) when `relu`, on
+    /// operands validated by ``OpCheck/gemmEpilogue(_:transposeA:_:transposeB:bias:c:on:)``. The
+    /// default implementation composes ``uncheckedGemm(_:transposeA:_:transposeB:into:alpha:beta:)``,
+    /// ``uncheckedAddRowVector(_:to:)`` and the ReLU; a backend overrides it to fuse them.
+    func uncheckedGemmEpilogue(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
+                               into c: Tensor, alpha: Float, bias: Tensor?, relu: Bool) throws
     func uncheckedAddRowVector(_ bias: Tensor, to x: Tensor) throws
     func uncheckedColumnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws
     func uncheckedReduce(_ reduction: Reduction, _ x: Tensor, into out: Tensor, accumulate: Bool) throws
@@ -18,6 +24,23 @@ extension Backend {
                      into c: Tensor, alpha: Float, beta: Float) throws {
         _ = try OpCheck.gemm(a, transposeA: transposeA, b, transposeB: transposeB, c: c, on: self)
         try uncheckedGemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: alpha, beta: beta)
+    }
+
+    /// C ← α·op(A)·op(B) + bias (the 1×n `bias` added to every row; none when nil), then max(0, ·)
+    /// when `relu`: a dense layer's forward, which a backend may run as one kernel (the OpenCL tiled
+    /// family adds the bias and applies the ReLU as it stores C). C's previous contents are ignored.
+    public func gemm(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, into c: Tensor,
+                     alpha: Float = 1, bias: Tensor?, relu: Bool) throws {
+        try OpCheck.gemmEpilogue(a, transposeA: transposeA, b, transposeB: transposeB, bias: bias, c: c, on: self)
+        try uncheckedGemmEpilogue(a, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: alpha, bias: bias, relu: relu)
+    }
+
+    /// The composed epilogue: gemm with β = 0, the bias row, the ReLU in place, each its own pass.
+    public func uncheckedGemmEpilogue(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
+                                      into c: Tensor, alpha: Float, bias: Tensor?, relu: Bool) throws {
+        try uncheckedGemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: alpha, beta: 0)
+        if let bias { try uncheckedAddRowVector(bias, to: c) }
+        if relu { try uncheckedActivationForward(.relu, c, into: c) }
     }
 
     /// x[i, j] += bias[j] for every row i. `bias` is 1×n for x of m×n.

@@ -179,6 +179,22 @@ extension OpCheck {
         return (m, n, k)
     }
 
+    /// ``Backend/gemm(_:transposeA:_:transposeB:into:alpha:bias:relu:)``: the gemm rules, and a bias
+    /// (when given) with one value per column of C, not sharing C's storage (it is read while C is written).
+    @discardableResult
+    public static func gemmEpilogue(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool, bias: Tensor?, c: Tensor,
+                                    on backend: any Backend) throws -> (m: Int, n: Int, k: Int) {
+        let dimensions = try gemm(a, transposeA: transposeA, b, transposeB: transposeB, c: c, on: backend)
+        if let bias {
+            try usable("gemm", [bias], on: backend)
+            try vector("gemm", bias, named: "bias", length: dimensions.n)
+            guard bias.storage !== c.storage else {
+                throw NNError.invalidArgument(op: "gemm", detail: "the bias shares storage with C; pass a separate tensor")
+            }
+        }
+        return dimensions
+    }
+
     /// ``Backend/addRowVector(_:to:)``: `bias` holds one value per column of `x`.
     public static func addRowVector(_ bias: Tensor, to x: Tensor, on backend: any Backend) throws {
         try usable("addRowVector", [bias, x], on: backend)

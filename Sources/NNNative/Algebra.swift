@@ -22,6 +22,16 @@ extension NativeBackend {
         }
     }
 
+    /// The dense forward: the blocked product, then the bias row and the ReLU as passes over C. On a
+    /// CPU, C of a layer is still in cache when those run, so fusing them into the GEMM's micro-kernel
+    /// would save little and complicate every instruction-set variant of it.
+    public func uncheckedGemmEpilogue(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
+                                      into c: Tensor, alpha: Float, bias: Tensor?, relu: Bool) throws {
+        try uncheckedGemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: alpha, beta: 0)
+        if let bias { try uncheckedAddRowVector(bias, to: c) }
+        if relu { try uncheckedActivationForward(.relu, c, into: c) }
+    }
+
     public func uncheckedAddRowVector(_ bias: Tensor, to x: Tensor) throws {
         switch precision {
         case .float32: try addRowVector(Float.self, bias, x)

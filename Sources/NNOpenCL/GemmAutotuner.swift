@@ -12,15 +12,26 @@ import NNKernels
 ///   Tools call ``tune(deviceSelector:cache:progress:)`` for the same thing explicitly (`nnbench tune`,
 ///   `nnbench gemm --tune`, `nn devices --tune`).
 ///
-/// **Tuning** builds the kernel library once per candidate (a handful per device type, see
-/// ``candidates(for:)``), checks every transpose combination and the narrow and edge paths against a
-/// Float64 reference — a candidate that computes a wrong product is rejected, however fast — then
-/// times a fixed set of products (512³ and the MLP layer shapes with their gradient forms) and keeps the
-/// fastest total.
+/// **Tuning** builds the kernel library once per candidate, checks every transpose combination, the
+/// narrow, edge and split-K paths and beta = 0 over NaN against a Float64 reference — a candidate that
+/// computes a wrong product is rejected, however fast — then times a fixed set of products and keeps
+/// the fastest total.
+///
+/// - CPU drivers: a handful of vector-family register blocks around the defaults, one tuning for every
+///   shape, timed on 512³ and the MLP layer shapes with their gradient forms (``candidates(for:)``).
+/// - GPUs: the tiled family, per ``GemmShapeClass``. The space (``gpuSpaceSize(shapeClass:fitting:)``) crosses
+///   every CLBlast-style size — work-group tile, work-item tile, k step, vector widths, strides, local
+///   padding, double buffering, unrolling, and for the skinny class the split-K limit — and is pruned by
+///   the device's limits (work-group size, local memory, a register estimate;
+///   ``gpuCandidates(for:shapeClass:sampleSize:)``). A fixed-seed random sample of it, after the
+///   built-in default, is measured until the class's time budget is spent (about a minute each, so a
+///   whole tune takes about two): square on 2048³ in three transpose forms, skinny on the batch-256 MLP
+///   layers (784-512-256) and their gradient forms.
 ///
 /// **Cache**: `$XDG_CACHE_HOME/swiftnn/gemm-tuning.json`, else `~/.cache/swiftnn/gemm-tuning.json`
-/// (`NN_GEMM_TUNING_CACHE` overrides the path). Entries are keyed by device name, driver version and a
-/// hash of the GEMM kernel source, so a driver update or a kernel change invalidates them by itself.
+/// (`NN_GEMM_TUNING_CACHE` overrides the path). Entries are keyed by device name, driver version, a
+/// hash of the GEMM kernel source and the shape class, so a driver update or a kernel change
+/// invalidates them by itself.
 /// An unreadable or malformed cache is treated as empty, with a warning (see ``GemmTuningCache``); delete
 /// the file to forget every tuning.
 public enum GemmAutotuner {
@@ -47,42 +58,63 @@ public enum GemmAutotuner {
     /// One candidate's outcome.
     public struct CandidateResult: Sendable {
         public var tuning: GemmTuning
+        /// The class of products it was tuned and timed for.
+        public var shapeClass: GemmShapeClass
         /// GFLOP/s over the timed set; nil when the candidate was rejected.
         public var gflops: Double?
         /// Why the candidate did not compete (failed to build, wrong result); nil when it did.
         public var rejection: String?
 
-        /// "vector(…): 123.45 GFLOP/s, verified" or "vector(…): rejected: why".
+        /// "square vector(…): 123.45 GFLOP/s, verified" or "skinny tiled(…): rejected: why".
         public var summary: String {
-            if let gflops { return "\(tuning): \(Report.format(gflops)) GFLOP/s, verified" }
-            return "\(tuning): rejected: \(rejection ?? "unknown reason")"
+            if let gflops { return "\(shapeClass.rawValue) \(tuning): \(Report.format(gflops)) GFLOP/s, verified" }
+            return "\(shapeClass.rawValue) \(tuning): rejected: \(rejection ?? "unknown reason")"
         }
     }
 
     /// What ``tune(deviceSelector:cache:progress:)`` measured and stored.
     public struct Report: Sendable, CustomStringConvertible {
+        /// One shape class's search.
+        public struct ClassReport: Sendable {
+            public var shapeClass: GemmShapeClass
+            /// Every candidate, in the order measured.
+            public var candidates: [CandidateResult]
+            public var chosen: GemmTuning
+            /// The built-in tuning the winner replaces, for comparison.
+            public var defaults: GemmTuning
+            /// Candidates in the pruned space, of which `candidates` were measured within the time budget.
+            public var spaceSize: Int
+            public var seconds: Double
+        }
+
         public var device: OpenCLDeviceInfo
-        /// Every candidate, in the order measured.
-        public var candidates: [CandidateResult]
-        public var chosen: GemmTuning
-        /// The built-in tuning the winner replaces, for comparison.
-        public var defaults: GemmTuning
+        /// One entry per class the device is tuned for: square only on CPU drivers, square and skinny on GPUs.
+        public var classes: [ClassReport]
         public var cachePath: String
 
-        /// One line per candidate, then the winner and where it was stored.
+        /// Every candidate of every class, in the order measured.
+        public var candidates: [CandidateResult] { classes.flatMap(\.candidates) }
+        /// The square-class winner (on CPU drivers, the one tuning for every shape).
+        public var chosen: GemmTuning { classes.first { $0.shapeClass == .square }?.chosen ?? GemmTuning.defaults(for: device) }
+
+        /// One line per candidate, then each class's winner and where it was stored.
         public var description: String {
             var lines = ["GEMM autotuning on \(device.name) (driver \(device.driverVersion)), "
                          + "each candidate verified against a Float64 reference, then timed:"]
-            for result in candidates {
-                lines.append("  " + result.summary + (result.tuning == defaults ? "  [built-in default]" : ""))
+            for report in classes {
+                lines.append("\(report.shapeClass.rawValue) products: \(report.candidates.count) of \(report.spaceSize) candidates "
+                             + "measured in \(Self.format(report.seconds)) s")
+                for result in report.candidates {
+                    lines.append("  " + result.summary + (result.tuning == report.defaults ? "  [built-in default]" : ""))
+                }
+                let best = report.candidates.first { $0.tuning == report.chosen }?.gflops ?? 0
+                let baseline = report.candidates.first { $0.tuning == report.defaults }?.gflops
+                var winner = "\(report.shapeClass.rawValue) winner: \(report.chosen), \(Self.format(best)) GFLOP/s"
+                if let baseline, baseline > 0, report.chosen != report.defaults {
+                    winner += " (\(Self.format(best / baseline))× the built-in default)"
+                }
+                lines.append(winner)
             }
-            let best = candidates.first { $0.tuning == chosen }?.gflops ?? 0
-            let baseline = candidates.first { $0.tuning == defaults }?.gflops
-            var winner = "winner: \(chosen), \(Self.format(best)) GFLOP/s"
-            if let baseline, baseline > 0, chosen != defaults {
-                winner += " (\(Self.format(best / baseline))× the built-in default)"
-            }
-            lines.append(winner)
             lines.append("stored in \(cachePath); later OpenCL backends on this device use it (NN_GEMM_TUNING=off ignores it)")
             return lines.joined(separator: "\n")
         }
@@ -92,17 +124,35 @@ public enum GemmAutotuner {
         }
     }
 
-    /// The tuning a new backend on `device` uses under `mode`.
+    /// The square-class tuning a new backend on `device` uses under `mode`.
     public static func tuning(for device: OpenCLDeviceInfo, mode: Mode) throws -> GemmTuning {
+        try tuning(for: device, shapeClass: .square, mode: mode)
+    }
+
+    /// The tuning a new backend on `device` uses for `shapeClass` under `mode`.
+    public static func tuning(for device: OpenCLDeviceInfo, shapeClass: GemmShapeClass, mode: Mode) throws -> GemmTuning {
+        let tuned = tunedClass(shapeClass, on: device)
         switch mode {
         case .off:
-            return GemmTuning.defaults(for: device)
+            return GemmTuning.defaults(for: device, shapeClass: shapeClass)
         case .cached:
-            return cachedTuning(for: device) ?? GemmTuning.defaults(for: device)
+            return cachedTuning(for: device, shapeClass: shapeClass) ?? GemmTuning.defaults(for: device, shapeClass: shapeClass)
         case .force:
-            if let done = state.withLock({ $0.forcedThisProcess[GemmTuningCache.Key(device)] }) { return done }
-            return try tune(device: device).chosen
+            if let done = state.withLock({ $0.forcedThisProcess[GemmTuningCache.Key(device, shapeClass: tuned)] }) { return done }
+            let report = try tune(device: device)
+            return report.classes.first { $0.shapeClass == tuned }?.chosen ?? report.chosen
         }
+    }
+
+    /// The classes tuned separately on `device`: CPU drivers get one vector tuning for every shape
+    /// (their speed hardly depends on how many tiles C has), GPUs one per class.
+    public static func shapeClasses(for device: OpenCLDeviceInfo) -> [GemmShapeClass] {
+        device.type == .cpu ? [.square] : GemmShapeClass.allCases
+    }
+
+    /// The class whose tuning serves `shapeClass` on `device`.
+    static func tunedClass(_ shapeClass: GemmShapeClass, on device: OpenCLDeviceInfo) -> GemmShapeClass {
+        shapeClasses(for: device).contains(shapeClass) ? shapeClass : .square
     }
 
     /// Measures every candidate on the selected device (see `OpenCLBackend.init`'s selector), stores the
@@ -114,10 +164,12 @@ public enum GemmAutotuner {
         return try tune(device: DeviceDiscovery.select(selector, from: devices).info, cache: cache, progress: progress)
     }
 
-    /// The cached winner for `device`, or nil when `cache` holds none for this device, driver and kernel
-    /// source (or cannot be read, which it reports as a warning).
-    public static func cachedTuning(for device: OpenCLDeviceInfo, cache: GemmTuningCache = GemmTuningCache()) -> GemmTuning? {
-        cache.entry(for: GemmTuningCache.Key(device))?.tuning
+    /// The cached winner for `device` and `shapeClass` (the square class by default), or nil when `cache`
+    /// holds none for this device, driver, kernel source and class (or cannot be read, which it reports
+    /// as a warning).
+    public static func cachedTuning(for device: OpenCLDeviceInfo, shapeClass: GemmShapeClass = .square,
+                                    cache: GemmTuningCache = GemmTuningCache()) -> GemmTuning? {
+        cache.entry(for: GemmTuningCache.Key(device, shapeClass: tunedClass(shapeClass, on: device)))?.tuning
     }
 
     /// Where the cache lives (see the type's documentation).
@@ -133,71 +185,269 @@ public enum GemmAutotuner {
         return base.appendingPathComponent("swiftnn").appendingPathComponent("gemm-tuning.json")
     }
 
-    /// The candidates tried on a device: a few register-block shapes around the defaults for CPU drivers
-    /// (vector family, the driver's preferred vector width), a few work-group tiles elsewhere.
+    /// The candidates tried on a device's square class: a few register-block shapes around the defaults
+    /// for CPU drivers (vector family, the driver's preferred vector width), else
+    /// ``gpuCandidates(for:shapeClass:sampleSize:)``.
     public static func candidates(for device: OpenCLDeviceInfo) -> [GemmTuning] {
+        candidates(for: device, shapeClass: .square)
+    }
+
+    /// The candidates tried on a device for one shape class, the built-in default first.
+    public static func candidates(for device: OpenCLDeviceInfo, shapeClass: GemmShapeClass) -> [GemmTuning] {
+        guard device.type == .cpu else { return gpuCandidates(for: device, shapeClass: shapeClass) }
         let all: [GemmTuning]
-        if device.type == .cpu {
-            if device.preferredFloatVectorWidth >= 16 {
-                all = [(8, 2, 16, false), (8, 2, 16, true), (12, 2, 16, false), (4, 4, 16, false), (6, 3, 8, false), (8, 2, 8, false)]
-                    .map { GemmTuning(family: .vector, mr: $0.0, vectorWidth: 16, vectorsPerRow: $0.1, narrowRows: $0.2, packA: $0.3) }
-            } else {
-                all = [(6, 2, 12, false), (6, 2, 12, true), (4, 3, 8, false), (8, 1, 12, false), (4, 2, 6, false)]
-                    .map { GemmTuning(family: .vector, mr: $0.0, vectorWidth: 8, vectorsPerRow: $0.1, narrowRows: $0.2, packA: $0.3) }
-            }
+        if device.preferredFloatVectorWidth >= 16 {
+            all = [(8, 2, 16, false), (8, 2, 16, true), (12, 2, 16, false), (4, 4, 16, false), (6, 3, 8, false), (8, 2, 8, false)]
+                .map { GemmTuning(family: .vector, mr: $0.0, vectorWidth: 16, vectorsPerRow: $0.1, narrowRows: $0.2, packA: $0.3) }
         } else {
-            all = [(64, 64, 16, 16, 16), (32, 32, 16, 8, 8), (64, 64, 16, 8, 8), (128, 64, 16, 16, 16), (128, 128, 16, 16, 16)]
-                .map { GemmTuning(family: .tiled, mwg: $0.0, nwg: $0.1, kwg: $0.2, mdimc: $0.3, ndimc: $0.4) }
-                .filter { $0.mdimc * $0.ndimc <= device.maxWorkGroupSize }
+            all = [(6, 2, 12, false), (6, 2, 12, true), (4, 3, 8, false), (8, 1, 12, false), (4, 2, 6, false)]
+                .map { GemmTuning(family: .vector, mr: $0.0, vectorWidth: 8, vectorsPerRow: $0.1, narrowRows: $0.2, packA: $0.3) }
         }
         return all.filter { (try? $0.validate()) != nil }
     }
 
+    // MARK: The GPU search space
+
+    /// The values each tiled-family size takes in the GPU search (CLBlast's tuner ranges, plus the
+    /// padding, double-buffering and split-K choices this kernel adds).
+    public enum GpuRanges {
+        public static let workGroupTiles = [16, 32, 64, 128]   // MWG, NWG
+        public static let kSteps = [8, 16, 32]                 // KWG
+        public static let workGroupSides = [8, 16, 32]         // MDIMC, NDIMC
+        public static let vectorWidths = [1, 2, 4, 8]          // VWM, VWN
+        public static let paddings = [0, 1, 2, 4]              // PADA, PADB
+        public static let unrolls = [2, 8]                     // KWI
+        /// Split-K limits: square products never split; skinny ones may.
+        public static func splitLimits(_ shapeClass: GemmShapeClass) -> [Int] { shapeClass == .square ? [1] : [1, 2, 4, 8] }
+    }
+
+    /// Registers one work-item may use before the compiler spills: 255 on NVIDIA and AMD GPUs.
+    public static let gpuRegisterLimit = 255
+
+    /// The GPU space of one class, held as its valid "cores" (tile sizes and vector widths, the choices
+    /// that decide validity) times the free switches (strides, paddings, buffering, unrolling, split
+    /// K), so that it can be counted and sampled without building its half a million to two million
+    /// tunings.
+    struct GpuSpace {
+        let shapeClass: GemmShapeClass
+        let cores: [GemmTuning]
+        let splits: [Int]
+        /// Switch combinations per core: STRM × STRN × PADA × PADB × DBUF × KWI × split limit (every KWI
+        /// in the ranges divides every KWG, so the count is the same for every core).
+        var variantsPerCore: Int { 2 * 2 * GpuRanges.paddings.count * GpuRanges.paddings.count * 2 * GpuRanges.unrolls.count * splits.count }
+        var count: Int { cores.count * variantsPerCore }
+
+        init(_ shapeClass: GemmShapeClass) {
+            self.shapeClass = shapeClass
+            splits = GpuRanges.splitLimits(shapeClass)
+            var cores: [GemmTuning] = []
+            for mwg in GpuRanges.workGroupTiles {
+                for nwg in GpuRanges.workGroupTiles {
+                    for kwg in GpuRanges.kSteps {
+                        for mdimc in GpuRanges.workGroupSides {
+                            for ndimc in GpuRanges.workGroupSides {
+                                for vwm in GpuRanges.vectorWidths {
+                                    for vwn in GpuRanges.vectorWidths {
+                                        let core = GemmTuning(family: .tiled, mwg: mwg, nwg: nwg, kwg: kwg, mdimc: mdimc, ndimc: ndimc,
+                                                              vwm: vwm, vwn: vwn, padA: 0, padB: 0, kwi: GpuRanges.unrolls[0])
+                                        if (try? core.validate()) != nil { cores.append(core) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            self.cores = cores
+        }
+
+        /// The tuning at `index` in 0 ..< count (core-major, then the switches in a fixed order).
+        func tuning(at index: Int) -> GemmTuning {
+            var t = cores[index / variantsPerCore]
+            var rest = index % variantsPerCore
+            func take(_ choices: Int) -> Int { defer { rest /= choices }; return rest % choices }
+            t.strm = take(2) == 1
+            t.strn = take(2) == 1
+            t.padA = GpuRanges.paddings[take(GpuRanges.paddings.count)]
+            t.padB = GpuRanges.paddings[take(GpuRanges.paddings.count)]
+            t.doubleBuffer = take(2) == 1
+            t.kwi = GpuRanges.unrolls[take(GpuRanges.unrolls.count)]
+            t.kSplit = splits[take(splits.count)]
+            return t
+        }
+
+        /// How many tunings fit `device` (see ``GemmAutotuner/fits(_:on:)``). Only the paddings and
+        /// the buffering change what a core needs, so each core is checked over those alone.
+        func count(fitting device: OpenCLDeviceInfo) -> Int {
+            let others = 2 * 2 * GpuRanges.unrolls.count * splits.count
+            var total = 0
+            for core in cores {
+                for padA in GpuRanges.paddings {
+                    for padB in GpuRanges.paddings {
+                        for doubleBuffer in [false, true] {
+                            var t = core
+                            (t.padA, t.padB, t.doubleBuffer) = (padA, padB, doubleBuffer)
+                            if GemmAutotuner.fits(t, on: device) { total += others }
+                        }
+                    }
+                }
+            }
+            return total
+        }
+    }
+
+    private static let gpuSpaces = LockedState([GemmShapeClass: GpuSpace]())
+
+    static func gpuSpace(_ shapeClass: GemmShapeClass) -> GpuSpace {
+        gpuSpaces.withLock { spaces in
+            if let space = spaces[shapeClass] { return space }
+            let space = GpuSpace(shapeClass)
+            spaces[shapeClass] = space
+            return space
+        }
+    }
+
+    /// How many valid tiled tunings the GPU space of `shapeClass` holds: the cross product of
+    /// ``GpuRanges`` less the combinations ``GemmTuning/validate()`` refuses; with `device`, only those
+    /// that also fit it (``fits(_:on:)``).
+    public static func gpuSpaceSize(shapeClass: GemmShapeClass, fitting device: OpenCLDeviceInfo? = nil) -> Int {
+        let space = gpuSpace(shapeClass)
+        return device.map { space.count(fitting: $0) } ?? space.count
+    }
+
+    /// Whether `tuning` can run well on `device`: its work-group fits the device's limit, its local
+    /// tiles fit the device's local memory, its register estimate stays under ``gpuRegisterLimit``, and
+    /// each work-item computes at least 4 outputs (fewer, and local-memory reads outnumber the FMAs
+    /// they feed, which no GPU sustains).
+    public static func fits(_ tuning: GemmTuning, on device: OpenCLDeviceInfo) -> Bool {
+        let items = tuning.mdimc * tuning.ndimc
+        let outputs = (tuning.mwg / tuning.mdimc) * (tuning.nwg / tuning.ndimc)
+        return items <= device.maxWorkGroupSize
+            && UInt64(tuning.tiledLocalMemoryBytes) <= device.localMemoryBytes
+            && tuning.tiledRegisterEstimate <= gpuRegisterLimit
+            && outputs >= 4
+    }
+
+    /// The GPU candidates for `shapeClass` on `device`: the built-in default (when it fits), then up to
+    /// `sampleSize` distinct tunings drawn uniformly from the space of ``gpuSpaceSize(shapeClass:fitting:)``
+    /// (drawn from the whole space, those that do not fit discarded) by a generator with a fixed seed,
+    /// so the same device always gets the same list.
+    public static func gpuCandidates(for device: OpenCLDeviceInfo, shapeClass: GemmShapeClass,
+                                     sampleSize: Int = 64) -> [GemmTuning] {
+        let defaults = GemmTuning.defaults(for: device, shapeClass: shapeClass)
+        let space = gpuSpace(shapeClass)
+        var generator = SplitMix64(seed: shapeClass == .square ? 0x5EED_0001 : 0x5EED_0002)
+        var chosen: [GemmTuning] = defaults.family == .tiled && fits(defaults, on: device) ? [defaults] : []
+        var seen = Set(chosen)
+        // Bounded, so that a device almost nothing fits ends the search instead of spinning.
+        for _ in 0..<(sampleSize * 1000) where chosen.count < sampleSize + (seen.contains(defaults) ? 1 : 0) {
+            let candidate = space.tuning(at: Int(generator.next() % UInt64(space.count)))
+            if fits(candidate, on: device), seen.insert(candidate).inserted { chosen.append(candidate) }
+        }
+        return chosen
+    }
+
+    /// Seconds each GPU shape class may spend measuring candidates (the default and at least one
+    /// sampled candidate are always measured): two classes make a tune of about two minutes.
+    public static let gpuSecondsPerClass = 55.0
+
     // MARK: Measuring
+
+    /// What one shape class's search measures: its candidates in order, the products timed, and how
+    /// long it may go on (nil: every candidate).
+    struct ClassPlan {
+        var shapeClass: GemmShapeClass
+        var candidates: [GemmTuning]
+        var timed: [TimedShape]
+        var secondsBudget: Double?
+        /// The size of the space the candidates were drawn from, for the report.
+        var spaceSize: Int
+    }
+
+    /// The searches ``tune(deviceSelector:cache:progress:)`` runs on `device`.
+    static func plans(for device: OpenCLDeviceInfo) -> [ClassPlan] {
+        shapeClasses(for: device).map { shapeClass in
+            let candidates = candidates(for: device, shapeClass: shapeClass)
+            guard device.type != .cpu else {
+                return ClassPlan(shapeClass: shapeClass, candidates: candidates, timed: cpuTimedSet, secondsBudget: nil,
+                                 spaceSize: candidates.count)
+            }
+            return ClassPlan(shapeClass: shapeClass, candidates: candidates, timed: gpuTimedSet(shapeClass),
+                             secondsBudget: gpuSecondsPerClass, spaceSize: gpuSpaceSize(shapeClass: shapeClass, fitting: device))
+        }
+    }
 
     private static func tune(device: OpenCLDeviceInfo, cache: GemmTuningCache = GemmTuningCache(),
                              progress: (CandidateResult) -> Void = { _ in }) throws -> Report {
-        var results: [CandidateResult] = []
-        for candidate in candidates(for: device) {
-            let result: CandidateResult
-            do {
-                let backend = try OpenCLBackend(deviceSelector: String(device.index), gemmTuning: candidate)
-                if let wrong = try verify(backend) {
-                    result = CandidateResult(tuning: candidate, gflops: nil, rejection: wrong)
-                } else {
-                    result = CandidateResult(tuning: candidate, gflops: try measure(backend), rejection: nil)
+        try tune(device: device, plans: plans(for: device), cache: cache, progress: progress)
+    }
+
+    /// Runs `plans` on `device` (whatever its type: tests run GPU-style plans on PoCL), stores each
+    /// class's winner in `cache` and returns what was measured.
+    static func tune(device: OpenCLDeviceInfo, plans: [ClassPlan], cache: GemmTuningCache,
+                     progress: (CandidateResult) -> Void = { _ in }) throws -> Report {
+        var classes: [Report.ClassReport] = []
+        for plan in plans {
+            let shapeClass = plan.shapeClass
+            let start = DispatchTime.now().uptimeNanoseconds
+            func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+            var results: [CandidateResult] = []
+            for candidate in plan.candidates {
+                // The first two (the default and one sampled tuning) always run, so a slow build cannot
+                // leave a class with nothing to compare.
+                if let budget = plan.secondsBudget, results.count >= 2, elapsed() > budget { break }
+                let result: CandidateResult
+                do {
+                    // One tuning for both classes, so that every verified and timed shape runs the candidate.
+                    // Not retained: the winner is rebuilt (once) by the backends that use it.
+                    let backend = try OpenCLBackend(deviceSelector: String(device.index), gemmTuning: candidate, skinnyGemmTuning: nil,
+                                                    memoryKernels: nil, retainPrograms: false)
+                    if let wrong = try verify(backend) {
+                        result = CandidateResult(tuning: candidate, shapeClass: shapeClass, gflops: nil, rejection: wrong)
+                    } else {
+                        result = CandidateResult(tuning: candidate, shapeClass: shapeClass, gflops: try measure(backend, plan.timed),
+                                                 rejection: nil)
+                    }
+                } catch {
+                    result = CandidateResult(tuning: candidate, shapeClass: shapeClass, gflops: nil, rejection: "\(error)")
                 }
-            } catch {
-                result = CandidateResult(tuning: candidate, gflops: nil, rejection: "\(error)")
+                results.append(result)
+                progress(result)
             }
-            results.append(result)
-            progress(result)
+            var best: (tuning: GemmTuning, gflops: Double)?
+            for result in results {
+                if let gflops = result.gflops, gflops > (best?.gflops ?? -1) { best = (result.tuning, gflops) }
+            }
+            guard let best else {
+                throw NNError.deviceFailure(call: "GEMM autotuning on \(device.name) (\(shapeClass.rawValue) products)",
+                                            detail: "every candidate failed: " + results.compactMap(\.rejection).joined(separator: "; "))
+            }
+            let key = GemmTuningCache.Key(device, shapeClass: shapeClass)
+            try cache.store(best.tuning, gflops: best.gflops, for: key)
+            state.withLock { $0.forcedThisProcess[key] = best.tuning }
+            classes.append(Report.ClassReport(shapeClass: shapeClass, candidates: results, chosen: best.tuning,
+                                              defaults: GemmTuning.defaults(for: device, shapeClass: shapeClass),
+                                              spaceSize: plan.spaceSize, seconds: elapsed()))
         }
-        guard let best = results.filter({ $0.gflops != nil }).max(by: { $0.gflops! < $1.gflops! }) else {
-            throw NNError.deviceFailure(call: "GEMM autotuning on \(device.name)",
-                                        detail: "every candidate failed: " + results.compactMap(\.rejection).joined(separator: "; "))
-        }
-        let key = GemmTuningCache.Key(device)
-        try cache.store(best.tuning, gflops: best.gflops ?? 0, for: key)
-        state.withLock { $0.forcedThisProcess[key] = best.tuning }
-        return Report(device: device, candidates: results, chosen: best.tuning, defaults: GemmTuning.defaults(for: device),
-                      cachePath: cache.url.path)
+        return Report(device: device, classes: classes, cachePath: cache.url.path)
     }
 
     /// nil when every checked product matches a Float64 reference, else what went wrong.
     static func verify(_ backend: OpenCLBackend) throws -> String? {
-        // Edges of every tile: odd sizes, N within one vector (the narrow kernel), k below one step.
-        let shapes = [(67, 45, 33), (37, 10, 29), (9, 70, 3), (1, 1, 1)]
+        // Edges of every tile: odd sizes, N within one vector (the narrow kernel), k below one step, and
+        // a k long enough to be split (the tiled family's split-K path with a short last slice).
+        let shapes = [(67, 45, 33), (37, 10, 29), (9, 70, 3), (1, 1, 1), (19, 35, 301)]
         var generator = SplitMix64(seed: 0x5EED)
-        for (m, n, k) in shapes {
+        for (index, (m, n, k)) in shapes.enumerated() {
             for (transposeA, transposeB) in [(false, false), (false, true), (true, false), (true, true)] {
                 let aValues = (0..<(m * k)).map { _ in generator.nextUnit() }
                 let bValues = (0..<(k * n)).map { _ in generator.nextUnit() }
-                let cValues = (0..<(m * n)).map { _ in generator.nextUnit() }
+                // The first shape also runs beta = 0 over NaN, which must overwrite C without reading it.
+                let (alpha, beta): (Float, Float) = index == 0 && transposeA ? (1.5, 0) : (1.5, 0.5)
+                let cValues = beta == 0 ? [Float](repeating: .nan, count: m * n) : (0..<(m * n)).map { _ in generator.nextUnit() }
                 let a = try backend.makeTensor(aValues, shape: transposeA ? Shape(k, m) : Shape(m, k))
                 let b = try backend.makeTensor(bValues, shape: transposeB ? Shape(n, k) : Shape(k, n))
                 let c = try backend.makeTensor(cValues, shape: Shape(m, n))
-                let (alpha, beta): (Float, Float) = (1.5, 0.5)
                 try backend.gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: alpha, beta: beta)
                 let got = try backend.download(c)
                 for i in 0..<m {
@@ -209,12 +459,13 @@ public enum GemmAutotuner {
                             sum += x * y
                             magnitude += abs(x * y)
                         }
-                        let expected = Double(alpha) * sum + Double(beta) * Double(cValues[i * n + j])
+                        let old = beta == 0 ? 0 : Double(beta) * Double(cValues[i * n + j])
+                        let expected = Double(alpha) * sum + old
                         // Float accumulation over k terms errs by at most ~k·2⁻²⁴ of Σ|a·b|; 1e-4 of the
                         // magnitude is far above that and far below the O(1) error of a wrong kernel.
-                        let bound = 1e-4 * (Double(alpha) * magnitude + abs(Double(beta * cValues[i * n + j]))) + 1e-6
+                        let bound = 1e-4 * (Double(alpha) * magnitude + abs(old)) + 1e-6
                         if !(abs(Double(got[i * n + j]) - expected) <= bound) {
-                            return "wrong product: m=\(m) n=\(n) k=\(k) tA=\(transposeA) tB=\(transposeB) at (\(i), \(j)): "
+                            return "wrong product: m=\(m) n=\(n) k=\(k) tA=\(transposeA) tB=\(transposeB) β=\(beta) at (\(i), \(j)): "
                                 + "\(got[i * n + j]) against \(expected)"
                         }
                     }
@@ -224,12 +475,31 @@ public enum GemmAutotuner {
         return nil
     }
 
+    /// (m, n, k, transposeA, transposeB) of a timed set.
+    typealias TimedShape = (Int, Int, Int, Bool, Bool)
+
+    /// CPU drivers: 512³, then the 784-512-256-10 MLP at batch 256 in the forward, weight-gradient and
+    /// input-gradient forms.
+    static let cpuTimedSet: [TimedShape] = [
+        (512, 512, 512, false, false), (256, 512, 784, false, false), (784, 512, 256, true, false),
+        (256, 784, 512, false, true), (256, 10, 256, false, false), (256, 10, 256, true, false),
+    ]
+
+    /// GPUs: 2048³ in the forward, weight-gradient and input-gradient forms for the square class (large
+    /// enough to fill any current GPU, short enough to time a slow candidate in well under a second);
+    /// the batch-256 784-512-256 MLP layers in the same three forms for the skinny class.
+    static func gpuTimedSet(_ shapeClass: GemmShapeClass) -> [TimedShape] {
+        switch shapeClass {
+        case .square:
+            return [(2048, 2048, 2048, false, false), (2048, 2048, 2048, true, false), (2048, 2048, 2048, false, true)]
+        case .skinny:
+            return [(256, 512, 784, false, false), (784, 512, 256, true, false), (256, 784, 512, false, true),
+                    (256, 256, 512, false, false), (512, 256, 256, true, false), (256, 512, 256, false, true)]
+        }
+    }
+
     /// GFLOP/s over one pass of the timed set, best of three passes.
-    static func measure(_ backend: OpenCLBackend) throws -> Double {
-        // (m, n, k, transposeA, transposeB): 512³, then the 784-512-256-10 MLP at batch 256 in the
-        // forward, weight-gradient and input-gradient forms.
-        let set = [(512, 512, 512, false, false), (256, 512, 784, false, false), (784, 512, 256, true, false),
-                   (256, 784, 512, false, true), (256, 10, 256, false, false), (256, 10, 256, true, false)]
+    static func measure(_ backend: OpenCLBackend, _ set: [TimedShape]) throws -> Double {
         var operands: [(Tensor, Bool, Tensor, Bool, Tensor)] = []
         var flops = 0.0
         for (m, n, k, transposeA, transposeB) in set {
@@ -288,12 +558,15 @@ struct SplitMix64 {
     private var state: UInt64
     init(seed: UInt64) { state = seed }
 
-    mutating func nextUnit() -> Float {
+    mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Float(z >> 40) / Float(1 << 23) - 1
+        return z ^ (z >> 31)
+    }
+
+    mutating func nextUnit() -> Float {
+        Float(next() >> 40) / Float(1 << 23) - 1
     }
 }

@@ -1,10 +1,14 @@
 import Foundation
 import NNCore
 
-/// The on-disk store of GEMM autotuning winners: one JSON file, one entry per (device, driver, kernel source).
+/// The on-disk store of GEMM autotuning winners: one JSON file, one entry per (device, driver, kernel
+/// source, shape class).
 ///
-/// Entries are keyed by device name, driver version and a hash of the GEMM kernel source, so a driver
-/// update or a kernel change invalidates a tuning by itself (the stale entry is simply never looked up).
+/// Entries are keyed by device name, driver version, a hash of the GEMM kernel source and the
+/// ``GemmShapeClass``, so a driver update or a kernel change invalidates a tuning by itself (the stale
+/// entry is simply never looked up). A file of an older format (version 1, before shape classes) holds
+/// only entries for an older kernel source, so it reads as empty, silently, and the next store replaces it;
+/// a file of a newer format reads as empty with a warning.
 /// A cache that cannot be read or decoded is treated as empty and reported once through `warn`: a
 /// tuning cache is an optimisation, and a broken one must never stop a backend from opening.
 public struct GemmTuningCache: Sendable {
@@ -13,19 +17,22 @@ public struct GemmTuningCache: Sendable {
         public var device: String
         public var driverVersion: String
         public var kernelSourceHash: String
+        public var shapeClass: GemmShapeClass
 
-        public init(device: String, driverVersion: String, kernelSourceHash: String = GemmAutotuner.kernelSourceHash) {
+        public init(device: String, driverVersion: String, kernelSourceHash: String = GemmAutotuner.kernelSourceHash,
+                    shapeClass: GemmShapeClass = .square) {
             self.device = device
             self.driverVersion = driverVersion
             self.kernelSourceHash = kernelSourceHash
+            self.shapeClass = shapeClass
         }
 
-        /// The key of `device` with the GEMM kernel source compiled into this build.
-        public init(_ device: OpenCLDeviceInfo) {
-            self.init(device: device.name, driverVersion: device.driverVersion)
+        /// The key of `device` and `shapeClass` with the GEMM kernel source compiled into this build.
+        public init(_ device: OpenCLDeviceInfo, shapeClass: GemmShapeClass = .square) {
+            self.init(device: device.name, driverVersion: device.driverVersion, shapeClass: shapeClass)
         }
 
-        var text: String { "\(device) | \(driverVersion) | gemm.cl \(kernelSourceHash)" }
+        var text: String { "\(device) | \(driverVersion) | gemm.cl \(kernelSourceHash) | \(shapeClass.rawValue)" }
     }
 
     /// One stored winner.
@@ -33,6 +40,7 @@ public struct GemmTuningCache: Sendable {
         public var device: String
         public var driverVersion: String
         public var kernelSourceHash: String
+        public var shapeClass: GemmShapeClass
         public var tuning: GemmTuning
         /// GFLOP/s the winner reached over the autotuner's timed set.
         public var gflops: Double
@@ -40,9 +48,17 @@ public struct GemmTuningCache: Sendable {
     }
 
     private struct File: Codable {
-        var version = 1
+        var version = GemmTuningCache.formatVersion
         var entries: [String: Entry] = [:]
     }
+
+    /// Only the version, read first so that a file of another format is refused before its entries are decoded.
+    private struct Header: Decodable {
+        var version: Int
+    }
+
+    /// The file format this build reads and writes: 2 added shape classes and the tiled family's new sizes.
+    public static let formatVersion = 2
 
     /// The JSON file this cache reads and writes.
     public let url: URL
@@ -70,7 +86,7 @@ public struct GemmTuningCache: Sendable {
     public func store(_ tuning: GemmTuning, gflops: Double, for key: Key, at date: Date = Date()) throws {
         var file = read()
         file.entries[key.text] = Entry(device: key.device, driverVersion: key.driverVersion, kernelSourceHash: key.kernelSourceHash,
-                                       tuning: tuning, gflops: gflops, tunedAt: date)
+                                       shapeClass: key.shapeClass, tuning: tuning, gflops: gflops, tunedAt: date)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
@@ -89,7 +105,15 @@ public struct GemmTuningCache: Sendable {
         do {
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
-            return try decoder.decode(File.self, from: Data(contentsOf: url))
+            let data = try Data(contentsOf: url)
+            let version = try decoder.decode(Header.self, from: data).version
+            if version < Self.formatVersion { return File() }
+            guard version == Self.formatVersion else {
+                warn("ignoring the GEMM tuning cache \(url.path), written in format \(version) by a newer SwiftNN "
+                     + "(this one reads \(Self.formatVersion)); built-in tile sizes are used, and `nnbench tune` would replace it")
+                return File()
+            }
+            return try decoder.decode(File.self, from: data)
         } catch {
             warn("ignoring the GEMM tuning cache \(url.path), which cannot be read (\(error)); "
                  + "built-in tile sizes are used until `nnbench tune` rewrites it (or delete the file)")

@@ -7,6 +7,7 @@ enum KernelName: String, CaseIterable {
     case gemmTiledNN = "gemm_tiled_nn", gemmTiledNT = "gemm_tiled_nt", gemmTiledTN = "gemm_tiled_tn", gemmTiledTT = "gemm_tiled_tt"
     case gemmVector = "gemm_vector", gemmVectorNarrow = "gemm_vector_narrow"
     case gemmPackA = "gemm_pack_a", gemmPackB = "gemm_pack_b", gemmPackBNarrow = "gemm_pack_b_narrow"
+    case gemmSplitKReduce = "gemm_splitk_reduce"
     // elementwise.cl
     case fill, copy, scale, axpy, multiply
     case reluForward = "relu_forward", tanhForward = "tanh_forward", sigmoidForward = "sigmoid_forward"

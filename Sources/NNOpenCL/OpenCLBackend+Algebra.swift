@@ -6,31 +6,85 @@ extension OpenCLBackend {
                               into c: Tensor, alpha: Float, beta: Float) throws {
         let (m, n, k) = OpCheck.gemmDimensions(a, transposeA: transposeA, b, transposeB: transposeB)
         let (memA, memB, memC) = (try mem(a, "gemm"), try mem(b, "gemm"), try mem(c, "gemm"))
-        let tuning = gemmTuning
-        switch tuning.family {
-        case .tiled:
-            let kernel: KernelName = switch (transposeA, transposeB) {
-            case (false, false): .gemmTiledNN
-            case (false, true): .gemmTiledNT
-            case (true, false): .gemmTiledTN
-            case (true, true): .gemmTiledTT
+        let (tuning, table) = GemmShapeClass.of(m: m, n: n) == .square
+            ? (gemmTuning, kernels) : (skinnyGemmTuning, skinnyKernels ?? kernels)
+        try locked {
+            switch tuning.family {
+            case .tiled:
+                try enqueueTiledGemm(tuning, table, m: m, n: n, k: k, memA, transposeA, memB, transposeB, memC, alpha: alpha, beta: beta,
+                                     bias: nil, relu: false)
+            case .vector:
+                try enqueueVectorGemm(tuning, table, m: m, n: n, k: k, memA, transposeA, memB, transposeB, memC, alpha: alpha, beta: beta)
             }
-            let groups = ((n + tuning.nwg - 1) / tuning.nwg, (m + tuning.mwg - 1) / tuning.mwg)
-            try locked {
-                try launch(kernel, [.int(m), .int(n), .int(k), .float(alpha), .buffer(memA), .buffer(memB), .float(beta), .buffer(memC)],
-                           global: (groups.0 * tuning.ndimc, groups.1 * tuning.mdimc), local: (tuning.ndimc, tuning.mdimc))
-            }
-        case .vector:
-            try locked { try enqueueVectorGemm(m: m, n: n, k: k, memA, transposeA, memB, transposeB, memC, alpha: alpha, beta: beta) }
         }
+    }
+
+    /// The tiled family adds the bias and applies the ReLU as it stores C (one kernel, or the split-K
+    /// reduction); the vector family (CPU drivers, where C is cache-resident) runs the row-vector and
+    /// ReLU ops after the product.
+    public func uncheckedGemmEpilogue(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool,
+                                      into c: Tensor, alpha: Float, bias: Tensor?, relu: Bool) throws {
+        let (m, n, k) = OpCheck.gemmDimensions(a, transposeA: transposeA, b, transposeB: transposeB)
+        let (tuning, table) = GemmShapeClass.of(m: m, n: n) == .square
+            ? (gemmTuning, kernels) : (skinnyGemmTuning, skinnyKernels ?? kernels)
+        guard tuning.family == .tiled else {
+            try uncheckedGemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: alpha, beta: 0)
+            if let bias { try uncheckedAddRowVector(bias, to: c) }
+            if relu { try uncheckedActivationForward(.relu, c, into: c) }
+            return
+        }
+        let (memA, memB, memC) = (try mem(a, "gemm"), try mem(b, "gemm"), try mem(c, "gemm"))
+        let memBias = try bias.map { try mem($0, "gemm") }
+        try locked {
+            try enqueueTiledGemm(tuning, table, m: m, n: n, k: k, memA, transposeA, memB, transposeB, memC, alpha: alpha, beta: 0,
+                                 bias: memBias, relu: relu)
+        }
+    }
+
+    /// The tiled family (see Kernels/gemm.cl): one launch, or with split K a launch into per-slice
+    /// scratch, then a reduction that applies alpha and beta. Call under the lock.
+    private func enqueueTiledGemm(_ tuning: GemmTuning, _ table: KernelTable, m: Int, n: Int, k: Int,
+                                  _ a: cl_mem, _ transposeA: Bool, _ b: cl_mem, _ transposeB: Bool,
+                                  _ c: cl_mem, alpha: Float, beta: Float, bias: cl_mem?, relu: Bool) throws {
+        // Bit 0: add the bias row; bit 1: ReLU (EPILOGUE_BIAS, EPILOGUE_RELU in gemm.cl). An unused bias
+        // argument still needs a valid buffer, so C stands in.
+        let epilogue = (bias == nil ? 0 : 1) | (relu ? 2 : 0)
+        let biasArgument = bias ?? c
+        let kernel: KernelName = switch (transposeA, transposeB) {
+        case (false, false): .gemmTiledNN
+        case (false, true): .gemmTiledNT
+        case (true, false): .gemmTiledTN
+        case (true, true): .gemmTiledTT
+        }
+        var (splits, kPerSplit) = tuning.kSlices(m: m, n: n, k: k, computeUnits: device.computeUnits)
+        if splits > 1, m * n > OpCheck.maxElements / splits { (splits, kPerSplit) = (1, k) }   // scratch would overflow int
+        let groups = ((n + tuning.nwg - 1) / tuning.nwg, (m + tuning.mwg - 1) / tuning.mwg * splits)
+        let global = (groups.0 * tuning.ndimc, groups.1 * tuning.mdimc), local = (tuning.ndimc, tuning.mdimc)
+        guard splits > 1 else {
+            try table.launch(kernel, on: queue, [.int(m), .int(n), .int(k), .float(alpha), .buffer(a), .buffer(b), .float(beta),
+                                                 .buffer(c), .int(kPerSplit), .buffer(biasArgument), .int(epilogue)],
+                             global: global, local: local)
+            return
+        }
+        let partials = try scratchBuffer(.gemmSplitK, count: splits * m * n)
+        try table.launch(kernel, on: queue, [.int(m), .int(n), .int(k), .float(1), .buffer(a), .buffer(b), .float(0),
+                                             .buffer(partials), .int(kPerSplit), .buffer(biasArgument), .int(0)],
+                         global: global, local: local)
+        try table.launch(.gemmSplitKReduce, on: queue, [.int(m * n), .int(splits), .float(alpha), .buffer(partials), .float(beta), .buffer(c),
+                                                        .int(n), .buffer(biasArgument), .int(epilogue)],
+                         global: (m * n, 1), local: (Self.flatGroupSize, 1))
     }
 
     /// The vector family (see Kernels/gemm.cl): a narrow kernel for N ≤ one vector, else op(B) packed into
     /// K × NR panels (an O(k·n) copy against the O(m·n·k) product, so that the micro-kernel streams
     /// through B in order) and op(A) read in place or, when the tuning says so, packed too. Call under the lock.
-    private func enqueueVectorGemm(m: Int, n: Int, k: Int, _ a: cl_mem, _ transposeA: Bool, _ b: cl_mem, _ transposeB: Bool,
+    private func enqueueVectorGemm(_ tuning: GemmTuning, _ table: KernelTable, m: Int, n: Int, k: Int,
+                                   _ a: cl_mem, _ transposeA: Bool, _ b: cl_mem, _ transposeB: Bool,
                                    _ c: cl_mem, alpha: Float, beta: Float) throws {
-        let tuning = gemmTuning
+        func launch<let count: Int>(_ name: KernelName, _ arguments: InlineArray<count, KernelArgument>,
+                                    global: (Int, Int), local: (Int, Int)) throws {
+            try table.launch(name, on: queue, arguments, global: global, local: local)
+        }
         let group = Self.flatGroupSize
         // op(A)[i][k] = a[i·aRow + k·aStep] for A (aRow = K, aStep = 1) and for A^T (aRow = 1, aStep = M).
         let (aRow, aStep) = transposeA ? (1, m) : (k, 1)

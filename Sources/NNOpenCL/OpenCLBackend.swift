@@ -20,12 +20,15 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public let precision = Precision.float32
     public var deviceDescription: String {
         "\(device.name) (\(device.type.rawValue), \(device.platformName), driver \(device.driverVersion)); GEMM \(gemmTuning)"
+            + (skinnyGemmTuning == gemmTuning ? "" : ", skinny GEMM \(skinnyGemmTuning)")
     }
 
     /// The device this backend runs on.
     public let device: OpenCLDeviceInfo
-    /// The GEMM kernel family and tile sizes in use.
+    /// The GEMM kernel family and tile sizes of products whose C is large (``GemmShapeClass/square``).
     public let gemmTuning: GemmTuning
+    /// The GEMM tuning of products whose C is small (``GemmShapeClass/skinny``), e.g. an MLP layer at batch 256.
+    public let skinnyGemmTuning: GemmTuning
     /// The shapes of the memory-bound kernels (softmax, classifier heads, batch norm, element-wise,
     /// dropout, optimizer updates): the CPU or the GPU shape.
     public let memoryKernels: MemoryKernelFamily
@@ -33,12 +36,15 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     let program: CompiledProgram
     let queue: cl_command_queue
     let kernels: KernelTable
+    /// The kernels of a second program built with ``skinnyGemmTuning``'s sizes; nil when both classes
+    /// compile alike (their tunings may still differ in the run-time split-K limit). Only its GEMM kernels are launched.
+    let skinnyKernels: KernelTable?
     let lock = NSLock()
     // Scratch buffers reused across ops (GEMM packing, partial sums), grown on demand. Guarded by `lock`.
     private var scratch: [ScratchRole: OpenCLBuffer] = [:]
 
     enum ScratchRole: Hashable {
-        case gemmPackedA, gemmPackedB, partials, partials2, perRowLoss
+        case gemmPackedA, gemmPackedB, gemmSplitK, partials, partials2, perRowLoss
     }
 
     /// Every platform's devices, flattened in the order `NN_OPENCL_DEVICE` indices count them.
@@ -54,26 +60,46 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///     picks the first GPU, else the first device.
     ///   - gemmTuning: GEMM kernel family and tile sizes; `nil` asks ``GemmAutotuner`` under the mode
     ///     `NN_GEMM_TUNING` names (by default: the on-disk tuning cache, else ``GemmTuning/defaults(for:)``;
-    ///     it never tunes unless told to).
+    ///     it never tunes unless told to). A tuning given here serves every shape unless
+    ///     `skinnyGemmTuning` is given too, so a test or tool can force one family on any device.
+    ///   - skinnyGemmTuning: the tuning of ``GemmShapeClass/skinny`` products; `nil` takes `gemmTuning`
+    ///     when that is given, else asks ``GemmAutotuner`` for the skinny class.
     ///   - memoryKernels: the shapes of the memory-bound kernels; `nil` reads `NN_OPENCL_KERNEL_SHAPES`
     ///     (`gpu`, `cpu` or `auto`), and when that is unset or `auto`, picks ``MemoryKernelFamily/defaults(for:)``.
     /// - Throws: `NNError.backendUnavailable(backend:reason:)` when no device exists or the selector
-    ///   matches none; `NNError.invalidArgument(op:detail:)` when `NN_OPENCL_KERNEL_SHAPES` has another value; `NNError.deviceFailure(call:detail:)` (with the build log) when the driver fails.
-    public init(deviceSelector: String? = nil, gemmTuning: GemmTuning? = nil,
-                memoryKernels: MemoryKernelFamily? = nil) throws {
+    ///   matches none; `NNError.invalidArgument(op:detail:)` when `NN_OPENCL_KERNEL_SHAPES` has another value;
+    ///   `NNError.deviceFailure(call:detail:)` (with the build log) when the driver fails.
+    public convenience init(deviceSelector: String? = nil, gemmTuning: GemmTuning? = nil, skinnyGemmTuning: GemmTuning? = nil,
+                            memoryKernels: MemoryKernelFamily? = nil) throws {
+        try self.init(deviceSelector: deviceSelector, gemmTuning: gemmTuning, skinnyGemmTuning: skinnyGemmTuning,
+                      memoryKernels: memoryKernels, retainPrograms: true)
+    }
+
+    /// `retainPrograms: false` builds programs that live only as long as this backend (see `ProgramCache`).
+    init(deviceSelector: String?, gemmTuning: GemmTuning?, skinnyGemmTuning: GemmTuning?,
+         memoryKernels: MemoryKernelFamily?, retainPrograms: Bool) throws {
         let devices = try DeviceDiscovery.discover()
         let selector = deviceSelector ?? ProcessInfo.processInfo.environment[DeviceDiscovery.environmentVariable]
         let chosen = try DeviceDiscovery.select(selector, from: devices)
         let shapes = try memoryKernels ?? MemoryKernelFamily.resolve(
             ProcessInfo.processInfo.environment[MemoryKernelFamily.environmentVariable], for: chosen.info)
-        let tuning = try gemmTuning ?? GemmAutotuner.tuning(for: chosen.info, mode: GemmAutotuner.Mode.fromEnvironment())
+        // The mode is read only when the autotuner is asked, so a bad NN_GEMM_TUNING cannot stop an explicit tuning.
+        let mode: GemmAutotuner.Mode = gemmTuning == nil ? try GemmAutotuner.Mode.fromEnvironment() : .off
+        let tuning = try gemmTuning ?? GemmAutotuner.tuning(for: chosen.info, shapeClass: .square, mode: mode)
+        let skinnyTuning = try skinnyGemmTuning
+            ?? (gemmTuning != nil ? tuning : GemmAutotuner.tuning(for: chosen.info, shapeClass: .skinny, mode: mode))
         try tuning.validate()
+        try skinnyTuning.validate()
 
         // IEEE semantics on purpose (no -cl-fast-relaxed-math, no -cl-mad-enable): the conformance
         // suite compares against the native backend, and Kahan sums need unreassociated arithmetic.
-        let options = "-cl-std=CL1.2 \(tuning.buildOptions) -DREDUCE_WG=\(Self.reduceGroupSize) "
-            + "-DROW_WG_ITEMS=\(Self.rowGroupItems) -DBN_VECTORS=\(Self.batchNormVectors)"
-        let program = try ProgramCache.shared.program(for: chosen, options: options)
+        func options(_ tuning: GemmTuning) -> String {
+            "-cl-std=CL1.2 \(tuning.buildOptions) -DREDUCE_WG=\(Self.reduceGroupSize) "
+                + "-DROW_WG_ITEMS=\(Self.rowGroupItems) -DBN_VECTORS=\(Self.batchNormVectors)"
+        }
+        let program = try ProgramCache.shared.program(for: chosen, options: options(tuning), retain: retainPrograms)
+        let skinnyProgram = skinnyTuning.buildOptions == tuning.buildOptions ? nil
+            : try ProgramCache.shared.program(for: chosen, options: options(skinnyTuning), retain: retainPrograms)
 
         var status: cl_int = CL_SUCCESS
         guard let queue = clCreateCommandQueue(program.context.context, chosen.device, 0, &status), status == CL_SUCCESS else {
@@ -81,6 +107,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
         do {
             self.kernels = try KernelTable(program: program)
+            self.skinnyKernels = try skinnyProgram.map { try KernelTable(program: $0) }
         } catch {
             clReleaseCommandQueue(queue)
             throw error
@@ -89,6 +116,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         self.program = program
         self.device = chosen.info
         self.gemmTuning = tuning
+        self.skinnyGemmTuning = skinnyTuning
         self.memoryKernels = shapes
     }
 

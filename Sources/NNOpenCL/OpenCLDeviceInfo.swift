@@ -29,6 +29,26 @@ public struct OpenCLDeviceInfo: Sendable, Hashable, CustomStringConvertible {
     /// CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT: 16 on AVX-512 CPUs, 8 on AVX2, often 1 on GPUs.
     public let preferredFloatVectorWidth: Int
 
+    /// A device description from its parts: discovery fills it from the driver; tests build one to
+    /// exercise device-dependent choices (the autotuner's pruning, say) without that device.
+    public init(index: Int, platformName: String, platformVersion: String, name: String, vendor: String,
+                type: OpenCLDeviceType, driverVersion: String, openCLVersion: String, computeUnits: Int,
+                globalMemoryBytes: UInt64, localMemoryBytes: UInt64, maxWorkGroupSize: Int, preferredFloatVectorWidth: Int) {
+        self.index = index
+        self.platformName = platformName
+        self.platformVersion = platformVersion
+        self.name = name
+        self.vendor = vendor
+        self.type = type
+        self.driverVersion = driverVersion
+        self.openCLVersion = openCLVersion
+        self.computeUnits = computeUnits
+        self.globalMemoryBytes = globalMemoryBytes
+        self.localMemoryBytes = localMemoryBytes
+        self.maxWorkGroupSize = maxWorkGroupSize
+        self.preferredFloatVectorWidth = preferredFloatVectorWidth
+    }
+
     public var description: String {
         let mib = globalMemoryBytes / (1 << 20)
         return "[\(index)] \(name) (\(type.rawValue), \(vendor)) on \(platformName): driver \(driverVersion), "

@@ -61,7 +61,10 @@ final class ProgramCache: @unchecked Sendable {
         KernelSources.all.map { "// ===== \($0.name).cl =====\n\($0.source)" }.joined(separator: "\n")
     }
 
-    func program(for device: DiscoveredDevice, options: String) throws -> CompiledProgram {
+    /// The program for `device` built with `options`: the cached one, else a new build, kept for later
+    /// callers unless `retain` is false (the autotuner's candidates, each built once and dropped
+    /// with its backend, so that a GPU tune does not hold a hundred programs for the rest of the process).
+    func program(for device: DiscoveredDevice, options: String, retain: Bool = true) throws -> CompiledProgram {
         lock.lock()
         defer { lock.unlock() }
         let deviceKey = UInt(bitPattern: device.device)
@@ -76,7 +79,7 @@ final class ProgramCache: @unchecked Sendable {
             contexts[deviceKey] = context
         }
         let built = try Self.build(Self.librarySource, on: context, options: options)
-        programs[key] = built
+        if retain { programs[key] = built }
         return built
     }
 

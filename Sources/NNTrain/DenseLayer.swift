@@ -80,8 +80,8 @@ final class DenseLayer: Layer {
             Buffers(output: try backend.makeTensor(Shape(x.rows, weight.value.rows)),
                     inputGradient: try backend.makeTensor(Shape(x.rows, inputWidth)))
         }
-        try backend.gemm(x, transposeA: false, weight.value, transposeB: true, into: b.output, alpha: 1, beta: 0)
-        if let bias { try backend.addRowVector(bias.value, to: b.output) }
+        // One op, so a backend can fuse the bias into the product's store (the OpenCL tiled family does).
+        try backend.gemm(x, transposeA: false, weight.value, transposeB: true, into: b.output, alpha: 1, bias: bias?.value, relu: false)
         savedInput = context.training ? x : nil
         savedBuffers = b
         return b.output

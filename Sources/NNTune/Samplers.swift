@@ -11,6 +11,35 @@ public enum SamplerKind: String, Sendable, Codable, CaseIterable {
     /// Random start-up trials, then the tree-structured Parzen estimator (``TPESampler``): each new
     /// trial drawn where the best finished trials are dense.
     case tpe
+    /// Random start-up trials, then Bayesian optimisation with a Gaussian process (``GPSampler``):
+    /// each new trial where the expected improvement over the best trial is largest.
+    case gp
+
+    /// Whether trials are drawn one at a time from what has finished (``TPESampler``, ``GPSampler``)
+    /// rather than planned a round at a time.
+    public var isModelBased: Bool { self == .tpe || self == .gp }
+}
+
+/// A finished trial as a model-based sampler sees it: its values and its objective.
+public struct TrialObservation: Sendable, Equatable {
+    /// Its hyperparameters.
+    public var assignment: Assignment
+    /// Its dev accuracy (higher is better); for a pruned trial, an estimate of its final one.
+    public var objective: Double
+
+    /// An observation.
+    public init(assignment: Assignment, objective: Double) {
+        self.assignment = assignment
+        self.objective = objective
+    }
+
+    /// The median of `values`, nil when there are none.
+    static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
 }
 
 /// Seeded random draws from a box.

@@ -130,7 +130,7 @@ public final class StudyRunner {
     private func plan(round: Int, box: SearchBox) throws {
         let assignments: [Assignment]
         switch configuration.sampler {
-        case .tpe:
+        case .tpe, .gp:
             // Drawn one at a time as workers free up (see nextModelBasedTrial), from what has finished by then.
             assignments = []
         case .random:
@@ -154,7 +154,7 @@ public final class StudyRunner {
     /// Tops round `round` up to the configured trials per round (a study resumed with a larger
     /// `--trials`). Earlier rounds stay as they are: the later boxes were fitted to their trials.
     private func extend(round: Int, box: SearchBox) throws {
-        guard configuration.sampler == .random else { return }  // TPE tops its rounds up as it goes
+        guard configuration.sampler == .random else { return }  // model-based samplers top their rounds up as they go
         let existing = try store.trials(round: round).count
         guard existing < configuration.trialsPerRound else { return }
         let sampler = RandomSampler(seed: configuration.seed)
@@ -194,7 +194,7 @@ public final class StudyRunner {
     private func isComplete(round: Int) throws -> Bool {
         let trials = try store.trials(round: round)
         guard trials.allSatisfy({ $0.status.isFinished }) else { return false }
-        return configuration.sampler != .tpe || trials.count >= configuration.trialsPerRound
+        return !configuration.sampler.isModelBased || trials.count >= configuration.trialsPerRound
     }
 
     /// Every heartbeat interval: says the coordinator is alive, and re-queues (or, past the retry
@@ -206,33 +206,52 @@ public final class StudyRunner {
         try executor.reclaimSilentTrials()
     }
 
-    /// With the TPE sampler: draws as many new trials as there are free slots here and idle workers
+    /// With a model-based sampler: draws as many new trials as there are free slots here and idle workers
     /// elsewhere, from every trial finished by now, as late as possible (see ``nextModelBasedTrial``).
     private func topUpModelBasedTrials(round: Int, box: SearchBox) throws {
-        guard configuration.sampler == .tpe else { return }
+        guard configuration.sampler.isModelBased else { return }
         let wanted = executor.freeSlots + (try store.idleSlots(within: max(2, 4 * options.pollInterval))) - (try store.pendingCount())
         for _ in 0..<max(0, wanted) {
             guard try nextModelBasedTrial(round: round, box: box) != nil else { break }
         }
     }
 
-    /// With the TPE sampler: the round's next trial, drawn from every finished trial of the study, and
-    /// stored as pending; nil when the round has all its trials. Pruned trials count with the last dev
-    /// accuracy they reached, failed ones (a diverged rate, a crash) as 0: left out, they would leave
-    /// their region looking unexplored, and TPE would keep drawing there.
+    /// With a model-based sampler: the round's next trial, drawn from every finished trial of the
+    /// study, and stored as pending; nil when the round has all its trials. A pruned trial counts with
+    /// the last dev accuracy it reached plus the median of what completed trials gained after that
+    /// epoch (its figure after one epoch would rank a promising region below a mediocre one that ran
+    /// to the end); failed ones (a diverged rate, a crash) count as 0: left out, they would leave
+    /// their region looking unexplored, and the sampler would keep drawing there. The GP sampler also
+    /// sees the trials not yet finished, so that draws made together spread out.
     private func nextModelBasedTrial(round: Int, box: SearchBox) throws -> TrialRecord? {
-        guard configuration.sampler == .tpe else { return nil }
+        guard configuration.sampler.isModelBased else { return nil }
         let planned = try store.trials(round: round).count
         guard planned < configuration.trialsPerRound else { return nil }
-        var history: [TPESampler.Observation] = []
-        for t in try store.trials() where t.status.isFinished {
+        var history: [TrialObservation] = [], unfinished: [Assignment] = []
+        var medianGain: [Int: Double] = [:]
+        for t in try store.trials() {
+            guard t.status.isFinished else {
+                unfinished.append(t.assignment)
+                continue
+            }
             var objective = t.result?.devAccuracy
-            if objective == nil, t.status == .pruned { objective = try store.epochs(of: t.id).last { $0.devAccuracy != nil }?.devAccuracy }
+            if objective == nil, t.status == .pruned, let last = try store.epochs(of: t.id).last(where: { $0.devAccuracy != nil }),
+               let reached = last.devAccuracy {
+                if medianGain[last.epoch] == nil { medianGain[last.epoch] = TrialObservation.median(try store.completedGains(fromEpoch: last.epoch)) ?? 0 }
+                objective = reached + (medianGain[last.epoch] ?? 0)
+            }
             if t.status == .failed { objective = 0 }
             if let objective { history.append(.init(assignment: t.assignment, objective: objective)) }
         }
-        let assignment = TPESampler(seed: configuration.seed)
-            .assignment(round: round, trial: planned, box: box, space: configuration.space, history: history)
+        let assignment: Assignment
+        switch configuration.sampler {
+        case .gp:
+            assignment = GPSampler(seed: configuration.seed).assignment(
+                round: round, trial: planned, box: box, space: configuration.space, history: history, pending: unfinished)
+        default:
+            assignment = TPESampler(seed: configuration.seed)
+                .assignment(round: round, trial: planned, box: box, space: configuration.space, history: history)
+        }
         guard let id = try store.addTrials(round: round, assignments: [assignment]).first else { return nil }
         return try store.trial(id: id)
     }

@@ -561,6 +561,16 @@ public final class StudyStore {
         }
     }
 
+    /// For every completed (`done`) trial that reported a dev accuracy at `epoch`: its objective minus
+    /// that accuracy, what the rest of its epochs added. Model-based samplers project a pruned trial's
+    /// last figure with it.
+    public func completedGains(fromEpoch epoch: Int) throws -> [Double] {
+        try db.query("""
+            SELECT t.objective - e.dev_accuracy FROM trial_epochs e JOIN trials t ON t.id = e.trial
+            WHERE t.status = 'done' AND e.epoch = ? AND e.dev_accuracy IS NOT NULL AND t.objective IS NOT NULL
+            """, [.integer(Int64(epoch))]).compactMap { $0[0].double }
+    }
+
     /// Dev accuracy at `epoch` of every completed (`done`) trial that reported it: the median rule's reference.
     public func completedDevAccuracies(atEpoch epoch: Int) throws -> [Double] {
         try db.query("""

@@ -22,19 +22,8 @@ public struct TPESampler: Sendable {
     /// Candidates drawn from the good trials' density per new trial.
     public var candidates: Int
 
-    /// A finished trial: its values and its objective (dev accuracy; higher is better).
-    public struct Observation: Sendable, Equatable {
-        /// Its hyperparameters.
-        public var assignment: Assignment
-        /// Its dev accuracy (higher is better).
-        public var objective: Double
-
-        /// An observation.
-        public init(assignment: Assignment, objective: Double) {
-            self.assignment = assignment
-            self.objective = objective
-        }
-    }
+    /// A finished trial, as every model-based sampler sees it.
+    public typealias Observation = TrialObservation
 
     /// A tree-structured Parzen estimator with `startupTrials` random trials first.
     public init(seed: UInt64, startupTrials: Int = 10, candidates: Int = 24) {
@@ -47,7 +36,7 @@ public struct TPESampler: Sendable {
     static func goodCount(_ count: Int) -> Int { min(max(Int((0.1 * Double(count)).rounded(.up)), 1), 25) }
 
     /// Trial `trial` of round `round`, drawn from `box` given the finished trials in `history`.
-    public func assignment(round: Int, trial: Int, box: SearchBox, space: SearchSpace, history: [Observation]) -> Assignment {
+    public func assignment(round: Int, trial: Int, box: SearchBox, space: SearchSpace, history: [TrialObservation]) -> Assignment {
         let usable = history.filter { $0.objective.isFinite }
         guard usable.count >= max(startupTrials, 2) else {
             return RandomSampler(seed: seed).assignment(round: round, trial: trial, box: box, space: space)

@@ -45,15 +45,21 @@ struct DevicesCommand: ParsableCommand {
             return
         }
         let report = BackendSelection.deviceReport()
-        let tunings = report.openCLDevices.map { (device: $0, tuning: GemmAutotuner.cachedTuning(for: $0)) }
+        // One row per device and tuned shape class (CPU drivers: one tuning for every shape).
+        let tunings = report.openCLDevices.flatMap { device in
+            GemmAutotuner.shapeClasses(for: device).map { shapeClass in
+                (device: device, shapeClass: shapeClass, tuning: GemmAutotuner.cachedTuning(for: device, shapeClass: shapeClass))
+            }
+        }
         guard json else {
             Terminal.printLine(report.description)
             if !tunings.isEmpty {
                 Terminal.printLine("GEMM tuning (\(GemmAutotuner.cacheURL.path)):")
-                for (device, tuning) in tunings {
+                for (device, shapeClass, tuning) in tunings {
                     let state = tuning.map { "tuned: \($0)" }
-                        ?? "not tuned, built-in \(GemmTuning.defaults(for: device)) (run `nn devices --tune`)"
-                    Terminal.printLine("  [\(device.index)] \(state)")
+                        ?? "not tuned, built-in \(GemmTuning.defaults(for: device, shapeClass: shapeClass)) (run `nn devices --tune`)"
+                    let label = GemmAutotuner.shapeClasses(for: device).count > 1 ? " \(shapeClass.rawValue)" : ""
+                    Terminal.printLine("  [\(device.index)]\(label) \(state)")
                 }
             }
             return
@@ -66,7 +72,7 @@ struct DevicesCommand: ParsableCommand {
         line.add("backends", report.backends.map(\.name).joined(separator: ", "))
         line.add("opencl_devices", report.openCLDevices.map(\.description).joined(separator: "; "))
         line.add("opencl_problem", report.openCLListingProblem)
-        line.add("gemm_tuning", tunings.map { "[\($0.device.index)] " + ($0.tuning.map { "tuned \($0)" } ?? "default") }
+        line.add("gemm_tuning", tunings.map { "[\($0.device.index)] \($0.shapeClass.rawValue) " + ($0.tuning.map { "tuned \($0)" } ?? "default") }
             .joined(separator: "; "))
         Terminal.printLine(line.text)
     }

@@ -9,10 +9,13 @@ struct TuneCommand: ParsableCommand {
         commandName: "tune",
         abstract: "Autotune the OpenCL GEMM tile sizes for a device and cache the winner.",
         discussion: """
-            Each candidate is checked against a Float64 reference product (every transpose, the narrow and \
-            edge paths) and rejected if wrong, then timed on 512³ and the MLP layer shapes. The winner goes to \
-            \(GemmAutotuner.cacheURL.path) (NN_GEMM_TUNING_CACHE overrides), keyed by device, driver and \
-            kernel source; NN_GEMM_TUNING=off makes backends ignore it.
+            Each candidate is checked against a Float64 reference product (every transpose, the narrow, \
+            edge and split-K paths) and rejected if wrong, then timed. CPU drivers: a few vector-family \
+            block shapes, timed on 512³ and the MLP layer shapes. GPUs: a fixed-seed sample of the tiled \
+            family's CLBlast-style space, pruned by the device's limits, per shape class (square: 2048³; \
+            skinny: the batch-256 MLP layers), about a minute per class. The winners go to \
+            \(GemmAutotuner.cacheURL.path) (NN_GEMM_TUNING_CACHE overrides), keyed by device, driver, \
+            kernel source and shape class; NN_GEMM_TUNING=off makes backends ignore them.
             """)
 
     @Option(help: "OpenCL device: an index or part of a name, as `nn devices` lists them. Default: NN_OPENCL_DEVICE, else the first GPU, else the first device.")

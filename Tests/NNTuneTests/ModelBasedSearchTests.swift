@@ -98,9 +98,19 @@ final class ModelBasedSearchTests: XCTestCase {
 
     /// A whole TPE study with ASHA on worker processes: every trial of the budget runs once, the
     /// ones ASHA stops are marked pruned with its reason, none is pruned after its last epoch, and the
-    /// report says what pruning saved. Trials that crash are simply left out of TPE's history.
+    /// report says what pruning saved. Trials that crash count as failed in the sampler's history.
     func testTPEStudyWithASHAOnWorkers() throws {
-        let dir = try makeTemporaryDirectory("tpe-asha")
+        try studyWithASHAOnWorkers(sampler: .tpe)
+    }
+
+    /// The same with the Gaussian-process sampler, which also sees the trial still running beside
+    /// the one it draws (two workers).
+    func testGPStudyWithASHAOnWorkers() throws {
+        try studyWithASHAOnWorkers(sampler: .gp)
+    }
+
+    private func studyWithASHAOnWorkers(sampler: SamplerKind) throws {
+        let dir = try makeTemporaryDirectory("\(sampler.rawValue)-asha")
         defer { try? FileManager.default.removeItem(at: dir) }
         var fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
         fake.epochs = 9
@@ -108,7 +118,7 @@ final class ModelBasedSearchTests: XCTestCase {
         fake.crashAboveLearningRate = 0.5
         let worker = try fake.install()
         let space = try learningRateSpace()
-        let configuration = StudyConfiguration(space: space, sampler: .tpe, seed: 3, trialsPerRound: 24)
+        let configuration = StudyConfiguration(space: space, sampler: sampler, seed: 3, trialsPerRound: 24)
         let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
         try store.saveConfiguration(configuration)
         let runner = StudyRunner(store: store, configuration: configuration, directory: dir, worker: worker,
@@ -128,12 +138,12 @@ final class ModelBasedSearchTests: XCTestCase {
             XCTAssertLessThan(try XCTUnwrap(rung, t.error ?? ""), 9, "no trial is pruned at its last epoch")
         }
         XCTAssertTrue(trials.contains { $0.status == .done }, "the promising ones ran their 9 epochs")
-        let report = try StudyReport(name: "tpe-asha", store: store)
+        let report = try StudyReport(name: "\(sampler.rawValue)-asha", store: store)
         XCTAssertTrue(report.table(top: 3).contains("pruning: \(pruned.count) trial"), report.table(top: 3))
         XCTAssertGreaterThan(report.pruningSavings?.saved ?? 0, 0)
         // Which trials have finished when the next one is drawn depends on the workers' timing, so how
-        // closely TPE homes in here varies from run to run (testTPEBeatsRandomAtEqualBudget measures
-        // that deterministically); what must hold is that every draw is a new point within the bounds.
+        // closely the sampler homes in here varies from run to run (testTPEBeatsRandomAtEqualBudget and
+        // GPSamplerTests measure that deterministically); what must hold is that every draw is a new point within the bounds.
         let rates = trials.compactMap { $0.assignment["lr"]?.numericValue }
         XCTAssertEqual(Set(rates).count, 24, "\(rates)")
         XCTAssertTrue(rates.allSatisfy { (1e-4...1).contains($0) }, "\(rates)")

@@ -1,0 +1,55 @@
+import Foundation
+import NNCore
+@testable import NNOpenCL
+import XCTest
+
+/// The autotuner's measuring loop with GPU-style plans (tiled candidates, two shape classes, a time
+/// budget) run on whatever device is present, PoCL in CI: no GPU is needed to check that each class
+/// verifies, rejects, times, stops on its budget and stores its own winner.
+final class GemmTunePipelineTests: XCTestCase {
+    func testGpuStylePlansVerifyMeasureAndStoreEachClass() throws {
+        let devices: [OpenCLDeviceInfo]
+        do {
+            devices = try OpenCLBackend.availableDevices()
+        } catch {
+            if ProcessInfo.processInfo.environment["NN_SKIP_OPENCL"] == "1" { throw XCTSkip("OpenCL unavailable: \(error)") }
+            throw error
+        }
+        let device = try XCTUnwrap(devices.first)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftnn-tune-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cache = GemmTuningCache(url: directory.appendingPathComponent("gemm-tuning.json"), warn: { _ in })
+
+        let tunings = GemmTiledTests.representativeTunings
+        let invalid = GemmTuning(family: .tiled, vwm: 3)
+        let plans = [
+            // 1024 × 1024 is a square-class C; k = 4 keeps it quick on a CPU.
+            GemmAutotuner.ClassPlan(shapeClass: .square, candidates: [tunings[2], invalid, tunings[5]],
+                                    timed: [(1024, 1024, 4, false, false)], secondsBudget: nil, spaceSize: 3),
+            // A zero budget still measures the first two candidates, then stops.
+            GemmAutotuner.ClassPlan(shapeClass: .skinny, candidates: [tunings[3], tunings[4], tunings[5]],
+                                    timed: [(64, 48, 100, false, true), (100, 30, 64, true, false)], secondsBudget: 0, spaceSize: 3),
+        ]
+        var heard: [GemmAutotuner.CandidateResult] = []
+        let report = try GemmAutotuner.tune(device: device, plans: plans, cache: cache) { heard.append($0) }
+
+        XCTAssertEqual(report.classes.map(\.shapeClass), [.square, .skinny])
+        XCTAssertEqual(heard.count, 5, "progress hears every measured candidate")
+        let square = report.classes[0], skinny = report.classes[1]
+        XCTAssertEqual(square.candidates.map(\.tuning), [tunings[2], invalid, tunings[5]])
+        XCTAssertNil(square.candidates[1].gflops)
+        XCTAssertTrue(square.candidates[1].rejection?.contains("VWM and VWN") ?? false, "\(square.candidates[1].summary)")
+        for result in square.candidates where result.tuning != invalid {
+            XCTAssertNotNil(result.gflops, result.summary)   // verified against the reference, then timed
+        }
+        XCTAssertEqual(skinny.candidates.count, 2, "the budget stops the skinny search after two")
+        XCTAssertTrue([tunings[2], tunings[5]].contains(square.chosen))
+        XCTAssertTrue([tunings[3], tunings[4]].contains(skinny.chosen))
+
+        for (shapeClass, chosen) in [(GemmShapeClass.square, square.chosen), (.skinny, skinny.chosen)] {
+            XCTAssertEqual(cache.entry(for: GemmTuningCache.Key(device, shapeClass: shapeClass))?.tuning, chosen, "\(shapeClass)")
+        }
+        XCTAssertTrue(report.description.contains("skinny winner: "), report.description)
+        XCTAssertTrue(report.description.contains("rejected: "), report.description)
+    }
+}

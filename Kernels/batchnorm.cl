@@ -1,52 +1,113 @@
 // Batch normalisation per feature (= per column of a row-major m x n matrix), PyTorch BatchNorm1d
-// numerics. Statistics are two-pass: the mean first (column_partials + column_finish from
-// algebra.cl), then the sum of squared deviations from that mean, so a feature with a large mean
-// and small spread (1e4 + N(0, 1)) keeps its variance. Column sums run over chunks of rows with
-// Kahan compensation, and the chunks are combined in a second pass.
+// numerics. Statistics are two-pass accurate, so a feature with a large mean and small spread
+// (1e4 + N(0, 1)) keeps its variance over 10^5 rows, in both kernel shapes:
+// - GPU shape (this first part): work-groups of BN_WG_COLS adjacent columns x BN_WG_ROWS row lanes
+//   over a chunk of rows, so each load instruction reads BN_WG_COLS consecutive floats of one row
+//   (coalesced). A chunk's items sum their rows with Kahan compensation, the lanes combine in local
+//   memory, and the chunk's mean is subtracted in a second sweep over the same rows (from cache) for
+//   its sum of squared deviations M2. A second launch combines the chunks per column exactly:
+//   mean = sum / m and M2 = sum over chunks of (M2_p + rows_p (mean_p - mean)^2), Kahan-compensated.
+//   The element-wise passes are float4 grid-stride loops.
+// - CPU shape (the whole-column kernels at the end): one work-item per block of columns.
 
-// partials[p * n + j] = sum over the rows of chunk p of (x[i, j] - mean[j])^2.
-__kernel void bn_centered_square_partials(const __global float* x, const __global float* mean,
-                                          const int m, const int n, const int rowsPerChunk,
-                                          __global float* partials) {
-    const int j = get_global_id(0);
-    const int p = get_global_id(1);
-    if (j >= n) return;
-    const int r0 = p * rowsPerChunk;
-    const int r1 = min(m, r0 + rowsPerChunk);
-    const float mu = mean[j];
-    float sum = 0.0f, comp = 0.0f;
-    for (int i = r0; i < r1; ++i) {
-        const float d = x[i * n + j] - mu;
-        kahan_add(&sum, &comp, d * d);
+#ifndef BN_WG_COLS
+#define BN_WG_COLS 32
+#endif
+#ifndef BN_WG_ROWS
+#define BN_WG_ROWS 8
+#endif
+
+// Sum over the BN_WG_ROWS row lanes of each column of a (BN_WG_COLS, BN_WG_ROWS) work-group; every
+// item of the column gets it.
+inline float bn_lane_sum(__local float* scratch, const float v) {
+    const int lx = get_local_id(0), ly = get_local_id(1);
+    scratch[ly * BN_WG_COLS + lx] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = BN_WG_ROWS / 2; s > 0; s >>= 1) {
+        if (ly < s) scratch[ly * BN_WG_COLS + lx] += scratch[(ly + s) * BN_WG_COLS + lx];
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
-    partials[p * n + j] = sum;
+    const float r = scratch[lx];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
 }
 
-// Biased variance -> saved 1/sqrt(var + eps); running statistics r <- beta r + (1 - beta) theta with
-// the unbiased variance var * m / (m - 1) (var itself when m == 1).
-__kernel void bn_finish_statistics(const __global float* partials, const int chunks, const int n, const int m,
-                                   const float epsilon, const float averagingBeta,
-                                   const __global float* mean, __global float* invStd,
-                                   __global float* runningMean, __global float* runningVariance) {
-    const int j = get_global_id(0);
-    if (j >= n) return;
-    float sum = 0.0f, comp = 0.0f;
-    for (int p = 0; p < chunks; ++p) kahan_add(&sum, &comp, partials[p * n + j]);
-    const float variance = sum / (float)m;
+// Per chunk p of rowsPerChunk rows: partialSum[p * n + j] = sum of x[i, j] and partialM2[p * n + j] =
+// sum of (x[i, j] - chunk mean)^2 over the chunk's rows.
+__kernel __attribute__((reqd_work_group_size(BN_WG_COLS, BN_WG_ROWS, 1)))
+void bn_statistics_partials(const __global float* x, const int m, const int n, const int rowsPerChunk,
+                            __global float* partialSum, __global float* partialM2) {
+    __local float scratch[BN_WG_COLS * BN_WG_ROWS];
+    const int j = get_global_id(0), p = get_group_id(1), ly = get_local_id(1);
+    const int active = j < n;
+    const int r0 = p * rowsPerChunk, r1 = min(m, r0 + rowsPerChunk);
+    float s = 0.0f, c = 0.0f;
+    if (active) for (int i = r0 + ly; i < r1; i += BN_WG_ROWS) kahan_add(&s, &c, x[i * n + j]);
+    const float sum = bn_lane_sum(scratch, s);
+    const float mu = sum / (float)max(1, r1 - r0);
+    s = 0.0f; c = 0.0f;
+    if (active) for (int i = r0 + ly; i < r1; i += BN_WG_ROWS) {
+        const float d = x[i * n + j] - mu;
+        kahan_add(&s, &c, d * d);
+    }
+    const float m2 = bn_lane_sum(scratch, s);
+    if (active && ly == 0) {
+        partialSum[p * n + j] = sum;
+        partialM2[p * n + j] = m2;
+    }
+}
+
+// Combines the chunks: saved mean and 1/sqrt(var + eps) from the biased variance; running statistics
+// r <- beta r + (1 - beta) theta with the unbiased variance var * m / (m - 1) (var itself when m == 1).
+// One work-group row per column block, as bn_statistics_partials: the row lanes take every
+// BN_WG_ROWS-th chunk and combine in local memory, so no item walks all chunks (up to 256) alone.
+__kernel __attribute__((reqd_work_group_size(BN_WG_COLS, BN_WG_ROWS, 1)))
+void bn_statistics_finish(const __global float* partialSum, const __global float* partialM2,
+                          const int chunks, const int rowsPerChunk, const int m, const int n,
+                          const float epsilon, const float averagingBeta,
+                          __global float* mean, __global float* invStd,
+                          __global float* runningMean, __global float* runningVariance) {
+    __local float scratch[BN_WG_COLS * BN_WG_ROWS];
+    const int j = get_global_id(0), ly = get_local_id(1);
+    const int active = j < n;
+    float s = 0.0f, c = 0.0f;
+    if (active) for (int p = ly; p < chunks; p += BN_WG_ROWS) kahan_add(&s, &c, partialSum[p * n + j]);
+    const float mu = bn_lane_sum(scratch, s) / (float)m;
+    float q = 0.0f, qc = 0.0f;
+    if (active) for (int p = ly; p < chunks; p += BN_WG_ROWS) {
+        const int rows = min(m, (p + 1) * rowsPerChunk) - p * rowsPerChunk;
+        if (rows <= 0) break;
+        const float d = partialSum[p * n + j] / (float)rows - mu;
+        kahan_add(&q, &qc, partialM2[p * n + j]);
+        kahan_add(&q, &qc, (float)rows * d * d);
+    }
+    const float squares = bn_lane_sum(scratch, q);
+    if (!active || ly != 0) return;
+    const float variance = squares / (float)m;
+    mean[j] = mu;
     invStd[j] = 1.0f / sqrt(variance + epsilon);
-    const float unbiased = m > 1 ? sum / (float)(m - 1) : variance;
-    runningMean[j] = averagingBeta * runningMean[j] + (1.0f - averagingBeta) * mean[j];
+    const float unbiased = m > 1 ? squares / (float)(m - 1) : variance;
+    runningMean[j] = averagingBeta * runningMean[j] + (1.0f - averagingBeta) * mu;
     runningVariance[j] = averagingBeta * runningVariance[j] + (1.0f - averagingBeta) * unbiased;
 }
 
-// y = gamma (x - mean) invStd + beta, flattened over count = m * n elements.
+// y = gamma (x - mean) invStd + beta over count = m * n elements, grid-stride; float4 when n % 4 == 0
+// (then a vector never straddles two rows and its four features are adjacent in every parameter).
 __kernel void bn_normalize(const __global float* x, const __global float* mean, const __global float* invStd,
                            const __global float* gamma, const __global float* beta, __global float* y,
                            const int n, const int count) {
-    const int i = get_global_id(0);
-    if (i >= count) return;
-    const int j = i % n;
-    y[i] = fma(gamma[j], (x[i] - mean[j]) * invStd[j], beta[j]);
+    if (n % 4 == 0) {
+        const int nv = n / 4;
+        for (int i = get_global_id(0); i < count / 4; i += get_global_size(0)) {
+            const int j = i % nv;
+            ST4(y, i) = fma(LD4(gamma, j), (LD4(x, i) - LD4(mean, j)) * LD4(invStd, j), LD4(beta, j));
+        }
+        return;
+    }
+    for (int i = get_global_id(0); i < count; i += get_global_size(0)) {
+        const int j = i % n;
+        y[i] = fma(gamma[j], (x[i] - mean[j]) * invStd[j], beta[j]);
+    }
 }
 
 // Evaluation mode: running statistics instead of the batch's.
@@ -61,54 +122,100 @@ __kernel void bn_inference(const __global float* x, const __global float* runnin
     y[i] = fma(gamma[j], (x[i] - runningMean[j]) * inv, beta[j]);
 }
 
-// Per chunk of rows: sum of dy and sum of dy * xhat with xhat = (x - mean) invStd.
-__kernel void bn_backward_partials(const __global float* x, const __global float* dy,
-                                   const __global float* mean, const __global float* invStd,
-                                   const int m, const int n, const int rowsPerChunk,
-                                   __global float* partialsDy, __global float* partialsDyXhat) {
-    const int j = get_global_id(0);
-    const int p = get_global_id(1);
-    if (j >= n) return;
-    const int r0 = p * rowsPerChunk;
-    const int r1 = min(m, r0 + rowsPerChunk);
-    const float mu = mean[j], inv = invStd[j];
-    float s1 = 0.0f, c1 = 0.0f, s2 = 0.0f, c2 = 0.0f;
-    for (int i = r0; i < r1; ++i) {
-        const float g = dy[i * n + j];
-        kahan_add(&s1, &c1, g);
-        kahan_add(&s2, &c2, g * ((x[i * n + j] - mu) * inv));
+// bn_inference in the GPU shape: grid-stride, float4 when n % 4 == 0 (as bn_normalize).
+__kernel void bn_inference_v4(const __global float* x, const __global float* runningMean,
+                              const __global float* runningVariance, const __global float* gamma,
+                              const __global float* beta, const float epsilon, __global float* y,
+                              const int n, const int count) {
+    if (n % 4 == 0) {
+        const int nv = n / 4;
+        for (int i = get_global_id(0); i < count / 4; i += get_global_size(0)) {
+            const int j = i % nv;
+            const float4 inv = 1.0f / sqrt(LD4(runningVariance, j) + epsilon);
+            ST4(y, i) = fma(LD4(gamma, j), (LD4(x, i) - LD4(runningMean, j)) * inv, LD4(beta, j));
+        }
+        return;
     }
-    partialsDy[p * n + j] = s1;
-    partialsDyXhat[p * n + j] = s2;
+    for (int i = get_global_id(0); i < count; i += get_global_size(0)) {
+        const int j = i % n;
+        const float inv = 1.0f / sqrt(runningVariance[j] + epsilon);
+        y[i] = fma(gamma[j], (x[i] - runningMean[j]) * inv, beta[j]);
+    }
 }
 
-// dbeta = sum dy, dgamma = sum dy * xhat (overwritten).
-__kernel void bn_backward_finish(const __global float* partialsDy, const __global float* partialsDyXhat,
-                                 const int chunks, const int n,
-                                 __global float* gradGamma, __global float* gradBeta) {
-    const int j = get_global_id(0);
-    if (j >= n) return;
+// Per chunk p of rows: partialsDy[p * n + j] = sum of dy and partialsDyXhat[p * n + j] = sum of dy * xhat
+// with xhat = (x - mean) invStd, in the work-group shape of bn_statistics_partials.
+__kernel __attribute__((reqd_work_group_size(BN_WG_COLS, BN_WG_ROWS, 1)))
+void bn_backward_partials(const __global float* x, const __global float* dy,
+                          const __global float* mean, const __global float* invStd,
+                          const int m, const int n, const int rowsPerChunk,
+                          __global float* partialsDy, __global float* partialsDyXhat) {
+    __local float scratch[BN_WG_COLS * BN_WG_ROWS];
+    const int j = get_global_id(0), p = get_group_id(1), ly = get_local_id(1);
+    const int active = j < n;
+    const int r0 = p * rowsPerChunk, r1 = min(m, r0 + rowsPerChunk);
     float s1 = 0.0f, c1 = 0.0f, s2 = 0.0f, c2 = 0.0f;
-    for (int p = 0; p < chunks; ++p) {
+    if (active) {
+        const float mu = mean[j], inv = invStd[j];
+        for (int i = r0 + ly; i < r1; i += BN_WG_ROWS) {
+            const float g = dy[i * n + j];
+            kahan_add(&s1, &c1, g);
+            kahan_add(&s2, &c2, g * ((x[i * n + j] - mu) * inv));
+        }
+    }
+    const float sumDy = bn_lane_sum(scratch, s1);
+    const float sumDyXhat = bn_lane_sum(scratch, s2);
+    if (active && ly == 0) {
+        partialsDy[p * n + j] = sumDy;
+        partialsDyXhat[p * n + j] = sumDyXhat;
+    }
+}
+
+// dbeta = sum dy, dgamma = sum dy * xhat (overwritten), over the chunks in the shape of
+// bn_statistics_finish.
+__kernel __attribute__((reqd_work_group_size(BN_WG_COLS, BN_WG_ROWS, 1)))
+void bn_backward_finish(const __global float* partialsDy, const __global float* partialsDyXhat,
+                        const int chunks, const int n,
+                        __global float* gradGamma, __global float* gradBeta) {
+    __local float scratch[BN_WG_COLS * BN_WG_ROWS];
+    const int j = get_global_id(0), ly = get_local_id(1);
+    const int active = j < n;
+    float s1 = 0.0f, c1 = 0.0f, s2 = 0.0f, c2 = 0.0f;
+    if (active) for (int p = ly; p < chunks; p += BN_WG_ROWS) {
         kahan_add(&s1, &c1, partialsDy[p * n + j]);
         kahan_add(&s2, &c2, partialsDyXhat[p * n + j]);
     }
-    gradBeta[j] = s1;
-    gradGamma[j] = s2;
+    const float sumDy = bn_lane_sum(scratch, s1);
+    const float sumDyXhat = bn_lane_sum(scratch, s2);
+    if (active && ly == 0) {
+        gradBeta[j] = sumDy;
+        gradGamma[j] = sumDyXhat;
+    }
 }
 
-// dx = (gamma invStd) (dy - dbeta / m - xhat dgamma / m). dx may alias dy.
+// dx = (gamma invStd) (dy - dbeta / m - xhat dgamma / m), grid-stride, float4 when n % 4 == 0 (as
+// bn_normalize). dx may alias dy: each element is read and written by one item.
 __kernel void bn_backward_dx(const __global float* x, const __global float* dy,
                              const __global float* mean, const __global float* invStd,
                              const __global float* gamma, const __global float* gradGamma,
                              const __global float* gradBeta, const float rowCount,
                              __global float* dx, const int n, const int count) {
-    const int i = get_global_id(0);
-    if (i >= count) return;
-    const int j = i % n;
-    const float inv = invStd[j];
-    const float xhat = (x[i] - mean[j]) * inv;
-    dx[i] = gamma[j] * inv * (dy[i] - gradBeta[j] / rowCount - xhat * gradGamma[j] / rowCount);
+    if (n % 4 == 0) {
+        const int nv = n / 4;
+        for (int i = get_global_id(0); i < count / 4; i += get_global_size(0)) {
+            const int j = i % nv;
+            const float4 inv = LD4(invStd, j);
+            const float4 xhat = (LD4(x, i) - LD4(mean, j)) * inv;
+            ST4(dx, i) = LD4(gamma, j) * inv * (LD4(dy, i) - LD4(gradBeta, j) / rowCount - xhat * LD4(gradGamma, j) / rowCount);
+        }
+        return;
+    }
+    for (int i = get_global_id(0); i < count; i += get_global_size(0)) {
+        const int j = i % n;
+        const float inv = invStd[j];
+        const float xhat = (x[i] - mean[j]) * inv;
+        dx[i] = gamma[j] * inv * (dy[i] - gradBeta[j] / rowCount - xhat * gradGamma[j] / rowCount);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-// Row-wise classifier heads. A work-group of (L, R) work-items serves R rows with L items per row
+// Row-wise classifier heads. Three shapes: argmax_rows (every device) and the CPU softmax kernels
+// at the end of the file are as before; softmax_rows and softmax_xent below are the GPU shape.
+// argmax_rows: a work-group of (L, R) work-items serves R rows with L items per row
 // (L * R == ROW_WG_ITEMS; the host uses (64, 1) for wide rows and (4, 16) for narrow ones, so a CPU
 // driver compiles two variants at most). Each item strides over its row, then the row's items combine
 // their values pairwise in local memory. Rows past m still take part in the barriers, idly.
@@ -7,77 +9,141 @@
 #define ROW_WG_ITEMS 64
 #endif
 
-// Tree-combine one value per item across the L items of each row; returns the row's result to all.
-inline float row_tree_max(__local float* scratch, const float v) {
+// ---------------------------------------------------------------------------------------------
+// Softmax and softmax cross-entropy for GPUs: a work-group of (L, R) items serves R rows with L
+// items per row (L a power of two, L * R <= GPU_ROW_ITEMS; the host takes L just large enough that
+// ROW_CACHE float4 per item cover the row, so a 1000-wide row is 64 items and a 10-wide one 4).
+// Rows whose length is a multiple of 4 are read as float4 (aligned, since every row then starts on
+// a 16-byte boundary); item lx takes vectors lx, lx + L, ... so each load instruction of a row's items
+// is contiguous. The first ROW_CACHE vectors of each item stay in registers from the statistics to the
+// output, so a row up to 16 L floats is read from memory once; longer rows re-read the rest.
+// Each item's (max, sum of exp(x - max)) is combined across the row in one local-memory tree
+// (softmax_combine), then every element is exp(x - max) / sum with the row's max: the same
+// max-shifted formula as the CPU kernels, whatever the row length.
+
+#ifndef GPU_ROW_ITEMS
+#define GPU_ROW_ITEMS 256
+#endif
+#ifndef ROW_CACHE
+#define ROW_CACHE 4
+#endif
+
+inline float hmax4(const float4 v) { return fmax(fmax(v.x, v.y), fmax(v.z, v.w)); }
+inline float hsum4(const float4 v) { return (v.x + v.y) + (v.z + v.w); }
+
+// Two partial softmax denominators (max, sum of exp(x - max)) as one. An item that saw no element,
+// or only -inf, has sum 0 and must not turn the other's sum into NaN through exp(-inf - -inf).
+inline float2 softmax_combine(const float2 a, const float2 b) {
+    if (b.y == 0.0f) return a;
+    if (a.y == 0.0f) return b;
+    const float mx = fmax(a.x, b.x);
+    return (float2)(mx, a.y * exp(a.x - mx) + b.y * exp(b.x - mx));
+}
+
+// Combines one pair per item across the L items of each row; every item of the row gets the result.
+inline float2 row_tree_softmax(__local float2* scratch, const float2 v) {
     const int L = get_local_size(0), lx = get_local_id(0), base = get_local_id(1) * L;
     scratch[base + lx] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int s = L / 2; s > 0; s >>= 1) {
-        if (lx < s) scratch[base + lx] = fmax(scratch[base + lx], scratch[base + lx + s]);
+        if (lx < s) scratch[base + lx] = softmax_combine(scratch[base + lx], scratch[base + lx + s]);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    const float r = scratch[base];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
+    return scratch[base];
 }
 
-inline float row_tree_sum(__local float* scratch, const float v) {
-    const int L = get_local_size(0), lx = get_local_id(0), base = get_local_id(1) * L;
-    scratch[base + lx] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = L / 2; s > 0; s >>= 1) {
-        if (lx < s) scratch[base + lx] += scratch[base + lx + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float r = scratch[base];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
-// Max and sum of exp(x - max) of one row, shared by softmax and softmax cross-entropy.
-inline float2 row_max_and_exp_sum(__local float* scratch, const __global float* xr, const int n, const int active) {
+// This item's (max, sum of exp(x - max)) over its share of the row; fills cache with its first
+// ROW_CACHE vectors (-inf past the row, so they add exp(-inf) = 0) when the row is float4-aligned.
+inline float2 softmax_item_stats(const __global float* xr, const int n, const int active, float4* cache) {
     const int L = get_local_size(0), lx = get_local_id(0);
-    float mx = -INFINITY;
-    if (active) for (int j = lx; j < n; j += L) mx = fmax(mx, xr[j]);
-    mx = row_tree_max(scratch, mx);
-    float s = 0.0f;
-    if (active) for (int j = lx; j < n; j += L) s += exp(xr[j] - mx);
-    s = row_tree_sum(scratch, s);
+    float mx = -INFINITY, s = 0.0f;
+    if (n % 4 == 0) {
+        const int nv = n / 4;
+        #pragma unroll
+        for (int k = 0; k < ROW_CACHE; ++k) {
+            const int v = lx + k * L;
+            cache[k] = active && v < nv ? LD4(xr, v) : (float4)(-INFINITY);
+            mx = fmax(mx, hmax4(cache[k]));
+        }
+        if (active) for (int v = lx + ROW_CACHE * L; v < nv; v += L) mx = fmax(mx, hmax4(LD4(xr, v)));
+        if (mx == -INFINITY) return (float2)(mx, 0.0f);
+        #pragma unroll
+        for (int k = 0; k < ROW_CACHE; ++k) s += hsum4(exp(cache[k] - mx));
+        if (active) for (int v = lx + ROW_CACHE * L; v < nv; v += L) s += hsum4(exp(LD4(xr, v) - mx));
+    } else if (active) {
+        for (int j = lx; j < n; j += L) mx = fmax(mx, xr[j]);
+        if (mx == -INFINITY) return (float2)(mx, 0.0f);
+        for (int j = lx; j < n; j += L) s += exp(xr[j] - mx);
+    }
     return (float2)(mx, s);
 }
 
-// y = exp(x - max) / sum exp(x - max), per row; y may alias x.
+// y = exp(x - max) / sum exp(x - max), per row; y may alias x (every element is read by the item
+// that writes it, and all reads for the statistics end at the tree's barriers).
 __kernel void softmax_rows(const __global float* x, __global float* y, const int m, const int n) {
-    __local float scratch[ROW_WG_ITEMS];
+    __local float2 scratch[GPU_ROW_ITEMS];
     const int row = get_group_id(1) * get_local_size(1) + get_local_id(1);
     const int active = row < m;
+    const int L = get_local_size(0), lx = get_local_id(0);
     const __global float* xr = x + (active ? row : 0) * n;
-    const float2 ms = row_max_and_exp_sum(scratch, xr, n, active);
+    float4 cache[ROW_CACHE];
+    const float2 ms = row_tree_softmax(scratch, softmax_item_stats(xr, n, active, cache));
     if (!active) return;
     __global float* yr = y + row * n;
-    for (int j = get_local_id(0); j < n; j += get_local_size(0)) yr[j] = exp(xr[j] - ms.x) / ms.y;
+    if (n % 4 == 0) {
+        const int nv = n / 4;
+        #pragma unroll
+        for (int k = 0; k < ROW_CACHE; ++k) {
+            const int v = lx + k * L;
+            if (v < nv) ST4(yr, v) = exp(cache[k] - ms.x) / ms.y;
+        }
+        for (int v = lx + ROW_CACHE * L; v < nv; v += L) ST4(yr, v) = exp(LD4(xr, v) - ms.x) / ms.y;
+    } else {
+        for (int j = lx; j < n; j += L) yr[j] = exp(xr[j] - ms.x) / ms.y;
+    }
 }
 
 // Fused softmax + cross-entropy. grad = (softmax(z) - onehot(label)) / m; rowLoss[row] =
 // log sum exp(z - max) - (z[label] - max), the log-sum-exp form that stays finite for any logits.
 // A label that is not an integer in [0, n) gives a NaN loss (and no one-hot term in the gradient).
+// grad may alias logits: z[label] is read before the tree's first barrier, before any write.
 __kernel void softmax_xent(const __global float* logits, const __global float* labels, __global float* grad,
                            __global float* rowLoss, const int m, const int n, const float rowCount) {
-    __local float scratch[ROW_WG_ITEMS];
+    __local float2 scratch[GPU_ROW_ITEMS];
     const int row = get_group_id(1) * get_local_size(1) + get_local_id(1);
     const int active = row < m;
+    const int L = get_local_size(0), lx = get_local_id(0);
     const __global float* zr = logits + (active ? row : 0) * n;
-    const float2 ms = row_max_and_exp_sum(scratch, zr, n, active);
-    if (!active) return;
-    const float lf = labels[row];
+    const float lf = active ? labels[row] : -1.0f;
     const int valid = lf >= 0.0f && lf < (float)n && floor(lf) == lf;
     const int label = valid ? (int)lf : -1;
+    const float zLabel = valid ? zr[label] : 0.0f;
+    float4 cache[ROW_CACHE];
+    const float2 ms = row_tree_softmax(scratch, softmax_item_stats(zr, n, active, cache));
+    if (!active) return;
     __global float* gr = grad + row * n;
-    for (int j = get_local_id(0); j < n; j += get_local_size(0)) {
-        const float p = exp(zr[j] - ms.x) / ms.y;
-        gr[j] = (p - (j == label ? 1.0f : 0.0f)) / rowCount;
+    if (n % 4 == 0) {
+        const int nv = n / 4;
+        const int4 lane = (int4)(0, 1, 2, 3);
+        #pragma unroll
+        for (int k = 0; k < ROW_CACHE; ++k) {
+            const int v = lx + k * L;
+            if (v < nv) {
+                const float4 p = exp(cache[k] - ms.x) / ms.y;
+                ST4(gr, v) = (p - select((float4)(0.0f), (float4)(1.0f), lane + 4 * v == label)) / rowCount;
+            }
+        }
+        for (int v = lx + ROW_CACHE * L; v < nv; v += L) {
+            const float4 p = exp(LD4(zr, v) - ms.x) / ms.y;
+            ST4(gr, v) = (p - select((float4)(0.0f), (float4)(1.0f), lane + 4 * v == label)) / rowCount;
+        }
+    } else {
+        for (int j = lx; j < n; j += L) {
+            const float p = exp(zr[j] - ms.x) / ms.y;
+            gr[j] = (p - (j == label ? 1.0f : 0.0f)) / rowCount;
+        }
     }
-    if (get_local_id(0) == 0) rowLoss[row] = valid ? log(ms.y) - (zr[label] - ms.x) : NAN;
+    if (lx == 0) rowLoss[row] = valid ? log(ms.y) - (zLabel - ms.x) : NAN;
 }
 
 // Fused sigmoid + binary cross-entropy over m logits: elemLoss = softplus(z) - y z computed as

@@ -37,3 +37,29 @@ __kernel void dropout_forward(const __global float* x, __global float* mask, __g
         y[first + e] = x[first + e] * m;
     }
 }
+
+// GPU shape: the same draw, grid-stride over the Philox blocks, each block's four elements one float4
+// (the last, partial block element by element). Bit-identical to dropout_forward.
+__kernel void dropout_forward_v4(const __global float* x, __global float* mask, __global float* y,
+                                 const float keep, const float invKeep,
+                                 const uint seedLo, const uint seedHi, const uint offsetLo, const uint offsetHi,
+                                 const int count) {
+    const ulong offset = ((ulong)offsetHi << 32) | (ulong)offsetLo;
+    for (int blockIndex = get_global_id(0); blockIndex * 4 < count; blockIndex += get_global_size(0)) {
+        const ulong counter = offset + (ulong)blockIndex;
+        const uint4 w = philox4x32_10((uint4)((uint)counter, (uint)(counter >> 32), 0u, 0u), (uint2)(seedLo, seedHi));
+        const float4 u = convert_float4(w >> 8) * 0x1.0p-24f;   // < 2^24: exact in float, as in the scalar kernel
+        const float4 m = select((float4)(0.0f), (float4)(invKeep), u < keep);
+        const int first = blockIndex * 4;
+        if (first + 4 <= count) {
+            ST4(mask, blockIndex) = m;
+            ST4(y, blockIndex) = LD4(x, blockIndex) * m;
+        } else {
+            const float lanes[3] = { m.x, m.y, m.z };
+            for (int e = 0; first + e < count; ++e) {
+                mask[first + e] = lanes[e];
+                y[first + e] = x[first + e] * lanes[e];
+            }
+        }
+    }
+}

@@ -51,3 +51,72 @@ __kernel void update_adam(__global float* w, const __global float* g, __global f
     v[i] = vi;
     w[i] -= lr * (mi / c1) / (sqrt(vi / c2) + eps);
 }
+
+// ---------------------------------------------------------------------------------------------
+// GPU shape: the same updates as float4 grid-stride loops (LD4/ST4, FOR_VECTORS and FOR_TAIL from
+// elementwise.cl), the last count % 4 parameters through the scalar forms above.
+
+inline float4 penalised4(const float4 g, const float4 w, const float l2, const float l1) {
+    return g + l2 * w + l1 * sign(w);
+}
+
+__kernel void update_sgd_v4(__global float* w, const __global float* g, const float lr,
+                            const float l2, const float l1, const int count) {
+    FOR_VECTORS(i, count) { const float4 wi = LD4(w, i); ST4(w, i) = wi - lr * penalised4(LD4(g, i), wi, l2, l1); }
+    FOR_TAIL(i, count) w[i] -= lr * penalised(g[i], w[i], l2, l1);
+}
+
+__kernel void update_momentum_v4(__global float* w, const __global float* g, __global float* v,
+                                 const float lr, const float beta, const float l2, const float l1, const int count) {
+    FOR_VECTORS(i, count) {
+        const float4 wi = LD4(w, i);
+        const float4 vi = beta * LD4(v, i) + (1.0f - beta) * penalised4(LD4(g, i), wi, l2, l1);
+        ST4(v, i) = vi;
+        ST4(w, i) = wi - lr * vi;
+    }
+    FOR_TAIL(i, count) {
+        const float vi = beta * v[i] + (1.0f - beta) * penalised(g[i], w[i], l2, l1);
+        v[i] = vi;
+        w[i] -= lr * vi;
+    }
+}
+
+__kernel void update_rmsprop_v4(__global float* w, const __global float* g, __global float* s,
+                                const float lr, const float beta, const float eps,
+                                const float l2, const float l1, const int count) {
+    FOR_VECTORS(i, count) {
+        const float4 wi = LD4(w, i);
+        const float4 gi = penalised4(LD4(g, i), wi, l2, l1);
+        const float4 si = beta * LD4(s, i) + (1.0f - beta) * gi * gi;
+        ST4(s, i) = si;
+        ST4(w, i) = wi - lr * gi / (sqrt(si) + eps);
+    }
+    FOR_TAIL(i, count) {
+        const float gi = penalised(g[i], w[i], l2, l1);
+        const float si = beta * s[i] + (1.0f - beta) * gi * gi;
+        s[i] = si;
+        w[i] -= lr * gi / (sqrt(si) + eps);
+    }
+}
+
+__kernel void update_adam_v4(__global float* w, const __global float* g, __global float* m, __global float* v,
+                             const float lr, const float beta1, const float beta2, const float eps,
+                             const float c1, const float c2, const float l2, const float l1, const int count) {
+    FOR_VECTORS(i, count) {
+        const float4 wi = LD4(w, i);
+        const float4 gi = penalised4(LD4(g, i), wi, l2, l1);
+        const float4 mi = beta1 * LD4(m, i) + (1.0f - beta1) * gi;
+        const float4 vi = beta2 * LD4(v, i) + (1.0f - beta2) * gi * gi;
+        ST4(m, i) = mi;
+        ST4(v, i) = vi;
+        ST4(w, i) = wi - lr * (mi / c1) / (sqrt(vi / c2) + eps);
+    }
+    FOR_TAIL(i, count) {
+        const float gi = penalised(g[i], w[i], l2, l1);
+        const float mi = beta1 * m[i] + (1.0f - beta1) * gi;
+        const float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        w[i] -= lr * (mi / c1) / (sqrt(vi / c2) + eps);
+    }
+}

@@ -18,7 +18,7 @@ enum BuiltInBackends {
         },
         devices: { _ in
             try OpenCLBackend.availableDevices().map { device in
-                BackendTarget(label: "opencl [\(device.index)] \(device.name)") {
+                BackendTarget(label: "opencl [\(device.index)] \(device.name)\(kernelShapes(of: device).map { ", \($0) kernel shapes" } ?? "")") {
                     try OpenCLBackend(deviceSelector: String(device.index))
                 }
             }
@@ -37,9 +37,20 @@ enum BuiltInBackends {
                 lines.append("    driver \(d.driverVersion), \(d.openCLVersion)")
                 lines.append("    \(d.computeUnits) compute units, \(d.globalMemoryBytes / (1 << 20)) MiB global memory, "
                              + "\(d.localMemoryBytes / 1024) KiB local memory, work-groups up to \(d.maxWorkGroupSize)")
+                let variable = MemoryKernelFamily.environmentVariable
+                let shapes = kernelShapes(of: d).map { "\($0) shapes" } ?? "\(variable) has an invalid value"
+                lines.append("    memory-bound kernels: \(shapes) (\(variable)=gpu|cpu|auto overrides)")
             }
             return lines
         })
+
+    /// "GPU" or "CPU": the memory-bound kernel shapes an OpenCL backend on `device` would use, shown by
+    /// `nn devices` and in `nn devices --check`'s labels so a check says which kernels it verified;
+    /// nil when `NN_OPENCL_KERNEL_SHAPES` is invalid (opening the backend then fails with the reason).
+    private static func kernelShapes(of device: OpenCLDeviceInfo) -> String? {
+        let setting = ProcessInfo.processInfo.environment[MemoryKernelFamily.environmentVariable]
+        return (try? MemoryKernelFamily.resolve(setting, for: device))?.shapeName
+    }
 
     static let native = BackendRegistration(
         name: "native",

@@ -2,8 +2,8 @@ import Foundation
 import NNCore
 
 /// Batch normalisation: training forward (output, saved statistics, running statistics), inference
-/// forward and backward (dx, dγ, dβ), including a zero-variance feature, a batch of one row, and a
-/// 100,000-row column with mean 1e4 where a single-pass float sum of squares fails.
+/// forward and backward (dx, dγ, dβ), including a zero-variance feature, a batch of one row, rows of
+/// whole float4 vectors, and a 100,000-row column with mean 1e4 where a single-pass float sum of squares fails.
 enum BatchNormCases {
     static let all: [ConformanceCase] = [
         ConformanceCase(.batchNorm, "forwardTraining", forwardTraining),
@@ -35,6 +35,8 @@ enum BatchNormCases {
         return [
             Case(name: "7×13 with a zero-variance column", rows: 7, columns: 13, x: small),
             Case(name: "257×65", rows: 257, columns: 65, x: rng.normal(257 * 65, mean: -1, sd: 3)),
+            // Whole float4 vectors per row and several row chunks: the GPU shape's vector passes.
+            Case(name: "300×96", rows: 300, columns: 96, x: rng.normal(300 * 96, mean: 2, sd: 0.5)),
             Case(name: "batch of one row", rows: 1, columns: 5, x: rng.normal(5)),
             Case(name: "100000×2, column 0 = 1e4 + N(0, 1)", rows: 100_000, columns: 2, x: large),
         ]
@@ -108,7 +110,7 @@ enum BatchNormCases {
     }
 
     static func forwardInference(_ b: ConformanceContext) throws {
-        for (m, n) in [(1, 5), (7, 13), (257, 65)] {
+        for (m, n) in [(1, 5), (7, 13), (257, 65), (64, 96)] {   // 96: whole float4 vectors (the GPU shape's vector path)
             let u = b.u
             var rng = TestRandom(seed: 141 + UInt64(m))
             let x = rng.normal(m * n, mean: 0.5, sd: 2)
@@ -135,7 +137,7 @@ enum BatchNormCases {
     }
 
     static func backward(_ b: ConformanceContext) throws {
-        for (m, n) in [(1, 5), (7, 13), (257, 65)] {
+        for (m, n) in [(1, 5), (7, 13), (257, 65), (64, 96)] {   // 96: whole float4 vectors (the GPU shape's vector path)
             let u = b.u
             var rng = TestRandom(seed: 151 + UInt64(m))
             var x = rng.normal(m * n, mean: 2, sd: 1.5)

@@ -12,22 +12,27 @@ enum KernelName: String, CaseIterable {
     case fill, copy, scale, axpy, multiply
     case reluForward = "relu_forward", tanhForward = "tanh_forward", sigmoidForward = "sigmoid_forward"
     case reluBackward = "relu_backward", tanhBackward = "tanh_backward", sigmoidBackward = "sigmoid_backward"
+    case fillV4 = "fill_v4", copyV4 = "copy_v4", scaleV4 = "scale_v4", axpyV4 = "axpy_v4", multiplyV4 = "multiply_v4"
+    case reluForwardV4 = "relu_forward_v4", tanhForwardV4 = "tanh_forward_v4", sigmoidForwardV4 = "sigmoid_forward_v4"
+    case reluBackwardV4 = "relu_backward_v4", tanhBackwardV4 = "tanh_backward_v4", sigmoidBackwardV4 = "sigmoid_backward_v4"
     // algebra.cl
     case addRowVector = "add_row_vector"
     case reducePartials = "reduce_partials", reduceFinish = "reduce_finish"
     case columnPartials = "column_partials", columnFinish = "column_finish"
     // batchnorm.cl
-    case bnCenteredSquarePartials = "bn_centered_square_partials", bnFinishStatistics = "bn_finish_statistics"
-    case bnNormalize = "bn_normalize", bnInference = "bn_inference"
+    case bnStatisticsPartials = "bn_statistics_partials", bnStatisticsFinish = "bn_statistics_finish"
+    case bnNormalize = "bn_normalize", bnInference = "bn_inference", bnInferenceV4 = "bn_inference_v4"
     case bnBackwardPartials = "bn_backward_partials", bnBackwardFinish = "bn_backward_finish", bnBackwardDx = "bn_backward_dx"
     case bnForwardColumns = "bn_forward_columns", bnBackwardColumns = "bn_backward_columns"
     // classifierheads.cl
     case softmaxRows = "softmax_rows", softmaxXent = "softmax_xent", sigmoidXent = "sigmoid_xent", argmaxRows = "argmax_rows"
     case softmaxRowsVector = "softmax_rows_vector", softmaxXentVector = "softmax_xent_vector"
     // dropout.cl
-    case dropoutForward = "dropout_forward"
+    case dropoutForward = "dropout_forward", dropoutForwardV4 = "dropout_forward_v4"
     // optimizers.cl
     case updateSGD = "update_sgd", updateMomentum = "update_momentum", updateRMSprop = "update_rmsprop", updateAdam = "update_adam"
+    case updateSGDV4 = "update_sgd_v4", updateMomentumV4 = "update_momentum_v4", updateRMSpropV4 = "update_rmsprop_v4"
+    case updateAdamV4 = "update_adam_v4"
 }
 
 /// One kernel argument, as `clSetKernelArg` takes it.

@@ -1,18 +1,60 @@
-/// How the row and column ops (softmax, the classifier heads, batch normalisation) map onto work-items.
+import Foundation
+import NNCore
+
+/// The kernel shapes of the memory-bound ops: softmax and the classifier heads, batch normalisation,
+/// the element-wise ops, dropout and the optimizer updates (GEMM has its own families, ``GemmTuning``).
 ///
 /// Both families compute the same values with the same numerics (max-shifted softmax, two-pass
-/// Kahan-compensated batch statistics); they differ in what suits the hardware:
+/// Kahan-compensated batch statistics, the same per-element arithmetic); they differ in what suits
+/// the hardware:
 public enum MemoryKernelFamily: String, Sendable, Codable, CaseIterable {
-    /// One work-item per row (softmax) or per 64-feature column block over all rows (batch norm), in
-    /// explicit float16 vectors, each op one kernel whose later passes re-read from cache. For CPU
+    /// The CPU shape: one work-item per row (softmax) or per 64-feature column block over all rows
+    /// (batch norm), in explicit float16 vectors, each op one kernel whose later passes re-read from
+    /// cache; one element per work-item in the element-wise, dropout and optimizer kernels. For CPU
     /// drivers, which run a work-group as a loop and do not vectorise across work-items that loop.
     case vector
-    /// Work-groups sharing rows through local memory (softmax) and row chunks with a second combining
-    /// pass (batch norm): the parallelism a GPU needs.
+    /// The GPU shape: a work-group per row (or a few narrow rows) for softmax, with the row held in
+    /// registers as float4 and its max and exponential sum combined in one local-memory tree; batch
+    /// norm as coalesced column reductions in two levels (work-groups of 32 columns × 8 row lanes
+    /// per chunk of rows, then a pass combining the chunks); float4 grid-stride loops for the
+    /// element-wise, dropout and optimizer kernels. The parallelism and wide loads a GPU needs.
     case workGroup
 
-    /// ``vector`` on CPU devices, ``workGroup`` elsewhere.
+    /// The environment variable that overrides the choice for every backend of the process:
+    /// `gpu` (``workGroup``), `cpu` (``vector``) or `auto` (the device's default). It lets the GPU
+    /// shapes be verified on a CPU driver such as PoCL.
+    public static let environmentVariable = "NN_OPENCL_KERNEL_SHAPES"
+
+    /// Work-items in one work-group of the GPU shape (its batch-norm kernels require exactly this many).
+    static let workGroupItems = 256
+
+    /// ``vector`` on CPU devices and on devices whose work-groups cannot hold 256 items, ``workGroup`` elsewhere.
     public static func defaults(for device: OpenCLDeviceInfo) -> MemoryKernelFamily {
-        device.type == .cpu ? .vector : .workGroup
+        device.type == .cpu || device.maxWorkGroupSize < workGroupItems ? .vector : .workGroup
     }
+
+    /// The family `setting` (a value of ``environmentVariable``) selects on `device`; unset, empty
+    /// or `auto` is ``defaults(for:)``.
+    ///
+    /// - Throws: `NNError.invalidArgument` for any other value, so a typo never silently runs the
+    ///   shapes it meant to avoid.
+    public static func resolve(_ setting: String?, for device: OpenCLDeviceInfo) throws -> MemoryKernelFamily {
+        switch setting?.trimmingCharacters(in: .whitespaces).lowercased() ?? "" {
+        case "", "auto": return defaults(for: device)
+        case "gpu":
+            guard device.maxWorkGroupSize >= workGroupItems else {
+                throw NNError.invalidArgument(
+                    op: environmentVariable,
+                    detail: "gpu shapes need work-groups of \(workGroupItems) items; \(device.name) allows \(device.maxWorkGroupSize)")
+            }
+            return .workGroup
+        case "cpu": return .vector
+        case let other:
+            throw NNError.invalidArgument(
+                op: environmentVariable, detail: "'\(other)' is not one of gpu, cpu, auto")
+        }
+    }
+
+    /// What `nn devices` and error messages call the family: "GPU" or "CPU".
+    public var shapeName: String { self == .workGroup ? "GPU" : "CPU" }
 }

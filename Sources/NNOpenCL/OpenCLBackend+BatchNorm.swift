@@ -1,9 +1,12 @@
 import NNCore
 
 /// Batch normalisation per feature (column), PyTorch `BatchNorm1d` numerics, in `Kernels/batchnorm.cl`.
-/// Statistics are two-pass (mean, then Σ(x − μ)²) over row chunks with Kahan-compensated float sums,
-/// so a 10⁵-row batch with |μ| ≫ σ keeps its variance. The ``MemoryKernelFamily/vector`` family does each
-/// direction in one kernel over whole columns; the work-group family in row chunks plus combining passes.
+/// Statistics are two-pass accurate (mean, then Σ(x − μ)²) with Kahan-compensated float sums, so a
+/// 10⁵-row batch with |μ| ≫ σ keeps its variance. The ``MemoryKernelFamily/vector`` (CPU) shape does each
+/// direction in one kernel over whole columns; the ``MemoryKernelFamily/workGroup`` (GPU) shape reduces
+/// coalesced row chunks in work-groups, combines the chunks in a second pass (for the variance: each
+/// chunk's own squared deviations plus its rows × (chunk mean − mean)², exact), and runs the
+/// element-wise pass as a float4 grid-stride loop.
 extension OpenCLBackend {
     public func uncheckedBatchNormForwardTraining(
         _ x: Tensor, gamma: Tensor, beta: Tensor,
@@ -24,21 +27,21 @@ extension OpenCLBackend {
             return
         }
         try locked {
-            // Pass 1: μ = Σx / m.
-            let sums = try enqueueColumnPartials(memX, rows: m, columns: n)
-            try launchFlat(.columnFinish, [.buffer(sums.partials), .int(sums.count), .int(n), .float(1 / Float(m)), .float(0),
-                                           .buffer(memMean)], count: n)
-            // Pass 2: Σ(x − μ)², then 1/σ and the running statistics.
-            let chunking = columnChunking(rows: m)
-            let squares = try scratchBuffer(.partials, count: chunking.count * n)
-            try launch(.bnCenteredSquarePartials, [.buffer(memX), .buffer(memMean), .int(m), .int(n), .int(chunking.rowsPerChunk),
-                                                   .buffer(squares)],
-                       global: (n, chunking.count), local: (Self.flatGroupSize, 1))
-            try launchFlat(.bnFinishStatistics, [.buffer(squares), .int(chunking.count), .int(n), .int(m), .float(epsilon),
-                                                 .float(averagingBeta), .buffer(memMean), .buffer(memInvStd),
-                                                 .buffer(memRunMean), .buffer(memRunVar)], count: n)
-            try launchFlat(.bnNormalize, [.buffer(memX), .buffer(memMean), .buffer(memInvStd), .buffer(memGamma), .buffer(memBeta),
-                                          .buffer(memY), .int(n), .int(x.count)], count: x.count)
+            // Pass 1 per chunk of rows: Σx and Σ(x − chunk mean)²; pass 2 combines the chunks per column
+            // into μ, 1/σ and the running statistics; pass 3 normalises.
+            let chunking = gpuColumnChunking(rows: m)
+            let sums = try scratchBuffer(.partials, count: chunking.count * n)
+            let squares = try scratchBuffer(.partials2, count: chunking.count * n)
+            try launchColumnChunks(.bnStatisticsPartials, [.buffer(memX), .int(m), .int(n), .int(chunking.rowsPerChunk),
+                                                           .buffer(sums), .buffer(squares)],
+                                   columns: n, chunks: chunking.count)
+            try launchColumnChunks(.bnStatisticsFinish, [.buffer(sums), .buffer(squares), .int(chunking.count),
+                                                         .int(chunking.rowsPerChunk), .int(m), .int(n), .float(epsilon),
+                                                         .float(averagingBeta), .buffer(memMean), .buffer(memInvStd),
+                                                         .buffer(memRunMean), .buffer(memRunVar)],
+                                   columns: n, chunks: 1)
+            try launchGridStride(.bnNormalize, [.buffer(memX), .buffer(memMean), .buffer(memInvStd), .buffer(memGamma), .buffer(memBeta),
+                                                .buffer(memY), .int(n), .int(x.count)], items: vectorItems(x))
         }
     }
 
@@ -50,8 +53,14 @@ extension OpenCLBackend {
         let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
         let memRunMean = try mem(runningMean, op), memRunVar = try mem(runningVariance, op)
         try locked {
-            try launchFlat(.bnInference, [.buffer(memX), .buffer(memRunMean), .buffer(memRunVar), .buffer(memGamma), .buffer(memBeta),
-                                          .float(epsilon), .buffer(memY), .int(x.columns), .int(x.count)], count: x.count)
+            let arguments: InlineArray<9, KernelArgument> = [.buffer(memX), .buffer(memRunMean), .buffer(memRunVar), .buffer(memGamma),
+                                                             .buffer(memBeta), .float(epsilon), .buffer(memY), .int(x.columns),
+                                                             .int(x.count)]
+            if memoryKernels == .workGroup {
+                try launchGridStride(.bnInferenceV4, arguments, items: vectorItems(x))
+            } else {
+                try launchFlat(.bnInference, arguments, count: x.count)
+            }
         }
     }
 
@@ -73,18 +82,42 @@ extension OpenCLBackend {
             return
         }
         try locked {
-            let chunking = columnChunking(rows: m)
+            let chunking = gpuColumnChunking(rows: m)
             let partialsDy = try scratchBuffer(.partials, count: chunking.count * n)
             let partialsDyXhat = try scratchBuffer(.partials2, count: chunking.count * n)
-            try launch(.bnBackwardPartials, [.buffer(memX), .buffer(memDy), .buffer(memMean), .buffer(memInvStd), .int(m), .int(n),
-                                             .int(chunking.rowsPerChunk), .buffer(partialsDy), .buffer(partialsDyXhat)],
-                       global: (n, chunking.count), local: (Self.flatGroupSize, 1))
-            try launchFlat(.bnBackwardFinish, [.buffer(partialsDy), .buffer(partialsDyXhat), .int(chunking.count), .int(n),
-                                               .buffer(memDGamma), .buffer(memDBeta)], count: n)
-            try launchFlat(.bnBackwardDx, [.buffer(memX), .buffer(memDy), .buffer(memMean), .buffer(memInvStd), .buffer(memGamma),
-                                           .buffer(memDGamma), .buffer(memDBeta), .float(Float(m)), .buffer(memDx), .int(n),
-                                           .int(x.count)], count: x.count)
+            try launchColumnChunks(.bnBackwardPartials, [.buffer(memX), .buffer(memDy), .buffer(memMean), .buffer(memInvStd), .int(m),
+                                                         .int(n), .int(chunking.rowsPerChunk), .buffer(partialsDy), .buffer(partialsDyXhat)],
+                                   columns: n, chunks: chunking.count)
+            try launchColumnChunks(.bnBackwardFinish, [.buffer(partialsDy), .buffer(partialsDyXhat), .int(chunking.count), .int(n),
+                                                       .buffer(memDGamma), .buffer(memDBeta)],
+                                   columns: n, chunks: 1)
+            try launchGridStride(.bnBackwardDx, [.buffer(memX), .buffer(memDy), .buffer(memMean), .buffer(memInvStd), .buffer(memGamma),
+                                                 .buffer(memDGamma), .buffer(memDBeta), .float(Float(m)), .buffer(memDx), .int(n),
+                                                 .int(x.count)], items: vectorItems(x))
         }
+    }
+
+    /// Row chunks of the GPU-shaped column reductions: at least 64 rows (8 per row lane) so a chunk's
+    /// second sweep and its partial sums pay for themselves, at most 256 chunks so the combining pass
+    /// stays short; 4096 rows are 64 chunks, which with 1024 features makes 2048 work-groups.
+    private func gpuColumnChunking(rows: Int) -> (count: Int, rowsPerChunk: Int) {
+        let wanted = min(256, max(1, (rows + 63) / 64))
+        let rowsPerChunk = (rows + wanted - 1) / wanted
+        return ((rows + rowsPerChunk - 1) / rowsPerChunk, rowsPerChunk)
+    }
+
+    /// A launch of one (32 columns × 8 row lanes) work-group per column block and chunk of rows (the
+    /// combining passes: one "chunk", whose row lanes split the partial sums among themselves).
+    private func launchColumnChunks<let count: Int>(_ name: KernelName, _ arguments: InlineArray<count, KernelArgument>,
+                                                    columns: Int, chunks: Int) throws {
+        let group = Self.batchNormGroup
+        try launch(name, arguments, global: (columns, chunks * group.rowLanes), local: (group.columns, group.rowLanes))
+    }
+
+    /// Work units of the GPU-shaped element-wise batch-norm passes: float4 vectors when rows are whole
+    /// vectors (the kernels' own test), else elements.
+    private func vectorItems(_ x: Tensor) -> Int {
+        x.columns % 4 == 0 ? x.count / 4 : x.count
     }
 
     /// Work-items of the whole-column kernels: one per block of 16 · `batchNormVectors` features.

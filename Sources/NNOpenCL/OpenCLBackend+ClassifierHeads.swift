@@ -8,8 +8,21 @@ extension OpenCLBackend {
         columns >= 64 ? (Self.rowGroupItems, 1) : (4, Self.rowGroupItems / 4)
     }
 
+    /// The GPU softmax's (L, R): L items per row, the smallest power of two whose items' register
+    /// caches (`gpuRowCache` float4 each) hold the row, at least 4 and at most the whole work-group;
+    /// R = work-group / L rows per work-group. 1000 columns: (64, 4); 10 columns: (4, 64). Rows that
+    /// are not whole float4 vectors take the scalar path, which keeps nothing in registers: there L
+    /// gives each item about `gpuRowCache` elements per sweep.
+    func gpuRowGroup(columns: Int) -> (Int, Int) {
+        let group = Self.gpuGroupSize
+        let perItem = columns % 4 == 0 ? 4 * Self.gpuRowCache : Self.gpuRowCache
+        var items = 4
+        while items < group && items * perItem < columns { items *= 2 }
+        return (items, group / items)
+    }
+
     func launchRows<let n: Int>(_ name: KernelName, _ arguments: InlineArray<n, KernelArgument>, rows: Int, columns: Int) throws {
-        let local = rowGroup(columns: columns)
+        let local = memoryKernels == .workGroup && name != .argmaxRows ? gpuRowGroup(columns: columns) : rowGroup(columns: columns)
         let groups = (rows + local.1 - 1) / local.1
         try launch(name, arguments, global: (local.0, groups * local.1), local: local)
     }

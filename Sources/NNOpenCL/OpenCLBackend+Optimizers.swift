@@ -1,6 +1,7 @@
 import Foundation
 import NNCore
 
+/// One fused kernel per update rule in `Kernels/optimizers.cl`, in the backend's shape (``MemoryKernelFamily``).
 extension OpenCLBackend {
     public func uncheckedUpdate(_ rule: UpdateRule, learningRate lr: Float, step: Int, penalty: WeightPenalty, parameter: Tensor,
                                 gradient: Tensor, state: [Tensor]) throws {
@@ -13,14 +14,14 @@ extension OpenCLBackend {
         try locked {
             switch rule {
             case .sgd:
-                try launchFlat(.updateSGD, [.buffer(w), .buffer(g), .float(lr), l2, l1, .int(count)], count: count)
+                try launchElementwise(.updateSGD, .updateSGDV4, [.buffer(w), .buffer(g), .float(lr), l2, l1, .int(count)], count: count)
             case let .momentum(beta):
                 let velocity = try mem(state[0], op)
-                try launchFlat(.updateMomentum, [.buffer(w), .buffer(g), .buffer(velocity), .float(lr), .float(beta), l2, l1,
+                try launchElementwise(.updateMomentum, .updateMomentumV4, [.buffer(w), .buffer(g), .buffer(velocity), .float(lr), .float(beta), l2, l1,
                                                  .int(count)], count: count)
             case let .rmsprop(beta, eps):
                 let meanSquare = try mem(state[0], op)
-                try launchFlat(.updateRMSprop, [.buffer(w), .buffer(g), .buffer(meanSquare), .float(lr), .float(beta), .float(eps),
+                try launchElementwise(.updateRMSprop, .updateRMSpropV4, [.buffer(w), .buffer(g), .buffer(meanSquare), .float(lr), .float(beta), .float(eps),
                                                 l2, l1, .int(count)], count: count)
             case let .adam(beta1, beta2, eps):
                 let (firstMoment, secondMoment) = (try mem(state[0], op), try mem(state[1], op))
@@ -28,7 +29,7 @@ extension OpenCLBackend {
                 // enough for large t, where a float pow per element would only repeat the same work.
                 let c1 = Float(1 - Foundation.pow(Double(beta1), Double(step)))
                 let c2 = Float(1 - Foundation.pow(Double(beta2), Double(step)))
-                try launchFlat(.updateAdam, [.buffer(w), .buffer(g), .buffer(firstMoment), .buffer(secondMoment), .float(lr),
+                try launchElementwise(.updateAdam, .updateAdamV4, [.buffer(w), .buffer(g), .buffer(firstMoment), .buffer(secondMoment), .float(lr),
                                              .float(beta1), .float(beta2), .float(eps), .float(c1), .float(c2), l2, l1, .int(count)],
                                count: count)
             }

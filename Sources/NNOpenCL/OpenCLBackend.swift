@@ -29,7 +29,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public let gemmTuning: GemmTuning
     /// The GEMM tuning of products whose C is small (``GemmShapeClass/skinny``), e.g. an MLP layer at batch 256.
     public let skinnyGemmTuning: GemmTuning
-    /// The kernel family of the row and column ops (softmax, classifier heads, batch norm).
+    /// The shapes of the memory-bound kernels (softmax, classifier heads, batch norm, element-wise,
+    /// dropout, optimizer updates): the CPU or the GPU shape.
     public let memoryKernels: MemoryKernelFamily
 
     let program: CompiledProgram
@@ -63,9 +64,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///     `skinnyGemmTuning` is given too, so a test or tool can force one family on any device.
     ///   - skinnyGemmTuning: the tuning of ``GemmShapeClass/skinny`` products; `nil` takes `gemmTuning`
     ///     when that is given, else asks ``GemmAutotuner`` for the skinny class.
-    ///   - memoryKernels: the row/column kernel family; `nil` picks ``MemoryKernelFamily/defaults(for:)``.
+    ///   - memoryKernels: the shapes of the memory-bound kernels; `nil` reads `NN_OPENCL_KERNEL_SHAPES`
+    ///     (`gpu`, `cpu` or `auto`), and when that is unset or `auto`, picks ``MemoryKernelFamily/defaults(for:)``.
     /// - Throws: `NNError.backendUnavailable(backend:reason:)` when no device exists or the selector
-    ///   matches none; `NNError.deviceFailure(call:detail:)` (with the build log) when the driver fails.
+    ///   matches none; `NNError.invalidArgument(op:detail:)` when `NN_OPENCL_KERNEL_SHAPES` has another value;
+    ///   `NNError.deviceFailure(call:detail:)` (with the build log) when the driver fails.
     public convenience init(deviceSelector: String? = nil, gemmTuning: GemmTuning? = nil, skinnyGemmTuning: GemmTuning? = nil,
                             memoryKernels: MemoryKernelFamily? = nil) throws {
         try self.init(deviceSelector: deviceSelector, gemmTuning: gemmTuning, skinnyGemmTuning: skinnyGemmTuning,
@@ -78,6 +81,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         let devices = try DeviceDiscovery.discover()
         let selector = deviceSelector ?? ProcessInfo.processInfo.environment[DeviceDiscovery.environmentVariable]
         let chosen = try DeviceDiscovery.select(selector, from: devices)
+        let shapes = try memoryKernels ?? MemoryKernelFamily.resolve(
+            ProcessInfo.processInfo.environment[MemoryKernelFamily.environmentVariable], for: chosen.info)
         // The mode is read only when the autotuner is asked, so a bad NN_GEMM_TUNING cannot stop an explicit tuning.
         let mode: GemmAutotuner.Mode = gemmTuning == nil ? try GemmAutotuner.Mode.fromEnvironment() : .off
         let tuning = try gemmTuning ?? GemmAutotuner.tuning(for: chosen.info, shapeClass: .square, mode: mode)
@@ -112,7 +117,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         self.device = chosen.info
         self.gemmTuning = tuning
         self.skinnyGemmTuning = skinnyTuning
-        self.memoryKernels = memoryKernels ?? MemoryKernelFamily.defaults(for: chosen.info)
+        self.memoryKernels = shapes
     }
 
     deinit {
@@ -131,6 +136,14 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     static let batchNormVectors = 4
     /// Work-group size of the flat element-wise kernels: one size, so a CPU driver compiles each once.
     static let flatGroupSize = 64
+    /// Work-items per work-group of the GPU-shaped row kernels (`GPU_ROW_ITEMS` in classifierheads.cl)
+    /// and of the float4 grid-stride kernels: 8 warps of 32 or 4 wavefronts of 64.
+    static let gpuGroupSize = MemoryKernelFamily.workGroupItems
+    /// float4 vectors of a row each item of the GPU softmax keeps in registers (`ROW_CACHE`).
+    static let gpuRowCache = 4
+    /// Work-group of the GPU batch-norm reductions (`BN_WG_COLS` × `BN_WG_ROWS` in batchnorm.cl): 32
+    /// adjacent columns, one 128-byte line of a row per load instruction, times 8 row lanes.
+    static let batchNormGroup = (columns: 32, rowLanes: 8)
 
     /// Runs `body` under the backend's lock.
     func locked<T>(_ body: () throws -> T) rethrows -> T {
@@ -147,6 +160,22 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// A one-dimensional launch over `count` elements.
     func launchFlat<let n: Int>(_ name: KernelName, _ arguments: InlineArray<n, KernelArgument>, count: Int) throws {
         try launch(name, arguments, global: (count, 1), local: (Self.flatGroupSize, 1))
+    }
+
+    /// A launch of an element-wise kernel over `count` elements in the backend's shape: the CPU shape
+    /// one element per work-item (`scalar`), the GPU shape a grid-stride float4 loop (`vector`) over at
+    /// most 8 work-groups per compute unit, enough to keep every unit busy and each item on several vectors.
+    func launchElementwise<let n: Int>(_ scalar: KernelName, _ vector: KernelName, _ arguments: InlineArray<n, KernelArgument>,
+                                       count: Int) throws {
+        guard memoryKernels == .workGroup else { return try launchFlat(scalar, arguments, count: count) }
+        try launchGridStride(vector, arguments, items: (count + 3) / 4)
+    }
+
+    /// A GPU-shaped launch whose kernel loops over `items` units of work with a grid stride.
+    func launchGridStride<let n: Int>(_ name: KernelName, _ arguments: InlineArray<n, KernelArgument>, items: Int) throws {
+        let group = Self.gpuGroupSize
+        let groups = min((items + group - 1) / group, max(1, device.computeUnits) * 8)
+        try launch(name, arguments, global: (max(1, groups) * group, 1), local: (group, 1))
     }
 
     /// A scratch buffer of at least `count` floats for `role`; its contents are undefined. Call under the lock.

@@ -176,14 +176,18 @@ struct BatchNormCommand: ParsableCommand {
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Samples/s of whole training steps of the Fashion-MNIST MLP (784-512-256-10, batch norm, ReLU, Adam).")
+        abstract: "Samples/s of whole training steps of an MLP (default the Fashion-MNIST one, 784-512-256-10; batch norm, ReLU, Adam).")
     @OptionGroup var options: CommonOptions
 
     @Option(help: "Comma-separated batch sizes.")
     var batches = "128,512"
 
+    @Option(help: "Comma-separated hidden layer widths (e.g. 4096,4096 for the wide MLP).")
+    var hidden = "512,256"
+
     func run() throws {
-        try BenchmarkSession(options: options).run(TrainingSuite.workloads(batchSizes: try parseSizes(batches)))
+        try BenchmarkSession(options: options).run(
+            TrainingSuite.workloads(batchSizes: try parseSizes(batches), hidden: try parseSizes(hidden)))
     }
 }
 

@@ -16,9 +16,12 @@ enum TrainingSuite {
     static let hidden = [512, 256]
     static let classes = 10
 
-    static func workloads(batchSizes: [Int]) -> [Workload] {
-        batchSizes.map { batch in
-            Workload(suite: "train", name: "MLP 784-512-256-10 BN ReLU Adam, batch \(batch)",
+    /// - Parameter hidden: the hidden widths; the default is the Fashion-MNIST MLP, `[4096, 4096]` the
+    ///   wide MLP that `Benchmarks/gpu.sh` compares with PyTorch.
+    static func workloads(batchSizes: [Int], hidden: [Int] = hidden) -> [Workload] {
+        let widths = ([inputWidth] + hidden + [classes]).map(String.init).joined(separator: "-")
+        return batchSizes.map { batch in
+            Workload(suite: "train", name: "MLP \(widths) BN ReLU Adam, batch \(batch)",
                      model: "samples per second of forward + backward + Adam steps", unit: .samples,
                      workPerCall: Double(batch), ceiling: .none) { backend in
                 let spec = try NetworkSpec.mlp(inputWidth: inputWidth, hidden: hidden, classes: classes,

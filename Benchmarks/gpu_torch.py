@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""The PyTorch side of Benchmarks/gpu.sh, and the table that sets it beside nnbench.
+
+    gpu_torch.py check                      exit 0 when torch imports and sees a CUDA device, else say why, exit 3
+    gpu_torch.py measure [--runs N] [--quick]
+                                            time cuBLAS and PyTorch on the GPU; one JSON object per line on stdout
+    gpu_torch.py table TORCH.jsonl NNBENCH.json...
+                                            the comparison table (medians and ratios); needs no torch
+
+Every figure is the median of --runs timed runs (default 7); a run repeats its call until it lasts at
+least 0.2 s and synchronises the device before the clock stops, as nnbench's runs do. FP32 throughout:
+TF32 is switched off for matmuls and cuDNN, so cuBLAS runs the same arithmetic as SwiftNN's kernels.
+"""
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+
+# (case key, unit, what SwiftNN must reach as a multiple of the reference, the reference's name). The
+# goals are the ones issue 10 states for an H200; "best" is the better of eager and CUDA graphs.
+CASES = [
+    ("sgemm 2048³", "GFLOP/s", 0.8, "cublas"),
+    ("sgemm 4096³", "GFLOP/s", 0.8, "cublas"),
+    ("sgemm (256×784)·(784×512)", "GFLOP/s", 0.5, "cublas"),
+    ("sgemm (256×512)·(512×256)", "GFLOP/s", 0.5, "cublas"),
+    ("softmax 4096×1000", "GB/s", 0.9, "torch-eager"),
+    ("batch-norm forward (training) 4096×1024", "GB/s", 1.5, "torch-eager"),
+    ("MLP 784-512-256-10 batch 128", "samples/s", 2.0, "best"),
+    ("MLP 784-512-256-10 batch 512", "samples/s", 2.0, "best"),
+    ("MLP 784-512-256-10 batch 4096", "samples/s", 1.0, "torch-cudagraphs"),
+    ("MLP 784-4096-4096-10 batch 4096", "samples/s", 0.8, "best"),
+]
+
+
+def cuda_problem():
+    """Why PyTorch cannot time the GPU here, or None when it can."""
+    try:
+        import torch
+    except Exception as error:  # ImportError, or a broken install failing inside its own imports
+        return f"PyTorch is not importable ({type(error).__name__}: {error})"
+    if not torch.cuda.is_available():
+        built = getattr(torch.version, "cuda", None)
+        why = "it was built without CUDA" if not built else f"it was built for CUDA {built} but sees no usable GPU/driver"
+        return f"PyTorch {torch.__version__} is importable but torch.cuda.is_available() is False: {why}"
+    return None
+
+
+def measure(runs, quick):
+    import torch
+    import torch.nn as nn
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    dev = torch.device("cuda")
+
+    def timed(call):
+        """Seconds per call: the median of `runs` runs, each at least 0.2 s of back-to-back calls."""
+        call()
+        torch.cuda.synchronize()
+        repeats = 1
+        while True:
+            start = time.perf_counter()
+            for _ in range(repeats):
+                call()
+            torch.cuda.synchronize()
+            elapsed = time.perf_counter() - start
+            if elapsed > 0.05:
+                break
+            repeats *= 2
+        repeats = max(1, int(repeats * 0.2 / elapsed))
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                call()
+            torch.cuda.synchronize()
+            samples.append((time.perf_counter() - start) / repeats)
+        return statistics.median(samples)
+
+    def emit(case, who, value, unit):
+        print(json.dumps({"case": case, "who": who, "value": value, "unit": unit,
+                          "device": torch.cuda.get_device_name(0), "torch": torch.__version__}), flush=True)
+
+    gemms = [(2048, 2048, 2048, "sgemm 2048³"), (4096, 4096, 4096, "sgemm 4096³"),
+             (256, 784, 512, "sgemm (256×784)·(784×512)"), (256, 512, 256, "sgemm (256×512)·(512×256)")]
+    for m, k, n, case in gemms[:1] if quick else gemms:
+        a = torch.randn(m, k, device=dev)
+        b = torch.randn(k, n, device=dev)
+        c = torch.empty(m, n, device=dev)
+        emit(case, "cublas", 2 * m * n * k / timed(lambda: torch.matmul(a, b, out=c)) / 1e9, "GFLOP/s")
+
+    with torch.no_grad():
+        x = torch.randn(4096, 1000, device=dev)
+        emit("softmax 4096×1000", "torch-eager", 2 * x.numel() * 4 / timed(lambda: torch.softmax(x, 1)) / 1e9, "GB/s")
+        xb = torch.randn(4096, 1024, device=dev)
+        bn = nn.BatchNorm1d(1024).to(dev).train()
+        # nnbench's work model: read x, write y (the per-feature vectors are not counted).
+        emit("batch-norm forward (training) 4096×1024", "torch-eager",
+             2 * xb.numel() * 4 / timed(lambda: bn(xb)) / 1e9, "GB/s")
+
+    mlps = [((512, 256), 128), ((512, 256), 512), ((512, 256), 4096), ((4096, 4096), 4096)]
+    for widths, batch in mlps[:1] if quick else mlps:
+        case = f"MLP 784-{'-'.join(map(str, widths))}-10 batch {batch}"
+        for mode in ("eager", "cudagraphs"):
+            emit(case, f"torch-{mode}", mlp_samples_per_second(torch, nn, dev, widths, batch, mode, timed), "samples/s")
+
+
+def mlp_samples_per_second(torch, nn, dev, widths, batch, mode, timed):
+    """Training steps (forward, cross-entropy, backward, Adam) of the MLP nnbench trains: Linear without
+    bias before BatchNorm1d and ReLU per hidden layer, a biased output layer; the batch already on the GPU,
+    as in nnbench. "cudagraphs" captures the whole step once and replays it (PyTorch's documented
+    whole-network capture, with a capturable Adam), which removes the per-kernel launch cost."""
+    torch.manual_seed(0)
+    layers, fan_in = [], 784
+    for width in widths:
+        layers += [nn.Linear(fan_in, width, bias=False), nn.BatchNorm1d(width), nn.ReLU()]
+        fan_in = width
+    model = nn.Sequential(*layers, nn.Linear(fan_in, 10)).to(dev).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, capturable=(mode == "cudagraphs"))
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(batch, 784, device=dev) * 2 - 1
+    y = torch.randint(0, 10, (batch,), device=dev)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+    if mode == "eager":
+        return batch / timed(step)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up on a side stream, as capture requires
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    optimizer.zero_grad(set_to_none=True)
+    with torch.cuda.graph(graph):
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    return batch / timed(graph.replay)
+
+
+def nnbench_figures(paths):
+    """{case key: (median, device)} from nnbench --json reports, the first opencl figure of each case."""
+    patterns = [
+        (r"^(\d+)×\1×\1  C = A·B$", lambda m: f"sgemm {m.group(1)}³"),
+        (r"^\((\d+)×(\d+)\)·\(\2×(\d+)\)  Z = X·W$", lambda m: f"sgemm ({m.group(1)}×{m.group(2)})·({m.group(2)}×{m.group(3)})"),
+        (r"^softmax rows (\d+)×(\d+)$", lambda m: f"softmax {m.group(1)}×{m.group(2)}"),
+        (r"^forward \(training\) (\d+)×(\d+)$", lambda m: f"batch-norm forward (training) {m.group(1)}×{m.group(2)}"),
+        (r"^MLP ([\d-]+) BN ReLU Adam, batch (\d+)$", lambda m: f"MLP {m.group(1)} batch {m.group(2)}"),
+    ]
+    figures = {}
+    for path in paths:
+        with open(path) as f:
+            report = json.load(f)
+        devices = {b["name"]: b["device"] for b in report.get("backends", [])}
+        for row in report.get("rows", []):
+            for pattern, key in patterns:
+                match = re.match(pattern, row["name"])
+                if not match:
+                    continue
+                for result in row["results"]:
+                    if result["backend"] == "opencl" and result.get("figure"):
+                        figures.setdefault(key(match), (result["figure"]["median"], devices.get("opencl", "?")))
+    return figures
+
+
+def torch_figures(path):
+    """{(case key, who): value} from the measure step's JSON lines (other lines are ignored)."""
+    figures = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("{"):
+                record = json.loads(line)
+                figures[(record["case"], record["who"])] = record["value"]
+    return figures
+
+
+def table(torch_path, nnbench_paths):
+    ours = nnbench_figures(nnbench_paths)
+    theirs = torch_figures(torch_path)
+    header = ["case", "unit", "SwiftNN", "cuBLAS/eager", "CUDA graphs", "ratio", "vs", "goal"]
+    rows = [header]
+    missing = []
+    for case, unit, goal, reference in CASES:
+        mine = ours.get(case, (None, None))[0]
+        eager = theirs.get((case, "cublas"), theirs.get((case, "torch-eager")))
+        graphs = theirs.get((case, "torch-cudagraphs"))
+        if reference == "best":
+            candidates = [v for v in (eager, graphs) if v is not None]
+            ref = max(candidates) if candidates else None
+        elif reference == "torch-cudagraphs":
+            ref = graphs
+        else:
+            ref = eager
+        if mine is None or ref is None:
+            missing.append(case)
+        ratio = mine / ref if mine is not None and ref else None
+        verdict = "" if ratio is None else ("met" if ratio >= goal else "missed")
+        fmt = lambda v: "–" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:.3g}")
+        rows.append([case, unit, fmt(mine), fmt(eager), fmt(graphs), "–" if ratio is None else f"{ratio:.3g}×",
+                     reference, f"≥ {goal}× {verdict}".rstrip()])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+    devices = sorted({device for _, device in ours.values()})
+    print(f"\nSwiftNN device: {', '.join(devices) or '–'}; medians; ratio = SwiftNN / the 'vs' figure "
+          "(best = the faster of eager and CUDA graphs).")
+    sys.stdout.flush()  # the table first, then the note, when both go to one terminal
+    if missing:
+        print(f"no figure on one side for: {', '.join(missing)}", file=sys.stderr)
+    return 0
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="exit 0 when PyTorch with CUDA is usable, else print why and exit 3")
+    m = sub.add_parser("measure", help="time cuBLAS and PyTorch (JSON lines on stdout)")
+    m.add_argument("--runs", type=int, default=7, help="timed runs per figure (median taken); at least 3")
+    m.add_argument("--quick", action="store_true", help="one GEMM, the ops and one MLP: a set-up check")
+    t = sub.add_parser("table", help="print the comparison of a measure output with nnbench --json reports")
+    t.add_argument("torch_jsonl")
+    t.add_argument("nnbench_json", nargs="+")
+    args = parser.parse_args(argv)
+
+    if args.command == "table":
+        return table(args.torch_jsonl, args.nnbench_json)
+    problem = cuda_problem()
+    if problem:
+        print(f"gpu_torch.py: {problem}; there is nothing to compare against on this machine.", file=sys.stderr)
+        return 3
+    if args.command == "check":
+        return 0
+    if args.runs < 3:
+        parser.error("--runs must be at least 3 (a median of fewer says little)")
+    measure(args.runs, args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

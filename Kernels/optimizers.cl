@@ -5,31 +5,26 @@ inline float penalised(const float g, const float w, const float l2, const float
     return g + l2 * w + l1 * sign(w);
 }
 
+// One parameter's update per rule: the CPU-shape kernels run it per work-item, the GPU-shape ones on
+// the count % 4 parameters their float4 loops leave.
+
 // w <- w - lr * g'
-__kernel void update_sgd(__global float* w, const __global float* g, const float lr,
-                         const float l2, const float l1, const int count) {
-    const int i = get_global_id(0);
-    if (i >= count) return;
+inline void sgd_at(const int i, __global float* w, const __global float* g, const float lr,
+                   const float l2, const float l1) {
     w[i] -= lr * penalised(g[i], w[i], l2, l1);
 }
 
 // v <- beta v + (1 - beta) g';  w <- w - lr v
-__kernel void update_momentum(__global float* w, const __global float* g, __global float* v,
-                              const float lr, const float beta, const float l2, const float l1, const int count) {
-    const int i = get_global_id(0);
-    if (i >= count) return;
-    const float gi = penalised(g[i], w[i], l2, l1);
-    const float vi = beta * v[i] + (1.0f - beta) * gi;
+inline void momentum_at(const int i, __global float* w, const __global float* g, __global float* v,
+                        const float lr, const float beta, const float l2, const float l1) {
+    const float vi = beta * v[i] + (1.0f - beta) * penalised(g[i], w[i], l2, l1);
     v[i] = vi;
     w[i] -= lr * vi;
 }
 
 // s <- beta s + (1 - beta) g'^2;  w <- w - lr g' / (sqrt(s) + eps)
-__kernel void update_rmsprop(__global float* w, const __global float* g, __global float* s,
-                             const float lr, const float beta, const float eps,
-                             const float l2, const float l1, const int count) {
-    const int i = get_global_id(0);
-    if (i >= count) return;
+inline void rmsprop_at(const int i, __global float* w, const __global float* g, __global float* s,
+                       const float lr, const float beta, const float eps, const float l2, const float l1) {
     const float gi = penalised(g[i], w[i], l2, l1);
     const float si = beta * s[i] + (1.0f - beta) * gi * gi;
     s[i] = si;
@@ -39,11 +34,9 @@ __kernel void update_rmsprop(__global float* w, const __global float* g, __globa
 // m <- b1 m + (1 - b1) g';  v <- b2 v + (1 - b2) g'^2;
 // w <- w - lr (m / c1) / (sqrt(v / c2) + eps), with the bias corrections c1 = 1 - b1^t and
 // c2 = 1 - b2^t computed once on the host.
-__kernel void update_adam(__global float* w, const __global float* g, __global float* m, __global float* v,
-                          const float lr, const float beta1, const float beta2, const float eps,
-                          const float c1, const float c2, const float l2, const float l1, const int count) {
-    const int i = get_global_id(0);
-    if (i >= count) return;
+inline void adam_at(const int i, __global float* w, const __global float* g, __global float* m, __global float* v,
+                    const float lr, const float beta1, const float beta2, const float eps,
+                    const float c1, const float c2, const float l2, const float l1) {
     const float gi = penalised(g[i], w[i], l2, l1);
     const float mi = beta1 * m[i] + (1.0f - beta1) * gi;
     const float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
@@ -52,9 +45,35 @@ __kernel void update_adam(__global float* w, const __global float* g, __global f
     w[i] -= lr * (mi / c1) / (sqrt(vi / c2) + eps);
 }
 
+__kernel void update_sgd(__global float* w, const __global float* g, const float lr,
+                         const float l2, const float l1, const int count) {
+    const int i = get_global_id(0);
+    if (i < count) sgd_at(i, w, g, lr, l2, l1);
+}
+
+__kernel void update_momentum(__global float* w, const __global float* g, __global float* v,
+                              const float lr, const float beta, const float l2, const float l1, const int count) {
+    const int i = get_global_id(0);
+    if (i < count) momentum_at(i, w, g, v, lr, beta, l2, l1);
+}
+
+__kernel void update_rmsprop(__global float* w, const __global float* g, __global float* s,
+                             const float lr, const float beta, const float eps,
+                             const float l2, const float l1, const int count) {
+    const int i = get_global_id(0);
+    if (i < count) rmsprop_at(i, w, g, s, lr, beta, eps, l2, l1);
+}
+
+__kernel void update_adam(__global float* w, const __global float* g, __global float* m, __global float* v,
+                          const float lr, const float beta1, const float beta2, const float eps,
+                          const float c1, const float c2, const float l2, const float l1, const int count) {
+    const int i = get_global_id(0);
+    if (i < count) adam_at(i, w, g, m, v, lr, beta1, beta2, eps, c1, c2, l2, l1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // GPU shape: the same updates as float4 grid-stride loops (LD4/ST4, FOR_VECTORS and FOR_TAIL from
-// elementwise.cl), the last count % 4 parameters through the scalar forms above.
+// elementwise.cl), the last count % 4 parameters through the per-parameter forms above.
 
 inline float4 penalised4(const float4 g, const float4 w, const float l2, const float l1) {
     return g + l2 * w + l1 * sign(w);
@@ -63,7 +82,7 @@ inline float4 penalised4(const float4 g, const float4 w, const float l2, const f
 __kernel void update_sgd_v4(__global float* w, const __global float* g, const float lr,
                             const float l2, const float l1, const int count) {
     FOR_VECTORS(i, count) { const float4 wi = LD4(w, i); ST4(w, i) = wi - lr * penalised4(LD4(g, i), wi, l2, l1); }
-    FOR_TAIL(i, count) w[i] -= lr * penalised(g[i], w[i], l2, l1);
+    FOR_TAIL(i, count) sgd_at(i, w, g, lr, l2, l1);
 }
 
 __kernel void update_momentum_v4(__global float* w, const __global float* g, __global float* v,
@@ -74,11 +93,7 @@ __kernel void update_momentum_v4(__global float* w, const __global float* g, __g
         ST4(v, i) = vi;
         ST4(w, i) = wi - lr * vi;
     }
-    FOR_TAIL(i, count) {
-        const float vi = beta * v[i] + (1.0f - beta) * penalised(g[i], w[i], l2, l1);
-        v[i] = vi;
-        w[i] -= lr * vi;
-    }
+    FOR_TAIL(i, count) momentum_at(i, w, g, v, lr, beta, l2, l1);
 }
 
 __kernel void update_rmsprop_v4(__global float* w, const __global float* g, __global float* s,
@@ -91,12 +106,7 @@ __kernel void update_rmsprop_v4(__global float* w, const __global float* g, __gl
         ST4(s, i) = si;
         ST4(w, i) = wi - lr * gi / (sqrt(si) + eps);
     }
-    FOR_TAIL(i, count) {
-        const float gi = penalised(g[i], w[i], l2, l1);
-        const float si = beta * s[i] + (1.0f - beta) * gi * gi;
-        s[i] = si;
-        w[i] -= lr * gi / (sqrt(si) + eps);
-    }
+    FOR_TAIL(i, count) rmsprop_at(i, w, g, s, lr, beta, eps, l2, l1);
 }
 
 __kernel void update_adam_v4(__global float* w, const __global float* g, __global float* m, __global float* v,
@@ -111,12 +121,5 @@ __kernel void update_adam_v4(__global float* w, const __global float* g, __globa
         ST4(v, i) = vi;
         ST4(w, i) = wi - lr * (mi / c1) / (sqrt(vi / c2) + eps);
     }
-    FOR_TAIL(i, count) {
-        const float gi = penalised(g[i], w[i], l2, l1);
-        const float mi = beta1 * m[i] + (1.0f - beta1) * gi;
-        const float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] -= lr * (mi / c1) / (sqrt(vi / c2) + eps);
-    }
+    FOR_TAIL(i, count) adam_at(i, w, g, m, v, lr, beta1, beta2, eps, c1, c2, l2, l1);
 }

@@ -18,13 +18,14 @@ public struct MedianPruner: Sendable, Equatable, Codable {
 
     /// A reason to prune after epoch `epoch` (counted from 1), or nil to let the trial go on.
     public func verdict(epoch: Int, devAccuracy: Double, completed: [Double]) -> String? {
-        guard epoch > warmupEpochs, completed.count >= max(minimumCompleted, 1) else { return nil }
-        let m = Self.median(completed)
+        guard epoch > warmupEpochs, completed.count >= max(minimumCompleted, 1), let m = Self.median(completed) else { return nil }
         guard devAccuracy < m else { return nil }
         return "dev accuracy \(formatPercent(devAccuracy)) at epoch \(epoch) is below the median \(formatPercent(m)) of \(completed.count) completed trials"
     }
 
-    static func median(_ values: [Double]) -> Double {
+    /// The median of `values`, nil when there are none (also used to project pruned trials).
+    static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
         let s = values.sorted()
         let mid = s.count / 2
         return s.count % 2 == 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2

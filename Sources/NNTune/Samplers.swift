@@ -32,14 +32,6 @@ public struct TrialObservation: Sendable, Equatable {
         self.assignment = assignment
         self.objective = objective
     }
-
-    /// The median of `values`, nil when there are none.
-    static func median(_ values: [Double]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
-        let mid = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-    }
 }
 
 /// Seeded random draws from a box.

@@ -225,11 +225,12 @@ public final class StudyRunner {
     /// sees the trials not yet finished, so that draws made together spread out.
     private func nextModelBasedTrial(round: Int, box: SearchBox) throws -> TrialRecord? {
         guard configuration.sampler.isModelBased else { return nil }
-        let planned = try store.trials(round: round).count
+        let trials = try store.trials()
+        let planned = trials.filter { $0.round == round }.count
         guard planned < configuration.trialsPerRound else { return nil }
         var history: [TrialObservation] = [], unfinished: [Assignment] = []
         var medianGain: [Int: Double] = [:]
-        for t in try store.trials() {
+        for t in trials {
             guard t.status.isFinished else {
                 unfinished.append(t.assignment)
                 continue
@@ -237,7 +238,7 @@ public final class StudyRunner {
             var objective = t.result?.devAccuracy
             if objective == nil, t.status == .pruned, let last = try store.epochs(of: t.id).last(where: { $0.devAccuracy != nil }),
                let reached = last.devAccuracy {
-                if medianGain[last.epoch] == nil { medianGain[last.epoch] = TrialObservation.median(try store.completedGains(fromEpoch: last.epoch)) ?? 0 }
+                if medianGain[last.epoch] == nil { medianGain[last.epoch] = MedianPruner.median(try store.completedGains(fromEpoch: last.epoch)) ?? 0 }
                 objective = reached + (medianGain[last.epoch] ?? 0)
             }
             if t.status == .failed { objective = 0 }

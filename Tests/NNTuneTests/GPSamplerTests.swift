@@ -9,31 +9,13 @@ final class GPSamplerTests: XCTestCase {
     private var space: SearchSpace!
 
     override func setUpWithError() throws {
-        space = try SearchSpace(["lr": .logUniform(low: 1e-5, high: 1), "hidden": .integer(low: 16, high: 512),
-                                 "batch": .choice([.integer(32), .integer(64), .integer(128)]),
-                                 "beta1": .oneMinusLogUniform(low: 0.8, high: 0.999)])
-    }
-
-    /// The smooth objective of `ModelBasedSearchTests` (peak at lr = 3e-3, hidden = 300, batch 64,
-    /// β₁ = 0.99) plus a scatter of ±`noise` fixed per point, like a trial's dev accuracy: the same
-    /// assignment always scores the same, a neighbour a little differently.
-    private func objective(_ a: Assignment, noise: Double = 0) -> Double {
-        let lr = log10(a["lr"]?.numericValue ?? 1) - log10(3e-3)
-        let hidden = ((a["hidden"]?.numericValue ?? 0) - 300) / 200
-        let batch = a["batch"] == .integer(64) ? 0.0 : 0.5
-        let beta = log10(1 - (a["beta1"]?.numericValue ?? 0)) - log10(0.01)
-        let smooth = 1 - 0.1 * lr * lr - 0.05 * hidden * hidden - batch - 0.05 * beta * beta
-        var hash = SplitMix64(key: (a["lr"]?.numericValue ?? 0).bitPattern, (a["beta1"]?.numericValue ?? 0).bitPattern)
-        return smooth + noise * (2 * hash.uniform() - 1)
+        space = try SyntheticSearch.space()
     }
 
     private func search(_ sampler: GPSampler, count: Int, noise: Double = 0) -> [TrialObservation] {
-        var history: [TrialObservation] = []
-        for trial in 0..<count {
-            let a = sampler.assignment(round: 0, trial: trial, box: space.fullBox, space: space, history: history)
-            history.append(.init(assignment: a, objective: objective(a, noise: noise)))
+        SyntheticSearch.run(count: count, noise: noise) { trial, history in
+            sampler.assignment(round: 0, trial: trial, box: space.fullBox, space: space, history: history)
         }
-        return history
     }
 
     func testSameHistoryAndSeedGiveTheSameDraw() {
@@ -80,14 +62,12 @@ final class GPSamplerTests: XCTestCase {
         let seeds = UInt64(1)...5
         for seed in seeds {
             gp += search(GPSampler(seed: seed), count: 30, noise: 0.02).map(\.objective).max() ?? 0
-            var history: [TrialObservation] = []
-            for trial in 0..<30 {
-                let a = TPESampler(seed: seed).assignment(round: 0, trial: trial, box: space.fullBox, space: space, history: history)
-                history.append(.init(assignment: a, objective: objective(a, noise: 0.02)))
+            let tpeSearch = SyntheticSearch.run(count: 30, noise: 0.02) { trial, history in
+                TPESampler(seed: seed).assignment(round: 0, trial: trial, box: space.fullBox, space: space, history: history)
             }
-            tpe += history.map(\.objective).max() ?? 0
+            tpe += tpeSearch.map(\.objective).max() ?? 0
             random += RandomSampler(seed: seed).assignments(round: 0, count: 30, box: space.fullBox, space: space)
-                .map { objective($0, noise: 0.02) }.max() ?? 0
+                .map { SyntheticSearch.objective($0, noise: 0.02) }.max() ?? 0
         }
         let n = Double(seeds.count)
         print("best of 30, mean of \(seeds.count) seeds: gp \(gp / n), tpe \(tpe / n), random \(random / n)")
@@ -103,7 +83,7 @@ final class GPSamplerTests: XCTestCase {
         for trial in 0..<30 {
             let a = sampler.assignment(round: 0, trial: trial, box: space.fullBox, space: space, history: history)
             let failed = (a["lr"]?.numericValue ?? 1) > 0.01
-            history.append(.init(assignment: a, objective: failed ? 0 : objective(a)))
+            history.append(.init(assignment: a, objective: failed ? 0 : SyntheticSearch.objective(a)))
         }
         let late = history.dropFirst(15).compactMap { $0.assignment["lr"]?.numericValue }
         XCTAssertGreaterThanOrEqual(late.filter { $0 <= 0.01 }.count, late.count - 2, "\(late)")
@@ -140,7 +120,7 @@ final class GPSamplerTests: XCTestCase {
             XCTAssertTrue(box.contains(a, in: space), "\(a)")
             XCTAssertEqual(a["hidden"], .integer(200))
             XCTAssertEqual(a["batch"], .integer(64))
-            history.append(.init(assignment: a, objective: objective(a)))
+            history.append(.init(assignment: a, objective: SyntheticSearch.objective(a)))
         }
     }
 

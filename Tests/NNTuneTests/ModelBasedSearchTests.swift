@@ -9,28 +9,14 @@ final class ModelBasedSearchTests: XCTestCase {
     private var space: SearchSpace!
 
     override func setUpWithError() throws {
-        space = try SearchSpace(["lr": .logUniform(low: 1e-5, high: 1), "hidden": .integer(low: 16, high: 512),
-                                 "batch": .choice([.integer(32), .integer(64), .integer(128)]),
-                                 "beta1": .oneMinusLogUniform(low: 0.8, high: 0.999)])
-    }
-
-    /// A smooth objective with its peak at lr = 3e-3, hidden = 300, batch 64, β₁ = 0.99.
-    private func objective(_ a: Assignment) -> Double {
-        let lr = log10(a["lr"]?.numericValue ?? 1) - log10(3e-3)
-        let hidden = ((a["hidden"]?.numericValue ?? 0) - 300) / 200
-        let batch = a["batch"] == .integer(64) ? 0.0 : 0.5
-        let beta = log10(1 - (a["beta1"]?.numericValue ?? 0)) - log10(0.01)
-        return 1 - 0.1 * lr * lr - 0.05 * hidden * hidden - batch - 0.05 * beta * beta
+        space = try SyntheticSearch.space()
     }
 
     /// Runs `count` trials one after another, each seeing every earlier one, and returns the history.
-    private func search(_ sampler: TPESampler, count: Int) -> [TPESampler.Observation] {
-        var history: [TPESampler.Observation] = []
-        for trial in 0..<count {
-            let a = sampler.assignment(round: 0, trial: trial, box: space.fullBox, space: space, history: history)
-            history.append(.init(assignment: a, objective: objective(a)))
+    private func search(_ sampler: TPESampler, count: Int) -> [TrialObservation] {
+        SyntheticSearch.run(count: count) { trial, history in
+            sampler.assignment(round: 0, trial: trial, box: space.fullBox, space: space, history: history)
         }
-        return history
     }
 
     func testSameHistoryAndSeedGiveTheSameDraw() {
@@ -77,7 +63,7 @@ final class ModelBasedSearchTests: XCTestCase {
         var tpe = 0.0, random = 0.0
         for seed in UInt64(1)...5 {
             tpe += search(TPESampler(seed: seed, startupTrials: 10), count: 40).map(\.objective).max() ?? 0
-            random += RandomSampler(seed: seed).assignments(round: 0, count: 40, box: space.fullBox, space: space).map(objective).max() ?? 0
+            random += RandomSampler(seed: seed).assignments(round: 0, count: 40, box: space.fullBox, space: space).map { SyntheticSearch.objective($0) }.max() ?? 0
         }
         XCTAssertGreaterThan(tpe / 5, random / 5)
     }

@@ -41,9 +41,9 @@ final class StudyStoreTests: XCTestCase {
         XCTAssertEqual(try store.epochs(of: trials[0].id).map(\.devAccuracy), [0.5, 0.75])
         XCTAssertEqual(try store.completedDevAccuracies(atEpoch: 2), [0.75])
         XCTAssertEqual(try store.completedGains(fromEpoch: 1), [0.25], "what the trial gained after epoch 1")
-        XCTAssertEqual(TrialObservation.median([0.3, 0.1, 0.2]), 0.2)
-        XCTAssertEqual(TrialObservation.median([0.4, 0.1, 0.2, 0.3]), 0.25)
-        XCTAssertNil(TrialObservation.median([]))
+        XCTAssertEqual(MedianPruner.median([0.3, 0.1, 0.2]), 0.2)
+        XCTAssertEqual(MedianPruner.median([0.4, 0.1, 0.2, 0.3]), 0.25)
+        XCTAssertNil(MedianPruner.median([]))
         let mode = try SQLiteDatabase(path: path).query("PRAGMA journal_mode").first?.first?.string
         XCTAssertEqual(mode, "wal")
     }

@@ -66,12 +66,7 @@ public struct Dataset: Sendable {
         if let classNames {
             try Self.checkClassNames(classNames, classes: classes, source: name)
         }
-        self.features = features
-        self.labels = labels
-        self.width = width
-        self.classes = classes
-        self.name = name
-        self.classNames = classNames
+        self.init(unchecked: features, labels: labels, width: width, classes: classes, name: name, classNames: classNames)
     }
 
     /// Features to predict on, with no labels: every label is 0, which nothing reads.

@@ -6,9 +6,9 @@ import NNCore
 /// Run apart, the pair makes two extra passes over an m×n matrix in each direction: forward writes
 /// batch norm's y and reads it back for the ReLU; backward writes the ReLU's masked gradient and
 /// reads it back for batch norm. Fused, batch norm applies max(0, ·) as it stores y
-/// (``Backend/batchNormForwardTraining(_:gamma:beta:runningMean:runningVariance:averagingBeta:epsilon:output:savedMean:savedInverseStd:relu:)``)
+/// (`Backend.batchNormForwardTraining(…, relu: true)`)
 /// and masks dz by that output as it reads it
-/// (``Backend/batchNormBackward(_:reluOutput:gradOutput:gamma:savedMean:savedInverseStd:gradInput:gradGamma:gradBeta:)``),
+/// (`Backend.batchNormBackward(_:reluOutput:…)`),
 /// and the activation layer is skipped in both directions. The layers, their state and the model's
 /// checkpoints, export and PyTorch source stay exactly as they are: fusion is how the network runs
 /// them, not what it is. Anything between the two (dropout, a custom layer) leaves them apart.

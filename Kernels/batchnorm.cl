@@ -9,6 +9,12 @@
 //   mean = sum / m and M2 = sum over chunks of (M2_p + rows_p (mean_p - mean)^2), Kahan-compensated.
 //   The element-wise passes are float4 grid-stride loops.
 // - CPU shape (the whole-column kernels at the end): one work-item per block of columns.
+// Every kernel that writes y or reads dy also serves batch norm followed by ReLU (a network's
+// batchnorm -> relu pair), selected by its `relu` argument: the forward kernels store
+// max(0, y) instead of y, and the backward kernels read dy as dz masked by the ReLU's output z, so
+// neither direction makes a separate pass over memory for the ReLU. An argument rather than a -D
+// variant keeps one compiled program and one body per kernel; it is the same for every item of a
+// launch, so the branch costs nothing per element.
 
 #ifndef BN_WG_COLS
 #define BN_WG_COLS 32
@@ -16,6 +22,15 @@
 #ifndef BN_WG_ROWS
 #define BN_WG_ROWS 8
 #endif
+
+// ReLU as relu_forward applies it (x > 0 ? x : 0, so NaN becomes 0), and its backward as
+// relu_backward does (dz where z > 0, else 0: a pre-activation of exactly 0 passes no gradient).
+inline float bn_relu(const float v) { return v > 0.0f ? v : 0.0f; }
+inline float4 bn_relu4(const float4 v) { return select((float4)(0.0f), v, v > (float4)(0.0f)); }
+inline float16 bn_relu16(const float16 v) { return select((float16)(0.0f), v, v > (float16)(0.0f)); }
+inline float bn_mask(const float dz, const float z) { return z > 0.0f ? dz : 0.0f; }
+inline float4 bn_mask4(const float4 dz, const float4 z) { return select((float4)(0.0f), dz, z > (float4)(0.0f)); }
+inline float16 bn_mask16(const float16 dz, const float16 z) { return select((float16)(0.0f), dz, z > (float16)(0.0f)); }
 
 // Sum over the BN_WG_ROWS row lanes of each column of a (BN_WG_COLS, BN_WG_ROWS) work-group; every
 // item of the column gets it.
@@ -91,62 +106,70 @@ void bn_statistics_finish(const __global float* partialSum, const __global float
     runningVariance[j] = averagingBeta * runningVariance[j] + (1.0f - averagingBeta) * unbiased;
 }
 
-// y = gamma (x - mean) invStd + beta over count = m * n elements, grid-stride; float4 when n % 4 == 0
-// (then a vector never straddles two rows and its four features are adjacent in every parameter).
+// y = gamma (x - mean) invStd + beta (max(0, y) when relu) over count = m * n elements, grid-stride;
+// float4 when n % 4 == 0 (then a vector never straddles two rows and its four features are
+// adjacent in every parameter).
 __kernel void bn_normalize(const __global float* x, const __global float* mean, const __global float* invStd,
                            const __global float* gamma, const __global float* beta, __global float* y,
-                           const int n, const int count) {
+                           const int n, const int count, const int relu) {
     if (n % 4 == 0) {
         const int nv = n / 4;
         for (int i = get_global_id(0); i < count / 4; i += get_global_size(0)) {
             const int j = i % nv;
-            ST4(y, i) = fma(LD4(gamma, j), (LD4(x, i) - LD4(mean, j)) * LD4(invStd, j), LD4(beta, j));
+            const float4 v = fma(LD4(gamma, j), (LD4(x, i) - LD4(mean, j)) * LD4(invStd, j), LD4(beta, j));
+            ST4(y, i) = relu ? bn_relu4(v) : v;
         }
         return;
     }
     for (int i = get_global_id(0); i < count; i += get_global_size(0)) {
         const int j = i % n;
-        y[i] = fma(gamma[j], (x[i] - mean[j]) * invStd[j], beta[j]);
+        const float v = fma(gamma[j], (x[i] - mean[j]) * invStd[j], beta[j]);
+        y[i] = relu ? bn_relu(v) : v;
     }
 }
 
-// Evaluation mode: running statistics instead of the batch's.
+// Evaluation mode: running statistics instead of the batch's; max(0, y) when relu.
 __kernel void bn_inference(const __global float* x, const __global float* runningMean,
                            const __global float* runningVariance, const __global float* gamma,
                            const __global float* beta, const float epsilon, __global float* y,
-                           const int n, const int count) {
+                           const int n, const int count, const int relu) {
     const int i = get_global_id(0);
     if (i >= count) return;
     const int j = i % n;
     const float inv = 1.0f / sqrt(runningVariance[j] + epsilon);
-    y[i] = fma(gamma[j], (x[i] - runningMean[j]) * inv, beta[j]);
+    const float v = fma(gamma[j], (x[i] - runningMean[j]) * inv, beta[j]);
+    y[i] = relu ? bn_relu(v) : v;
 }
 
 // bn_inference in the GPU shape: grid-stride, float4 when n % 4 == 0 (as bn_normalize).
 __kernel void bn_inference_v4(const __global float* x, const __global float* runningMean,
                               const __global float* runningVariance, const __global float* gamma,
                               const __global float* beta, const float epsilon, __global float* y,
-                              const int n, const int count) {
+                              const int n, const int count, const int relu) {
     if (n % 4 == 0) {
         const int nv = n / 4;
         for (int i = get_global_id(0); i < count / 4; i += get_global_size(0)) {
             const int j = i % nv;
             const float4 inv = 1.0f / sqrt(LD4(runningVariance, j) + epsilon);
-            ST4(y, i) = fma(LD4(gamma, j), (LD4(x, i) - LD4(runningMean, j)) * inv, LD4(beta, j));
+            const float4 v = fma(LD4(gamma, j), (LD4(x, i) - LD4(runningMean, j)) * inv, LD4(beta, j));
+            ST4(y, i) = relu ? bn_relu4(v) : v;
         }
         return;
     }
     for (int i = get_global_id(0); i < count; i += get_global_size(0)) {
         const int j = i % n;
         const float inv = 1.0f / sqrt(runningVariance[j] + epsilon);
-        y[i] = fma(gamma[j], (x[i] - runningMean[j]) * inv, beta[j]);
+        const float v = fma(gamma[j], (x[i] - runningMean[j]) * inv, beta[j]);
+        y[i] = relu ? bn_relu(v) : v;
     }
 }
 
 // Per chunk p of rows: partialsDy[p * n + j] = sum of dy and partialsDyXhat[p * n + j] = sum of dy * xhat
-// with xhat = (x - mean) invStd, in the work-group shape of bn_statistics_partials.
+// with xhat = (x - mean) invStd, in the work-group shape of bn_statistics_partials. When relu, dy is
+// the ReLU's dz masked by its output z (z is not read otherwise).
 __kernel __attribute__((reqd_work_group_size(BN_WG_COLS, BN_WG_ROWS, 1)))
 void bn_backward_partials(const __global float* x, const __global float* dy,
+                          const __global float* z, const int relu,
                           const __global float* mean, const __global float* invStd,
                           const int m, const int n, const int rowsPerChunk,
                           __global float* partialsDy, __global float* partialsDyXhat) {
@@ -158,7 +181,7 @@ void bn_backward_partials(const __global float* x, const __global float* dy,
     if (active) {
         const float mu = mean[j], inv = invStd[j];
         for (int i = r0 + ly; i < r1; i += BN_WG_ROWS) {
-            const float g = dy[i * n + j];
+            const float g = relu ? bn_mask(dy[i * n + j], z[i * n + j]) : dy[i * n + j];
             kahan_add(&s1, &c1, g);
             kahan_add(&s2, &c2, g * ((x[i * n + j] - mu) * inv));
         }
@@ -194,8 +217,10 @@ void bn_backward_finish(const __global float* partialsDy, const __global float* 
 }
 
 // dx = (gamma invStd) (dy - dbeta / m - xhat dgamma / m), grid-stride, float4 when n % 4 == 0 (as
-// bn_normalize). dx may alias dy: each element is read and written by one item.
+// bn_normalize); dy masked by z when relu, as in bn_backward_partials. dx may alias dy: each
+// element is read and written by one item.
 __kernel void bn_backward_dx(const __global float* x, const __global float* dy,
+                             const __global float* z, const int relu,
                              const __global float* mean, const __global float* invStd,
                              const __global float* gamma, const __global float* gradGamma,
                              const __global float* gradBeta, const float rowCount,
@@ -206,7 +231,8 @@ __kernel void bn_backward_dx(const __global float* x, const __global float* dy,
             const int j = i % nv;
             const float4 inv = LD4(invStd, j);
             const float4 xhat = (LD4(x, i) - LD4(mean, j)) * inv;
-            ST4(dx, i) = LD4(gamma, j) * inv * (LD4(dy, i) - LD4(gradBeta, j) / rowCount - xhat * LD4(gradGamma, j) / rowCount);
+            const float4 g = relu ? bn_mask4(LD4(dy, i), LD4(z, i)) : LD4(dy, i);
+            ST4(dx, i) = LD4(gamma, j) * inv * (g - LD4(gradBeta, j) / rowCount - xhat * LD4(gradGamma, j) / rowCount);
         }
         return;
     }
@@ -214,7 +240,8 @@ __kernel void bn_backward_dx(const __global float* x, const __global float* dy,
         const int j = i % n;
         const float inv = invStd[j];
         const float xhat = (x[i] - mean[j]) * inv;
-        dx[i] = gamma[j] * inv * (dy[i] - gradBeta[j] / rowCount - xhat * gradGamma[j] / rowCount);
+        const float g = relu ? bn_mask(dy[i], z[i]) : dy[i];
+        dx[i] = gamma[j] * inv * (g - gradBeta[j] / rowCount - xhat * gradGamma[j] / rowCount);
     }
 }
 
@@ -246,18 +273,24 @@ inline void kahan_add16(float16* sum, float16* comp, const float16 v) {
     *sum = t;
 }
 
+// The `width` values of dy at this block, or, when relu, of dz masked by the ReLU output z (z is not read otherwise).
+inline float16 bn_backward_gradient(const __global float* dy, const __global float* z, const int relu, const int width) {
+    const float16 g = bn_load_block(dy, width);
+    return relu ? bn_mask16(g, bn_load_block(z, width)) : g;
+}
+
 #ifndef BN_VECTORS
 #define BN_VECTORS 4
 #endif
 #define BN_COLS (16 * BN_VECTORS)
 
 // Training-mode forward of one block of BN_COLS features (BN_VECTORS float16 per row): mean,
-// Σ(x − mean)², y, the saved statistics and the running ones, as bn_finish_statistics +
-// bn_normalize define them.
+// Σ(x − mean)², y (max(0, y) when relu), the saved statistics and the running ones, as
+// bn_statistics_finish + bn_normalize define them.
 __kernel void bn_forward_columns(const __global float* x, const __global float* gamma, const __global float* beta,
                                  const int m, const int n, const float epsilon, const float averagingBeta,
                                  __global float* y, __global float* mean, __global float* invStd,
-                                 __global float* runningMean, __global float* runningVariance) {
+                                 __global float* runningMean, __global float* runningVariance, const int relu) {
     const int j0 = get_global_id(0) * BN_COLS;
     if (j0 >= n) return;
     int width[BN_VECTORS];
@@ -303,14 +336,16 @@ __kernel void bn_forward_columns(const __global float* x, const __global float* 
         #pragma unroll
         for (int v = 0; v < BN_VECTORS; ++v) {
             const int at = i * n + j0 + 16 * v;
-            bn_store_block(y + at, fma(g[v], (bn_load_block(x + at, width[v]) - mu[v]) * inv[v], b[v]), width[v]);
+            const float16 out = fma(g[v], (bn_load_block(x + at, width[v]) - mu[v]) * inv[v], b[v]);
+            bn_store_block(y + at, relu ? bn_relu16(out) : out, width[v]);
         }
     }
 }
 
 // Backward of one block of BN_COLS features: dbeta = Σ dy, dgamma = Σ dy·xhat, then dx as
-// bn_backward_dx computes it. dx may alias dy.
+// bn_backward_dx computes it, with dy masked by z when relu. dx may alias dy.
 __kernel void bn_backward_columns(const __global float* x, const __global float* dy,
+                                  const __global float* z, const int relu,
                                   const __global float* mean, const __global float* invStd,
                                   const __global float* gamma, const int m, const int n,
                                   __global float* dx, __global float* gradGamma, __global float* gradBeta) {
@@ -329,7 +364,7 @@ __kernel void bn_backward_columns(const __global float* x, const __global float*
         #pragma unroll
         for (int v = 0; v < BN_VECTORS; ++v) {
             const int at = i * n + j0 + 16 * v;
-            const float16 g = bn_load_block(dy + at, width[v]);
+            const float16 g = bn_backward_gradient(dy + at, z + at, relu, width[v]);
             kahan_add16(&s1[v], &c1[v], g);
             kahan_add16(&s2[v], &c2[v], g * ((bn_load_block(x + at, width[v]) - mu[v]) * inv[v]));
         }
@@ -350,7 +385,8 @@ __kernel void bn_backward_columns(const __global float* x, const __global float*
         for (int v = 0; v < BN_VECTORS; ++v) {
             const int at = i * n + j0 + 16 * v;
             const float16 xhat = (bn_load_block(x + at, width[v]) - mu[v]) * inv[v];
-            bn_store_block(dx + at, scale[v] * (bn_load_block(dy + at, width[v]) - meanDy[v] - xhat * meanDyXhat[v]), width[v]);
+            const float16 g = bn_backward_gradient(dy + at, z + at, relu, width[v]);
+            bn_store_block(dx + at, scale[v] * (g - meanDy[v] - xhat * meanDyXhat[v]), width[v]);
         }
     }
 }

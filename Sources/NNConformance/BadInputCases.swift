@@ -10,6 +10,7 @@ enum BadInputCases {
         ConformanceCase(.badInput, "foreignTensor", foreignTensor),
         ConformanceCase(.badInput, "dropoutKeepProbabilityOutOfRange", dropoutKeepProbabilityOutOfRange),
         ConformanceCase(.badInput, "invalidOptimiserArguments", invalidOptimiserArguments),
+        ConformanceCase(.badInput, "batchNormReLUArguments", batchNormReLUArguments),
     ]
 
     private static func isShapeMismatch(_ e: NNError) -> Bool {
@@ -165,6 +166,42 @@ enum BadInputCases {
         assertThrowsNNError("adam at step 0", on: b, {
             try be.update(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), learningRate: 1e-3, step: 0, penalty: .none,
                           parameter: w, gradient: g, state: [s, try be.makeTensor(Shape(3, 3))])
+        }, matches: isInvalidArgument)
+    }
+
+    /// The fused batch-norm + ReLU ops: the forward ops keep their rules with `relu: true`; the
+    /// backward refuses a ReLU output of the wrong shape, and a gradInput that shares storage with
+    /// the input or the ReLU output (both are read after dx is first written).
+    static func batchNormReLUArguments(_ b: ConformanceContext) throws {
+        let be = b.backend
+        let x = try be.makeTensor(Shape(5, 3)), z = try be.makeTensor(Shape(5, 3)), dz = try be.makeTensor(Shape(5, 3))
+        let dx = try be.makeTensor(Shape(5, 3))
+        let v3 = try be.makeTensor(.vector(3)), v4 = try be.makeTensor(.vector(4))
+        try be.fill(v3, with: 1)
+        assertThrowsNNError("batchNormForwardTraining(relu) with a 1×4 β on 5×3", on: b, {
+            try be.batchNormForwardTraining(x, gamma: v3, beta: v4, runningMean: v3, runningVariance: v3,
+                                            averagingBeta: 0.9, epsilon: 1e-5, output: z, savedMean: v3,
+                                            savedInverseStd: v3, relu: true)
+        }, matches: isShapeMismatch)
+        assertThrowsNNError("batchNormForwardInference(relu) with ε = 0", on: b, {
+            try be.batchNormForwardInference(x, gamma: v3, beta: v3, runningMean: v3, runningVariance: v3, epsilon: 0,
+                                             output: z, relu: true)
+        }, matches: isInvalidArgument)
+        assertThrowsNNError("batchNormBackward(relu) with a 4×3 ReLU output for a 5×3 input", on: b, {
+            try be.batchNormBackward(x, reluOutput: try be.makeTensor(Shape(4, 3)), gradOutput: dz, gamma: v3, savedMean: v3,
+                                     savedInverseStd: v3, gradInput: dx, gradGamma: v3, gradBeta: v3)
+        }, matches: isShapeMismatch)
+        assertThrowsNNError("batchNormBackward(relu) with a 1×4 γ on 5×3", on: b, {
+            try be.batchNormBackward(x, reluOutput: z, gradOutput: dz, gamma: v4, savedMean: v3,
+                                     savedInverseStd: v3, gradInput: dx, gradGamma: v3, gradBeta: v3)
+        }, matches: isShapeMismatch)
+        assertThrowsNNError("batchNormBackward(relu) writing dx over the input", on: b, {
+            try be.batchNormBackward(x, reluOutput: z, gradOutput: dz, gamma: v3, savedMean: v3,
+                                     savedInverseStd: v3, gradInput: x, gradGamma: v3, gradBeta: v3)
+        }, matches: isInvalidArgument)
+        assertThrowsNNError("batchNormBackward(relu) writing dx over the ReLU output", on: b, {
+            try be.batchNormBackward(x, reluOutput: z, gradOutput: dz, gamma: v3, savedMean: v3,
+                                     savedInverseStd: v3, gradInput: z, gradGamma: v3, gradBeta: v3)
         }, matches: isInvalidArgument)
     }
 }

@@ -298,6 +298,25 @@ extension OpCheck {
                                  ("gradGamma", gradGamma), ("gradBeta", gradBeta)], on: backend)
     }
 
+    /// ``Backend/batchNormBackward(_:reluOutput:gradOutput:gamma:savedMean:savedInverseStd:gradInput:gradGamma:gradBeta:)``:
+    /// the ``batchNormBackward(_:gradOutput:gamma:savedMean:savedInverseStd:gradInput:gradGamma:gradBeta:on:)``
+    /// rules, z shaped like x, and a dx that shares storage with neither x nor z: both are read again
+    /// after the first elements of dx are written (a composed backward writes the masked gradient
+    /// into dx before the batch-norm backward reads x).
+    public static func batchNormReLUBackward(
+        _ x: Tensor, output z: Tensor, gradOutput dz: Tensor, gamma: Tensor,
+        savedMean: Tensor, savedInverseStd: Tensor,
+        gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor, on backend: any Backend) throws {
+        let op = "batchNormBackward"
+        try perFeature(op, input: x, outputs: [("reluOutput", z), ("gradOutput", dz), ("gradInput", dx)],
+                       vectors: [("gamma", gamma), ("savedMean", savedMean), ("savedInverseStd", savedInverseStd),
+                                 ("gradGamma", gradGamma), ("gradBeta", gradBeta)], on: backend)
+        guard dx.storage !== x.storage, dx.storage !== z.storage else {
+            throw NNError.invalidArgument(op: op, detail: "gradInput shares storage with the input or the ReLU output, "
+                                          + "which are read after it is written; pass a separate tensor (it may be gradOutput)")
+        }
+    }
+
     // MARK: Classifier heads
 
     /// ``Backend/softmax(_:into:)``: x and y of one shape.

@@ -11,40 +11,89 @@ import NNCore
 ///
 /// Forward then costs two reads of x and one write of y; backward two reads of x and dy and one
 /// write of dx. Every loop runs over 8 columns at a time with per-column vector accumulators.
+///
+/// Batch norm followed by ReLU is fused into the same loops: the forward applies `y < 0 ? 0 : y`
+/// as it stores y, and the backward reads dz where the ReLU output z > 0 (0 elsewhere) wherever it
+/// reads dy. Each element goes through exactly the arithmetic of the separate ops, in the same order,
+/// so the fused pair gives the same bits as batch norm and then ``NativeBackend``'s ReLU.
 extension NativeBackend {
     public func uncheckedBatchNormForwardTraining(
         _ x: Tensor, gamma: Tensor, beta: Tensor,
         runningMean: Tensor, runningVariance: Tensor, averagingBeta: Float, epsilon: Float,
         output y: Tensor, savedMean: Tensor, savedInverseStd: Tensor) throws {
-        switch precision {
-        case .float32:
-            try batchNormTraining(Float.self, x, gamma, beta, runningMean, runningVariance, averagingBeta, epsilon,
-                                  y, savedMean, savedInverseStd)
-        case .float64:
-            try batchNormTraining(Double.self, x, gamma, beta, runningMean, runningVariance, averagingBeta, epsilon,
-                                  y, savedMean, savedInverseStd)
-        }
+        try batchNormTraining(x, gamma, beta, runningMean, runningVariance, averagingBeta, epsilon, y, savedMean, savedInverseStd,
+                              relu: false)
+    }
+
+    public func uncheckedBatchNormReLUForwardTraining(
+        _ x: Tensor, gamma: Tensor, beta: Tensor,
+        runningMean: Tensor, runningVariance: Tensor, averagingBeta: Float, epsilon: Float,
+        output z: Tensor, savedMean: Tensor, savedInverseStd: Tensor) throws {
+        try batchNormTraining(x, gamma, beta, runningMean, runningVariance, averagingBeta, epsilon, z, savedMean, savedInverseStd,
+                              relu: true)
     }
 
     public func uncheckedBatchNormForwardInference(
         _ x: Tensor, gamma: Tensor, beta: Tensor,
         runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
         output y: Tensor) throws {
-        switch precision {
-        case .float32: try batchNormInference(Float.self, x, gamma, beta, runningMean, runningVariance, epsilon, y)
-        case .float64: try batchNormInference(Double.self, x, gamma, beta, runningMean, runningVariance, epsilon, y)
-        }
+        try batchNormInference(x, gamma, beta, runningMean, runningVariance, epsilon, y, relu: false)
+    }
+
+    public func uncheckedBatchNormReLUForwardInference(
+        _ x: Tensor, gamma: Tensor, beta: Tensor,
+        runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
+        output z: Tensor) throws {
+        try batchNormInference(x, gamma, beta, runningMean, runningVariance, epsilon, z, relu: true)
     }
 
     public func uncheckedBatchNormBackward(
         _ x: Tensor, gradOutput dy: Tensor, gamma: Tensor,
         savedMean: Tensor, savedInverseStd: Tensor,
         gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
+        try batchNormBackward(x, nil, dy, gamma, savedMean, savedInverseStd, dx, gradGamma, gradBeta)
+    }
+
+    public func uncheckedBatchNormReLUBackward(
+        _ x: Tensor, output z: Tensor, gradOutput dz: Tensor, gamma: Tensor,
+        savedMean: Tensor, savedInverseStd: Tensor,
+        gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
+        try batchNormBackward(x, z, dz, gamma, savedMean, savedInverseStd, dx, gradGamma, gradBeta)
+    }
+
+    // MARK: Precision dispatch
+
+    private func batchNormTraining(
+        _ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ runningMean: Tensor, _ runningVariance: Tensor,
+        _ averagingBeta: Float, _ epsilon: Float, _ y: Tensor, _ savedMean: Tensor, _ savedInverseStd: Tensor, relu: Bool) throws {
         switch precision {
         case .float32:
-            try batchNormBackward(Float.self, x, dy, gamma, savedMean, savedInverseStd, dx, gradGamma, gradBeta)
+            try batchNormTraining(Float.self, x, gamma, beta, runningMean, runningVariance, averagingBeta, epsilon,
+                                  y, savedMean, savedInverseStd, relu: relu)
         case .float64:
-            try batchNormBackward(Double.self, x, dy, gamma, savedMean, savedInverseStd, dx, gradGamma, gradBeta)
+            try batchNormTraining(Double.self, x, gamma, beta, runningMean, runningVariance, averagingBeta, epsilon,
+                                  y, savedMean, savedInverseStd, relu: relu)
+        }
+    }
+
+    private func batchNormInference(
+        _ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ runningMean: Tensor, _ runningVariance: Tensor,
+        _ epsilon: Float, _ y: Tensor, relu: Bool) throws {
+        switch precision {
+        case .float32: try batchNormInference(Float.self, x, gamma, beta, runningMean, runningVariance, epsilon, y, relu: relu)
+        case .float64: try batchNormInference(Double.self, x, gamma, beta, runningMean, runningVariance, epsilon, y, relu: relu)
+        }
+    }
+
+    /// With `z`, the ReLU output of a fused forward, `dy` is the ReLU's dz and is masked by z.
+    private func batchNormBackward(
+        _ x: Tensor, _ z: Tensor?, _ dy: Tensor, _ gamma: Tensor, _ savedMean: Tensor, _ savedInverseStd: Tensor,
+        _ dx: Tensor, _ gradGamma: Tensor, _ gradBeta: Tensor) throws {
+        switch precision {
+        case .float32:
+            try batchNormBackward(Float.self, x, z, dy, gamma, savedMean, savedInverseStd, dx, gradGamma, gradBeta)
+        case .float64:
+            try batchNormBackward(Double.self, x, z, dy, gamma, savedMean, savedInverseStd, dx, gradGamma, gradBeta)
         }
     }
 
@@ -52,7 +101,8 @@ extension NativeBackend {
 
     private func batchNormTraining<T: NativeScalar>(
         _: T.Type, _ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ runningMean: Tensor, _ runningVariance: Tensor,
-        _ averagingBeta: Float, _ epsilon: Float, _ y: Tensor, _ savedMean: Tensor, _ savedInverseStd: Tensor) throws {
+        _ averagingBeta: Float, _ epsilon: Float, _ y: Tensor, _ savedMean: Tensor, _ savedInverseStd: Tensor,
+        relu: Bool) throws {
         let op = "batchNormForwardTraining"
         let xp = SendablePointer(try pointer(x, T.self, op))
         let yp = SendablePointer(try pointer(y, T.self, op))
@@ -78,7 +128,7 @@ extension NativeBackend {
             scale[j] = T(gp[j].wide * inverseStd)
             shift[j] = bp[j]
         }
-        normalize(xp, yp, rows: m, columns: n, center: center, scale: scale, shift: shift)
+        normalize(xp, yp, rows: m, columns: n, center: center, scale: scale, shift: shift, relu: relu)
     }
 
     /// Column means and M₂ = Σ(x − μ)² in Double: `[mean | M₂]`, in scratch.
@@ -170,7 +220,7 @@ extension NativeBackend {
 
     private func batchNormInference<T: NativeScalar>(
         _: T.Type, _ x: Tensor, _ gamma: Tensor, _ beta: Tensor, _ runningMean: Tensor, _ runningVariance: Tensor,
-        _ epsilon: Float, _ y: Tensor) throws {
+        _ epsilon: Float, _ y: Tensor, relu: Bool) throws {
         let op = "batchNormForwardInference"
         let xp = SendablePointer(try pointer(x, T.self, op))
         let yp = SendablePointer(try pointer(y, T.self, op))
@@ -184,25 +234,28 @@ extension NativeBackend {
             scale[j] = T(gp[j].wide / (rv[j].wide + Double(epsilon)).squareRoot())
             shift[j] = bp[j]
         }
-        normalize(xp, yp, rows: x.rows, columns: n, center: center, scale: scale, shift: shift)
+        normalize(xp, yp, rows: x.rows, columns: n, center: center, scale: scale, shift: shift, relu: relu)
     }
 
-    /// y[i, j] = (x[i, j] − center[j])·scale[j] + shift[j], rows split across threads.
+    /// y[i, j] = (x[i, j] − center[j])·scale[j] + shift[j], rows split across threads; then, when
+    /// `relu`, y < 0 ? 0 : y (the native ReLU's form: NaN and −0 pass through).
     private func normalize<T: NativeScalar>(_ xp: SendablePointer<T>, _ yp: SendablePointer<T>, rows m: Int, columns n: Int,
                                             center: UnsafeMutablePointer<T>, scale: UnsafeMutablePointer<T>,
-                                            shift: UnsafeMutablePointer<T>) {
+                                            shift: UnsafeMutablePointer<T>, relu: Bool) {
         let cp = SendablePointer(center), sp = SendablePointer(scale), bp = SendablePointer(shift)
         splitter.forEachRange(m, costPerItem: n) { rows in
             for i in rows {
                 let xr = xp.p + i * n, yr = yp.p + i * n
                 var j = 0
                 while j + 8 <= n {
-                    let v = (SIMD8<T>.load(xr + j) - SIMD8<T>.load(cp.p + j)) * SIMD8<T>.load(sp.p + j) + SIMD8<T>.load(bp.p + j)
+                    var v = (SIMD8<T>.load(xr + j) - SIMD8<T>.load(cp.p + j)) * SIMD8<T>.load(sp.p + j) + SIMD8<T>.load(bp.p + j)
+                    if relu { v = T.relu(v) }
                     v.store(to: yr + j)
                     j += 8
                 }
                 while j < n {
-                    yr[j] = (xr[j] - cp.p[j]) * sp.p[j] + bp.p[j]
+                    let v = (xr[j] - cp.p[j]) * sp.p[j] + bp.p[j]
+                    yr[j] = relu && v < 0 ? 0 : v
                     j += 1
                 }
             }
@@ -210,11 +263,14 @@ extension NativeBackend {
     }
 
     private func batchNormBackward<T: NativeScalar>(
-        _: T.Type, _ x: Tensor, _ dy: Tensor, _ gamma: Tensor, _ savedMean: Tensor, _ savedInverseStd: Tensor,
+        _: T.Type, _ x: Tensor, _ z: Tensor?, _ dy: Tensor, _ gamma: Tensor, _ savedMean: Tensor, _ savedInverseStd: Tensor,
         _ dx: Tensor, _ gradGamma: Tensor, _ gradBeta: Tensor) throws {
         let op = "batchNormBackward"
         let xp = SendablePointer(try pointer(x, T.self, op))
         let dyp = SendablePointer(try pointer(dy, T.self, op))
+        // Without a ReLU output to mask by, dy stands in for z (never read: `relu` is false).
+        let relu = z != nil
+        let zp = SendablePointer(try z.map { try pointer($0, T.self, op) } ?? dyp.p)
         let dxp = SendablePointer(try pointer(dx, T.self, op))
         let gp = try pointer(gamma, T.self, op)
         let mup = SendablePointer(try pointer(savedMean, T.self, op))
@@ -226,17 +282,17 @@ extension NativeBackend {
         let sums = columnAccumulate(rows: m, width: 2 * n, costPerRow: 2 * n) { rows, acc in
             let dyAcc = acc, dyxAcc = acc + n
             for i in rows {
-                let xr = xp.p + i * n, dyr = dyp.p + i * n
+                let xr = xp.p + i * n, dyr = dyp.p + i * n, zr = zp.p + i * n
                 var j = 0
                 while j + 8 <= n {
-                    let g = T.widen(SIMD8<T>.load(dyr + j))
+                    let g = T.widen(Self.gradient(dyr + j, zr + j, relu: relu))
                     let xhat = (SIMD8<T>.load(xr + j) - SIMD8<T>.load(mup.p + j)) * SIMD8<T>.load(isp.p + j)
                     (SIMD8<Double>.load(dyAcc + j) + g).store(to: dyAcc + j)
                     (SIMD8<Double>.load(dyxAcc + j) + g * T.widen(xhat)).store(to: dyxAcc + j)
                     j += 8
                 }
                 while j < n {
-                    let g = dyr[j].wide
+                    let g = (relu && !(zr[j] > 0) ? 0 : dyr[j]).wide
                     dyAcc[j] += g
                     dyxAcc[j] += g * ((xr[j] - mup.p[j]) * isp.p[j]).wide
                     j += 1
@@ -255,21 +311,30 @@ extension NativeBackend {
         }
         splitter.forEachRange(m, costPerItem: n) { rows in
             for i in rows {
-                let xr = xp.p + i * n, dyr = dyp.p + i * n, dxr = dxp.p + i * n
+                let xr = xp.p + i * n, dyr = dyp.p + i * n, zr = zp.p + i * n, dxr = dxp.p + i * n
                 var j = 0
                 while j + 8 <= n {
                     let xhat = (SIMD8<T>.load(xr + j) - SIMD8<T>.load(mup.p + j)) * SIMD8<T>.load(isp.p + j)
                     let v = SIMD8<T>.load(k.p + j)
-                        * (SIMD8<T>.load(dyr + j) - SIMD8<T>.load(meanDy.p + j) - xhat * SIMD8<T>.load(meanDyx.p + j))
+                        * (Self.gradient(dyr + j, zr + j, relu: relu) - SIMD8<T>.load(meanDy.p + j) - xhat * SIMD8<T>.load(meanDyx.p + j))
                     v.store(to: dxr + j)
                     j += 8
                 }
                 while j < n {
                     let xhat = (xr[j] - mup.p[j]) * isp.p[j]
-                    dxr[j] = k.p[j] * (dyr[j] - meanDy.p[j] - xhat * meanDyx.p[j])
+                    let g = relu && !(zr[j] > 0) ? 0 : dyr[j]
+                    dxr[j] = k.p[j] * (g - meanDy.p[j] - xhat * meanDyx.p[j])
                     j += 1
                 }
             }
         }
+    }
+
+    /// Eight values of dy, or, when `relu`, of dz where z > 0 and 0 elsewhere (the ReLU's backward).
+    @inline(__always)
+    private static func gradient<T: NativeScalar>(_ dy: UnsafeMutablePointer<T>, _ z: UnsafeMutablePointer<T>,
+                                                  relu: Bool) -> SIMD8<T> {
+        let g = SIMD8<T>.load(dy)
+        return relu ? T.reluGradient(g, output: SIMD8<T>.load(z)) : g
     }
 }

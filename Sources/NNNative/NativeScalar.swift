@@ -36,6 +36,11 @@ where Vector64.Scalar == Self, Vector32.Scalar == Self, Vector16.Scalar == Self 
     static func wideSum(_ x: Vector64) -> Double
     /// Lane-wise widening, for Double accumulators of vector loops.
     static func widen(_ x: SIMD8<Self>) -> SIMD8<Double>
+    /// The ReLU as the native backend computes it, x < 0 ? 0 : x (NaN and −0 pass through), and its
+    /// backward, dy where the output y > 0, else 0: batch norm's fused ReLU. Concrete per type, as
+    /// ``laneMax(_:_:)``.
+    static func relu(_ x: SIMD8<Self>) -> SIMD8<Self>
+    static func reluGradient(_ dy: SIMD8<Self>, output y: SIMD8<Self>) -> SIMD8<Self>
 }
 
 extension Float: NativeScalar {
@@ -55,6 +60,10 @@ extension Float: NativeScalar {
     }
     @inline(__always) static func wideSum(_ x: SIMD16<Float>) -> Double { SIMD16<Double>(x).sum() }
     @inline(__always) static func widen(_ x: SIMD8<Float>) -> SIMD8<Double> { SIMD8<Double>(x) }
+    @inline(__always) static func relu(_ x: SIMD8<Float>) -> SIMD8<Float> { x.replacing(with: 0, where: x .< 0) }
+    @inline(__always) static func reluGradient(_ dy: SIMD8<Float>, output y: SIMD8<Float>) -> SIMD8<Float> {
+        SIMD8<Float>().replacing(with: dy, where: y .> 0)
+    }
 }
 
 extension Double: NativeScalar {
@@ -74,6 +83,10 @@ extension Double: NativeScalar {
     }
     @inline(__always) static func wideSum(_ x: SIMD8<Double>) -> Double { x.sum() }
     @inline(__always) static func widen(_ x: SIMD8<Double>) -> SIMD8<Double> { x }
+    @inline(__always) static func relu(_ x: SIMD8<Double>) -> SIMD8<Double> { x.replacing(with: 0, where: x .< 0) }
+    @inline(__always) static func reluGradient(_ dy: SIMD8<Double>, output y: SIMD8<Double>) -> SIMD8<Double> {
+        SIMD8<Double>().replacing(with: dy, where: y .> 0)
+    }
 
     private static func lanewise(_ x: SIMD8<Double>, _ f: (Double) -> Double) -> SIMD8<Double> {
         var y = SIMD8<Double>()

@@ -7,12 +7,69 @@ import NNCore
 /// coalesced row chunks in work-groups, combines the chunks in a second pass (for the variance: each
 /// chunk's own squared deviations plus its rows × (chunk mean − mean)², exact), and runs the
 /// element-wise pass as a float4 grid-stride loop.
+///
+/// Batch norm followed by ReLU runs the same kernels with their `relu` argument set: the forward
+/// stores max(0, y) in its element-wise pass, and the backward reads dz masked by the ReLU's output
+/// wherever it reads dy, so the fused pair costs no pass over memory beyond batch norm's own.
 extension OpenCLBackend {
     public func uncheckedBatchNormForwardTraining(
         _ x: Tensor, gamma: Tensor, beta: Tensor,
         runningMean: Tensor, runningVariance: Tensor, averagingBeta: Float, epsilon: Float,
         output y: Tensor, savedMean: Tensor, savedInverseStd: Tensor) throws {
-        let op = "batchNormForwardTraining"
+        try batchNormForwardTraining(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVariance: runningVariance,
+                                     averagingBeta: averagingBeta, epsilon: epsilon, output: y, savedMean: savedMean,
+                                     savedInverseStd: savedInverseStd, relu: false, op: "batchNormForwardTraining")
+    }
+
+    public func uncheckedBatchNormReLUForwardTraining(
+        _ x: Tensor, gamma: Tensor, beta: Tensor,
+        runningMean: Tensor, runningVariance: Tensor, averagingBeta: Float, epsilon: Float,
+        output z: Tensor, savedMean: Tensor, savedInverseStd: Tensor) throws {
+        try batchNormForwardTraining(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVariance: runningVariance,
+                                     averagingBeta: averagingBeta, epsilon: epsilon, output: z, savedMean: savedMean,
+                                     savedInverseStd: savedInverseStd, relu: true, op: "batchNormForwardTraining")
+    }
+
+    public func uncheckedBatchNormForwardInference(
+        _ x: Tensor, gamma: Tensor, beta: Tensor,
+        runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
+        output y: Tensor) throws {
+        try batchNormForwardInference(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVariance: runningVariance,
+                                      epsilon: epsilon, output: y, relu: false, op: "batchNormForwardInference")
+    }
+
+    public func uncheckedBatchNormReLUForwardInference(
+        _ x: Tensor, gamma: Tensor, beta: Tensor,
+        runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
+        output z: Tensor) throws {
+        try batchNormForwardInference(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVariance: runningVariance,
+                                      epsilon: epsilon, output: z, relu: true, op: "batchNormForwardInference")
+    }
+
+    public func uncheckedBatchNormBackward(
+        _ x: Tensor, gradOutput dy: Tensor, gamma: Tensor,
+        savedMean: Tensor, savedInverseStd: Tensor,
+        gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
+        try batchNormBackward(x, reluOutput: nil, gradOutput: dy, gamma: gamma, savedMean: savedMean,
+                              savedInverseStd: savedInverseStd, gradInput: dx, gradGamma: gradGamma, gradBeta: gradBeta,
+                              op: "batchNormBackward")
+    }
+
+    public func uncheckedBatchNormReLUBackward(
+        _ x: Tensor, output z: Tensor, gradOutput dz: Tensor, gamma: Tensor,
+        savedMean: Tensor, savedInverseStd: Tensor,
+        gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
+        try batchNormBackward(x, reluOutput: z, gradOutput: dz, gamma: gamma, savedMean: savedMean,
+                              savedInverseStd: savedInverseStd, gradInput: dx, gradGamma: gradGamma, gradBeta: gradBeta,
+                              op: "batchNormBackward")
+    }
+
+    // MARK: Launches, shared by the plain and the fused ops
+
+    private func batchNormForwardTraining(
+        _ x: Tensor, gamma: Tensor, beta: Tensor,
+        runningMean: Tensor, runningVariance: Tensor, averagingBeta: Float, epsilon: Float,
+        output y: Tensor, savedMean: Tensor, savedInverseStd: Tensor, relu: Bool, op: String) throws {
         let (m, n) = (x.rows, x.columns)
         let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
         let memRunMean = try mem(runningMean, op), memRunVar = try mem(runningVariance, op)
@@ -21,7 +78,7 @@ extension OpenCLBackend {
             try locked {
                 try launch(.bnForwardColumns, [.buffer(memX), .buffer(memGamma), .buffer(memBeta), .int(m), .int(n), .float(epsilon),
                                                .float(averagingBeta), .buffer(memY), .buffer(memMean), .buffer(memInvStd),
-                                               .buffer(memRunMean), .buffer(memRunVar)],
+                                               .buffer(memRunMean), .buffer(memRunVar), .int(relu ? 1 : 0)],
                            global: (columnBlocks(n), 1), local: (1, 1))
             }
             return
@@ -41,21 +98,20 @@ extension OpenCLBackend {
                                                          .buffer(memRunMean), .buffer(memRunVar)],
                                    columns: n, chunks: 1)
             try launchGridStride(.bnNormalize, [.buffer(memX), .buffer(memMean), .buffer(memInvStd), .buffer(memGamma), .buffer(memBeta),
-                                                .buffer(memY), .int(n), .int(x.count)], items: vectorItems(x))
+                                                .buffer(memY), .int(n), .int(x.count), .int(relu ? 1 : 0)], items: vectorItems(x))
         }
     }
 
-    public func uncheckedBatchNormForwardInference(
+    private func batchNormForwardInference(
         _ x: Tensor, gamma: Tensor, beta: Tensor,
         runningMean: Tensor, runningVariance: Tensor, epsilon: Float,
-        output y: Tensor) throws {
-        let op = "batchNormForwardInference"
+        output y: Tensor, relu: Bool, op: String) throws {
         let memX = try mem(x, op), memY = try mem(y, op), memGamma = try mem(gamma, op), memBeta = try mem(beta, op)
         let memRunMean = try mem(runningMean, op), memRunVar = try mem(runningVariance, op)
         try locked {
-            let arguments: InlineArray<9, KernelArgument> = [.buffer(memX), .buffer(memRunMean), .buffer(memRunVar), .buffer(memGamma),
-                                                             .buffer(memBeta), .float(epsilon), .buffer(memY), .int(x.columns),
-                                                             .int(x.count)]
+            let arguments: InlineArray<10, KernelArgument> = [.buffer(memX), .buffer(memRunMean), .buffer(memRunVar), .buffer(memGamma),
+                                                              .buffer(memBeta), .float(epsilon), .buffer(memY), .int(x.columns),
+                                                              .int(x.count), .int(relu ? 1 : 0)]
             if memoryKernels == .workGroup {
                 try launchGridStride(.bnInferenceV4, arguments, items: vectorItems(x))
             } else {
@@ -64,18 +120,21 @@ extension OpenCLBackend {
         }
     }
 
-    public func uncheckedBatchNormBackward(
-        _ x: Tensor, gradOutput dy: Tensor, gamma: Tensor,
+    /// With `reluOutput` z, dy is the ReLU's dz and the kernels mask it by z; without, they get dy
+    /// again in z's place (a valid buffer they do not read) and a relu argument of 0.
+    private func batchNormBackward(
+        _ x: Tensor, reluOutput z: Tensor?, gradOutput dy: Tensor, gamma: Tensor,
         savedMean: Tensor, savedInverseStd: Tensor,
-        gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor) throws {
-        let op = "batchNormBackward"
+        gradInput dx: Tensor, gradGamma: Tensor, gradBeta: Tensor, op: String) throws {
         let (m, n) = (x.rows, x.columns)
         let memX = try mem(x, op), memDy = try mem(dy, op), memDx = try mem(dx, op), memGamma = try mem(gamma, op)
+        let memZ = try z.map { try mem($0, op) } ?? memDy, relu = KernelArgument.int(z == nil ? 0 : 1)
         let memMean = try mem(savedMean, op), memInvStd = try mem(savedInverseStd, op)
         let memDGamma = try mem(gradGamma, op), memDBeta = try mem(gradBeta, op)
         if memoryKernels == .vector {
             try locked {
-                try launch(.bnBackwardColumns, [.buffer(memX), .buffer(memDy), .buffer(memMean), .buffer(memInvStd), .buffer(memGamma),
+                try launch(.bnBackwardColumns, [.buffer(memX), .buffer(memDy), .buffer(memZ), relu, .buffer(memMean),
+                                                .buffer(memInvStd), .buffer(memGamma),
                                                 .int(m), .int(n), .buffer(memDx), .buffer(memDGamma), .buffer(memDBeta)],
                            global: (columnBlocks(n), 1), local: (1, 1))
             }
@@ -85,13 +144,15 @@ extension OpenCLBackend {
             let chunking = gpuColumnChunking(rows: m)
             let partialsDy = try scratchBuffer(.partials, count: chunking.count * n)
             let partialsDyXhat = try scratchBuffer(.partials2, count: chunking.count * n)
-            try launchColumnChunks(.bnBackwardPartials, [.buffer(memX), .buffer(memDy), .buffer(memMean), .buffer(memInvStd), .int(m),
-                                                         .int(n), .int(chunking.rowsPerChunk), .buffer(partialsDy), .buffer(partialsDyXhat)],
+            try launchColumnChunks(.bnBackwardPartials, [.buffer(memX), .buffer(memDy), .buffer(memZ), relu, .buffer(memMean),
+                                                         .buffer(memInvStd), .int(m), .int(n), .int(chunking.rowsPerChunk),
+                                                         .buffer(partialsDy), .buffer(partialsDyXhat)],
                                    columns: n, chunks: chunking.count)
             try launchColumnChunks(.bnBackwardFinish, [.buffer(partialsDy), .buffer(partialsDyXhat), .int(chunking.count), .int(n),
                                                        .buffer(memDGamma), .buffer(memDBeta)],
                                    columns: n, chunks: 1)
-            try launchGridStride(.bnBackwardDx, [.buffer(memX), .buffer(memDy), .buffer(memMean), .buffer(memInvStd), .buffer(memGamma),
+            try launchGridStride(.bnBackwardDx, [.buffer(memX), .buffer(memDy), .buffer(memZ), relu, .buffer(memMean),
+                                                 .buffer(memInvStd), .buffer(memGamma),
                                                  .buffer(memDGamma), .buffer(memDBeta), .float(Float(m)), .buffer(memDx), .int(n),
                                                  .int(x.count)], items: vectorItems(x))
         }

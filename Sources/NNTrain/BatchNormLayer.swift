@@ -72,6 +72,9 @@ final class BatchNormLayer: Layer {
     private var scratch = BatchBufferCache<Buffers>()
     private var savedInput: Tensor?
     private var savedBuffers: Buffers?
+    /// Whether the last forward applied the following ReLU (``LayerFusion``): its output is then
+    /// the ReLU's, and backward masks the incoming gradient by it.
+    private var savedReLU = false
     private var syncScratch = BatchBufferCache<SyncBatchNorm.Scratch>()
     /// The global statistics of the last synchronised forward, for its backward.
     private var savedSync: (sync: SyncBatchNorm, mean: [Double], variance: [Double], shard: BatchShard)?
@@ -103,6 +106,12 @@ final class BatchNormLayer: Layer {
     var counters: [LayerCounter] { [batchesTracked] }
 
     func forward(_ x: Tensor, context: ForwardContext) throws -> Tensor {
+        try forward(x, context: context, relu: false)
+    }
+
+    /// The forward, followed by max(0, ·) when `relu` (a ReLU layer after this one that ``Network``
+    /// fuses into it); then ``backward(_:needsInputGradient:)`` takes dL/d(ReLU output).
+    func forward(_ x: Tensor, context: ForwardContext, relu: Bool) throws -> Tensor {
         guard x.columns == outputWidth else {
             throw NNError.shapeMismatch(
                 op: "layer \(index) (batchnorm)", detail: "expects \(outputWidth) features per sample but got \(x.columns)")
@@ -112,31 +121,38 @@ final class BatchNormLayer: Layer {
         }
         savedSync = nil
         if context.training, let communicator = context.batchStatistics {
-            try forwardSynchronised(x, output: b.output, communicator: communicator, shard: context.shard)
+            try forwardSynchronised(x, output: b.output, communicator: communicator, shard: context.shard, relu: relu)
             batchesTracked.value += 1
             savedInput = x
         } else if context.training {
             try backend.batchNormForwardTraining(
                 x, gamma: gamma.value, beta: beta.value, runningMean: runningMean.tensor, runningVariance: runningVariance.tensor,
                 averagingBeta: averagingBeta, epsilon: epsilon,
-                output: b.output, savedMean: savedMean, savedInverseStd: savedInverseStd)
+                output: b.output, savedMean: savedMean, savedInverseStd: savedInverseStd, relu: relu)
             batchesTracked.value += 1
             savedInput = x
         } else {
             try backend.batchNormForwardInference(
                 x, gamma: gamma.value, beta: beta.value, runningMean: runningMean.tensor, runningVariance: runningVariance.tensor,
-                epsilon: epsilon, output: b.output)
+                epsilon: epsilon, output: b.output, relu: relu)
             savedInput = nil
         }
         savedBuffers = b
+        savedReLU = relu
         return b.output
     }
 
     func backward(_ dy: Tensor, needsInputGradient: Bool) throws -> Tensor? {
         guard let x = savedInput, let b = savedBuffers, x.rows == dy.rows else { throw NNError.missingForward(layer: index, kind: "batchnorm") }
-        try backend.batchNormBackward(
-            x, gradOutput: dy, gamma: gamma.value, savedMean: savedMean, savedInverseStd: savedInverseStd,
-            gradInput: b.inputGradient, gradGamma: gamma.gradient, gradBeta: beta.gradient)
+        if savedReLU {
+            try backend.batchNormBackward(
+                x, reluOutput: b.output, gradOutput: dy, gamma: gamma.value, savedMean: savedMean, savedInverseStd: savedInverseStd,
+                gradInput: b.inputGradient, gradGamma: gamma.gradient, gradBeta: beta.gradient)
+        } else {
+            try backend.batchNormBackward(
+                x, gradOutput: dy, gamma: gamma.value, savedMean: savedMean, savedInverseStd: savedInverseStd,
+                gradInput: b.inputGradient, gradGamma: gamma.gradient, gradBeta: beta.gradient)
+        }
         guard needsInputGradient else { return nil }
         if let saved = savedSync {
             let scratch = try syncScratch.buffers(rows: x.rows) {
@@ -150,8 +166,11 @@ final class BatchNormLayer: Layer {
     }
 
     /// Training-mode forward with statistics over every rank's shard of the global batch; the
-    /// running averages get the same update as one process's over the whole batch.
-    private func forwardSynchronised(_ x: Tensor, output: Tensor, communicator: any Communicator, shard: BatchShard) throws {
+    /// running averages get the same update as one process's over the whole batch. A fused ReLU is
+    /// applied by the normalising op; backward's correction for the global statistics needs nothing
+    /// else, since it is a function of dγ and dβ, which the masked gradient already gives.
+    private func forwardSynchronised(_ x: Tensor, output: Tensor, communicator: any Communicator, shard: BatchShard,
+                                     relu: Bool) throws {
         let sync = SyncBatchNorm(communicator: communicator, backend: backend, epsilon: epsilon)
         let scratch = try syncScratch.buffers(rows: x.rows) {
             try SyncBatchNorm.makeScratch(rows: x.rows, width: outputWidth, backend: backend)
@@ -172,7 +191,7 @@ final class BatchNormLayer: Layer {
         try backend.upload(mean.map { Float($0) }, to: scratch.mean)
         try backend.upload(variance.map { Float($0) }, to: scratch.variance)
         try backend.batchNormForwardInference(x, gamma: gamma.value, beta: beta.value, runningMean: scratch.mean,
-                                              runningVariance: scratch.variance, epsilon: epsilon, output: output)
+                                              runningVariance: scratch.variance, epsilon: epsilon, output: output, relu: relu)
         savedSync = (sync, mean, variance, shard)
     }
 }

@@ -36,6 +36,14 @@ public final class Network {
     public let layers: [any Layer]
     /// Every trainable parameter in layer order (dense weight, bias, γ, β, …).
     public let parameters: [Parameter]
+    /// Whether each batch-norm layer directly followed by a ReLU runs it in its own pass
+    /// (``LayerFusion``). On by default; off runs every layer by itself, which tests compare against.
+    var fusesBatchNormReLU = true
+    private let fusion: LayerFusion
+    /// The batch-norm layers that run the ReLU after them while ``fusesBatchNormReLU`` is on.
+    var fusedBatchNormIndices: [Int] { fusion.batchNormIndices }
+    /// ``fusesBatchNormReLU`` as the last forward ran, which its backward must follow.
+    private var lastForwardFused = false
     private var headBuffers = BatchBufferCache<HeadBuffers>()
     private var lastHead: HeadBuffers?
     /// 1×2 tensor [0, 1]: turns a sigmoid logit z into the pair (0, z), whose arg-max is the class.
@@ -73,6 +81,7 @@ public final class Network {
         }
         self.layers = layers
         self.parameters = layers.flatMap(\.parameters)
+        fusion = LayerFusion(layers: layers)
         binarySelector = try backend.makeTensor([0, 1] as [Float], shape: Shape(1, 2))
         penaltyScratch = (try backend.makeTensor(.scalar), try backend.makeTensor(.scalar))
         evaluationLoader = BatchLoader(backend: backend)
@@ -107,7 +116,17 @@ public final class Network {
         let context = ForwardContext(training: mode == .training, dropoutSeed: dropoutSeed, dropoutOffset: dropoutOffset,
                                      shard: shard, batchStatistics: batchStatistics)
         var x = input
-        for layer in layers { x = try layer.forward(x, context: context) }
+        lastForwardFused = fusesBatchNormReLU
+        var index = 0
+        while index < layers.count {
+            if lastForwardFused, let batchNorm = fusion.batchNormFusingReLU(at: index) {
+                x = try batchNorm.forward(x, context: context, relu: true)
+                index += 2
+            } else {
+                x = try layers[index].forward(x, context: context)
+                index += 1
+            }
+        }
         dropoutOffset = context.dropoutOffset
         return x
     }
@@ -143,6 +162,8 @@ public final class Network {
         }
         var gradient = head.gradient
         for (i, layer) in layers.enumerated().reversed() {
+            // A fused ReLU's backward is part of the batch norm's before it.
+            if lastForwardFused && fusion.isAbsorbed(i) { continue }
             let next = try layer.backward(gradient, needsInputGradient: i > 0)
             if let onLayerDone, !layer.parameters.isEmpty { try onLayerDone(layer.parameters) }
             guard let next else { break }

@@ -46,6 +46,39 @@ enum MemoryBoundSuites {
                     try state.backward()
                 }
             },
+        ] + batchNormReLU()
+    }
+
+    /// A network's `batchnorm → relu` pair, run as two ops and as the fused one. Each pair of rows
+    /// shares a byte model, the pair's compulsory traffic, so the fused row's higher figure is the
+    /// pass over memory it saves: forward, y written and read back; backward, dy written and read back.
+    static func batchNormReLU() -> [Workload] {
+        let s = batchNormShape
+        let bytes = Double(s.count) * 4
+        let forwardModel = "reads x, writes z: 2·m·n·4 B", backwardModel = "reads x, z, dz, writes dx: 4·m·n·4 B"
+        return [
+            Workload(suite: "batchnorm", name: "forward + relu, separate ops \(s)", model: forwardModel, unit: .gigabytes,
+                     workPerCall: 2 * bytes, ceiling: .bandwidth) { backend in
+                let state = try BatchNormState(backend: backend, shape: s)
+                return { try state.forwardThenReLU() }
+            },
+            Workload(suite: "batchnorm", name: "forward + relu, fused \(s)", model: forwardModel, unit: .gigabytes,
+                     workPerCall: 2 * bytes, ceiling: .bandwidth) { backend in
+                let state = try BatchNormState(backend: backend, shape: s)
+                return { try state.forward(relu: true) }
+            },
+            Workload(suite: "batchnorm", name: "backward through relu, separate ops \(s)", model: backwardModel,
+                     unit: .gigabytes, workPerCall: 4 * bytes, ceiling: .bandwidth) { backend in
+                let state = try BatchNormState(backend: backend, shape: s)
+                try state.forward(relu: true)
+                return { try state.reluBackwardThenBackward() }
+            },
+            Workload(suite: "batchnorm", name: "backward through relu, fused \(s)", model: backwardModel,
+                     unit: .gigabytes, workPerCall: 4 * bytes, ceiling: .bandwidth) { backend in
+                let state = try BatchNormState(backend: backend, shape: s)
+                try state.forward(relu: true)
+                return { try state.backward(relu: true) }
+            },
         ]
     }
 }
@@ -53,7 +86,9 @@ enum MemoryBoundSuites {
 /// Operands of one batch-norm layer in training mode (ε 1e-5, averaging β 0.9, as the network uses).
 private final class BatchNormState {
     let backend: any Backend
-    let x, y, dy, dx: Tensor
+    /// y is batch norm's output (the ReLU's z when fused); z is the separate ReLU's output, and
+    /// maskedGradient the separate ReLU backward's.
+    let x, y, z, dy, dx, maskedGradient: Tensor
     let gamma, beta, runningMean, runningVariance, savedMean, savedInverseStd, gradGamma, gradBeta: Tensor
 
     init(backend: any Backend, shape: Shape) throws {
@@ -62,7 +97,9 @@ private final class BatchNormState {
         x = try backend.benchmarkTensor(shape, seed: 4, scale: 3)
         dy = try backend.benchmarkTensor(shape, seed: 5)
         y = try backend.makeTensor(shape)
+        z = try backend.makeTensor(shape)
         dx = try backend.makeTensor(shape)
+        maskedGradient = try backend.makeTensor(shape)
         gamma = try backend.makeTensor([Float](repeating: 1, count: shape.columns), shape: features)
         beta = try backend.makeTensor(features)
         runningMean = try backend.makeTensor(features)
@@ -73,15 +110,36 @@ private final class BatchNormState {
         gradBeta = try backend.makeTensor(features)
     }
 
-    func forward() throws {
+    func forward(relu: Bool = false) throws {
         try backend.batchNormForwardTraining(
             x, gamma: gamma, beta: beta, runningMean: runningMean, runningVariance: runningVariance,
-            averagingBeta: 0.9, epsilon: 1e-5, output: y, savedMean: savedMean, savedInverseStd: savedInverseStd)
+            averagingBeta: 0.9, epsilon: 1e-5, output: y, savedMean: savedMean, savedInverseStd: savedInverseStd, relu: relu)
     }
 
-    func backward() throws {
+    /// What a network did before fusion: batch norm into y, then the ReLU layer from y into z.
+    func forwardThenReLU() throws {
+        try forward()
+        try backend.activationForward(.relu, y, into: z)
+    }
+
+    /// With `relu`, dy is dL/dz of the fused forward's output y and is masked by it.
+    func backward(relu: Bool = false) throws {
+        if relu {
+            try backend.batchNormBackward(
+                x, reluOutput: y, gradOutput: dy, gamma: gamma, savedMean: savedMean, savedInverseStd: savedInverseStd,
+                gradInput: dx, gradGamma: gradGamma, gradBeta: gradBeta)
+        } else {
+            try backend.batchNormBackward(
+                x, gradOutput: dy, gamma: gamma, savedMean: savedMean, savedInverseStd: savedInverseStd,
+                gradInput: dx, gradGamma: gradGamma, gradBeta: gradBeta)
+        }
+    }
+
+    /// The backward before fusion: the ReLU layer's into its own tensor, then batch norm's from it.
+    func reluBackwardThenBackward() throws {
+        try backend.activationBackward(.relu, output: y, gradOutput: dy, into: maskedGradient)
         try backend.batchNormBackward(
-            x, gradOutput: dy, gamma: gamma, savedMean: savedMean, savedInverseStd: savedInverseStd,
+            x, gradOutput: maskedGradient, gamma: gamma, savedMean: savedMean, savedInverseStd: savedInverseStd,
             gradInput: dx, gradGamma: gradGamma, gradBeta: gradBeta)
     }
 }

@@ -73,6 +73,33 @@ public struct RandomSampler: Sendable {
     }
 }
 
+extension RandomSampler {
+    /// Trial `trial` of a round's start-up design: a Latin hypercube of `count` trials over `box`.
+    ///
+    /// Each hyperparameter's range is cut into `count` equal slices on its search scale (a choice's
+    /// options are dealt out as evenly), and the first `count` trials take every slice exactly once,
+    /// in an order shuffled per hyperparameter, at a random point within it. Still random, as the
+    /// course advises, but a few trials cannot all miss the top decade of a learning rate or all take
+    /// the same batch size, so a model-based sampler's first fit sees the whole range. Trials from
+    /// `count` on are plain random draws. Deterministic for (seed, round, trial, count).
+    public func stratifiedAssignment(round: Int, trial: Int, of count: Int, box: SearchBox, space: SearchSpace) -> Assignment {
+        guard trial >= 0, trial < count else { return assignment(round: round, trial: trial, box: box, space: space) }
+        var out: Assignment = [:]
+        for (i, entry) in space.entries.enumerated() {
+            // The round's shuffle of slices for this hyperparameter: the same for every trial of the round.
+            var shuffle = SplitMix64(key: seed ^ 0x4C61_7469_6E48_7970, UInt64(truncatingIfNeeded: round) << 32 | UInt64(i))
+            var slices = Array(0..<count)
+            for j in stride(from: count - 1, to: 0, by: -1) {
+                slices.swapAt(j, Int(shuffle.next() % UInt64(j + 1)))
+            }
+            let u = (Double(slices[trial]) + uniform(round: round, trial: trial, draw: i)) / Double(count)
+            let bounds = box.bounds(of: entry.name) ?? entry.distribution.fullBounds
+            out[entry.name] = entry.distribution.sample(in: bounds, u: min(u, 1.0.nextDown))
+        }
+        return out
+    }
+}
+
 /// The Cartesian product of `points` evenly spaced values per hyperparameter (log-spaced for log
 /// distributions; every remaining option of a choice), in the space's order with the most
 /// important hyperparameter varying slowest.

@@ -86,7 +86,7 @@ struct TuneRunCommand: ParsableCommand {
         valueName: "file"))
     var space: String?
 
-    @Option(help: "random (default: independent draws, as the course teaches), grid, tpe (random start-up trials, then draws where the best finished trials are dense) or gp (random start-up trials, then Bayesian optimisation with a Gaussian process: draws where the expected improvement is largest).")
+    @Option(help: "random (default: independent draws, as the course teaches), grid, tpe (random start-up trials, then draws where the best finished trials are dense) or gp (Latin-hypercube start-up trials, then Bayesian optimisation with a Gaussian process: draws where the expected improvement is largest).")
     var sampler: String?
 
     @Option(help: "Seed of the random sampler (default 1).")

@@ -27,6 +27,24 @@ final class DistributionTests: XCTestCase {
         }
     }
 
+    /// The start-up design of ``GPSampler``: each hyperparameter's range in `count` slices on its own
+    /// scale (decades for a log-uniform rate), every slice taken by exactly one of the first `count`
+    /// trials, choices dealt out evenly, the order differing between seeds; later trials are random.
+    func testLatinHypercubeTakesEverySliceOnce() throws {
+        let space = try SearchSpace(["lr": .logUniform(low: 1e-4, high: 1), "hidden": .integer(low: 1, high: 8),
+                                     "batch": .choice([.integer(32), .integer(64)])])
+        let design = (0..<8).map { RandomSampler(seed: 3).stratifiedAssignment(round: 0, trial: $0, of: 8, box: space.fullBox, space: space) }
+        // lr: slice k is [10^(−4 + k/2), 10^(−4 + (k+1)/2)); hidden: the integer k + 1.
+        let lrSlices = design.map { Int(((log10($0["lr"]?.numericValue ?? .nan) + 4) * 2).rounded(.down)) }
+        XCTAssertEqual(lrSlices.sorted(), Array(0..<8))
+        XCTAssertEqual(design.compactMap { $0["hidden"]?.numericValue }.map(Int.init).sorted(), Array(1...8))
+        XCTAssertEqual(design.filter { $0["batch"] == .integer(32) }.count, 4)
+        let other = (0..<8).map { RandomSampler(seed: 4).stratifiedAssignment(round: 0, trial: $0, of: 8, box: space.fullBox, space: space) }
+        XCTAssertNotEqual(design, other)
+        XCTAssertEqual(RandomSampler(seed: 3).stratifiedAssignment(round: 0, trial: 8, of: 8, box: space.fullBox, space: space),
+                       RandomSampler(seed: 3).assignment(round: 0, trial: 8, box: space.fullBox, space: space))
+    }
+
     func testOneMinusLogUniformBetaIsUniformInLogOfOneMinusBeta() throws {
         let space = try SearchSpace(["momentum": .oneMinusLogUniform(low: 0.9, high: 0.999)])
         let values = RandomSampler(seed: 11).assignments(round: 0, count: 1_000, box: space.fullBox, space: space)

@@ -27,9 +27,10 @@ final class GPSamplerTests: XCTestCase {
         XCTAssertEqual(search(GPSampler(seed: 4, startupTrials: 5), count: 12), history, "a whole search repeats")
     }
 
-    func testStartupTrialsAreTheRandomSamplersDraws() {
+    func testStartupTrialsAreTheLatinHypercube() {
         let history = search(GPSampler(seed: 9, startupTrials: 10), count: 10)
-        XCTAssertEqual(history.map(\.assignment), RandomSampler(seed: 9).assignments(round: 0, count: 10, box: space.fullBox, space: space))
+        let design = (0..<10).map { RandomSampler(seed: 9).stratifiedAssignment(round: 0, trial: $0, of: 10, box: space.fullBox, space: space) }
+        XCTAssertEqual(history.map(\.assignment), design)
     }
 
     /// Every draw respects its distribution (inside the bounds, integers whole, choices from the

@@ -39,13 +39,7 @@ final class GPSamplerTests: XCTestCase {
     func testDrawsRespectBoundsScalesChoicesAndIntegers() {
         let history = search(GPSampler(seed: 2, startupTrials: 8), count: 40)
         for o in history {
-            let lr = o.assignment["lr"]?.numericValue ?? -1, hidden = o.assignment["hidden"]?.numericValue ?? -1
-            let beta = o.assignment["beta1"]?.numericValue ?? -1
-            XCTAssertTrue(lr >= 1e-5 && lr <= 1, "lr \(lr)")
-            XCTAssertTrue(hidden >= 16 && hidden <= 512 && hidden == hidden.rounded(), "hidden \(hidden)")
-            if case .integer = o.assignment["hidden"] {} else { XCTFail("hidden must be an integer value") }
-            XCTAssertTrue([.integer(32), .integer(64), .integer(128)].contains(o.assignment["batch"] ?? .text("?")))
-            XCTAssertTrue(beta >= 0.8 && beta <= 0.999, "beta1 \(beta)")
+            SyntheticSearch.assertInsideSpace(o.assignment)
         }
         let late = history.dropFirst(20)
         let rates = late.compactMap { $0.assignment["lr"]?.numericValue }

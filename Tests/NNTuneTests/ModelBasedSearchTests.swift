@@ -40,13 +40,7 @@ final class ModelBasedSearchTests: XCTestCase {
     func testDrawsRespectBoundsScalesChoicesAndIntegers() {
         let history = search(TPESampler(seed: 2, startupTrials: 8), count: 60)
         for o in history {
-            let lr = o.assignment["lr"]?.numericValue ?? -1, hidden = o.assignment["hidden"]?.numericValue ?? -1
-            let beta = o.assignment["beta1"]?.numericValue ?? -1
-            XCTAssertTrue(lr >= 1e-5 && lr <= 1, "lr \(lr)")
-            XCTAssertTrue(hidden >= 16 && hidden <= 512 && hidden == hidden.rounded(), "hidden \(hidden)")
-            if case .integer = o.assignment["hidden"] {} else { XCTFail("hidden must be an integer value") }
-            XCTAssertTrue([.integer(32), .integer(64), .integer(128)].contains(o.assignment["batch"] ?? .text("?")))
-            XCTAssertTrue(beta >= 0.8 && beta <= 0.999, "beta1 \(beta)")
+            SyntheticSearch.assertInsideSpace(o.assignment)
         }
         // After the start-up, draws gather around lr = 3e-3 on the log scale: most within a decade of it.
         let late = history.dropFirst(30).compactMap { $0.assignment["lr"]?.numericValue }

@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 @testable import NNTune
 
 /// The search problem the sampler tests share: the four kinds of hyperparameter (a log-scale
@@ -32,5 +33,17 @@ enum SyntheticSearch {
             history.append(.init(assignment: a, objective: objective(a, noise: noise)))
         }
         return history
+    }
+
+    /// Fails unless `a` could come from ``space()``: every value inside its bounds, the hidden width
+    /// a whole integer value, the batch one of the choices.
+    static func assertInsideSpace(_ a: Assignment, file: StaticString = #filePath, line: UInt = #line) {
+        let lr = a["lr"]?.numericValue ?? -1, hidden = a["hidden"]?.numericValue ?? -1
+        let beta = a["beta1"]?.numericValue ?? -1
+        XCTAssertTrue(lr >= 1e-5 && lr <= 1, "lr \(lr)", file: file, line: line)
+        XCTAssertTrue(hidden >= 16 && hidden <= 512 && hidden == hidden.rounded(), "hidden \(hidden)", file: file, line: line)
+        if case .integer = a["hidden"] {} else { XCTFail("hidden must be an integer value", file: file, line: line) }
+        XCTAssertTrue([.integer(32), .integer(64), .integer(128)].contains(a["batch"] ?? .text("?")), file: file, line: line)
+        XCTAssertTrue(beta >= 0.8 && beta <= 0.999, "beta1 \(beta)", file: file, line: line)
     }
 }

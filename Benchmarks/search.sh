@@ -13,6 +13,8 @@
 #   nn-tpe-asha     nn tune --sampler tpe --prune asha --min-epochs 1 --reduction 3
 #   nn-gp           nn tune --sampler gp
 #   nn-gp-asha      nn tune --sampler gp --prune asha --min-epochs 1 --reduction 3
+#                   (rungs ranked among the GP's random start-up trials, nn tune's default)
+#   nn-gp-asha-all  the same with --asha-reference all (rungs ranked among every trial: plain ASHA)
 #   optuna-random   Optuna RandomSampler(seed)       (Benchmarks/search_optuna.py)
 #   optuna-tpe      Optuna TPESampler(seed), Optuna's default settings
 # one study per sampler and seed, trials one at a time, every trial with NN_NATIVE_THREADS=1. A
@@ -50,7 +52,7 @@ while [ $# -gt 0 ]; do
         --out) out="$2"; shift 2 ;;
         --target) target="$2"; shift 2 ;;
         --table-only) table_only=1; shift ;;
-        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
         *) echo "search.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -79,6 +81,7 @@ nn_offers() {
         nn-tpe-asha) grep -qw tpe <<< "$help" && grep -qw asha <<< "$help" ;;
         nn-gp) grep -qw gp <<< "$help" ;;
         nn-gp-asha) grep -qw gp <<< "$help" && grep -qw asha <<< "$help" ;;
+        nn-gp-asha-all) grep -q -- --asha-reference <<< "$help" ;;
     esac
 }
 
@@ -98,6 +101,7 @@ run_nn() {
         nn-tpe-asha) extra=(--sampler tpe --prune asha --min-epochs 1 --reduction 3) ;;
         nn-gp) extra=(--sampler gp) ;;
         nn-gp-asha) extra=(--sampler gp --prune asha --min-epochs 1 --reduction 3) ;;
+        nn-gp-asha-all) extra=(--sampler gp --prune asha --min-epochs 1 --reduction 3 --asha-reference all) ;;
     esac
     local done
     done=$(finished_trials "$out/nn/$name/study.sqlite" "SELECT count(*) FROM trials WHERE status IN ('done', 'failed', 'pruned')")

@@ -181,7 +181,7 @@ def optuna_study_trials(path):
 
 
 STUDY_NAME = re.compile(r"^(?P<sampler>.+)-s(?P<seed>\d+)$")
-ORDER = ["nn-random", "nn-tpe", "nn-tpe-asha", "nn-gp", "nn-gp-asha", "optuna-random", "optuna-tpe"]
+ORDER = ["nn-random", "nn-tpe", "nn-tpe-asha", "nn-gp", "nn-gp-asha", "nn-gp-asha-all", "optuna-random", "optuna-tpe"]
 
 
 def collect(out):

@@ -129,6 +129,16 @@ public struct Dataset: Sendable {
     ///
     /// - Throws: `NNError.invalidArgument(op:detail:)` unless `0 <= devCount <= count`.
     public func split(devCount: Int, seed: UInt64) throws -> (train: Dataset, dev: Dataset) {
+        let rows = try splitRows(devCount: devCount, seed: seed)
+        return (try subset(rows: rows.train, name: "\(name) train"), try subset(rows: rows.dev, name: "\(name) dev"))
+    }
+
+    /// The rows `split(devCount:seed:)` puts in each part, in the same order, without copying a
+    /// sample: a caller that keeps only some training rows (`nn train --train-size`) then copies
+    /// just those, instead of the whole training part first.
+    ///
+    /// - Throws: `NNError.invalidArgument(op:detail:)` unless `0 <= devCount <= count`.
+    public func splitRows(devCount: Int, seed: UInt64) throws -> (train: [Int], dev: [Int]) {
         guard devCount >= 0, devCount <= count else {
             throw NNError.invalidArgument(
                 op: "Dataset.split",
@@ -136,9 +146,7 @@ public struct Dataset: Sendable {
         }
         var generator = SeededGenerator(seed: seed)
         let order = generator.permutation(count)
-        let dev = try subset(rows: Array(order[..<devCount]), name: "\(name) dev")
-        let train = try subset(rows: Array(order[devCount...]), name: "\(name) train")
-        return (train, dev)
+        return (Array(order[devCount...]), Array(order[..<devCount]))
     }
 
     /// Samples per class, for summaries and for spotting a degenerate split.

@@ -23,11 +23,21 @@ enum ScalarType: String, Sendable, CaseIterable {
     /// Decodes `count` elements starting at `offset`. The caller has checked that the bytes exist.
     func decode(_ bytes: [UInt8], offset: Int, count: Int, bigEndian: Bool) -> [Float] {
         if count == 0 { return [] }
-        if self == .uint8 || self == .bool {
-            return bytes[offset..<(offset + count)].map { Float($0) }
-        }
-        if self == .int8 {
-            return bytes[offset..<(offset + count)].map { Float(Int8(bitPattern: $0)) }
+        // Bytes (every image set) take a plain loop over raw buffers, which the compiler vectorises;
+        // mapping a closure over an ArraySlice did not, and 47 M pixels pass here for Fashion-MNIST.
+        if self == .uint8 || self == .bool || self == .int8 {
+            let signed = self == .int8
+            return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+                bytes.withUnsafeBufferPointer { source in
+                    let from = UnsafeBufferPointer(rebasing: source[offset..<(offset + count)])
+                    if signed {
+                        for i in 0..<count { out[i] = Float(Int8(bitPattern: from[i])) }
+                    } else {
+                        for i in 0..<count { out[i] = Float(from[i]) }
+                    }
+                }
+                initialized = count
+            }
         }
         var result = [Float](repeating: 0, count: count)
         let size = byteSize

@@ -43,7 +43,7 @@ public struct GPSampler: Sendable {
     /// Ten, as TPE's. Five was tried: on a surrogate of the search benchmark (a Gaussian process
     /// fitted to 1,659 real trials with their 0.2-point scatter, 30 seeds) it tied ten at 24 trials
     /// and led by 0.14 point at 64, but on `GPSamplerTests`' synthetic objective it fell behind TPE.
-    public init(seed: UInt64, startupTrials: Int = 10, candidates: Int = 2000) {
+    public init(seed: UInt64, startupTrials: Int = SamplerKind.startupTrials, candidates: Int = 2000) {
         self.seed = seed
         self.startupTrials = startupTrials
         self.candidates = candidates

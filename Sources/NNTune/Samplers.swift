@@ -18,6 +18,10 @@ public enum SamplerKind: String, Sendable, Codable, CaseIterable {
     /// Whether trials are drawn one at a time from what has finished (``TPESampler``, ``GPSampler``)
     /// rather than planned a round at a time.
     public var isModelBased: Bool { self == .tpe || self == .gp }
+
+    /// The random trials a model-based sampler draws before its model (as a study runs it): ASHA
+    /// compares rungs with these (``AshaPruner/comparingWithStartup(of:)``).
+    public static let startupTrials = 10
 }
 
 /// A finished trial as a model-based sampler sees it: its values and its objective.

@@ -579,10 +579,16 @@ public final class StudyStore {
             """, [.integer(Int64(epoch))]).compactMap { $0[0].double }
     }
 
-    /// Dev accuracy at `epoch` of every trial that reported it, whatever its state (ASHA's rung), but one.
-    public func devAccuracies(atEpoch epoch: Int, excludingTrial trial: Int) throws -> [Double] {
-        try db.query("SELECT dev_accuracy FROM trial_epochs WHERE epoch = ? AND trial != ? AND dev_accuracy IS NOT NULL",
-                     [.integer(Int64(epoch)), .integer(Int64(trial))]).compactMap { $0[0].double }
+    /// Dev accuracy at `epoch` of every trial that reported it, whatever its state (ASHA's rung), but
+    /// one; with `amongFirst`, only of the study's first that many trials (in the order they were planned).
+    public func devAccuracies(atEpoch epoch: Int, excludingTrial trial: Int, amongFirst first: Int? = nil) throws -> [Double] {
+        var sql = "SELECT dev_accuracy FROM trial_epochs WHERE epoch = ? AND trial != ? AND dev_accuracy IS NOT NULL"
+        var arguments: [SQLValue] = [.integer(Int64(epoch)), .integer(Int64(trial))]
+        if let first {
+            sql += " AND trial IN (SELECT id FROM trials ORDER BY id LIMIT ?)"
+            arguments.append(.integer(Int64(max(first, 0))))
+        }
+        return try db.query(sql, arguments).compactMap { $0[0].double }
     }
 
     /// Ends a trial: `done` with a result, or `failed`/`pruned` with a reason. With `worker`, only while

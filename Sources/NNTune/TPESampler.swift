@@ -26,7 +26,7 @@ public struct TPESampler: Sendable {
     public typealias Observation = TrialObservation
 
     /// A tree-structured Parzen estimator with `startupTrials` random trials first.
-    public init(seed: UInt64, startupTrials: Int = 10, candidates: Int = 24) {
+    public init(seed: UInt64, startupTrials: Int = SamplerKind.startupTrials, candidates: Int = 24) {
         self.seed = seed
         self.startupTrials = startupTrials
         self.candidates = candidates

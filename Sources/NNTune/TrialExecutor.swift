@@ -147,13 +147,16 @@ final class TrialExecutor {
     }
 
     private func finish(_ w: WorkerProcess) throws {
-        let elapsed = formatNumber(Date().timeIntervalSince(w.startedAt))
+        // startedAt is taken once the spawn returns, so a worker that dies at once may end before it.
+        let ended = max(w.endedAt ?? Date(), w.startedAt)
+        let elapsed = formatNumber(ended.timeIntervalSince(w.startedAt))
         let (status, result, note) = outcome(of: w)
         let recorded: Bool
         if status == .pending {
             recorded = try store.requeue(w.trialID, note: note, worker: identity)
         } else {
-            recorded = try store.finish(w.trialID, status: status, result: result, error: result == nil ? note : nil, worker: identity)
+            recorded = try store.finish(w.trialID, status: status, result: result, error: result == nil ? note : nil,
+                                        at: ended, worker: identity)
         }
         guard recorded else {
             log("trial \(w.trialID): this attempt ended after \(elapsed) s, but another worker has the trial now; its end is not recorded")

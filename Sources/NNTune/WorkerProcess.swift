@@ -50,12 +50,17 @@ final class WorkerProcess {
     /// study itself was stopped, so the trial runs again on resume); the status and reason to record.
     private(set) var stopRequest: (status: TrialStatus, reason: String)?
     private var killDeadline: Date?
+    private let exit = ExitTime()
 
     /// Seconds between SIGTERM and SIGKILL for a worker being stopped.
     static let terminationGrace: TimeInterval = 5
 
     var pid: Int { Int(process.processIdentifier) }
     var isRunning: Bool { process.isRunning }
+    /// When the worker ended, as Foundation saw it on its own thread (nil while it runs, or if that
+    /// thread has not said yet): the trial's end, so its recorded seconds are the worker's lifetime,
+    /// not that plus the wait until the tuner's next poll noticed.
+    var endedAt: Date? { exit.date }
     var stdoutPath: String { directory.appendingPathComponent("stdout.log").path }
     /// What the worker printed (its `--json` result line last), or "" when nothing could be read.
     var stdoutText: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
@@ -91,6 +96,7 @@ final class WorkerProcess {
             process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
             process.standardError = try FileHandle(forWritingTo: stderrURL)
             process.standardInput = FileHandle.nullDevice
+            process.terminationHandler = { [exit] _ in exit.record(Date()) }
             try process.run()
         } catch {
             throw TuneError.workerLaunch(executable: command.executable, detail: error.localizedDescription)
@@ -188,4 +194,13 @@ final class WorkerProcess {
         }
         return alive
     }
+}
+
+/// The moment a worker ended, written by Foundation's termination handler and read by the tuner.
+private final class ExitTime: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: Date?
+
+    func record(_ date: Date) { lock.withLock { recorded = date } }
+    var date: Date? { lock.withLock { recorded } }
 }

@@ -395,19 +395,20 @@ struct TrainCommand: ParsableCommand {
         guard devCount < splits.train.count else {
             throw CommandFailure.usage("--dev-size \(devSize) leaves no training samples out of \(splits.train.count)")
         }
-        var train = splits.train
+        // Rows first, samples once: with --train-size only the drawn rows are copied, not the whole
+        // training part first (for 10k of Fashion-MNIST's 54k, 138 MB less to copy at every start).
+        var trainRows = Array(0..<splits.train.count)
         var dev: Dataset?
         if devCount > 0 {
-            let parts = try splits.train.split(devCount: devCount, seed: splitSeed)
-            train = parts.train
-            dev = parts.dev
-            train.name = splits.train.name
-            dev?.name = splits.train.name.replacingOccurrences(of: " train", with: "") + " dev"
+            let parts = try splits.train.splitRows(devCount: devCount, seed: splitSeed)
+            trainRows = parts.train
+            dev = try splits.train.subset(rows: parts.dev, name: splits.train.name.replacingOccurrences(of: " train", with: "") + " dev")
         }
-        let available = train.count
+        let available = trainRows.count
         if let trainSize {
-            train = try Self.drawTrainingSubset(of: train, size: trainSize, seed: splitSeed)
+            trainRows = try Self.drawTrainingSubset(of: trainRows, size: trainSize, seed: splitSeed)
         }
+        let train = devCount > 0 || trainSize != nil ? try splits.train.subset(rows: trainRows) : splits.train
         let classes = max(train.classes, splits.test?.classes ?? 0)
         if plan == nil, let warning = Self.unusedClassesWarning(train, classes: classes) { log("warning: \(warning)") }
         let spec = try makeSpec(inputWidth: train.width, classes: classes)
@@ -641,10 +642,10 @@ struct TrainCommand: ParsableCommand {
         return done ? progress + " done" : progress
     }
 
-    /// `--train-size`: `size` samples of `train` (what the dev split left), drawn without replacement
-    /// by a shuffle seeded with `seed`, kept in their order in `train` so `--no-shuffle` still means
-    /// that order. The dev set is split off before, so every train size shares one dev set.
-    static func drawTrainingSubset(of train: Dataset, size: DevSize, seed: UInt64) throws -> Dataset {
+    /// `--train-size`: `size` of the rows in `train` (those the dev split left), drawn without
+    /// replacement by a shuffle seeded with `seed`, kept in their order in `train` so `--no-shuffle`
+    /// still means that order. The dev set is split off before, so every train size shares one dev set.
+    static func drawTrainingSubset(of train: [Int], size: DevSize, seed: UInt64) throws -> [Int] {
         let count = size.count(of: train.count)
         guard count >= 1 else {
             throw CommandFailure.usage("--train-size \(size) of \(train.count) training samples is none; give a larger size")
@@ -656,8 +657,7 @@ struct TrainCommand: ParsableCommand {
         guard count < train.count else { return train }
         // Its own stream (the seed mixed with a constant): the draw does not echo the dev split's shuffle.
         var generator = SeededGenerator(seed: seed ^ 0x7472_6169_6E2D_7369)  // "train-si"
-        let rows = generator.permutation(train.count).prefix(count).sorted()
-        return try train.subset(rows: rows)
+        return generator.permutation(train.count).prefix(count).sorted().map { train[$0] }
     }
 
     /// Free-form metadata of `model.safetensors`; "step", "run_id" and the settings are what

@@ -45,6 +45,11 @@ enum PruneRule: String, CaseIterable, ExpressibleByArgument {
     case median, asha
 }
 
+/// `--asha-reference`: what an ASHA rung ranks a trial among.
+enum AshaReference: String, CaseIterable, ExpressibleByArgument {
+    case startup, all
+}
+
 /// Options naming a study, shared by `run` and `report`.
 struct StudyOptions: ParsableArguments {
     @Option(name: .long, help: "Study name; its files live in <root>/<name>/.")
@@ -116,6 +121,11 @@ struct TuneRunCommand: ParsableCommand {
 
     @Option(help: "ASHA: the reduction factor η between rungs (keep the top 1/η).")
     var reduction: Int = 3
+
+    @Option(name: .customLong("asha-reference"), help: ArgumentHelp(
+        "ASHA with --sampler tpe or gp: take a rung's top 1/η among the sampler's random start-up trials (startup), "
+        + "or among every trial there, most of them drawn by the model (all). Random samplers always use all.", valueName: "startup|all"))
+    var ashaReference: AshaReference = .startup
 
     @Option(name: .customLong("prune-min-trials"), help: "Median rule: completed trials needed before pruning starts.")
     var pruneMinTrials: Int = 3
@@ -199,6 +209,9 @@ struct TuneRunCommand: ParsableCommand {
         say(stored != nil ? "resuming study \(location.name) (\(store.path))" : "new study \(location.name) (\(store.path))")
         var execution = options
         execution.stopRequest = signals.request
+        if case let .asha(rule)? = execution.rules.pruner, ashaReference == .startup {
+            execution.rules.pruner = .asha(rule.comparingWithStartup(of: configuration.sampler))
+        }
         let runner = StudyRunner(
             store: store, configuration: configuration, directory: location.directory,
             worker: WorkerCommand(executable: executable, metricsFileName: metricsFile), options: execution,

@@ -32,6 +32,8 @@ final class IDXReaderTests: XCTestCase {
         XCTAssertFalse(f.isIntegral)
         let shorts = try IDXReader.parse(Fixture.idx(typeCode: 0x0B, shape: [2], payload: [0xFF, 0xFE, 0x01, 0x00]), source: "s")
         XCTAssertEqual(shorts.values, [-2, 256])
+        let bytes8 = try IDXReader.parse(Fixture.idx(typeCode: 0x09, shape: [4], payload: [0xFF, 0x80, 0x7F, 0x00]), source: "b")
+        XCTAssertEqual(bytes8.values, [-1, -128, 127, 0], "0x09 bytes are signed")
     }
 
     func testTruncatedDataIsAnErrorNamingTheSizes() throws {

@@ -17,6 +17,13 @@ final class ComponentTests: XCTestCase {
         XCTAssertThrowsError(try data.split(devCount: 21, seed: 3))
         XCTAssertThrowsError(try data.subset(rows: [0, 20]))
         XCTAssertEqual(try data.subset(rows: [3, 3]).features, [6, 7, 6, 7])
+        // splitRows names the same rows in the same order, copying nothing (nn train --train-size
+        // copies only the rows it keeps).
+        let rows = try data.splitRows(devCount: 5, seed: 3)
+        XCTAssertEqual(try data.subset(rows: rows.train).features, train.features)
+        XCTAssertEqual(try data.subset(rows: rows.dev).features, dev.features)
+        XCTAssertEqual((rows.train + rows.dev).sorted(), Array(0..<20))
+        XCTAssertThrowsError(try data.splitRows(devCount: -1, seed: 3))
     }
 
     func testNormalizerFitsTrainingSetAndHandlesConstantFeatures() throws {

@@ -74,6 +74,64 @@ final class ModelBasedSearchTests: XCTestCase {
         XCTAssertFalse(asha.promotes(0.4, others: [0.9, 0.8, 0.1, 0.2, 0.3]))
         XCTAssertThrowsError(try AshaPruner(minimumEpochs: 0, reduction: 3).validate())
         XCTAssertThrowsError(try AshaPruner(minimumEpochs: 1, reduction: 1).validate())
+        XCTAssertThrowsError(try AshaPruner(minimumEpochs: 1, reduction: 3, referenceTrials: 0).validate())
+    }
+
+    /// ASHA against the random start-up: a rung ranks a trial among the study's first trials there,
+    /// so a late trial above them goes on however many better late trials share the rung (plain ASHA
+    /// stops it), one below them stops, and the start-up trials are ranked among each other.
+    func testASHARanksAgainstTheStartupTrials() throws {
+        let dir = try makeTemporaryDirectory("asha-reference")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let space = try learningRateSpace()
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        try store.saveConfiguration(StudyConfiguration(space: space, sampler: .gp, seed: 1, trialsPerRound: 9))
+        let ids = try store.addRound(0, box: space.fullBox, assignments: (1...9).map { ["lr": .real(Double($0) * 1e-3)] })
+        // Three start-up trials, then five drawn (say) by a model into the good region, all at rung epoch 1.
+        for (id, accuracy) in zip(ids, [0.5, 0.6, 0.7, 0.9, 0.91, 0.92, 0.93, 0.94]) {
+            try store.recordEpochs(id, [EpochRecord(epoch: 1, devAccuracy: accuracy, json: "{}")])
+        }
+        let plain = AshaPruner(minimumEpochs: 1, reduction: 3)
+        let startup = AshaPruner(minimumEpochs: 1, reduction: 3, referenceTrials: 3)
+        let last = ids[8]
+        XCTAssertNotNil(try plain.verdict(trial: last, epoch: 1, devAccuracy: 0.8, store: store), "not in the top 3 of all 9")
+        XCTAssertNil(try startup.verdict(trial: last, epoch: 1, devAccuracy: 0.8, store: store), "above every start-up trial")
+        let reason = try XCTUnwrap(try startup.verdict(trial: last, epoch: 1, devAccuracy: 0.65, store: store),
+                                   "of 0.7, 0.65, 0.6, 0.5 only the top 4/3 → 1 goes on")
+        XCTAssertTrue(reason.contains("the 3 start-up trials"), reason)
+        XCTAssertNil(try startup.verdict(trial: last, epoch: 2, devAccuracy: 0.1, store: store), "epoch 2 is no rung")
+        XCTAssertNotNil(try startup.verdict(trial: ids[1], epoch: 1, devAccuracy: 0.6, store: store), "below the best start-up trial")
+        XCTAssertNil(try startup.verdict(trial: ids[2], epoch: 1, devAccuracy: 0.7, store: store))
+
+        XCTAssertEqual(plain.comparingWithStartup(of: .gp).referenceTrials, SamplerKind.startupTrials)
+        XCTAssertEqual(plain.comparingWithStartup(of: .tpe).referenceTrials, SamplerKind.startupTrials)
+        XCTAssertNil(startup.comparingWithStartup(of: .random).referenceTrials, "random trials are a random sample already")
+        // Rules stored before the setting existed read back as plain ASHA.
+        XCTAssertEqual(try JSONDecoder().decode(AshaPruner.self, from: Data(#"{"minimumEpochs": 1, "reduction": 3}"#.utf8)), plain)
+    }
+
+    /// `nn tune run --prune asha` stores the rule every worker applies: ranked against the start-up
+    /// with a model-based sampler unless `--asha-reference all`, plain with the random sampler.
+    func testTuneCommandStoresTheASHAReference() throws {
+        let dir = try makeTemporaryDirectory("asha-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let space = dir.appendingPathComponent("space.json")
+        try #"{"lr": "logUniform(1e-3, 0.1)"}"#.write(to: space, atomically: true, encoding: .utf8)
+        let cases: [(study: String, options: [String], reference: Int?)] = [
+            ("gp", ["--sampler", "gp"], SamplerKind.startupTrials),
+            ("gp-all", ["--sampler", "gp", "--asha-reference", "all"], nil),
+            ("random", ["--sampler", "random"], nil),
+        ]
+        for c in cases {
+            let run = try TuneCLI.run(["tune", "run", "--study", c.study, "--root", dir.path, "--space", space.path, "--trials", "1",
+                                       "--prune", "asha"] + c.options
+                                       + ["--", "--data", TunerSignalTests.digits, "--epochs", "1", "--layers", "8"],
+                                      in: dir, label: c.study, timeout: 120)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let rules = try StudyStore(path: dir.appendingPathComponent("\(c.study)/study.sqlite").path, readOnly: true).execution()
+            guard case let .asha(rule)? = rules?.pruner else { return XCTFail("\(c.study): stored \(String(describing: rules))") }
+            XCTAssertEqual(rule.referenceTrials, c.reference, c.study)
+        }
     }
 
     /// A whole TPE study with ASHA on worker processes: every trial of the budget runs once, the

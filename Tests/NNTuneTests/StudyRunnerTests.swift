@@ -204,6 +204,30 @@ final class StudyRunnerTests: XCTestCase {
         }
     }
 
+    /// A trial's seconds are its worker's lifetime, as Optuna's side of the search benchmark measures
+    /// them, not that plus the wait for the tuner's next look: with a poll every second, workers
+    /// that live about 0.1 s must record well under a second each.
+    func testTrialSecondsEndWhenTheWorkerEndsNotAtTheNextPoll() throws {
+        let dir = try makeTemporaryDirectory("trial-seconds")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
+        fake.epochs = 1
+        fake.epochSeconds = 0.05
+        let worker = try fake.install()
+        let configuration = StudyConfiguration(space: try learningRateSpace(), seed: 3, trialsPerRound: 3)
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        try StudyRunner(store: store, configuration: configuration, directory: dir, worker: worker,
+                        options: ExecutionOptions(parallel: 1, pollInterval: 1), log: { _ in }).run()
+        let seconds = try store.trials().map(\.wallSeconds)
+        XCTAssertEqual(seconds.count, 3)
+        for s in seconds {
+            // Each poll is 1 s apart, so a finish stamped at a poll would record at least that; the
+            // worker (a shell script with one 0.05 s epoch) ends far sooner even on a loaded machine.
+            XCTAssertLessThan(try XCTUnwrap(s), 0.7, "\(seconds)")
+            XCTAssertGreaterThan(try XCTUnwrap(s), 0.04, "\(seconds)")
+        }
+    }
+
     func testMedianRulePrunesTrialsBelowCompletedOnes() throws {
         let dir = try makeTemporaryDirectory("prune")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -55,6 +55,22 @@ final class StudyStorageTests: XCTestCase {
         }
     }
 
+    /// ASHA's rung query: every other trial's accuracy at an epoch, or only the study's first few
+    /// (a model-based sampler's start-up, ``AshaPruner/referenceTrials``).
+    func testRungAccuraciesAmongEveryTrialOrTheFirstOnes() throws {
+        try forEachStore("rung") { storage, location in
+            let (store, ids) = try plannedStudy(storage, location, count: 5)
+            for (id, accuracy) in zip(ids, [0.5, 0.6, 0.7, 0.8, 0.9]) {
+                try store.recordEpochs(id, [EpochRecord(epoch: 1, devAccuracy: accuracy, json: "{}"),
+                                            EpochRecord(epoch: 2, devAccuracy: accuracy + 0.05, json: "{}")])
+            }
+            XCTAssertEqual(try store.devAccuracies(atEpoch: 1, excludingTrial: ids[4]).sorted(), [0.5, 0.6, 0.7, 0.8], "\(storage)")
+            XCTAssertEqual(try store.devAccuracies(atEpoch: 1, excludingTrial: ids[4], amongFirst: 2).sorted(), [0.5, 0.6], "\(storage)")
+            XCTAssertEqual(try store.devAccuracies(atEpoch: 1, excludingTrial: ids[0], amongFirst: 2), [0.6], "\(storage)")
+            XCTAssertEqual(try store.devAccuracies(atEpoch: 2, excludingTrial: ids[4], amongFirst: 3).sorted(), [0.55, 0.65, 0.75], "\(storage)")
+        }
+    }
+
     func testSilentTrialsAreRequeuedThenFailedAfterTheRetryLimit() throws {
         try forEachStore("heartbeat") { storage, location in
             let (store, ids) = try plannedStudy(storage, location, count: 2)

@@ -397,18 +397,19 @@ struct TrainCommand: ParsableCommand {
         }
         // Rows first, samples once: with --train-size only the drawn rows are copied, not the whole
         // training part first (for 10k of Fashion-MNIST's 54k, 138 MB less to copy at every start).
-        var trainRows = Array(0..<splits.train.count)
+        // nil keeps every row in file order, with nothing copied.
+        var trainRows: [Int]?
         var dev: Dataset?
         if devCount > 0 {
             let parts = try splits.train.splitRows(devCount: devCount, seed: splitSeed)
             trainRows = parts.train
             dev = try splits.train.subset(rows: parts.dev, name: splits.train.name.replacingOccurrences(of: " train", with: "") + " dev")
         }
-        let available = trainRows.count
+        let available = trainRows?.count ?? splits.train.count
         if let trainSize {
-            trainRows = try Self.drawTrainingSubset(of: trainRows, size: trainSize, seed: splitSeed)
+            trainRows = try Self.drawTrainingSubset(of: trainRows ?? Array(0..<splits.train.count), size: trainSize, seed: splitSeed)
         }
-        let train = devCount > 0 || trainSize != nil ? try splits.train.subset(rows: trainRows) : splits.train
+        let train = try trainRows.map { try splits.train.subset(rows: $0) } ?? splits.train
         let classes = max(train.classes, splits.test?.classes ?? 0)
         if plan == nil, let warning = Self.unusedClassesWarning(train, classes: classes) { log("warning: \(warning)") }
         let spec = try makeSpec(inputWidth: train.width, classes: classes)

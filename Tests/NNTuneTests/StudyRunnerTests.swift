@@ -7,9 +7,10 @@ import Glibc
 
 final class StudyRunnerTests: XCTestCase {
     private func runner(_ store: StudyStore, _ configuration: StudyConfiguration, _ dir: URL, _ worker: WorkerCommand,
-                        parallel: Int = 2, pruner: MedianPruner? = nil) -> StudyRunner {
+                        parallel: Int = 2, pruner: MedianPruner? = nil, pollInterval: TimeInterval = 0.02) -> StudyRunner {
         StudyRunner(store: store, configuration: configuration, directory: dir, worker: worker,
-                    options: ExecutionOptions(parallel: parallel, pruner: pruner.map(PrunerSetting.median), pollInterval: 0.02), log: { _ in })
+                    options: ExecutionOptions(parallel: parallel, pruner: pruner.map(PrunerSetting.median), pollInterval: pollInterval),
+                    log: { _ in })
     }
 
     func testResumeRunsOnlyUnfinishedTrials() throws {
@@ -216,8 +217,7 @@ final class StudyRunnerTests: XCTestCase {
         let worker = try fake.install()
         let configuration = StudyConfiguration(space: try learningRateSpace(), seed: 3, trialsPerRound: 3)
         let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
-        try StudyRunner(store: store, configuration: configuration, directory: dir, worker: worker,
-                        options: ExecutionOptions(parallel: 1, pollInterval: 1), log: { _ in }).run()
+        try runner(store, configuration, dir, worker, parallel: 1, pollInterval: 1).run()
         let seconds = try store.trials().map(\.wallSeconds)
         XCTAssertEqual(seconds.count, 3)
         for s in seconds {

@@ -23,11 +23,12 @@
 #define BN_WG_ROWS 8
 #endif
 
-// ReLU as relu_forward applies it (x > 0 ? x : 0, so NaN becomes 0), and its backward as
-// relu_backward does (dz where z > 0, else 0: a pre-activation of exactly 0 passes no gradient).
-inline float bn_relu(const float v) { return v > 0.0f ? v : 0.0f; }
-inline float4 bn_relu4(const float4 v) { return select((float4)(0.0f), v, v > (float4)(0.0f)); }
-inline float16 bn_relu16(const float16 v) { return select((float16)(0.0f), v, v > (float16)(0.0f)); }
+// ReLU as relu_forward applies it (x < 0 ? 0 : x, so a NaN stays NaN for the divergence checks to
+// see), and its backward as relu_backward does (dz where z > 0, else 0: a pre-activation of exactly 0
+// passes no gradient).
+inline float bn_relu(const float v) { return v < 0.0f ? 0.0f : v; }
+inline float4 bn_relu4(const float4 v) { return select(v, (float4)(0.0f), v < (float4)(0.0f)); }
+inline float16 bn_relu16(const float16 v) { return select(v, (float16)(0.0f), v < (float16)(0.0f)); }
 inline float bn_mask(const float dz, const float z) { return z > 0.0f ? dz : 0.0f; }
 inline float4 bn_mask4(const float4 dz, const float4 z) { return select((float4)(0.0f), dz, z > (float4)(0.0f)); }
 inline float16 bn_mask16(const float16 dz, const float16 z) { return select((float16)(0.0f), dz, z > (float16)(0.0f)); }

@@ -41,7 +41,7 @@ inline float stable_sigmoid(const float z) {
 
 __kernel void relu_forward(const __global float* x, __global float* y, const int count) {
     const int i = get_global_id(0);
-    if (i < count) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    if (i < count) y[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
 __kernel void tanh_forward(const __global float* x, __global float* y, const int count) {
@@ -109,10 +109,10 @@ inline float4 stable_sigmoid4(const float4 z) {
     return select(e / (1.0f + e), 1.0f / (1.0f + e), z >= 0.0f);
 }
 
-// select(a, b, c) is c ? b : a per lane, as the scalar kernels' conditionals (NaN > 0 is false: 0).
+// select(a, b, c) is c ? b : a per lane, as the scalar kernels' conditionals (NaN < 0 is false: NaN stays).
 __kernel void relu_forward_v4(const __global float* x, __global float* y, const int count) {
-    FOR_VECTORS(i, count) { const float4 v = LD4(x, i); ST4(y, i) = select((float4)(0.0f), v, v > 0.0f); }
-    FOR_TAIL(i, count) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    FOR_VECTORS(i, count) { const float4 v = LD4(x, i); ST4(y, i) = select(v, (float4)(0.0f), v < 0.0f); }
+    FOR_TAIL(i, count) y[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
 __kernel void tanh_forward_v4(const __global float* x, __global float* y, const int count) {

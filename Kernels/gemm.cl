@@ -288,13 +288,14 @@ inline void tg_multiply(realN acc[MWI][NVI], const __local float* As, const __lo
 }
 
 // The fused epilogue of a dense layer's forward: bit 0 adds bias[column], bit 1 applies a ReLU (the
-// same x > 0 ? x : 0 as relu_forward), both after alpha and beta, as the separate ops would.
+// same x < 0 ? 0 : x as relu_forward, which keeps a NaN), both after alpha and beta, as the separate
+// ops would.
 #define EPILOGUE_BIAS 1
 #define EPILOGUE_RELU 2
 #if VWN == 1
-#define TG_RELU(r) ((r) > 0.0f ? (r) : 0.0f)
+#define TG_RELU(r) ((r) < 0.0f ? 0.0f : (r))
 #else
-#define TG_RELU(r) select((realN)(0.0f), (r), (r) > (realN)(0.0f))
+#define TG_RELU(r) select((r), (realN)(0.0f), (r) < (realN)(0.0f))
 #endif
 
 inline void tg_body(const int M, const int N, const int K, const float alpha,
@@ -381,7 +382,7 @@ inline void tg_body(const int M, const int N, const int K, const float alpha,
                 for (int l = 0; l < VWN && gn + l < N; ++l) {
                     float v = (beta == 0.0f) ? lanes[l] : fma(beta, out[l], lanes[l]);
                     if (epilogue & EPILOGUE_BIAS) v += bias[gn + l];
-                    if (epilogue & EPILOGUE_RELU) v = v > 0.0f ? v : 0.0f;
+                    if (epilogue & EPILOGUE_RELU) v = v < 0.0f ? 0.0f : v;
                     out[l] = v;
                 }
             }
@@ -417,7 +418,7 @@ __kernel void gemm_splitk_reduce(const int count, const int splits, const float 
     for (int s = 0; s < splits; ++s) sum += partials[s * count + i];
     float v = (beta == 0.0f) ? alpha * sum : fma(beta, c[i], alpha * sum);
     if (epilogue & EPILOGUE_BIAS) v += bias[i % N];
-    if (epilogue & EPILOGUE_RELU) v = v > 0.0f ? v : 0.0f;
+    if (epilogue & EPILOGUE_RELU) v = v < 0.0f ? 0.0f : v;
     c[i] = v;
 }
 

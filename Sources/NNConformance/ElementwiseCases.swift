@@ -9,6 +9,7 @@ enum ElementwiseCases {
         ConformanceCase(.elementwise, "addRowVector", addRowVector),
         ConformanceCase(.elementwise, "activationsForward", activationsForward),
         ConformanceCase(.elementwise, "activationsBackward", activationsBackward),
+        ConformanceCase(.elementwise, "reluKeepsNaNAloneAndFused", reluKeepsNaNAloneAndFused),
     ]
 
     private static let shapes = [Shape(1, 1), Shape(7, 13), Shape(257, 129)]
@@ -69,11 +70,12 @@ enum ElementwiseCases {
         }
     }
 
-    /// Inputs that exercise every regime: saturation (±20, ±90), zero, tiny values, and the bulk.
+    /// Inputs that exercise every regime: saturation (±20, ±90), zero, tiny values, NaN (which every
+    /// function passes through), and the bulk.
     private static func activationInputs(_ count: Int, seed: UInt64) -> [Double] {
         var rng = TestRandom(seed: seed)
         var x = rng.normal(count, sd: 2)
-        let specials: [Double] = [0, -0.0, 1e-6, -1e-6, 20, -20, 90, -90, 0.5, -0.5]
+        let specials: [Double] = [0, -0.0, 1e-6, -1e-6, 20, -20, 90, -90, 0.5, -0.5, .nan]
         for (i, v) in specials.enumerated() where i < count { x[i] = Double(Float(v)) }
         return x
     }
@@ -131,5 +133,59 @@ enum ElementwiseCases {
                 assertClose(try b.values(tdy), expected, tolerance, "\(f) backward in place \(shape)", on: b)
             }
         }
+    }
+
+    /// A NaN reaching a ReLU leaves it as NaN in every form the ReLU takes: the op alone (above, in
+    /// activationsForward), the dense forward's fused GEMM epilogue, and the fused batch-norm forward
+    /// in training and inference. Otherwise a diverging run could hide behind zeros instead of showing
+    /// in its loss. Each check asserts exactly which outputs are NaN: a NaN in row r of A poisons row r
+    /// of C, in column j of a training batch all of column j (through the batch mean), and in one
+    /// element at inference that element alone.
+    static func reluKeepsNaNAloneAndFused(_ b: ConformanceContext) throws {
+        // 67×70 (k 33) runs a tiled GEMM's edge tiles; 9×10 with k = 1000 its split-K path.
+        for (m, n, k) in [(67, 70, 33), (9, 10, 1000)] {
+            var rng = TestRandom(seed: UInt64(m * n + k))
+            var a = rng.normal(m * k)
+            let poisoned: Set<Int> = [0, m - 1]
+            for row in poisoned { a[row * k + k / 2] = .nan }
+            let c = try b.backend.makeTensor(Shape(m, n))
+            try b.backend.gemm(try b.tensor(m, k, a), transposeA: false, try b.tensor(k, n, rng.normal(k * n)),
+                               transposeB: false, into: c, bias: try b.tensor(1, n, rng.normal(n)), relu: true)
+            expectNaN(exactlyAt: { poisoned.contains($0 / n) }, in: try b.values(c),
+                      "gemm + bias + ReLU \(m)×\(n) (k \(k)) with NaN in rows 0 and \(m - 1) of A", on: b)
+        }
+        // 7×13: scalar loops and tails; 300×96: whole float4 vectors and several row chunks (GPU shapes).
+        for (m, n) in [(7, 13), (300, 96)] {
+            var rng = TestRandom(seed: UInt64(m + n))
+            var x = rng.normal(m * n)
+            let nanElements = [0, n + 5, m * n - 1]
+            for e in nanElements { x[e] = .nan }
+            let gamma = try b.tensor(1, n, rng.uniform(n, 0.5, 2)), beta = try b.tensor(1, n, rng.normal(n))
+            let runningVariance = try b.tensor(1, n, rng.uniform(n, 0.5, 2))
+            let z = try b.backend.makeTensor(Shape(m, n))
+            try b.backend.batchNormForwardInference(try b.tensor(m, n, x), gamma: gamma, beta: beta,
+                                                    runningMean: try b.tensor(1, n, rng.normal(n)),
+                                                    runningVariance: runningVariance, epsilon: 1e-5, output: z, relu: true)
+            expectNaN(exactlyAt: { nanElements.contains($0) }, in: try b.values(z),
+                      "batchNormForwardInference(relu) \(m)×\(n) with NaN at elements \(nanElements)", on: b)
+
+            let nanColumns = Set(nanElements.map { $0 % n })
+            try b.backend.batchNormForwardTraining(try b.tensor(m, n, x), gamma: gamma, beta: beta,
+                                                   runningMean: try b.backend.makeTensor(.vector(n)),
+                                                   runningVariance: runningVariance, averagingBeta: 0.9, epsilon: 1e-5,
+                                                   output: z, savedMean: try b.backend.makeTensor(.vector(n)),
+                                                   savedInverseStd: try b.backend.makeTensor(.vector(n)), relu: true)
+            expectNaN(exactlyAt: { nanColumns.contains($0 % n) }, in: try b.values(z),
+                      "batchNormForwardTraining(relu) \(m)×\(n) with NaN in columns \(nanColumns.sorted())", on: b)
+        }
+    }
+
+    /// Fails unless `values[i]` is NaN exactly where `isExpected(i)`, naming the first mismatch.
+    private static func expectNaN(exactlyAt isExpected: (Int) -> Bool, in values: [Double],
+                                  _ what: String, on b: ConformanceContext) {
+        let wrong = values.indices.filter { values[$0].isNaN != isExpected($0) }
+        guard let first = wrong.first else { return }
+        b.fail("[\(b.label)] \(what): \(wrong.count) outputs wrong, first at \(first): got \(values[first]), "
+               + (isExpected(first) ? "expected NaN" : "expected a number"))
     }
 }

@@ -103,7 +103,7 @@ enum GemmCases {
             try b.backend.gemm(ta, transposeA: c.transposeA, tb, transposeB: c.transposeB, into: tc, alpha: c.alpha, bias: bias, relu: relu)
             let expected = c.expected.enumerated().map { i, v -> Double in
                 let z = v + (withBias ? biasValues[i % c.n] : 0)
-                return relu ? max(z, 0) : z
+                return relu ? Reference.activation(.relu, z) : z
             }
             // The gemm bound, plus one rounding for the bias add (|bias| ≤ 1); the ReLU is exact.
             let tolerance = Tolerance(atol: Double(c.k + 4) * b.u * (maxAbs(c.magnitude) + 1), rtol: 0)

@@ -78,7 +78,7 @@ enum Reference {
 
     static func activation(_ f: Activation, _ x: Double) -> Double {
         switch f {
-        case .relu: return max(x, 0)
+        case .relu: return x < 0 ? 0 : x   // NaN stays NaN
         case .tanh: return tanh(x)
         case .sigmoid: return 1 / (1 + exp(-x))
         }

@@ -10,7 +10,9 @@ public enum Precision: String, Sendable, CaseIterable {
 
 /// Element-wise nonlinearities. Backward passes take the activation's *output*: for all three,
 /// the derivative is a function of the output alone (ReLU: y > 0; tanh: 1 − y²; sigmoid: y(1 − y)),
-/// so layers keep one saved tensor instead of two.
+/// so layers keep one saved tensor instead of two. Every backend's ReLU, alone or fused into a GEMM
+/// or batch-norm epilogue, is `x < 0 ? 0 : x`: a NaN passes through (as in PyTorch) so that a
+/// diverging run shows in its loss instead of being hidden behind zeros.
 public enum Activation: String, Sendable, CaseIterable, Codable {
     case relu
     case tanh

@@ -110,7 +110,7 @@ let package = Package(
         .target(name: "NNDashboard", dependencies: ["NNTune", .product(name: "FlyingFox", package: "FlyingFox")]),
         .executableTarget(
             name: "nn-dashboard",
-            dependencies: ["NNDashboard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NNDashboard", "NNTune", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "nnbench",
@@ -129,8 +129,10 @@ let package = Package(
         // Launches `mpirun -np 2 nn train …`; fails (never skips) when mpirun or MPI support is missing.
         .testTarget(name: "NNDistributedTests", dependencies: ["NNDistributed", "NNTrain", "nn"]),
         .testTarget(name: "NNDataTests", dependencies: ["NNData", "NNTrain", "NNBackends"]),
-        .testTarget(name: "NNTuneTests", dependencies: ["NNTune", "NNTrain", "nn"]),
-        .testTarget(name: "NNDashboardTests", dependencies: ["NNDashboard", "NNTune"]),
+        // A private PostgreSQL server for the tests that need one (not a product: nothing else builds it).
+        .target(name: "PostgresTestServer", path: "Tests/PostgresTestServer"),
+        .testTarget(name: "NNTuneTests", dependencies: ["NNTune", "NNTrain", "nn", "PostgresTestServer"]),
+        .testTarget(name: "NNDashboardTests", dependencies: ["NNDashboard", "NNTune", "PostgresTestServer"]),
         .testTarget(name: "FuzzTests", dependencies: ["NNCore", "NNData", "NNTrain", "NNNative", "NNTune"],
                     exclude: ["Seeds"]),
     ]

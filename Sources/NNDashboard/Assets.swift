@@ -15,6 +15,7 @@ enum Assets {
         .plots { display: flex; flex-wrap: wrap; gap: 0.5em; } .plots svg { max-width: 100%; height: auto; }
         table.facts th { font-weight: normal; color: #666; }
         .diagnosis { color: #444; } ol.markers { font-size: 0.9em; color: #555; }
+        .problem { color: #d62728; }
         """
 
     static let script = """

@@ -1,6 +1,7 @@
 import FlyingFox
 import FlyingSocks
 import Foundation
+import NNTune
 
 /// `nn dashboard`'s HTTP server: read-only pages and JSON about the runs and studies under one root.
 ///
@@ -10,14 +11,17 @@ public struct DashboardServer: Sendable {
     public let root: String
     public let host: String
     public let port: UInt16
+    /// A PostgreSQL store whose studies are listed beside the root's (nil: the root's only).
+    public let sharedStudies: StudyStorage?
 
     /// Longest request target (path and query) served; longer ones get 400.
     static let maximumTargetLength = 4096
 
-    public init(root: String, host: String = "127.0.0.1", port: UInt16 = 8080) {
+    public init(root: String, host: String = "127.0.0.1", port: UInt16 = 8080, sharedStudies: StudyStorage? = nil) {
         self.root = root
         self.host = host
         self.port = port
+        self.sharedStudies = sharedStudies
     }
 
     /// Listens, calls `ready` with the URL once accepting connections, and serves until cancelled.
@@ -25,7 +29,7 @@ public struct DashboardServer: Sendable {
         let address: any SocketAddress = host.contains(":")
             ? try sockaddr_in6.inet6(ip6: host, port: port)
             : try sockaddr_in.inet(ip4: host, port: port)
-        let server = HTTPServer(address: address, timeout: 30, logger: .disabled, handler: DashboardHandler(root: root))
+        let server = HTTPServer(address: address, timeout: 30, logger: .disabled, handler: DashboardHandler(root: root, sharedStudies: sharedStudies))
         let task = Task { try await server.run() }
         try await server.waitUntilListening(timeout: 10)
         var shownPort = port
@@ -48,10 +52,10 @@ struct DashboardHandler: HTTPHandler {
     let runs: RunPages
     let studies: StudyPages
 
-    init(root: String) {
+    init(root: String, sharedStudies: StudyStorage? = nil) {
         let paths = SafePath(root: root)
         runs = RunPages(catalog: RunCatalog(paths: paths))
-        studies = StudyPages(catalog: StudyCatalog(paths: paths))
+        studies = StudyPages(catalog: StudyCatalog(paths: paths, shared: sharedStudies))
     }
 
     func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -102,7 +106,7 @@ struct DashboardHandler: HTTPHandler {
         case "studies":
             let id = segments.dropFirst().joined(separator: "/")
             guard let canonical = studies.catalog.canonicalID(of: id), let report = try studies.catalog.report(id: canonical) else {
-                return notFound("no study \(id) under the root")
+                return noStudy(id)
             }
             return Self.html(studies.page(id: canonical, report: report))
         case "api":
@@ -134,7 +138,7 @@ struct DashboardHandler: HTTPHandler {
         case "studies":
             let id = segments.dropFirst().joined(separator: "/")
             guard let canonical = studies.catalog.canonicalID(of: id), let report = try studies.catalog.report(id: canonical) else {
-                return notFound("no study \(id) under the root")
+                return noStudy(id)
             }
             return try Self.json(studies.json(id: canonical, report: report))
         default:
@@ -143,6 +147,10 @@ struct DashboardHandler: HTTPHandler {
     }
 
     private func notFound(_ why: String) -> HTTPResponse { Self.text(.notFound, why + "\n") }
+
+    private func noStudy(_ id: String) -> HTTPResponse {
+        notFound("no study \(id) under the root" + (studies.catalog.shared.map { " or in \($0)" } ?? ""))
+    }
 
     static func html(_ text: String) -> HTTPResponse { body(text, type: "text/html; charset=utf-8") }
 

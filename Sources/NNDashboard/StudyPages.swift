@@ -8,9 +8,9 @@ struct StudyPages {
     let catalog: StudyCatalog
 
     func list() -> String {
-        let studies = catalog.studies()
+        let listing = catalog.studies()
         var rows = ""
-        for id in studies {
+        for id in listing.ids {
             guard let report = try? catalog.report(id: id) else {
                 rows += "<tr data-study=\"\(HTML.escape(id))\"><td>\(HTML.escape(id))</td><td colspan=\"4\">cannot be read</td></tr>"
                 continue
@@ -24,7 +24,12 @@ struct StudyPages {
 
                 """
         }
-        let body = studies.isEmpty ? "<p>No studies under \(HTML.escape(catalog.paths.root)) yet: <code>nn tune --root \(HTML.escape(catalog.paths.root))/tune --study NAME -- --data …</code> makes one.</p>" : """
+        let root = HTML.escape(catalog.paths.root)
+        var body = catalog.shared.map {
+            "<p>Studies under \(root), then those in \(HTML.escape($0.description)) (<code>\(StudyCatalog.sharedPrefix)NAME</code>).</p>"
+        } ?? ""
+        if let problem = listing.sharedProblem { body += "<p class=\"problem\">\(HTML.escape(problem))</p>" }
+        body += listing.ids.isEmpty ? "<p>No studies under \(root) yet: <code>nn tune --root \(root)/tune --study NAME -- --data …</code> makes one.</p>" : """
             <table id="studies-table" class="sortable"><thead><tr><th>study</th><th>trials</th><th>states</th><th>sampler</th>\
             <th>best dev acc</th></tr></thead><tbody>
             \(rows)</tbody></table>
@@ -92,10 +97,13 @@ struct StudyPages {
     }
 
     func listJSON() -> [String: Any] {
-        ["studies": catalog.studies().map { id -> [String: Any] in
+        let listing = catalog.studies()
+        var object: [String: Any] = ["studies": listing.ids.map { id -> [String: Any] in
             let report = try? catalog.report(id: id)
             return ["id": id, "trials": report?.trials.count ?? 0, "best_dev_accuracy": report?.ranked.first?.result?.devAccuracy ?? NSNull()]
         }]
+        if let problem = listing.sharedProblem { object["shared_problem"] = problem }
+        return object
     }
 }
 

@@ -7,12 +7,25 @@ import Foundation
 /// tables a SQLite study file holds; so the store's SQL is the same on both, and a study can be
 /// copied between them table by table. Statements are sent with `PQexecParams`, the values bound as
 /// text (never spliced into the SQL).
+///
+/// A connection that is lost (a server restart, a network drop, an idle connection cut by a
+/// firewall) is made again, retried for up to ``reconnectWindow`` seconds, with the session's
+/// settings and advisory locks restored; the statement is then sent again, or, inside a transaction
+/// (which the server rolled back with the old connection), ``StudyDatabase/transaction(_:)`` runs the
+/// whole transaction again. So a worker's running trials survive a server restart instead of dying
+/// with their worker.
 final class PostgresDatabase: StudyDatabase {
     private var connection: OpaquePointer?
     let location: String
     let dialect = SQLDialect.postgres
-    /// The study's schema, a quoted identifier.
-    let schema: String
+    /// Seconds a lost connection is retried before the statement fails: enough for a server restart.
+    var reconnectWindow: TimeInterval = 30
+    /// Session settings a new connection must get again (the schema of the study, message level).
+    private var sessionSettings: [String] = []
+    /// Advisory locks this session holds (the coordinator's), taken again on a new connection.
+    private var advisoryLocks: [String] = []
+    /// Between BEGIN and COMMIT/ROLLBACK: a statement there cannot be sent again on its own.
+    private var inTransaction = false
 
     /// Seconds libpq waits for a server that does not answer, unless the URL sets `connect_timeout`:
     /// an unreachable host is an error within seconds, not a hang.
@@ -27,14 +40,31 @@ final class PostgresDatabase: StudyDatabase {
     /// Throws ``TuneError/storageUnavailable(location:detail:)`` for a URL that does not parse, a
     /// server that cannot be reached, refused credentials, and ``TuneError/unknownStudy(name:detail:)``
     /// for a study that does not exist (with `create` false).
-    init(url: String, studyName: String, create: Bool) throws {
-        location = Self.masked(url)
+    convenience init(url: String, studyName: String, create: Bool) throws {
         guard studyName.utf8.count <= Self.maximumStudyNameLength else {
             throw TuneError.invalidStudy(
                 name: studyName,
                 detail: "a study stored in PostgreSQL may have at most \(Self.maximumStudyNameLength) characters (a schema name's limit); choose a shorter --study")
         }
-        schema = "\"nn_study_\(studyName)\""
+        try self.init(url: url)
+        let schema = "\"nn_study_\(studyName)\""
+        let exists = try !query("SELECT 1 FROM information_schema.schemata WHERE schema_name = ?", [.text("nn_study_\(studyName)")]).isEmpty
+        if !exists {
+            guard create else {
+                let others = (try? studyNames()) ?? []
+                let known = others.isEmpty ? "it holds no study" : "it holds \(others.joined(separator: ", "))"
+                throw TuneError.unknownStudy(
+                    name: studyName,
+                    detail: "no such study in \(location) (\(known)); create it with `nn tune run --study \(studyName) --storage URL`")
+            }
+            try execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
+        }
+        try setSession("SET search_path TO \(schema)")
+    }
+
+    /// Connects to `url` without selecting a study: enough to list the studies it holds.
+    init(url: String) throws {
+        location = Self.masked(url)
         var parseError: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(url, &parseError) else {
             // libpq quotes the URL it could not parse, password and all.
@@ -53,19 +83,7 @@ final class PostgresDatabase: StudyDatabase {
             connection = nil
             throw TuneError.storageUnavailable(location: location, detail: Self.advice(for: detail))
         }
-        try execute("SET client_min_messages TO warning")
-        let exists = try !query("SELECT 1 FROM information_schema.schemata WHERE schema_name = ?", [.text("nn_study_\(studyName)")]).isEmpty
-        if !exists {
-            guard create else {
-                let others = (try? studyNames()) ?? []
-                let known = others.isEmpty ? "it holds no study" : "it holds \(others.joined(separator: ", "))"
-                throw TuneError.unknownStudy(
-                    name: studyName,
-                    detail: "no such study in \(location) (\(known)); create it with `nn tune run --study \(studyName) --storage URL`")
-            }
-            try execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
-        }
-        try execute("SET search_path TO \(schema)")
+        try setSession("SET client_min_messages TO warning")
     }
 
     deinit {
@@ -83,9 +101,74 @@ final class PostgresDatabase: StudyDatabase {
     }
 
     func execute(_ sql: String) throws {
-        let result = PQexec(connection, sql)
+        let result = try send { PQexec(connection, sql) }
         defer { PQclear(result) }
         try check(result, sql)
+        if sql == dialect.begin {
+            inTransaction = true
+        } else if sql == "COMMIT" || sql == "ROLLBACK" {
+            inTransaction = false
+        }
+    }
+
+    /// Runs a session setting now and again on every new connection.
+    private func setSession(_ sql: String) throws {
+        try execute(sql)
+        sessionSettings.append(sql)
+    }
+
+    /// Takes the session advisory lock `key` without waiting; true if this session holds it now. It is
+    /// taken again after a reconnection, which fails if another session took it meanwhile.
+    func tryAdvisoryLock(_ key: String) throws -> Bool {
+        let granted = try takeAdvisoryLock(key)
+        if granted { advisoryLocks.append(key) }
+        return granted
+    }
+
+    private func takeAdvisoryLock(_ key: String) throws -> Bool {
+        try query("SELECT pg_try_advisory_lock(hashtext(?))", [.text(key)]).first?.first == .text("t")
+    }
+
+    /// `perform` (one statement on the connection), reconnecting first when the connection turns out to
+    /// be lost. Outside a transaction the statement is then sent again; inside one the transaction is
+    /// gone, which ``LostTransaction`` tells ``StudyDatabase/transaction(_:)``.
+    private func send(_ perform: () -> OpaquePointer?) throws -> OpaquePointer? {
+        let result = perform()
+        guard PQstatus(connection) == CONNECTION_BAD else { return result }
+        let lost = Self.oneLine(result.map { String(cString: PQresultErrorMessage($0)) } ?? lastError)
+        PQclear(result)
+        let wasInTransaction = inTransaction
+        inTransaction = false
+        try reconnect(after: lost)
+        if wasInTransaction { throw LostTransaction(location: location, detail: lost) }
+        return perform()
+    }
+
+    /// Makes the connection again with its settings and locks, retrying with growing pauses for up to
+    /// ``reconnectWindow`` seconds.
+    private func reconnect(after lost: String) throws {
+        let deadline = Date().addingTimeInterval(reconnectWindow)
+        var pause = 0.25
+        while true {
+            PQreset(connection)
+            if PQstatus(connection) == CONNECTION_OK {
+                for sql in sessionSettings { try execute(sql) }
+                for key in advisoryLocks {
+                    guard try takeAdvisoryLock(key) else {
+                        throw TuneError.storage(
+                            detail: "the connection to \(location) was lost (\(lost)) and, meanwhile, another process took the lock \(key) this one held; stop one of the two")
+                    }
+                }
+                return
+            }
+            guard Date().addingTimeInterval(pause) < deadline else {
+                throw TuneError.storage(
+                    detail: "lost the connection to \(location) (\(lost)) and could not connect again within \(Int(reconnectWindow)) s: "
+                        + Self.advice(for: Self.oneLine(lastError)) + "; once it is back, run the command again (finished trials are kept)")
+            }
+            Thread.sleep(forTimeInterval: pause)
+            pause = min(pause * 2, 4)
+        }
     }
 
     @discardableResult
@@ -99,8 +182,10 @@ final class PostgresDatabase: StudyDatabase {
             }
         }
         let statement = Self.numberingParameters(sql)
-        let result = Self.withOptionalCStrings(texts) { pointers in
-            PQexecParams(connection, statement, Int32(texts.count), nil, pointers, nil, nil, 0)
+        let result = try send {
+            Self.withOptionalCStrings(texts) { pointers in
+                PQexecParams(connection, statement, Int32(texts.count), nil, pointers, nil, nil, 0)
+            }
         }
         defer { PQclear(result) }
         try check(result, sql)
@@ -195,5 +280,15 @@ final class PostgresDatabase: StudyDatabase {
         let copies = strings.map { $0.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }
         return body(copies.map { $0.map { UnsafePointer($0) } })
+    }
+}
+
+/// A transaction whose connection was lost and made again: the server rolled it back, so it may run
+/// once more from its start.
+struct LostTransaction: Error, CustomStringConvertible {
+    let location: String
+    let detail: String
+    var description: String {
+        "study database: the connection to \(location) was lost during a transaction, and again when it ran once more (\(detail)); check the server and the network, then run the command again"
     }
 }

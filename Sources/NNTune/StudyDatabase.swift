@@ -21,17 +21,26 @@ extension StudyDatabase {
     @discardableResult
     func query(_ sql: String) throws -> [[SQLValue]] { try query(sql, []) }
 
-    /// Runs `body` between the dialect's `begin` and COMMIT, rolling back if `body` throws.
+    /// Runs `body` between the dialect's `begin` and COMMIT, rolling back if `body` throws. A
+    /// transaction whose connection was lost and made again (``LostTransaction``) runs once more: the
+    /// server rolled it back. If the connection died after the server committed but before its reply
+    /// arrived, the second run repeats the change; the store's transactions tolerate that (a second
+    /// claim leaves a trial without heartbeats, which goes back to pending after the grace period).
     @discardableResult
     func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute(dialect.begin)
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
+        var lostBefore = false
+        while true {
+            try execute(dialect.begin)
+            do {
+                let result = try body()
+                try execute("COMMIT")
+                return result
+            } catch is LostTransaction where !lostBefore {
+                lostBefore = true
+            } catch {
+                try? execute("ROLLBACK")
+                throw error
+            }
         }
     }
 }

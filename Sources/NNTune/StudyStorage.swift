@@ -91,6 +91,17 @@ public enum StudyStorage: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The names of the studies a PostgreSQL store holds, sorted (a new connection, closed on return).
+    /// A SQLite store is one study's file, so it has no such list: the studies of one machine are the
+    /// `study.sqlite` files under a folder.
+    public func studyNames() throws -> [String] {
+        guard case let .postgres(url) = self else {
+            throw TuneError.storageUnavailable(
+                location: description, detail: "a SQLite store holds one study; its studies are the study.sqlite files under a folder")
+        }
+        return try PostgresDatabase(url: url).studyNames()
+    }
+
     public var description: String {
         switch self {
         case let .sqlite(path): return path ?? "SQLite (<root>/<study>/study.sqlite)"

@@ -319,9 +319,8 @@ public final class StudyStore {
     /// lasts. On PostgreSQL that is a session advisory lock, which the server drops when the process
     /// dies; a SQLite study is guarded by the ``StudyLock`` file beside it instead, so this does nothing.
     public func takeCoordinatorRole(studyName: String) throws {
-        guard db is PostgresDatabase else { return }
-        let granted = try db.query("SELECT pg_try_advisory_lock(hashtext(?))", [.text("nn_study_" + studyName)]).first?.first
-        guard granted == .text("t") else {
+        guard let postgres = db as? PostgresDatabase else { return }
+        guard try postgres.tryAdvisoryLock("nn_study_" + studyName) else {
             let holder = (try? meta("coordinator")) ?? nil
             throw TuneError.studyInUse(name: studyName, pid: holder.flatMap { Int($0.split(separator: ":").last ?? "") },
                                        lockPath: "advisory lock in \(path)" + (holder.map { ", coordinator \($0)" } ?? ""))

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import NNDashboard
+import NNTune
 
 @main
 struct DashboardCommand: AsyncParsableCommand {
@@ -11,9 +12,10 @@ struct DashboardCommand: AsyncParsableCommand {
         abstract: "Serve a read-only web dashboard of the training runs and tuning studies under a folder.",
         discussion: """
             Runs are folders that nn train wrote (metrics.jsonl, history.jsonl, …) anywhere under --root; studies are \
-            the study.sqlite files of nn tune (by default under <root>/tune). Pages update while runs and studies are \
-            written. It listens on 127.0.0.1 only unless --host says otherwise; over SSH, forward the port: \
-            ssh -L 8080:localhost:8080 HOST.
+            the study.sqlite files of nn tune (by default under <root>/tune), and with --storage (or NN_TUNE_STORAGE \
+            naming a PostgreSQL database) the studies that nn tune workers share there. Pages update while runs and \
+            studies are written. It listens on 127.0.0.1 only unless --host says otherwise; over SSH, forward the \
+            port: ssh -L 8080:localhost:8080 HOST.
             """)
 
     @Option(help: ArgumentHelp("Folder holding runs and studies.", valueName: "dir"))
@@ -25,6 +27,10 @@ struct DashboardCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Port to listen on; 0 picks a free one.", valueName: "n"))
     var port: UInt16 = 8080
 
+    @Option(help: ArgumentHelp("A PostgreSQL database (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE) whose nn tune studies to show "
+                               + "as well; default: NN_TUNE_STORAGE when it names one.", valueName: "url"))
+    var storage: String?
+
     func validate() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -32,15 +38,45 @@ struct DashboardCommand: AsyncParsableCommand {
         }
     }
 
+    /// The PostgreSQL store to list studies from: --storage, which must name one, else NN_TUNE_STORAGE
+    /// when it does (a SQLite path there is nn tune's default file, whose study is under --root anyway).
+    private func sharedStudies() throws -> StudyStorage? {
+        let resolved: StudyStorage
+        do {
+            resolved = try StudyStorage.resolve(option: storage)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        guard resolved.isShared else {
+            if storage != nil {
+                throw ValidationError("--storage \(resolved) is not a PostgreSQL URL; the SQLite studies are found under --root")
+            }
+            return nil
+        }
+        return resolved
+    }
+
     func run() async throws {
         // SIGTERM and SIGINT end the process at once: the server holds no state worth a graceful close.
         signal(SIGTERM) { _ in _exit(0) }
         signal(SIGINT) { _ in _exit(0) }
-        let server = DashboardServer(root: root, host: host, port: port)
+        let shared = try sharedStudies()
+        if let shared {
+            // A wrong URL or password is reported now rather than on the page; a server that goes away
+            // later is shown on the studies page.
+            do {
+                _ = try shared.studyNames()
+            } catch {
+                FileHandle.standardError.write(Data("nn dashboard: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+        let server = DashboardServer(root: root, host: host, port: port, sharedStudies: shared)
         let root = self.root
         do {
             try await server.run { url in
-                FileHandle.standardOutput.write(Data("nn dashboard: serving \(root) on \(url)\n".utf8))
+                let also = shared.map { " and the studies in \($0)" } ?? ""
+                FileHandle.standardOutput.write(Data("nn dashboard: serving \(root)\(also) on \(url)\n".utf8))
             }
         } catch {
             FileHandle.standardError.write(Data("nn dashboard: cannot serve on \(host):\(port): \(error)\n".utf8))

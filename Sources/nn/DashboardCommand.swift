@@ -9,10 +9,10 @@ import Glibc
 struct DashboardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dashboard",
-        abstract: "Watch runs and studies live in the browser (nn dashboard [--root runs] [--host 127.0.0.1] [--port 8080]).",
+        abstract: "Watch runs and studies live in the browser (nn dashboard [--root runs] [--host 127.0.0.1] [--port 8080] [--storage URL]).",
         discussion: "Runs the nn-dashboard executable built beside nn; see nn-dashboard --help.")
 
-    @Argument(parsing: .allUnrecognized, help: "Options for nn-dashboard: --root DIR, --host ADDRESS, --port N.")
+    @Argument(parsing: .allUnrecognized, help: "Options for nn-dashboard: --root DIR, --host ADDRESS, --port N, --storage URL.")
     var arguments: [String] = []
 
     func run() throws {

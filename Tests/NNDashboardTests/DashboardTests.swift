@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 @testable import NNDashboard
 import NNTune
+import PostgresTestServer
 import XCTest
 
 /// The dashboard served over real loopback HTTP against fixture runs and a fixture study written
@@ -13,7 +14,7 @@ final class DashboardTests: XCTestCase {
     private var root = ""
     private var outside = ""
     private var base = ""
-    private var server: Task<Void, Error>?
+    private var servers: [Task<Void, Error>] = []
 
     override func setUp() async throws {
         let scratch = NSTemporaryDirectory() + "dashboard-tests-\(UUID().uuidString)"
@@ -25,18 +26,20 @@ final class DashboardTests: XCTestCase {
         try writeRun("exp/a", epochs: 3, summary: false)
         try writeStudy("tune/lr")
         try FileManager.default.createSymbolicLink(atPath: root + "/escape", withDestinationPath: outside)
+        base = try await serve()
+    }
 
+    /// Starts a dashboard of the root on a free port; its base URL (no trailing slash).
+    private func serve(sharedStudies: StudyStorage? = nil) async throws -> String {
         let ready = AsyncStream<String>.makeStream()
-        let dashboard = DashboardServer(root: root, host: "127.0.0.1", port: 0)
-        server = Task { try await dashboard.run { url in ready.continuation.yield(url) } }
-        for await url in ready.stream {
-            base = String(url.dropLast())
-            break
-        }
+        let dashboard = DashboardServer(root: root, host: "127.0.0.1", port: 0, sharedStudies: sharedStudies)
+        servers.append(Task { try await dashboard.run { url in ready.continuation.yield(url) } })
+        for await url in ready.stream { return String(url.dropLast()) }
+        throw TestFailure("the dashboard did not start")
     }
 
     override func tearDown() async throws {
-        server?.cancel()
+        servers.forEach { $0.cancel() }
         try? FileManager.default.removeItem(atPath: (root as NSString).deletingLastPathComponent)
     }
 
@@ -65,13 +68,17 @@ final class DashboardTests: XCTestCase {
     private func writeStudy(_ id: String) throws {
         let folder = root + "/" + id
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try fill(try StudyStore(path: folder + "/study.sqlite"), trialFolder: folder + "/trials")
+    }
+
+    /// A study of three trials: two done (80 and 85 %), one pruned.
+    private func fill(_ store: StudyStore, trialFolder folder: String) throws {
         let space = try SearchSpace(["lr": .logUniform(low: 1e-4, high: 1e-1), "momentum": .oneMinusLogUniform(low: 0.8, high: 0.99),
                                      "batch": .choice([.integer(32), .integer(64)])])
-        let store = try StudyStore(path: folder + "/study.sqlite")
         try store.saveConfiguration(StudyConfiguration(space: space, trialsPerRound: 3))
         let ids = try store.addRound(0, box: space.fullBox, assignments: RandomSampler(seed: 1).assignments(round: 0, count: 3, box: space.fullBox, space: space))
         for (i, id) in ids.enumerated() {
-            try store.markRunning(id, pid: 0, outputDirectory: folder + "/trials/\(id)")
+            try store.markRunning(id, pid: 0, outputDirectory: folder + "/\(id)")
             if i == 2 {
                 try store.finish(id, status: .pruned, error: "below the median")
             } else {
@@ -190,6 +197,54 @@ final class DashboardTests: XCTestCase {
         let api = try await get("/api/studies/lr")
         let trials = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(api.body.utf8)) as? [String: Any])?["trials"] as? [[String: Any]])
         XCTAssertEqual(trials.map { $0["status"] as? String }, ["done", "done", "pruned"])
+    }
+
+    /// With a shared store (`nn dashboard --storage postgresql://…`) its studies are listed after the
+    /// root's and served like them, read-only, with the password masked; an unknown one is 404. A
+    /// server that cannot be reached is named on the studies page, which still lists the root's.
+    func testStudiesInPostgreSQLAreListedBesideTheRootsAndAnUnreachableServerIsShown() async throws {
+        let postgres = try PostgresServer.shared()
+        let name = "dashboard-\(UUID().uuidString.prefix(8).lowercased())"
+        let storage = StudyStorage.postgres(url: postgres.url)
+        try fill(try storage.open(try StudyLocation(root: URL(fileURLWithPath: root), name: name), create: true),
+                 trialFolder: "/elsewhere/trials")
+        base = try await serve(sharedStudies: storage)
+
+        let list = try await get("/studies")
+        XCTAssertTrue(list.body.contains("data-study=\"tune/lr\""), "the root's study: \(list.body)")
+        XCTAssertTrue(list.body.contains("data-study=\"postgresql:\(name)\""), "the shared study: \(list.body)")
+        XCTAssertFalse(list.body.contains(postgres.password), "the password is masked")
+        let page = try await get("/studies/postgresql:\(name)")
+        XCTAssertEqual(page.status, 200, page.body)
+        XCTAssertEqual(count("<tr data-trial=", in: page.body), 3)
+        XCTAssertTrue(page.body.contains("85.00 %"))
+        let api = try await get("/api/studies/postgresql:\(name)")
+        let trials = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(api.body.utf8)) as? [String: Any])?["trials"] as? [[String: Any]])
+        XCTAssertEqual(trials.map { $0["status"] as? String }, ["done", "done", "pruned"])
+        let listedBody = try await get("/api/studies").body
+        let listed = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(listedBody.utf8)) as? [String: Any])
+        XCTAssertEqual((listed["studies"] as? [[String: Any]])?.compactMap { $0["id"] as? String }.filter { $0.hasSuffix(name) },
+                       ["postgresql:\(name)"])
+        let absent = try await get("/studies/postgresql:no-such-study")
+        XCTAssertEqual(absent.status, 404, absent.body)
+        let notAName = try await get("/studies/postgresql:no%20such%3Bstudy")
+        XCTAssertEqual(notAName.status, 404, "not a study name: \(notAName.body)")
+
+        // Nothing listens on this port: the page says so (the refused connection, with libpq's advice)
+        // and still lists the root's study.
+        let unreachable = "postgresql://nn:hidden-password@127.0.0.1:\(try PostgresServer.freePort())/postgres"
+        base = try await serve(sharedStudies: .postgres(url: unreachable))
+        let down = try await get("/studies")
+        XCTAssertEqual(down.status, 200)
+        XCTAssertTrue(down.body.contains("data-study=\"tune/lr\""), down.body)
+        XCTAssertTrue(down.body.contains("cannot be listed") && down.body.contains("check that the server runs"), down.body)
+        XCTAssertFalse(down.body.contains("hidden-password"), "the password is masked: \(down.body)")
+        let downBody = try await get("/api/studies").body
+        let downJSON = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(downBody.utf8)) as? [String: Any])
+        XCTAssertNotNil(downJSON["shared_problem"] as? String)
+        let downPage = try await get("/studies/postgresql:\(name)")
+        XCTAssertEqual(downPage.status, 500)
+        XCTAssertTrue(downPage.body.contains("check that the server runs"), downPage.body)
     }
 
     /// Nothing outside the root is ever served, however the path is spelled.

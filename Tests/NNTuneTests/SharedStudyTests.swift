@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PostgresTestServer
 @testable import NNTune
 #if canImport(Glibc)
 import Glibc

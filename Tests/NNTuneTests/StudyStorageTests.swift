@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PostgresTestServer
 @testable import NNTune
 
 /// The study store's contract, held on both stores: SQLite (a file) and PostgreSQL (a private server

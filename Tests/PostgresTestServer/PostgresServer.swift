@@ -1,5 +1,4 @@
 import Foundation
-import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,18 +10,21 @@ import Glibc
 ///
 /// PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user the
 /// package creates, and its programs run through `runuser`.
-final class PostgresServer: @unchecked Sendable {
-    let directory: URL
-    let port: Int
-    let user = "nn"
-    let password = "nn-test-password"
+///
+/// A target of its own so that every test target that needs a server (NNTuneTests, NNDashboardTests)
+/// shares this one.
+public final class PostgresServer: @unchecked Sendable {
+    public let directory: URL
+    public let port: Int
+    public let user = "nn"
+    public let password = "nn-test-password"
     private let binaries: URL
 
     /// A URL with the right credentials, to the server's default database.
-    var url: String { "postgresql://\(user):\(password)@127.0.0.1:\(port)/postgres" }
+    public var url: String { "postgresql://\(user):\(password)@127.0.0.1:\(port)/postgres" }
 
     /// The server of this test process, started on first use.
-    static func shared() throws -> PostgresServer {
+    public static func shared() throws -> PostgresServer {
         try lock.withLock {
             if let server = instance { return server }
             if let failure { throw failure }
@@ -63,7 +65,7 @@ final class PostgresServer: @unchecked Sendable {
     }
 
     /// Stops the server at once and removes its files.
-    func stop() {
+    public func stop() {
         try? runAsOwner("pg_ctl", ["-D", directory.appendingPathComponent("data").path, "-m", "immediate", "-w", "stop"])
         try? FileManager.default.removeItem(at: directory)
     }
@@ -89,7 +91,7 @@ final class PostgresServer: @unchecked Sendable {
     }
 
     /// A loopback port nothing listens on now.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket(): errno \(errno)") }
         defer { close(fd) }
@@ -132,7 +134,8 @@ final class PostgresServer: @unchecked Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+/// A failed step of a test's setup, with what went wrong.
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -93,8 +93,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
         // IEEE semantics on purpose (no -cl-fast-relaxed-math, no -cl-mad-enable): the conformance
         // suite compares against the native backend, and Kahan sums need unreassociated arithmetic.
+        // -w (a standard option): compiler warnings are for whoever edits Kernels/*.cl, not for users,
+        // whose terminal PoCL's compiler would otherwise tell "49 warnings generated." (clang's note
+        // that float16 helpers pass vectors wider than AVX2 registers) at every first build.
         func options(_ tuning: GemmTuning) -> String {
-            "-cl-std=CL1.2 \(tuning.buildOptions) -DREDUCE_WG=\(Self.reduceGroupSize) "
+            "-cl-std=CL1.2 -w \(tuning.buildOptions) -DREDUCE_WG=\(Self.reduceGroupSize) "
                 + "-DROW_WG_ITEMS=\(Self.rowGroupItems) -DBN_VECTORS=\(Self.batchNormVectors)"
         }
         let program = try ProgramCache.shared.program(for: chosen, options: options(tuning), retain: retainPrograms)

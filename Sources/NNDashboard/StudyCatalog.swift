@@ -24,21 +24,29 @@ struct StudyCatalog: Sendable {
         self.shared = shared
     }
 
-    /// Every study id, and why the shared store could not be listed when it could not (the folders'
-    /// studies are listed regardless).
+    /// Every study with its report, or why it cannot be read; and why the shared store could not be
+    /// listed when it could not (the folders' studies are listed regardless).
     struct Listing {
-        var ids: [String]
+        var studies: [(id: String, report: Result<StudyReport, Error>)]
         var sharedProblem: String?
     }
 
-    /// Folder ids (paths under the root), sorted, then `postgresql:NAME` for each shared study. The
-    /// shared store is asked afresh on every call (one short connection), so new studies appear and a
-    /// server that went away shows as a problem rather than a stale list.
+    /// Folder studies (by path under the root), sorted, then `postgresql:NAME` for each shared study,
+    /// all read over one connection. The shared store is asked afresh on every call, so new studies
+    /// appear and a server that went away shows as a problem rather than a stale list.
     func studies() -> Listing {
-        var listing = Listing(ids: folderStudies())
+        var listing = Listing(studies: folderStudies().compactMap { id in
+            switch Result(catching: { try report(id: id) }) {
+            case let .success(report?): return (id, .success(report))
+            case .success(nil): return nil   // removed since the walk
+            case let .failure(error): return (id, .failure(error))
+            }
+        })
         if let shared {
             do {
-                listing.ids += try shared.studyNames().map { Self.sharedPrefix + $0 }
+                try shared.forEachStudy { name, store in
+                    listing.studies.append((Self.sharedPrefix + name, store.flatMap { s in Result { try StudyReport(name: name, store: s) } }))
+                }
             } catch {
                 listing.sharedProblem = "the studies in \(shared) cannot be listed: \(error)"
             }

@@ -10,8 +10,8 @@ struct StudyPages {
     func list() -> String {
         let listing = catalog.studies()
         var rows = ""
-        for id in listing.ids {
-            guard let report = try? catalog.report(id: id) else {
+        for (id, read) in listing.studies {
+            guard let report = try? read.get() else {
                 rows += "<tr data-study=\"\(HTML.escape(id))\"><td>\(HTML.escape(id))</td><td colspan=\"4\">cannot be read</td></tr>"
                 continue
             }
@@ -29,7 +29,7 @@ struct StudyPages {
             "<p>Studies under \(root), then those in \(HTML.escape($0.description)) (<code>\(StudyCatalog.sharedPrefix)NAME</code>).</p>"
         } ?? ""
         if let problem = listing.sharedProblem { body += "<p class=\"problem\">\(HTML.escape(problem))</p>" }
-        body += listing.ids.isEmpty ? "<p>No studies under \(root) yet: <code>nn tune --root \(root)/tune --study NAME -- --data …</code> makes one.</p>" : """
+        body += listing.studies.isEmpty ? "<p>No studies under \(root) yet: <code>nn tune --root \(root)/tune --study NAME -- --data …</code> makes one.</p>" : """
             <table id="studies-table" class="sortable"><thead><tr><th>study</th><th>trials</th><th>states</th><th>sampler</th>\
             <th>best dev acc</th></tr></thead><tbody>
             \(rows)</tbody></table>
@@ -98,8 +98,8 @@ struct StudyPages {
 
     func listJSON() -> [String: Any] {
         let listing = catalog.studies()
-        var object: [String: Any] = ["studies": listing.ids.map { id -> [String: Any] in
-            let report = try? catalog.report(id: id)
+        var object: [String: Any] = ["studies": listing.studies.map { id, read -> [String: Any] in
+            let report = try? read.get()
             return ["id": id, "trials": report?.trials.count ?? 0, "best_dev_accuracy": report?.ranked.first?.result?.devAccuracy ?? NSNull()]
         }]
         if let problem = listing.sharedProblem { object["shared_problem"] = problem }

@@ -20,8 +20,8 @@ final class PostgresDatabase: StudyDatabase {
     let dialect = SQLDialect.postgres
     /// Seconds a lost connection is retried before the statement fails: enough for a server restart.
     var reconnectWindow: TimeInterval = 30
-    /// Session settings a new connection must get again (the schema of the study, message level).
-    private var sessionSettings: [String] = []
+    /// The schema of the study selected (a quoted identifier), set again on a new connection.
+    private var schema: String?
     /// Advisory locks this session holds (the coordinator's), taken again on a new connection.
     private var advisoryLocks: [String] = []
     /// Between BEGIN and COMMIT/ROLLBACK: a statement there cannot be sent again on its own.
@@ -47,6 +47,11 @@ final class PostgresDatabase: StudyDatabase {
                 detail: "a study stored in PostgreSQL may have at most \(Self.maximumStudyNameLength) characters (a schema name's limit); choose a shorter --study")
         }
         try self.init(url: url)
+        try selectStudy(studyName, create: create)
+    }
+
+    /// Works inside study `studyName`'s schema from now on (created if `create`, else it must exist).
+    func selectStudy(_ studyName: String, create: Bool) throws {
         let schema = "\"nn_study_\(studyName)\""
         let exists = try !query("SELECT 1 FROM information_schema.schemata WHERE schema_name = ?", [.text("nn_study_\(studyName)")]).isEmpty
         if !exists {
@@ -59,7 +64,8 @@ final class PostgresDatabase: StudyDatabase {
             }
             try execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
         }
-        try setSession("SET search_path TO \(schema)")
+        try execute("SET search_path TO \(schema)")
+        self.schema = schema
     }
 
     /// Connects to `url` without selecting a study: enough to list the studies it holds.
@@ -83,8 +89,11 @@ final class PostgresDatabase: StudyDatabase {
             connection = nil
             throw TuneError.storageUnavailable(location: location, detail: Self.advice(for: detail))
         }
-        try setSession("SET client_min_messages TO warning")
+        try execute(Self.messageLevel)
     }
+
+    /// Notices (such as "schema already exists") stay off stderr.
+    private static let messageLevel = "SET client_min_messages TO warning"
 
     deinit {
         PQfinish(connection)
@@ -109,12 +118,6 @@ final class PostgresDatabase: StudyDatabase {
         } else if sql == "COMMIT" || sql == "ROLLBACK" {
             inTransaction = false
         }
-    }
-
-    /// Runs a session setting now and again on every new connection.
-    private func setSession(_ sql: String) throws {
-        try execute(sql)
-        sessionSettings.append(sql)
     }
 
     /// Takes the session advisory lock `key` without waiting; true if this session holds it now. It is
@@ -152,7 +155,8 @@ final class PostgresDatabase: StudyDatabase {
         while true {
             PQreset(connection)
             if PQstatus(connection) == CONNECTION_OK {
-                for sql in sessionSettings { try execute(sql) }
+                try execute(Self.messageLevel)
+                if let schema { try execute("SET search_path TO \(schema)") }
                 for key in advisoryLocks {
                     guard try takeAdvisoryLock(key) else {
                         throw TuneError.storage(

@@ -21,7 +21,7 @@ public struct StudyReport {
         self.configuration = configuration
         self.rounds = try store.rounds()
         self.trials = try store.trials()
-        self.epochsByTrial = try Dictionary(uniqueKeysWithValues: trials.map { ($0.id, try store.epochs(of: $0.id)) })
+        self.epochsByTrial = try store.epochsByTrial()
     }
 
     private let epochsByTrial: [Int: [EpochRecord]]

@@ -230,16 +230,16 @@ public final class StudyRunner {
         guard planned < configuration.trialsPerRound else { return nil }
         var history: [TrialObservation] = [], unfinished: [Assignment] = []
         var medianGain: [Int: Double] = [:]
+        let lastDevAccuracies = try store.lastDevAccuracies()
         for t in trials {
             guard t.status.isFinished else {
                 unfinished.append(t.assignment)
                 continue
             }
             var objective = t.result?.devAccuracy
-            if objective == nil, t.status == .pruned, let last = try store.epochs(of: t.id).last(where: { $0.devAccuracy != nil }),
-               let reached = last.devAccuracy {
+            if objective == nil, t.status == .pruned, let last = lastDevAccuracies[t.id] {
                 if medianGain[last.epoch] == nil { medianGain[last.epoch] = MedianPruner.median(try store.completedGains(fromEpoch: last.epoch)) ?? 0 }
-                objective = reached + (medianGain[last.epoch] ?? 0)
+                objective = last.devAccuracy + (medianGain[last.epoch] ?? 0)
             }
             if t.status == .failed { objective = 0 }
             if let objective { history.append(.init(assignment: t.assignment, objective: objective)) }

@@ -95,11 +95,30 @@ public enum StudyStorage: Sendable, Equatable, CustomStringConvertible {
     /// A SQLite store is one study's file, so it has no such list: the studies of one machine are the
     /// `study.sqlite` files under a folder.
     public func studyNames() throws -> [String] {
+        try PostgresDatabase(url: try serverURL()).studyNames()
+    }
+
+    /// Opens every study of a PostgreSQL store read-only, one after another over one connection, and
+    /// calls `body` with each name and store, or why that study could not be opened (a listing of many
+    /// studies would otherwise connect and authenticate once per study). Each store is valid only
+    /// during its call.
+    public func forEachStudy(_ body: (_ name: String, _ store: Result<StudyStore, Error>) -> Void) throws {
+        let database = try PostgresDatabase(url: try serverURL())
+        for name in try database.studyNames() {
+            body(name, Result {
+                try database.selectStudy(name, create: false)
+                return try StudyStore(database: database, readOnly: true)
+            })
+        }
+    }
+
+    /// The PostgreSQL URL; a SQLite store has no list of studies to offer.
+    private func serverURL() throws -> String {
         guard case let .postgres(url) = self else {
             throw TuneError.storageUnavailable(
                 location: description, detail: "a SQLite store holds one study; its studies are the study.sqlite files under a folder")
         }
-        return try PostgresDatabase(url: url).studyNames()
+        return url
     }
 
     public var description: String {

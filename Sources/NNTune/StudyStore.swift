@@ -560,6 +560,28 @@ public final class StudyStore {
         }
     }
 
+    /// The epochs of every trial that recorded any, by trial, in one query (a report of a study on a
+    /// remote server would otherwise wait for one round trip per trial).
+    public func epochsByTrial() throws -> [Int: [EpochRecord]] {
+        var epochs: [Int: [EpochRecord]] = [:]
+        for row in try db.query("SELECT trial, epoch, dev_accuracy, metrics FROM trial_epochs ORDER BY trial, epoch") {
+            guard let trial = row[0].int else { continue }
+            epochs[trial, default: []].append(EpochRecord(epoch: row[1].int ?? 0, devAccuracy: row[2].double, json: row[3].string ?? "{}"))
+        }
+        return epochs
+    }
+
+    /// Each trial's last epoch that reported a dev accuracy, and that accuracy, in one query: what a
+    /// model-based sampler projects a pruned trial from before every draw.
+    public func lastDevAccuracies() throws -> [Int: (epoch: Int, devAccuracy: Double)] {
+        var last: [Int: (epoch: Int, devAccuracy: Double)] = [:]
+        for row in try db.query("SELECT trial, epoch, dev_accuracy FROM trial_epochs WHERE dev_accuracy IS NOT NULL ORDER BY trial, epoch") {
+            guard let trial = row[0].int, let epoch = row[1].int, let accuracy = row[2].double else { continue }
+            last[trial] = (epoch, accuracy)
+        }
+        return last
+    }
+
     /// For every completed (`done`) trial that reported a dev accuracy at `epoch`: its objective minus
     /// that accuracy, what the rest of its epochs added. Model-based samplers project a pruned trial's
     /// last figure with it.

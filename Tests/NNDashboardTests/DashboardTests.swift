@@ -71,12 +71,12 @@ final class DashboardTests: XCTestCase {
         try fill(try StudyStore(path: folder + "/study.sqlite"), trialFolder: folder + "/trials")
     }
 
-    /// A study of three trials: two done (80 and 85 %), one pruned.
-    private func fill(_ store: StudyStore, trialFolder folder: String) throws {
+    /// A study of `count` trials: the third pruned, the others done (80, 85, 90 %, …).
+    private func fill(_ store: StudyStore, trialFolder folder: String, count: Int = 3) throws {
         let space = try SearchSpace(["lr": .logUniform(low: 1e-4, high: 1e-1), "momentum": .oneMinusLogUniform(low: 0.8, high: 0.99),
                                      "batch": .choice([.integer(32), .integer(64)])])
-        try store.saveConfiguration(StudyConfiguration(space: space, trialsPerRound: 3))
-        let ids = try store.addRound(0, box: space.fullBox, assignments: RandomSampler(seed: 1).assignments(round: 0, count: 3, box: space.fullBox, space: space))
+        try store.saveConfiguration(StudyConfiguration(space: space, trialsPerRound: count))
+        let ids = try store.addRound(0, box: space.fullBox, assignments: RandomSampler(seed: 1).assignments(round: 0, count: count, box: space.fullBox, space: space))
         for (i, id) in ids.enumerated() {
             try store.markRunning(id, pid: 0, outputDirectory: folder + "/\(id)")
             if i == 2 {
@@ -204,10 +204,13 @@ final class DashboardTests: XCTestCase {
     /// server that cannot be reached is named on the studies page, which still lists the root's.
     func testStudiesInPostgreSQLAreListedBesideTheRootsAndAnUnreachableServerIsShown() async throws {
         let postgres = try PostgresServer.shared()
-        let name = "dashboard-\(UUID().uuidString.prefix(8).lowercased())"
+        let name = "dashboard-\(UUID().uuidString.prefix(8).lowercased())", other = name + "-b"
         let storage = StudyStorage.postgres(url: postgres.url)
-        try fill(try storage.open(try StudyLocation(root: URL(fileURLWithPath: root), name: name), create: true),
-                 trialFolder: "/elsewhere/trials")
+        // Two shared studies, told apart by their trial counts: the listing reads both over one connection.
+        for (study, count) in [(name, 3), (other, 5)] {
+            try fill(try storage.open(try StudyLocation(root: URL(fileURLWithPath: root), name: study), create: true),
+                     trialFolder: "/elsewhere/trials", count: count)
+        }
         base = try await serve(sharedStudies: storage)
 
         let list = try await get("/studies")
@@ -223,8 +226,9 @@ final class DashboardTests: XCTestCase {
         XCTAssertEqual(trials.map { $0["status"] as? String }, ["done", "done", "pruned"])
         let listedBody = try await get("/api/studies").body
         let listed = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(listedBody.utf8)) as? [String: Any])
-        XCTAssertEqual((listed["studies"] as? [[String: Any]])?.compactMap { $0["id"] as? String }.filter { $0.hasSuffix(name) },
-                       ["postgresql:\(name)"])
+        let shared = ((listed["studies"] as? [[String: Any]]) ?? []).filter { ($0["id"] as? String)?.contains(name) == true }
+        XCTAssertEqual(shared.map { $0["id"] as? String }, ["postgresql:\(name)", "postgresql:\(other)"])
+        XCTAssertEqual(shared.map { $0["trials"] as? Int }, [3, 5], "each study read in its own schema")
         let absent = try await get("/studies/postgresql:no-such-study")
         XCTAssertEqual(absent.status, 404, absent.body)
         let notAName = try await get("/studies/postgresql:no%20such%3Bstudy")

@@ -72,6 +72,27 @@ final class StudyStorageTests: XCTestCase {
         }
     }
 
+    /// The one-query reads a report and a model-based sampler use: every trial's epochs, and each
+    /// trial's last epoch with a dev accuracy (an epoch without one does not count).
+    func testEpochsOfEveryTrialInOneRead() throws {
+        try forEachStore("epochs") { storage, location in
+            let (store, ids) = try plannedStudy(storage, location, count: 3)
+            try store.recordEpochs(ids[0], [EpochRecord(epoch: 1, devAccuracy: 0.5, json: #"{"epoch":1}"#),
+                                            EpochRecord(epoch: 2, devAccuracy: 0.6, json: #"{"epoch":2}"#)])
+            try store.recordEpochs(ids[2], [EpochRecord(epoch: 1, devAccuracy: 0.7, json: "{}"),
+                                            EpochRecord(epoch: 2, devAccuracy: nil, json: "{}")])
+            let epochs = try store.epochsByTrial()
+            XCTAssertEqual(epochs.keys.sorted(), [ids[0], ids[2]], "\(storage)")
+            for id in ids { XCTAssertEqual(epochs[id] ?? [], try store.epochs(of: id), "\(storage), trial \(id)") }
+            let last = try store.lastDevAccuracies()
+            XCTAssertEqual(last.keys.sorted(), [ids[0], ids[2]], "\(storage)")
+            XCTAssertEqual(last[ids[0]]?.epoch, 2)
+            XCTAssertEqual(last[ids[0]]?.devAccuracy, 0.6)
+            XCTAssertEqual(last[ids[2]]?.epoch, 1, "epoch 2 reported no dev accuracy")
+            XCTAssertEqual(last[ids[2]]?.devAccuracy, 0.7)
+        }
+    }
+
     func testSilentTrialsAreRequeuedThenFailedAfterTheRetryLimit() throws {
         try forEachStore("heartbeat") { storage, location in
             let (store, ids) = try plannedStudy(storage, location, count: 2)

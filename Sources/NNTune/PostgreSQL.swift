@@ -20,6 +20,9 @@ final class PostgresDatabase: StudyDatabase {
     let dialect = SQLDialect.postgres
     /// Seconds a lost connection is retried before the statement fails: enough for a server restart.
     var reconnectWindow: TimeInterval = 30
+    /// Asked between reconnection attempts: true ends the wait at once (a study asked to stop by
+    /// SIGINT/SIGTERM should not sit out the window).
+    var stopsWaiting: () -> Bool = { false }
     /// The schema of the study selected (a quoted identifier), set again on a new connection.
     private var schema: String?
     /// Advisory locks this session holds (the coordinator's), taken again on a new connection.
@@ -164,6 +167,11 @@ final class PostgresDatabase: StudyDatabase {
                     }
                 }
                 return
+            }
+            if stopsWaiting() {
+                throw TuneError.storage(
+                    detail: "lost the connection to \(location) (\(lost)) and stopped waiting for it, as asked; "
+                        + "run the command again once the server is back (finished trials are kept)")
             }
             guard Date().addingTimeInterval(pause) < deadline else {
                 throw TuneError.storage(

@@ -85,6 +85,7 @@ public final class StudyRunner {
         self.log = log
         executor = TrialExecutor(store: store, configuration: configuration, directory: directory, command: worker,
                                  parallel: options.parallel, rules: options.rules, log: log)
+        if let stop = options.stopRequest { store.stopReconnecting { stop.signal != nil } }
     }
 
     /// Runs every unfinished trial of every round; returns when the study is complete.

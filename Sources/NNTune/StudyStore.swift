@@ -327,6 +327,12 @@ public final class StudyStore {
         }
     }
 
+    /// Makes a lost PostgreSQL connection stop being retried once `isStopping` is true (a stop signal),
+    /// instead of after the reconnection window. Nothing for SQLite.
+    func stopReconnecting(when isStopping: @escaping () -> Bool) {
+        (db as? PostgresDatabase)?.stopsWaiting = isStopping
+    }
+
     /// Records that the coordinator is alive (`owner` is its ``WorkerIdentity``).
     public func touchCoordinator(_ owner: String) throws {
         try db.transaction {

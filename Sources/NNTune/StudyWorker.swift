@@ -43,6 +43,7 @@ public final class StudyWorker {
         self.log = log
         executor = TrialExecutor(store: store, configuration: configuration, directory: directory, command: command,
                                  parallel: parallel, rules: options.rules, log: log)
+        if let stopRequest { store.stopReconnecting { stopRequest.signal != nil } }
         try TrialRecovery(store: store, trialsDirectory: directory.appendingPathComponent("trials"), worker: command, log: log).run()
     }
 

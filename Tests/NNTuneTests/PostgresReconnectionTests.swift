@@ -6,7 +6,8 @@ import PostgresTestServer
 /// A PostgreSQL connection that is lost (here: its server process terminated, as a server restart or a
 /// dropped network does) is made again: statements go on in the study's schema, a transaction cut
 /// short runs again from its start, the coordinator's lock is taken again or its loss reported, and a
-/// server that does not come back is an error naming the cause within the reconnection window.
+/// server that does not come back is an error naming the cause within the reconnection window, or
+/// at once when the study is asked to stop.
 final class PostgresReconnectionTests: XCTestCase {
     private func uniqueName(_ label: String) -> String { "\(label)-\(UUID().uuidString.prefix(8).lowercased())" }
 
@@ -70,7 +71,7 @@ final class PostgresReconnectionTests: XCTestCase {
         }
     }
 
-    func testAServerThatDoesNotComeBackIsAnErrorWithinTheWindow() throws {
+    func testAServerThatDoesNotComeBackIsAnErrorWithinTheWindowOrAtAStop() throws {
         let server = try PostgresServer.shared()
         let admin = try PostgresDatabase(url: server.url)
         let role = "reconnect_\(UUID().uuidString.prefix(8).lowercased())"
@@ -89,5 +90,16 @@ final class PostgresReconnectionTests: XCTestCase {
             XCTAssertFalse(text.contains("role-password"), "the password is masked: \(text)")
         }
         XCTAssertLessThan(Date().timeIntervalSince(start), 5, "the window bounds the wait")
+
+        // A stop (SIGINT, SIGTERM) ends the wait without sitting out the window.
+        db.reconnectWindow = 60
+        let stop = StopRequest()
+        db.stopsWaiting = { stop.signal != nil }   // as StudyRunner and StudyWorker set it from their stop request
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { stop.request(signal: SIGINT) }
+        let stopping = Date()
+        XCTAssertThrowsError(try db.query("SELECT 1")) { error in
+            XCTAssertTrue("\(error)".contains("stopped waiting for it, as asked"), "\(error)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(stopping), 10, "the stop ended the wait, not the 60 s window")
     }
 }

@@ -41,11 +41,16 @@ public struct StudyReport {
 
     // MARK: Text
 
+    /// One line: the study's trials by state, its sampler and seed.
+    public var summary: String {
+        let counts = TrialStatus.allCases.map { "\(count($0)) \($0.rawValue)" }.joined(separator: ", ")
+        return "study \(name): \(trials.count) trials (\(counts)); sampler \(configuration.sampler.rawValue), seed \(configuration.seed)"
+    }
+
     /// The `top` best trials as a text table.
     public func table(top: Int) -> String {
         var lines: [String] = []
-        let counts = TrialStatus.allCases.map { "\(count($0)) \($0.rawValue)" }.joined(separator: ", ")
-        lines.append("study \(name): \(trials.count) trials (\(counts)); sampler \(configuration.sampler.rawValue), seed \(configuration.seed)")
+        lines.append(summary)
         for (round, box) in rounds {
             lines.append("round \(round + 1) box:")
             lines += box.describe(in: configuration.space).map { "  " + $0 }

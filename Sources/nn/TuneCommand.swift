@@ -19,7 +19,7 @@ struct TuneCommand: ParsableCommand {
             With --storage postgresql://USER@HOST/DB the study lives on a PostgreSQL server, and \
             `nn tune worker --storage URL --study NAME` on any number of machines runs its trials too.
             """,
-        subcommands: [TuneRunCommand.self, TuneWorkerCommand.self, TuneReportCommand.self, TuneCopyCommand.self],
+        subcommands: [TuneRunCommand.self, TuneWorkerCommand.self, TuneReportCommand.self, TuneListCommand.self, TuneCopyCommand.self],
         defaultSubcommand: TuneRunCommand.self)
 
     /// `nn tune --help` (and `nn help tune`): ArgumentParser would list only the subcommands, but
@@ -33,8 +33,8 @@ struct TuneCommand: ParsableCommand {
             \(configuration.discussion)
 
             `nn tune` runs a study (`nn tune run`, the default subcommand); `nn tune worker` runs trials of one \
-            from another process or machine, `nn tune report --study NAME` shows one, `nn tune copy` moves one \
-            between stores (see `nn tune <subcommand> --help`). The options of `nn tune [run]`:
+            from another process or machine, `nn tune report --study NAME` shows one, `nn tune list` lists them, \
+            `nn tune copy` moves one between stores (see `nn tune <subcommand> --help`). The options of `nn tune [run]`:
 
             """ + "\n" + NNTool.helpMessage(for: TuneRunCommand.self)
     }
@@ -278,6 +278,64 @@ struct TuneReportCommand: ParsableCommand {
         } else {
             say(report.table(top: top))
             say("plots: \(directory.path) (\(written.count) SVG files)")
+        }
+    }
+}
+
+struct TuneListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the studies under --root, or in the PostgreSQL database --storage names: trials by state, best result.")
+
+    @Option(help: "Folder holding SQLite studies (<root>/<name>/study.sqlite).")
+    var root: String = "runs/tune"
+
+    @Option(help: ArgumentHelp("A PostgreSQL database whose studies to list instead (default: $NN_TUNE_STORAGE when it names one).",
+                               valueName: "url"))
+    var storage: String?
+
+    @Flag(help: "One JSON object per study instead of a line.")
+    var json = false
+
+    func run() throws {
+        let store = try StudyStorage.resolve(option: storage)
+        var studies: [(name: String, report: Result<StudyReport, Error>)] = []
+        if store.isShared {
+            try store.forEachStudy { name, opened in
+                studies.append((name, opened.flatMap { s in Result { try StudyReport(name: name, store: s) } }))
+            }
+        } else if storage != nil {
+            throw CommandFailure.usage("--storage \(store) is one study's file; nn tune report --storage FILE --study NAME shows it")
+        } else {
+            // The folders' own files, even when NN_TUNE_STORAGE names one SQLite file for the other commands.
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+            for name in names.sorted() {
+                guard let location = try? StudyLocation(root: URL(fileURLWithPath: root), name: name), location.exists else { continue }
+                studies.append((name, Result {
+                    try StudyReport(name: name, store: try StudyStorage.sqlite(path: nil).open(location, create: false, readOnly: true))
+                }))
+            }
+        }
+        if studies.isEmpty, !json {
+            say(store.isShared ? "no studies in \(store)" : "no studies under \(root) (nn tune run --study NAME -- --data … makes one)")
+        }
+        for (name, read) in studies {
+            switch read {
+            case let .success(report) where json:
+                let best = report.ranked.first
+                var object: [String: Any] = ["study": name, "trials": report.trials.count, "sampler": report.configuration.sampler.rawValue,
+                                             "best_dev_accuracy": best?.result?.devAccuracy ?? NSNull(), "best_trial": best?.id ?? NSNull()]
+                for status in TrialStatus.allCases { object[status.rawValue] = report.count(status) }
+                say(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            case let .success(report):
+                let best = report.ranked.first.flatMap { t in t.result.map { String(format: "; best dev accuracy %.2f %% (trial %d)", $0.devAccuracy * 100, t.id) } }
+                say(report.summary + (best ?? ""))
+            case let .failure(error) where json:
+                say(String(decoding: try JSONSerialization.data(withJSONObject: ["study": name, "error": "\(error)"], options: [.sortedKeys]),
+                           as: UTF8.self))
+            case let .failure(error):
+                say("study \(name): cannot be read: \(error)")
+            }
         }
     }
 }

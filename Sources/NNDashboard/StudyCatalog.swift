@@ -32,11 +32,11 @@ struct StudyCatalog: Sendable {
     }
 
     /// Folder studies (by path under the root), sorted, then `postgresql:NAME` for each shared study,
-    /// all read over one connection. The shared store is asked afresh on every call, so new studies
+    /// all read over one connection, without their per-epoch records (a listing shows none). The shared store is asked afresh on every call, so new studies
     /// appear and a server that went away shows as a problem rather than a stale list.
     func studies() -> Listing {
         var listing = Listing(studies: folderStudies().compactMap { id in
-            switch Result(catching: { try report(id: id) }) {
+            switch Result(catching: { try report(id: id, epochs: false) }) {
             case let .success(report?): return (id, .success(report))
             case .success(nil): return nil   // removed since the walk
             case let .failure(error): return (id, .failure(error))
@@ -45,7 +45,7 @@ struct StudyCatalog: Sendable {
         if let shared {
             do {
                 try shared.forEachStudy { name, store in
-                    listing.studies.append((Self.sharedPrefix + name, store.flatMap { s in Result { try StudyReport(name: name, store: s) } }))
+                    listing.studies.append((Self.sharedPrefix + name, store.flatMap { s in Result { try StudyReport(name: name, store: s, epochs: false) } }))
                 }
             } catch {
                 listing.sharedProblem = "the studies in \(shared) cannot be listed: \(error)"
@@ -62,8 +62,9 @@ struct StudyCatalog: Sendable {
     }
 
     /// The report of study `id` (nil when there is no such study): a shared study's id, a folder path
-    /// under the root, or just a folder's name when only one study has that name.
-    func report(id: String) throws -> StudyReport? {
+    /// under the root, or just a folder's name when only one study has that name. `epochs`: see
+    /// ``StudyReport/init(name:store:epochs:)``.
+    func report(id: String, epochs: Bool = true) throws -> StudyReport? {
         if let name = sharedName(id) {
             guard let shared, let location = try? StudyLocation(root: URL(fileURLWithPath: paths.root), name: name) else { return nil }
             let store: StudyStore
@@ -72,7 +73,7 @@ struct StudyCatalog: Sendable {
             } catch TuneError.unknownStudy {
                 return nil
             }
-            return try StudyReport(name: name, store: store)
+            return try StudyReport(name: name, store: store, epochs: epochs)
         }
         let segments = id.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         var folder = paths.resolve(segments)
@@ -84,7 +85,7 @@ struct StudyCatalog: Sendable {
             return nil
         }
         let store = try StudyStore(path: database, readOnly: true)
-        return try StudyReport(name: (folder as NSString).lastPathComponent, store: store)
+        return try StudyReport(name: (folder as NSString).lastPathComponent, store: store, epochs: epochs)
     }
 
     /// The id the pages link a study by. A shared study's id is its own (whether it exists is

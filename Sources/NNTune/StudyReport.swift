@@ -12,8 +12,10 @@ public struct StudyReport {
     /// Every trial.
     public let trials: [TrialRecord]
 
-    /// Reads the study from `store`.
-    public init(name: String, store: StudyStore) throws {
+    /// Reads the study from `store`. Without `epochs`, the per-epoch records (most of a study's data:
+    /// each holds its metrics line) are left out, and with them the learning curves and the
+    /// trial-seconds saved by pruning: enough for a listing of studies.
+    public init(name: String, store: StudyStore, epochs: Bool = true) throws {
         guard let configuration = try store.configuration() else {
             throw TuneError.invalidStudy(name: name, detail: "\(store.path) holds no study configuration")
         }
@@ -21,7 +23,7 @@ public struct StudyReport {
         self.configuration = configuration
         self.rounds = try store.rounds()
         self.trials = try store.trials()
-        self.epochsByTrial = try store.epochsByTrial()
+        self.epochsByTrial = epochs ? try store.epochsByTrial() : [:]
     }
 
     private let epochsByTrial: [Int: [EpochRecord]]

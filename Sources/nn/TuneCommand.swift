@@ -302,7 +302,7 @@ struct TuneListCommand: ParsableCommand {
         var studies: [(name: String, report: Result<StudyReport, Error>)] = []
         if store.isShared {
             try store.forEachStudy { name, opened in
-                studies.append((name, opened.flatMap { s in Result { try StudyReport(name: name, store: s) } }))
+                studies.append((name, opened.flatMap { s in Result { try StudyReport(name: name, store: s, epochs: false) } }))
             }
         } else if storage != nil {
             throw CommandFailure.usage("--storage \(store) is one study's file; nn tune report --storage FILE --study NAME shows it")
@@ -312,7 +312,7 @@ struct TuneListCommand: ParsableCommand {
             for name in names.sorted() {
                 guard let location = try? StudyLocation(root: URL(fileURLWithPath: root), name: name), location.exists else { continue }
                 studies.append((name, Result {
-                    try StudyReport(name: name, store: try StudyStorage.sqlite(path: nil).open(location, create: false, readOnly: true))
+                    try StudyReport(name: name, store: try StudyStorage.sqlite(path: nil).open(location, create: false, readOnly: true), epochs: false)
                 }))
             }
         }

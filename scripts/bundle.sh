@@ -2,7 +2,7 @@
 # Packs nn and nnbench for a host without a Swift toolchain (typically a GPU host) into
 # dist/swiftnn-<version>-linux-x86_64.tar.xz.
 #
-#   bash scripts/bundle.sh [--with-icd-loader] [--with-data fashion-mnist] [--with-mpi] [--version V]
+#   bash scripts/bundle.sh [--with-icd-loader] [--with-data fashion-mnist] [--with-mpi] [--with-dashboard] [--version V]
 #
 # - Release build with the Swift standard library and Foundation linked statically
 #   (--static-swift-stdlib), in its own scratch folder (dist/.scratch) so the everyday build stays;
@@ -18,23 +18,27 @@
 #   which is loaded into the same process); so is libOpenCL.so.1, the ICD loader, unless
 #   --with-icd-loader copies this machine's.
 # - --with-data fashion-mnist copies the four IDX .gz files to data/fashion-mnist (NN_DATA_DIR=data).
+# - --with-dashboard adds nn-dashboard (what `nn dashboard` starts). Its web server links Foundation's
+#   networking, so linking it statically needs libcurl's development files (apt-get install
+#   libcurl4-openssl-dev), and libcurl with its libraries goes into lib/ (about 16 MB more).
 #
 # Needs: swift, strip (binutils), xz, ldd. Run from anywhere; the result's path is printed last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-with_icd=0 with_mpi=0 data="" version=""
+with_icd=0 with_mpi=0 with_dashboard=0 data="" version=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --with-icd-loader) with_icd=1 ;;
     --with-mpi) with_mpi=1 ;;
+    --with-dashboard) with_dashboard=1 ;;
     --with-data)
       [ $# -ge 2 ] || { echo "bundle.sh: --with-data needs a data set name (fashion-mnist)" >&2; exit 2; }
       data="$2"; shift ;;
     --version)
       [ $# -ge 2 ] || { echo "bundle.sh: --version needs a value" >&2; exit 2; }
       version="$2"; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "bundle.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -46,6 +50,12 @@ fi
 for tool in swift strip xz ldd; do
   command -v "$tool" >/dev/null || { echo "bundle.sh: '$tool' not found" >&2; exit 2; }
 done
+# ldconfig's list in full first: under pipefail, grep -q closing the pipe early would fail the test.
+if [ "$with_dashboard" = 1 ] && ! awk '$1 == "libcurl.so" { found = 1 } END { exit !found }' <<<"$(ldconfig -p)"; then
+  echo "bundle.sh: --with-dashboard needs libcurl's development files (the dashboard's web server links Foundation's" \
+       "networking, which calls libcurl): apt-get install libcurl4-openssl-dev" >&2
+  exit 2
+fi
 # The version names the tarball: a tag if there is one, else the commit (marked when the tree differs).
 [ -n "$version" ] || version=$(git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
@@ -57,7 +67,9 @@ scratch=$dist/.scratch
 build_args=(-c release --static-swift-stdlib --scratch-path "$scratch"
             -Xlinker -rpath -Xlinker '$ORIGIN/lib' -Xlinker --disable-new-dtags)
 [ "$with_mpi" = 1 ] || build_args+=(--disable-default-traits)
-for product in nn nnbench; do
+products=(nn nnbench)
+[ "$with_dashboard" = 1 ] && products+=(nn-dashboard)
+for product in "${products[@]}"; do
   echo "bundle.sh: building $product (release, static Swift runtime)…"
   swift build "${build_args[@]}" --product "$product"
 done
@@ -65,7 +77,7 @@ bin=$(swift build "${build_args[@]}" --show-bin-path)
 
 rm -rf "$stage"
 mkdir -p "$stage/lib"
-for product in nn nnbench; do
+for product in "${products[@]}"; do
   cp "$bin/$product" "$stage/$product"
   strip "$stage/$product"
   # ldd's output in full first: under pipefail, grep -q closing the pipe early would fail the test.
@@ -80,7 +92,7 @@ done
 # binaries load is copied.
 host_provided='^(linux-vdso|ld-linux|libc|libm|libdl|libpthread|librt|libresolv|libstdc\+\+|libgcc_s|libz)\.so'
 [ "$with_icd" = 1 ] || host_provided="${host_provided%)*}|libOpenCL)\\.so"
-ldd "$stage/nn" "$stage/nnbench" | awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }' | sort -u |
+ldd "${products[@]/#/$stage/}" | awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }' | sort -u |
   while read -r soname path; do
     if ! [[ "$soname" =~ $host_provided ]]; then
       cp -L "$path" "$stage/lib/$soname"
@@ -104,10 +116,15 @@ data_note="not included: set NN_DATA_DIR to a folder holding fashion-mnist/ (the
 mpi_note="built without MPI (single-process training); rebuild with --with-mpi for mpirun"
 [ "$with_mpi" = 1 ] && mpi_note="built with MPI: the host needs Open MPI's libmpi.so.40 (apt-get install openmpi-bin)"
 
+listed=$(printf '`%s`, ' "${products[@]}")
+listed=$(sed 's/\(.*\), /\1 and /' <<<"${listed%, }")
+dashboard_line=""
+[ "$with_dashboard" = 1 ] && dashboard_line=$'    ./nn dashboard --root runs     # watch runs in the browser (over SSH: ssh -L 8080:localhost:8080 HOST)\n'
+
 cat > "$stage/README-BUNDLE.md" <<EOF
 # SwiftNN $version for linux-x86_64, without a Swift toolchain
 
-\`nn\` and \`nnbench\` with the Swift runtime linked in. They need glibc $(ldd --version | head -1 | awk '{print $NF}') or newer,
+$listed with the Swift runtime linked in. They need glibc $(ldd --version | head -1 | awk '{print $NF}') or newer,
 libstdc++, zlib, an OpenCL ICD loader (libOpenCL.so.1) and a device driver for the OpenCL backend;
 lib/ holds the other libraries they link (found through an RPATH, no LD_LIBRARY_PATH needed).
 
@@ -121,7 +138,7 @@ lib/ holds the other libraries they link (found through an RPATH, no LD_LIBRARY_
     ./nn devices --check           # the conformance suite on every device: exits non-zero on any failure
     ./nn train --data fashion-mnist --backend opencl --out runs/fmnist
     ./nnbench softmax --backend opencl
-
+$dashboard_line
 ## An NVIDIA GPU whose driver registered no ICD
 
 The loader finds drivers through .icd files in /etc/OpenCL/vendors. When the NVIDIA driver is

@@ -19,7 +19,8 @@ struct DashboardCommand: ParsableCommand {
         let here = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let executable = ((here as NSString).deletingLastPathComponent as NSString).appendingPathComponent("nn-dashboard")
         guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw CommandFailure.failed("\(executable) is missing; build it with swift build --product nn-dashboard (it is built with nn)")
+            throw CommandFailure.failed("\(executable) is missing; build it with swift build --product nn-dashboard (it is built with nn), "
+                                        + "or make the bundle with scripts/bundle.sh --with-dashboard")
         }
         let argv = [executable] + arguments
         var cArguments = argv.map { strdup($0) } + [nil]

@@ -39,7 +39,8 @@ struct DashboardCommand: AsyncParsableCommand {
     }
 
     /// The PostgreSQL store to list studies from: --storage, which must name one, else NN_TUNE_STORAGE
-    /// when it does (a SQLite path there is nn tune's default file, whose study is under --root anyway).
+    /// when it does (a SQLite file there is one study's, for the nn tune commands; the dashboard finds
+    /// SQLite studies by walking --root).
     private func sharedStudies() throws -> StudyStorage? {
         let resolved: StudyStorage
         do {

@@ -116,22 +116,24 @@ struct TuneRunCommand: ParsableCommand {
         + "or asha (successive halving: at epochs --min-epochs·--reduction^k, keep the top 1/--reduction).", valueName: "rule"))
     var prune: PruneRule?
 
-    @Option(name: .customLong("min-epochs"), help: "ASHA: the first rung, in epochs.")
-    var minEpochs: Int = 1
+    // The rule-specific options are optional so that one given without its --prune rule is refused
+    // rather than silently ignored; nil takes the default named in the help.
+    @Option(name: .customLong("min-epochs"), help: "ASHA: the first rung, in epochs (default 1).")
+    var minEpochs: Int?
 
-    @Option(help: "ASHA: the reduction factor η between rungs (keep the top 1/η).")
-    var reduction: Int = 3
+    @Option(help: "ASHA: the reduction factor η between rungs (keep the top 1/η; default 3).")
+    var reduction: Int?
 
     @Option(name: .customLong("asha-reference"), help: ArgumentHelp(
-        "ASHA with --sampler tpe or gp: take a rung's top 1/η among the sampler's random start-up trials (startup), "
+        "ASHA with --sampler tpe or gp: take a rung's top 1/η among the sampler's random start-up trials (startup, the default), "
         + "or among every trial there, most of them drawn by the model (all). Random samplers always use all.", valueName: "startup|all"))
-    var ashaReference: AshaReference = .startup
+    var ashaReference: AshaReference?
 
-    @Option(name: .customLong("prune-min-trials"), help: "Median rule: completed trials needed before pruning starts.")
-    var pruneMinTrials: Int = 3
+    @Option(name: .customLong("prune-min-trials"), help: "Median rule: completed trials needed before pruning starts (default 3).")
+    var pruneMinTrials: Int?
 
-    @Option(name: .customLong("prune-warmup"), help: "Median rule: epochs (from the first) that are never pruned.")
-    var pruneWarmup: Int = 1
+    @Option(name: .customLong("prune-warmup"), help: "Median rule: epochs (from the first) that are never pruned (default 1).")
+    var pruneWarmup: Int?
 
     @Option(name: .customLong("trial-timeout"), help: "Seconds after which a trial fails.")
     var trialTimeout: Double?
@@ -154,6 +156,21 @@ struct TuneRunCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "Arguments for every `nn train` trial, after `--`.")
     var trainArguments: [String] = []
 
+    /// Each rule's own options only with that rule: `--min-epochs 3` without `--prune asha` would
+    /// otherwise run the study unpruned while looking configured.
+    private func checkPruningOptions() throws {
+        let given: [(option: String, rule: PruneRule, isSet: Bool)] = [
+            ("--min-epochs", .asha, minEpochs != nil), ("--reduction", .asha, reduction != nil),
+            ("--asha-reference", .asha, ashaReference != nil),
+            ("--prune-min-trials", .median, pruneMinTrials != nil), ("--prune-warmup", .median, pruneWarmup != nil),
+        ]
+        for option in given where option.isSet && prune != option.rule {
+            let fix = prune == nil ? "add --prune \(option.rule.rawValue)" : "use --prune \(option.rule.rawValue)"
+            throw ValidationError("\(option.option) applies to --prune \(option.rule.rawValue)"
+                                  + (prune.map { ", not --prune \($0.rawValue)" } ?? ", which is not given") + "; \(fix) or drop \(option.option)")
+        }
+    }
+
     func run() throws {
         // Everything given is validated before anything is created: a refused space or option leaves
         // no study folder or database behind.
@@ -171,10 +188,11 @@ struct TuneRunCommand: ParsableCommand {
             space: try space.map { try SearchSpace(contentsOf: $0) }, sampler: samplerKind, seed: seed,
             trialsPerRound: trials, rounds: rounds, gridPoints: gridPoints, keepFraction: keepFraction,
             trainArguments: trainArguments.isEmpty ? nil : trainArguments)
+        try checkPruningOptions()
         let pruner = prune.map { rule -> PrunerSetting in
             switch rule {
-            case .median: return .median(MedianPruner(minimumCompleted: pruneMinTrials, warmupEpochs: pruneWarmup))
-            case .asha: return .asha(AshaPruner(minimumEpochs: minEpochs, reduction: reduction))
+            case .median: return .median(MedianPruner(minimumCompleted: pruneMinTrials ?? 3, warmupEpochs: pruneWarmup ?? 1))
+            case .asha: return .asha(AshaPruner(minimumEpochs: minEpochs ?? 1, reduction: reduction ?? 3))
             }
         }
         let options = ExecutionOptions(
@@ -209,7 +227,7 @@ struct TuneRunCommand: ParsableCommand {
         say(stored != nil ? "resuming study \(location.name) (\(store.path))" : "new study \(location.name) (\(store.path))")
         var execution = options
         execution.stopRequest = signals.request
-        if case let .asha(rule)? = execution.rules.pruner, ashaReference == .startup {
+        if case let .asha(rule)? = execution.rules.pruner, (ashaReference ?? .startup) == .startup {
             execution.rules.pruner = .asha(rule.comparingWithStartup(of: configuration.sampler))
         }
         let runner = StudyRunner(

@@ -134,6 +134,27 @@ final class ModelBasedSearchTests: XCTestCase {
         }
     }
 
+    /// A rule's own options without that rule are refused (exit 2, nothing created) instead of a
+    /// study that runs unpruned while it looks configured.
+    func testPruningOptionsWithoutTheirRuleAreRefused() throws {
+        let dir = try makeTemporaryDirectory("prune-options")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cases: [(options: [String], message: String)] = [
+            (["--min-epochs", "3"], "--min-epochs applies to --prune asha, which is not given"),
+            (["--prune", "median", "--reduction", "2"], "--reduction applies to --prune asha, not --prune median"),
+            (["--asha-reference", "all"], "--asha-reference applies to --prune asha"),
+            (["--prune", "asha", "--prune-warmup", "2"], "--prune-warmup applies to --prune median, not --prune asha"),
+            (["--prune-min-trials", "5"], "--prune-min-trials applies to --prune median"),
+        ]
+        for (i, c) in cases.enumerated() {
+            let run = try TuneCLI.run(["tune", "run", "--study", "s\(i)", "--root", dir.path] + c.options
+                                      + ["--", "--data", TunerSignalTests.digits], in: dir, label: "case\(i)")
+            XCTAssertEqual(run.status, 2, "\(c.options): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(c.message), "\(c.options): \(run.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("s\(i)").path), "nothing created for \(c.options)")
+        }
+    }
+
     /// A whole TPE study with ASHA on worker processes: every trial of the budget runs once, the
     /// ones ASHA stops are marked pruned with its reason, none is pruned after its last epoch, and the
     /// report says what pruning saved. Trials that crash count as failed in the sampler's history.

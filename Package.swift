@@ -100,7 +100,7 @@ let package = Package(
         .target(name: "NNMPI", dependencies: ["NNDistributed", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
         .target(name: "NNTrain", dependencies: ["NNCore", "NNDistributed", "CLinux"]),
         .target(name: "NNData", dependencies: ["NNCore", "CZlib"]),
-        .target(name: "NNTune", dependencies: ["NNCore", "CSQLite", "CPostgreSQL"]),
+        .target(name: "NNTune", dependencies: ["NNCore", "CSQLite", "CPostgreSQL", "CLinux"]),
         .executableTarget(
             name: "nn",
             dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain", "NNData", "NNTune", "CLinux", "NNDistributed",

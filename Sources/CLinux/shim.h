@@ -6,6 +6,7 @@
 #ifdef __linux__
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,6 +21,18 @@ static inline int nn_exchange_paths(const char *first, const char *second) {
     errno = ENOSYS;
     return -1;
 #endif
+}
+
+/// A non-blocking, close-on-exec inotify descriptor, or -1 with errno (the flags are an enum that
+/// Swift's Glibc module does not import).
+static inline int nn_inotify_open(void) {
+    return inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+}
+
+/// Watches `folder` for what writing a file into it does: a write, a close after writing, a rename
+/// into it (an atomic replace) or a new entry. Returns the watch descriptor, or -1 with errno.
+static inline int nn_inotify_watch_writes(int descriptor, const char *folder) {
+    return inotify_add_watch(descriptor, folder, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
 }
 
 /// prctl(PR_SET_PDEATHSIG, signal): the kernel sends `signal` to this process when the thread that

@@ -186,7 +186,7 @@ public final class StudyRunner {
                 saidWaiting = true
                 log("waiting for workers to claim the pending trials: nn tune worker --study \(directory.lastPathComponent) --storage \(store.path)")
             }
-            Thread.sleep(forTimeInterval: options.pollInterval)
+            executor.waitForOutput(upTo: options.pollInterval)
             try executor.poll()
         }
     }

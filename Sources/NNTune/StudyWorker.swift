@@ -69,7 +69,7 @@ public final class StudyWorker {
                 if executor.active.isEmpty, try store.pendingCount() == 0, let ending = try ending() { return ending }
             }
             try housekeeping()
-            Thread.sleep(forTimeInterval: pollInterval)
+            executor.waitForOutput(upTo: pollInterval)
             try executor.poll()
         }
     }

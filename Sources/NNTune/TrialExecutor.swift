@@ -20,6 +20,7 @@ final class TrialExecutor {
     private let log: (String) -> Void
     private(set) var active: [WorkerProcess] = []
     private var lastHeartbeat = Date.distantPast
+    private let outputs = OutputWatch()
 
     init(store: StudyStore, configuration: StudyConfiguration, directory: URL, command: WorkerCommand, parallel: Int,
          rules: TrialRules, identity: String = WorkerIdentity.current, log: @escaping (String) -> Void) {
@@ -53,6 +54,13 @@ final class TrialExecutor {
             w.stop(as: .pending, reason: "interrupted by \(signalName(signal)); it runs again when the study is resumed")
             if urgent { w.hurryStop() }
         }
+    }
+
+    /// Waits until the next look: `seconds`, or less as soon as a running worker writes into its output
+    /// folder (its epoch's figures, which may prune it).
+    func waitForOutput(upTo seconds: TimeInterval) {
+        outputs.watch(active.map(\.outputDirectory.path))
+        outputs.wait(upTo: seconds)
     }
 
     /// One look at the running workers: new epochs, pruning, timeouts, heartbeats, and the end of those

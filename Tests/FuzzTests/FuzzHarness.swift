@@ -46,7 +46,7 @@ enum FuzzHarness {
             let mutant = mutator.mutate(seeds[index % seeds.count], layout: layout)
             if verbose { print("fuzz \(format) #\(index): \(mutant.count) bytes") }
             // Kept on disk while it runs, so a trap leaves the input that caused it behind.
-            FileManager.default.createFile(atPath: candidatePath(format), contents: Data(mutant))
+            _ = FileManager.default.createFile(atPath: candidatePath(format), contents: Data(mutant))
             let start = Date()
             do {
                 try parse(mutant)

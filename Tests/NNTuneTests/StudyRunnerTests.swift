@@ -251,6 +251,29 @@ final class StudyRunnerTests: XCTestCase {
         XCTAssertEqual(fake.events().finishes[ids[3]], nil, "a pruned worker never reaches its end")
     }
 
+    /// A trial that its epoch's figures prune is stopped as soon as it writes them, not at the tuner's
+    /// next look: with a look every 2 s, a far-off trial of four 0.2 s epochs would end whole before
+    /// any look came; woken by the write, the tuner stops it after the first epoch it may prune.
+    func testAPrunedTrialStopsWhenItWritesItsEpochNotAtTheNextPoll() throws {
+        let dir = try makeTemporaryDirectory("prune-wake")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
+        fake.epochs = 4
+        fake.epochSeconds = 0.2
+        let worker = try fake.install()
+        let space = try learningRateSpace()
+        let configuration = StudyConfiguration(space: space, trialsPerRound: 2)
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        try store.saveConfiguration(configuration)
+        let ids = try store.addRound(0, box: space.fullBox, assignments: [0.01, 1e-4].map { ["lr": .real($0)] })
+        try runner(store, configuration, dir, worker, parallel: 1, pruner: MedianPruner(minimumCompleted: 1, warmupEpochs: 1),
+                   pollInterval: 2).run()
+        let trials = try store.trials()
+        XCTAssertEqual(trials.map(\.status), [.done, .pruned], "the far-off trial must be pruned before it ends")
+        XCTAssertLessThan(try store.epochs(of: ids[1]).count, 4, "stopped before its last epoch")
+        XCTAssertEqual(fake.events().finishes[ids[1]], nil, "the pruned worker never reached its end")
+    }
+
     func testCoarseToFineRoundsAndReport() throws {
         let dir = try makeTemporaryDirectory("rounds")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -117,7 +117,7 @@ struct TuneRunCommand: ParsableCommand {
     var prune: PruneRule?
 
     // The rule-specific options are optional so that one given without its --prune rule is refused
-    // rather than silently ignored; nil takes the default named in the help.
+    // rather than silently ignored; nil keeps the pruner's own default, which the help names.
     @Option(name: .customLong("min-epochs"), help: "ASHA: the first rung, in epochs (default 1).")
     var minEpochs: Int?
 
@@ -191,8 +191,16 @@ struct TuneRunCommand: ParsableCommand {
         try checkPruningOptions()
         let pruner = prune.map { rule -> PrunerSetting in
             switch rule {
-            case .median: return .median(MedianPruner(minimumCompleted: pruneMinTrials ?? 3, warmupEpochs: pruneWarmup ?? 1))
-            case .asha: return .asha(AshaPruner(minimumEpochs: minEpochs ?? 1, reduction: reduction ?? 3))
+            case .median:
+                var median = MedianPruner()
+                if let pruneMinTrials { median.minimumCompleted = pruneMinTrials }
+                if let pruneWarmup { median.warmupEpochs = pruneWarmup }
+                return .median(median)
+            case .asha:
+                var asha = AshaPruner()
+                if let minEpochs { asha.minimumEpochs = minEpochs }
+                if let reduction { asha.reduction = reduction }
+                return .asha(asha)
             }
         }
         let options = ExecutionOptions(

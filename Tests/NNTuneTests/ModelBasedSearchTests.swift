@@ -117,10 +117,11 @@ final class ModelBasedSearchTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let space = dir.appendingPathComponent("space.json")
         try #"{"lr": "logUniform(1e-3, 0.1)"}"#.write(to: space, atomically: true, encoding: .utf8)
-        let cases: [(study: String, options: [String], reference: Int?)] = [
-            ("gp", ["--sampler", "gp"], SamplerKind.startupTrials),
-            ("gp-all", ["--sampler", "gp", "--asha-reference", "all"], nil),
-            ("random", ["--sampler", "random"], nil),
+        let defaults = [AshaPruner().minimumEpochs, AshaPruner().reduction]
+        let cases: [(study: String, options: [String], reference: Int?, rungs: [Int])] = [
+            ("gp", ["--sampler", "gp"], SamplerKind.startupTrials, defaults),
+            ("gp-all", ["--sampler", "gp", "--asha-reference", "all"], nil, defaults),
+            ("random", ["--sampler", "random", "--min-epochs", "2", "--reduction", "4"], nil, [2, 4]),
         ]
         for c in cases {
             let run = try TuneCLI.run(["tune", "run", "--study", c.study, "--root", dir.path, "--space", space.path, "--trials", "1",
@@ -131,6 +132,7 @@ final class ModelBasedSearchTests: XCTestCase {
             let rules = try StudyStore(path: dir.appendingPathComponent("\(c.study)/study.sqlite").path, readOnly: true).execution()
             guard case let .asha(rule)? = rules?.pruner else { return XCTFail("\(c.study): stored \(String(describing: rules))") }
             XCTAssertEqual(rule.referenceTrials, c.reference, c.study)
+            XCTAssertEqual([rule.minimumEpochs, rule.reduction], c.rungs, "\(c.study): the rungs given, else the pruner's defaults")
         }
     }
 

@@ -111,7 +111,8 @@ final class ModelBasedSearchTests: XCTestCase {
     }
 
     /// `nn tune run --prune asha` stores the rule every worker applies: ranked against the start-up
-    /// with a model-based sampler unless `--asha-reference all`, plain with the random sampler.
+    /// with a model-based sampler unless `--asha-reference all`, plain with the random sampler, with
+    /// the rungs given (`--min-epochs`, `--reduction`) or else the pruner's defaults.
     func testTuneCommandStoresTheASHAReference() throws {
         let dir = try makeTemporaryDirectory("asha-cli")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -44,9 +44,7 @@ struct StudyCatalog: Sendable {
         })
         if let shared {
             do {
-                try shared.forEachStudy { name, store in
-                    listing.studies.append((Self.sharedPrefix + name, store.flatMap { s in Result { try StudyReport(name: name, store: s, epochs: false) } }))
-                }
+                listing.studies += try shared.studyListing().map { (Self.sharedPrefix + $0.name, $0.report) }
             } catch {
                 listing.sharedProblem = "the studies in \(shared) cannot be listed: \(error)"
             }

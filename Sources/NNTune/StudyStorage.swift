@@ -98,16 +98,16 @@ public enum StudyStorage: Sendable, Equatable, CustomStringConvertible {
         try PostgresDatabase(url: try serverURL()).studyNames()
     }
 
-    /// Opens every study of a PostgreSQL store read-only, one after another over one connection, and
-    /// calls `body` with each name and store, or why that study could not be opened (a listing of many
-    /// studies would otherwise connect and authenticate once per study). Each store is valid only
-    /// during its call.
-    public func forEachStudy(_ body: (_ name: String, _ store: Result<StudyStore, Error>) -> Void) throws {
+    /// Every study of a PostgreSQL store, by name, as a report without per-epoch records (see
+    /// ``StudyReport/init(name:store:epochs:)``), or why that study could not be read: what a listing
+    /// of studies shows. All are read over one connection, since a listing of many studies would
+    /// otherwise connect and authenticate once per study.
+    public func studyListing() throws -> [(name: String, report: Result<StudyReport, Error>)] {
         let database = try PostgresDatabase(url: try serverURL())
-        for name in try database.studyNames() {
-            body(name, Result {
+        return try database.studyNames().map { name in
+            (name, Result {
                 try database.selectStudy(name, create: false)
-                return try StudyStore(database: database, readOnly: true)
+                return try StudyReport(name: name, store: try StudyStore(database: database, readOnly: true), epochs: false)
             })
         }
     }

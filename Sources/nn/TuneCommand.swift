@@ -327,9 +327,7 @@ struct TuneListCommand: ParsableCommand {
         let store = try StudyStorage.resolve(option: storage)
         var studies: [(name: String, report: Result<StudyReport, Error>)] = []
         if store.isShared {
-            try store.forEachStudy { name, opened in
-                studies.append((name, opened.flatMap { s in Result { try StudyReport(name: name, store: s, epochs: false) } }))
-            }
+            studies = try store.studyListing()
         } else if storage != nil {
             throw CommandFailure.usage("--storage \(store) is one study's file; nn tune report --storage FILE --study NAME shows it")
         } else {

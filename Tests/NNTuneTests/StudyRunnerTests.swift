@@ -228,19 +228,28 @@ final class StudyRunnerTests: XCTestCase {
         }
     }
 
+    /// A study whose one round holds a trial per learning rate, in that order, each run by a fake
+    /// worker of four epochs of `epochSeconds`.
+    private func fourEpochStudy(in dir: URL, epochSeconds: Double, learningRates: [Double]) throws
+        -> (fake: FakeWorker, worker: WorkerCommand, store: StudyStore, configuration: StudyConfiguration, ids: [Int]) {
+        var fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
+        fake.epochs = 4
+        fake.epochSeconds = epochSeconds
+        let worker = try fake.install()
+        let space = try learningRateSpace()
+        let configuration = StudyConfiguration(space: space, trialsPerRound: learningRates.count)
+        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
+        try store.saveConfiguration(configuration)
+        let ids = try store.addRound(0, box: space.fullBox, assignments: learningRates.map { ["lr": .real($0)] })
+        return (fake, worker, store, configuration, ids)
+    }
+
     func testMedianRulePrunesTrialsBelowCompletedOnes() throws {
         let dir = try makeTemporaryDirectory("prune")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
-        fake.epochs = 4
-        fake.epochSeconds = 0.15
-        let worker = try fake.install()
-        let space = try learningRateSpace()
-        let configuration = StudyConfiguration(space: space, trialsPerRound: 5)
-        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
-        try store.saveConfiguration(configuration)
         // Three good trials complete first (one at a time), then two far-off ones must be pruned.
-        let ids = try store.addRound(0, box: space.fullBox, assignments: [0.01, 0.008, 0.012, 1e-4, 0.9].map { ["lr": .real($0)] })
+        let (fake, worker, store, configuration, ids) = try fourEpochStudy(in: dir, epochSeconds: 0.15,
+                                                                          learningRates: [0.01, 0.008, 0.012, 1e-4, 0.9])
         try runner(store, configuration, dir, worker, parallel: 1, pruner: MedianPruner(minimumCompleted: 3, warmupEpochs: 1)).run()
         let trials = try store.trials()
         XCTAssertEqual(trials.map(\.status), [.done, .done, .done, .pruned, .pruned])
@@ -257,15 +266,7 @@ final class StudyRunnerTests: XCTestCase {
     func testAPrunedTrialStopsWhenItWritesItsEpochNotAtTheNextPoll() throws {
         let dir = try makeTemporaryDirectory("prune-wake")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var fake = FakeWorker(directory: dir.appendingPathComponent("fake"))
-        fake.epochs = 4
-        fake.epochSeconds = 0.2
-        let worker = try fake.install()
-        let space = try learningRateSpace()
-        let configuration = StudyConfiguration(space: space, trialsPerRound: 2)
-        let store = try StudyStore(path: dir.appendingPathComponent("study.sqlite").path)
-        try store.saveConfiguration(configuration)
-        let ids = try store.addRound(0, box: space.fullBox, assignments: [0.01, 1e-4].map { ["lr": .real($0)] })
+        let (fake, worker, store, configuration, ids) = try fourEpochStudy(in: dir, epochSeconds: 0.2, learningRates: [0.01, 1e-4])
         try runner(store, configuration, dir, worker, parallel: 1, pruner: MedianPruner(minimumCompleted: 1, warmupEpochs: 1),
                    pollInterval: 2).run()
         let trials = try store.trials()

@@ -320,10 +320,8 @@ public enum GemmAutotuner {
     /// each work-item computes at least 4 outputs (fewer, and local-memory reads outnumber the FMAs
     /// they feed, which no GPU sustains).
     public static func fits(_ tuning: GemmTuning, on device: OpenCLDeviceInfo) -> Bool {
-        let items = tuning.mdimc * tuning.ndimc
         let outputs = (tuning.mwg / tuning.mdimc) * (tuning.nwg / tuning.ndimc)
-        return items <= device.maxWorkGroupSize
-            && UInt64(tuning.tiledLocalMemoryBytes) <= device.localMemoryBytes
+        return tuning.isRunnable(on: device)
             && tuning.tiledRegisterEstimate <= gpuRegisterLimit
             && outputs >= 4
     }

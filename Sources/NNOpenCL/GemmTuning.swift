@@ -104,6 +104,46 @@ public struct GemmTuning: Sendable, Hashable, Codable, CustomStringConvertible {
                                                     vwm: 4, vwn: 4, strm: false, strn: true, padA: 4, padB: 4,
                                                     doubleBuffer: true, kwi: 2, kSplit: 4)
 
+    /// `preferred`, then smaller tunings for GPUs it does not fit, each keeping its split-K limit.
+    ///
+    /// NVIDIA allows 48 KiB of local memory per work-group and AMD 64 KiB, but Apple's, ARM Mali's and
+    /// Qualcomm Adreno's OpenCL drivers (and some older AMD ones) allow 32 KiB, where the square
+    /// default's double-buffered 33 KiB would fail every large product with CL_OUT_OF_RESOURCES;
+    /// single buffering halves it. Some mobile GPUs also stop at 64 or 128 work-items per group:
+    /// 64 × 64 tiles of 8 × 8 items keep 8 × 8 outputs and float4 loads per item. The last (16 × 16 tiles
+    /// of 4 × 4 scalar items, 1 KiB) runs on anything with 16 work-items. `nn devices --tune` finds
+    /// better on any of these devices; the chain only makes an untuned one work.
+    public static func gpuFallbacks(from preferred: GemmTuning) -> [GemmTuning] {
+        var singleBuffered = preferred
+        singleBuffered.doubleBuffer = false
+        let sixtyFourItems = GemmTuning(family: .tiled, mwg: 64, nwg: 64, kwg: 16, mdimc: 8, ndimc: 8, vwm: 4, vwn: 4,
+                                        strm: false, strn: true, padA: 4, padB: 4, doubleBuffer: false, kwi: 2,
+                                        kSplit: preferred.kSplit)
+        let minimal = GemmTuning(family: .tiled, mwg: 16, nwg: 16, kwg: 8, mdimc: 4, ndimc: 4, vwm: 1, vwn: 1,
+                                 strm: false, strn: true, padA: 0, padB: 0, doubleBuffer: false, kwi: 1,
+                                 kSplit: preferred.kSplit)
+        return [preferred, singleBuffered, sixtyFourItems, minimal]
+    }
+
+    /// Whether `device` can launch this tuning at all: for the tiled family, a work-group of
+    /// MDIMC·NDIMC items within the device's limit and the local tiles (``tiledLocalMemoryBytes``)
+    /// within its local memory; past either, every launch fails with CL_OUT_OF_RESOURCES. The vector
+    /// family has neither requirement.
+    public func isRunnable(on device: OpenCLDeviceInfo) -> Bool {
+        family == .vector
+            || (mdimc * ndimc <= device.maxWorkGroupSize && UInt64(tiledLocalMemoryBytes) <= device.localMemoryBytes)
+    }
+
+    /// Throws unless ``isRunnable(on:)``; the message names the limit and the way out.
+    func validate(on device: OpenCLDeviceInfo) throws {
+        guard !isRunnable(on: device) else { return }
+        throw NNError.invalidArgument(
+            op: "GEMM tuning",
+            detail: "\(self) needs work-groups of \(mdimc * ndimc) items and \(tiledLocalMemoryBytes) bytes of local memory; "
+                + "\(device.name) allows \(device.maxWorkGroupSize) items and \(device.localMemoryBytes) bytes. "
+                + "Choose smaller tiles (or drop DBUF), or let `nn devices --tune` find a tuning for this device")
+    }
+
     /// The defaults for a device: the vector family on CPUs, with the vector width the driver prefers
     /// (16 lanes fill AVX-512, where 8 rows × 2 vectors use 16 of the 32 registers; with 8 lanes,
     /// AVX2's 16 registers fit 6 rows × 2 vectors); the tiled family elsewhere (``gpuSquareDefault``).
@@ -112,9 +152,14 @@ public struct GemmTuning: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     /// The defaults for a device and shape class: on CPUs one vector tuning for every shape, elsewhere
-    /// ``gpuSquareDefault`` or ``gpuSkinnyDefault``.
+    /// ``gpuSquareDefault`` or ``gpuSkinnyDefault``, or the first of ``gpuFallbacks(from:)`` the
+    /// device can run when its local memory or work-group limit is smaller than they need.
     public static func defaults(for device: OpenCLDeviceInfo, shapeClass: GemmShapeClass) -> GemmTuning {
-        guard device.type == .cpu else { return shapeClass == .square ? gpuSquareDefault : gpuSkinnyDefault }
+        guard device.type == .cpu else {
+            let chain = gpuFallbacks(from: shapeClass == .square ? gpuSquareDefault : gpuSkinnyDefault)
+            // The last needs 16 work-items and 1 KiB; a device below that fails at the backend's check.
+            return chain.first { $0.isRunnable(on: device) } ?? chain[chain.count - 1]
+        }
         if device.preferredFloatVectorWidth >= 16 {
             return GemmTuning(family: .vector, mr: 8, vectorWidth: 16, vectorsPerRow: 2, narrowRows: 16)
         }

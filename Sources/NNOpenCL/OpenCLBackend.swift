@@ -67,7 +67,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///   - memoryKernels: the shapes of the memory-bound kernels; `nil` reads `NN_OPENCL_KERNEL_SHAPES`
     ///     (`gpu`, `cpu` or `auto`), and when that is unset or `auto`, picks ``MemoryKernelFamily/defaults(for:)``.
     /// - Throws: `NNError.backendUnavailable(backend:reason:)` when no device exists or the selector
-    ///   matches none; `NNError.invalidArgument(op:detail:)` when `NN_OPENCL_KERNEL_SHAPES` has another value;
+    ///   matches none; `NNError.invalidArgument(op:detail:)` when `NN_OPENCL_KERNEL_SHAPES` has another value,
+    ///   or a GEMM tuning is invalid or needs more local memory or work-items than the device allows;
     ///   `NNError.deviceFailure(call:detail:)` (with the build log) when the driver fails.
     public convenience init(deviceSelector: String? = nil, gemmTuning: GemmTuning? = nil, skinnyGemmTuning: GemmTuning? = nil,
                             memoryKernels: MemoryKernelFamily? = nil) throws {
@@ -90,6 +91,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             ?? (gemmTuning != nil ? tuning : GemmAutotuner.tuning(for: chosen.info, shapeClass: .skinny, mode: mode))
         try tuning.validate()
         try skinnyTuning.validate()
+        try tuning.validate(on: chosen.info)
+        try skinnyTuning.validate(on: chosen.info)
 
         // IEEE semantics on purpose (no -cl-fast-relaxed-math, no -cl-mad-enable): the conformance
         // suite compares against the native backend, and Kahan sums need unreassociated arithmetic.

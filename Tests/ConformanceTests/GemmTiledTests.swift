@@ -260,6 +260,49 @@ final class GemmTiledTests: XCTestCase {
         XCTAssertEqual(GemmAutotuner.shapeClasses(for: large), [.square, .skinny])
     }
 
+    /// An untuned GPU gets the preferred default only where it can launch it: a 32 KiB local memory
+    /// (Apple, Mali, Adreno) drops double buffering, a 64-item work-group limit gets 8 × 8 items, and a
+    /// tiny device the 16-item minimum. Each choice is valid and runnable on its device.
+    func testUntunedDefaultsFitTheDevice() throws {
+        var singleBuffered = GemmTuning.gpuSquareDefault
+        singleBuffered.doubleBuffer = false
+        let chain = GemmTuning.gpuFallbacks(from: .gpuSquareDefault)
+        let expectations: [(device: OpenCLDeviceInfo, square: GemmTuning, skinny: GemmTuning)] = [
+            (Self.fakeGPU(localMemory: 48 * 1024, maxWorkGroup: 1024), .gpuSquareDefault, .gpuSkinnyDefault),
+            (Self.fakeGPU(localMemory: 32 * 1024, maxWorkGroup: 1024), singleBuffered, .gpuSkinnyDefault),
+            (Self.fakeGPU(localMemory: 64 * 1024, maxWorkGroup: 64), chain[2], GemmTuning.gpuFallbacks(from: .gpuSkinnyDefault)[2]),
+            (Self.fakeGPU(localMemory: 4 * 1024, maxWorkGroup: 16), chain[3], GemmTuning.gpuFallbacks(from: .gpuSkinnyDefault)[3]),
+        ]
+        XCTAssertGreaterThan(GemmTuning.gpuSquareDefault.tiledLocalMemoryBytes, 32 * 1024, "the case the chain exists for")
+        for (device, square, skinny) in expectations {
+            let label = "\(device.localMemoryBytes / 1024) KiB, \(device.maxWorkGroupSize) items"
+            XCTAssertEqual(GemmTuning.defaults(for: device, shapeClass: .square), square, label)
+            XCTAssertEqual(GemmTuning.defaults(for: device, shapeClass: .skinny), skinny, label)
+            for tuning in [square, skinny] {
+                XCTAssertNoThrow(try tuning.validate(), "\(tuning)")
+                XCTAssertTrue(tuning.isRunnable(on: device), "\(tuning) on \(label)")
+            }
+            XCTAssertEqual(skinny.kSplit, GemmTuning.gpuSkinnyDefault.kSplit, "a fallback keeps split K")
+        }
+    }
+
+    /// A tuning the device cannot launch is refused when the backend opens, naming the limit, instead
+    /// of failing the first large product with CL_OUT_OF_RESOURCES.
+    func testBackendRefusesATuningBeyondTheDeviceLimits() throws {
+        let device = try XCTUnwrap(try OpenCLBackend.availableDevices().first)
+        // 1024 × 1024 tiles with k steps of 64, double-buffered: 1 MiB of local memory, past any device's.
+        let huge = GemmTuning(family: .tiled, mwg: 1024, nwg: 1024, kwg: 64, mdimc: 32, ndimc: 32, vwm: 4, vwn: 4)
+        XCTAssertNoThrow(try huge.validate(), "valid in itself")
+        XCTAssertGreaterThan(UInt64(huge.tiledLocalMemoryBytes), device.localMemoryBytes)
+        XCTAssertFalse(huge.isRunnable(on: device))
+        XCTAssertThrowsError(try OpenCLBackend(deviceSelector: "0", gemmTuning: huge)) { error in
+            guard case let NNError.invalidArgument(op, detail) = error else { return XCTFail("got \(error)") }
+            XCTAssertEqual(op, "GEMM tuning")
+            XCTAssertTrue(detail.contains("\(huge.tiledLocalMemoryBytes) bytes of local memory"), detail)
+            XCTAssertTrue(detail.contains("nn devices --tune"), detail)
+        }
+    }
+
     /// CPU drivers keep their vector search and one tuning for every shape.
     func testCpuSearchIsUnchanged() throws {
         let device = try XCTUnwrap(try OpenCLBackend.availableDevices().first { $0.type == .cpu }

@@ -103,7 +103,7 @@ let package = Package(
         .target(name: "NNTune", dependencies: ["NNCore", "CSQLite", "CPostgreSQL", "CLinux"]),
         .executableTarget(
             name: "nn",
-            dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNTrain", "NNData", "NNTune", "CLinux", "NNDistributed",
+            dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNConformance", "NNTrain", "NNData", "NNTune", "CLinux", "NNDistributed",
                            .target(name: "NNMPI", condition: .when(traits: ["MPI"])),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),

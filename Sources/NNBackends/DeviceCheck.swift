@@ -45,10 +45,11 @@ public enum DeviceCheck {
     ///   - registry: where the names are looked up.
     ///   - environment: the backends' settings (`NN_OPENCL_DEVICE`, …).
     ///   - cases: the cases to run, every case by default.
+    ///   - verbose: report passed cases too (failures are always reported).
     ///   - print: receives the summary, a line at a time.
     public static func run(names: [String] = [], registry: BackendRegistry = .shared,
                            environment: [String: String] = ProcessInfo.processInfo.environment,
-                           cases: [ConformanceCase] = ConformanceSuite.cases,
+                           cases: [ConformanceCase] = ConformanceSuite.cases, verbose: Bool = false,
                            print: (String) -> Void) throws -> Report {
         let registrations: [BackendRegistration]
         if names.isEmpty {
@@ -80,7 +81,7 @@ public enum DeviceCheck {
                 print("\(registration.name): no device to check (\(reason))\(missing.requested ? " — FAILED: it was asked for" : "")")
             }
             for target in targets {
-                print("\(target.label): running \(cases.count) conformance cases")
+                print("\(target.label): running \(cases.count) conformance case\(cases.count == 1 ? "" : "s")")
                 let backend: any Backend
                 do {
                     backend = try target.make()
@@ -92,7 +93,11 @@ public enum DeviceCheck {
                 }
                 let suite = ConformanceSuite(backend: backend, label: target.label)
                 let results = suite.run(cases) { result in
-                    if !result.passed { print("  " + result.description) }
+                    if !result.passed {
+                        print("  " + result.description)
+                    } else if verbose {
+                        print("  " + result.description + String(format: " (%.2f s)", result.seconds))
+                    }
                 }
                 let device = DeviceResult(backend: registration.name, label: target.label, constructionError: nil, results: results)
                 let seconds = results.reduce(0) { $0 + $1.seconds }

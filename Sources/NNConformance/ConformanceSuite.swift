@@ -135,6 +135,26 @@ public struct ConformanceSuite: Sendable {
         cases.filter { $0.family == family }
     }
 
+    /// The cases `selectors` name, in suite order: each selector is a family ("algebra"), a case id
+    /// ("algebra/reduce") or a case name ("reduce"), so a failing case can be rerun alone (a slow
+    /// device or a simulator such as Oclgrind runs the whole suite for many minutes).
+    ///
+    /// - Throws: `NNError.invalidArgument` naming a selector that matches nothing, with the families.
+    public static func cases(matching selectors: [String]) throws -> [ConformanceCase] {
+        var chosen = Set<String>()
+        for selector in selectors {
+            let matches = cases.filter { $0.family.rawValue == selector || $0.id == selector || $0.name == selector }
+            guard !matches.isEmpty else {
+                throw NNError.invalidArgument(
+                    op: "conformance cases",
+                    detail: "'\(selector)' names no case; give a family (\(ConformanceFamily.allCases.map(\.rawValue).joined(separator: ", "))), "
+                        + "a case id such as \(cases[0].id), or a case name")
+            }
+            chosen.formUnion(matches.map(\.id))
+        }
+        return cases.filter { chosen.contains($0.id) }
+    }
+
     public let backend: any Backend
     public let label: String
     public let peers: [ConformancePeer]

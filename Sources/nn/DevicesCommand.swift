@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NNBackends
+import NNConformance
 import NNCore
 import NNOpenCL
 
@@ -27,9 +28,19 @@ struct DevicesCommand: ParsableCommand {
                                valueName: "name"))
     var backend: String?
 
+    @Option(help: ArgumentHelp("With --check: only these cases (comma-separated families, case ids or case names, e.g. algebra,batch-norm/backward).",
+                               valueName: "cases"))
+    var cases: String?
+
+    @Flag(help: "With --check: print every case as it finishes, with its time, not only the failures.")
+    var verbose: Bool = false
+
     func validate() throws {
         if backend != nil, !check {
             throw ValidationError("--backend limits --check; give --check too (or use `nn train --backend` to choose a backend)")
+        }
+        if (cases != nil || verbose), !check {
+            throw ValidationError("--cases and --verbose apply to --check; give --check too")
         }
     }
 
@@ -40,7 +51,14 @@ struct DevicesCommand: ParsableCommand {
         }
         if check {
             let names = (backend ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let report = try DeviceCheck.run(names: names) { Terminal.printLine($0) }
+            let selectors = (cases ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let chosen: [ConformanceCase]
+            do {
+                chosen = selectors.isEmpty ? ConformanceSuite.cases : try ConformanceSuite.cases(matching: selectors)
+            } catch {
+                throw ValidationError("--cases: \(error)")
+            }
+            let report = try DeviceCheck.run(names: names, cases: chosen, verbose: verbose) { Terminal.printLine($0) }
             if !report.passed { throw ExitCode(1) }
             return
         }

@@ -40,6 +40,27 @@ final class DevicesCheckCommandTests: XCTestCase {
         XCTAssert(output.contains("conformance: every checked device passed"), output)
     }
 
+    func testCasesSelectsByFamilyIdOrNameAndVerboseListsEachCase() throws {
+        let selectors = ["dropout", "algebra/reduce", "backwardReLU"]
+        let chosen = try ConformanceSuite.cases(matching: selectors + ["dropout"])
+        XCTAssertEqual(chosen.map(\.id), ConformanceSuite.cases.map(\.id).filter {
+            $0.hasPrefix("dropout/") || $0 == "algebra/reduce" || $0 == "batch-norm/backwardReLU"
+        }, "suite order, each case once")
+        let (status, output) = try run(["devices", "--check", "--backend", "native", "--cases", selectors.joined(separator: ","), "--verbose"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssert(output.contains("native: running \(chosen.count) conformance cases"), output)
+        XCTAssert(output.contains("native: \(chosen.count) of \(chosen.count) cases passed"), output)
+        for c in chosen { XCTAssert(output.contains("ok      \(c.id) on native ("), "verbose lists \(c.id): \(output)") }
+        XCTAssertFalse(output.contains("batch-norm/forwardTraining"), output)
+
+        let (badStatus, badOutput) = try run(["devices", "--check", "--cases", "algebra,softmax"])
+        XCTAssertNotEqual(badStatus, 0, badOutput)
+        XCTAssert(badOutput.contains("'softmax' names no case; give a family (algebra, elementwise, batch-norm"), badOutput)
+        let (unchecked, uncheckedOutput) = try run(["devices", "--cases", "algebra"])
+        XCTAssertNotEqual(unchecked, 0, uncheckedOutput)
+        XCTAssert(uncheckedOutput.contains("--cases and --verbose apply to --check"), uncheckedOutput)
+    }
+
     func testUnknownBackendFailsListingTheRegisteredOnes() throws {
         let (status, output) = try run(["devices", "--check", "--backend", "cuda"])
         XCTAssertNotEqual(status, 0, output)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything SwiftNN needs beyond the Swift toolchain, on Debian 12 (or Ubuntu):
 #   - OpenCL: the ICD loader and headers to build against, and PoCL, which runs the kernels on the CPU
-#     (a GPU vendor's ICD works alongside it; `nn devices` lists what was found);
+#     (a GPU vendor's ICD works alongside it; `nn devices` lists what was found); Oclgrind, the OpenCL
+#     simulator scripts/oclgrind-check.sh runs the kernels under to find data races and out-of-bounds accesses;
 #   - zlib and SQLite headers (gzip-compressed IDX files; the hyperparameter study database);
 #   - libpq (libpq-dev), PostgreSQL's client, for studies shared across machines (`nn tune --storage
 #     postgresql://…`), and the PostgreSQL server (postgresql), which the tests start privately on loopback;
@@ -31,7 +32,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 APT_PACKAGES=(
-  ocl-icd-opencl-dev opencl-headers libpocl-dev pocl-opencl-icd clinfo
+  ocl-icd-opencl-dev opencl-headers libpocl-dev pocl-opencl-icd clinfo oclgrind
   zlib1g-dev libsqlite3-dev pkg-config
   libpq-dev postgresql
   libopenmpi-dev openmpi-bin

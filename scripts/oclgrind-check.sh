@@ -11,15 +11,17 @@
 # built-in GPU GEMM defaults are the ones an NVIDIA GPU gets. Checked, on the debug build in BUILD_DIR
 # (default .build/debug; `swift build --build-tests` first):
 #   1. `nn devices --check --backend opencl`: every conformance case, both GEMM defaults' skinny path;
-#   2. the tiled-GEMM tests that force tunings (Tests/ConformanceTests/GemmTiledTests.swift): the
-#      algebra cases on the square default, and the bias + ReLU epilogue on every representative
-#      tuning of the tuner's space;
+#   2. the GEMM tests that force tunings (Tests/ConformanceTests): the algebra cases on the square
+#      default and the fallbacks of smaller devices, the bias + ReLU epilogue on every representative
+#      tuning of the tuner's space, and the CPU drivers' vector family with its packing kernels;
 #   3. one epoch of `nn train` on the digits (the trainer's op sequence), whose metrics must equal
 #      PoCL's in the GPU shapes.
-# Any Oclgrind diagnostic fails the script, as does a failing case. Oclgrind's --uninitialized check is
+# Any Oclgrind diagnostic fails the script, as does a failing case. The CPU kernel shapes are not
+# run here (three more minutes; NN_OPENCL_KERNEL_SHAPES=cpu on the first step does it): they keep one
+# work-item per row or column block and are checked on PoCL, the driver that runs them. Oclgrind's --uninitialized check is
 # not used: version 21.10 takes memory set by clEnqueueFillBuffer for uninitialised (every zeroed
 # tensor) and crashes in that plugin on the softmax kernels.
-# Takes about 4 minutes on 2 cores; Oclgrind interprets every work-item.
+# Takes about 6 minutes on 2 cores; Oclgrind interprets every work-item.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${1:-.build/debug}"
@@ -56,10 +58,11 @@ check conformance "$BUILD_DIR/nn" devices --check --backend opencl
 # testRepresentativeTuningsMatchTheReference (every representative tuning on 56 products up to
 # 1000 x 129 x 7) is left out: it takes over 15 minutes under Oclgrind. The epilogue test runs every
 # representative tuning too, with and without split K, on three smaller shapes.
-for test in testAlgebraConformanceOnTiledTunings testBiasReLUEpilogueOnRepresentativeTunings; do
+for test in GemmTiledTests/testAlgebraConformanceOnTiledTunings GemmTiledTests/testBiasReLUEpilogueOnRepresentativeTunings \
+            OpenCLSmokeTests/testGemmBothFamiliesAllTransposesAndEdges; do
   # XCTest on Linux takes one test per run, and runs none (exit 0) for a name it does not know.
-  check "$test" "$BUILD_DIR/SwiftNNPackageTests.xctest" "ConformanceTests.GemmTiledTests/$test"
-  grep -q "Executed 1 test, with 0 failures" "$logs/$test.out" || { echo "FAILED: $test did not run and pass"; failed=1; }
+  check "${test#*/}" "$BUILD_DIR/SwiftNNPackageTests.xctest" "ConformanceTests.$test"
+  grep -q "Executed 1 test, with 0 failures" "$logs/${test#*/}.out" || { echo "FAILED: $test did not run and pass"; failed=1; }
 done
 
 # A short training run: the trainer's own sequence of ops (dense layers with the fused bias + ReLU

@@ -99,12 +99,13 @@ final class GemmTiledTests: XCTestCase {
     }
 
     /// The NNConformance algebra cases (GEMM in every form, against the Float64 reference with the
-    /// suite's tolerances) on the tiled family: the GPU defaults for both shape classes, and a
-    /// split-K-heavy tuning with misaligning padding for both.
+    /// suite's tolerances) on the tiled family: the GPU defaults for both shape classes, the fallbacks
+    /// an untuned device with fewer resources gets instead, and a split-K-heavy tuning with
+    /// misaligning padding for both.
     func testAlgebraConformanceOnTiledTunings() throws {
         let cases = ConformanceSuite.cases(in: .algebra)
-        for (square, skinny) in [(GemmTuning.gpuSquareDefault, GemmTuning.gpuSkinnyDefault),
-                                 (Self.representativeTunings[3], Self.representativeTunings[3])] {
+        let fallbacks = zip(GemmTuning.gpuFallbacks(from: .gpuSquareDefault), GemmTuning.gpuFallbacks(from: .gpuSkinnyDefault))
+        for (square, skinny) in Array(fallbacks) + [(Self.representativeTunings[3], Self.representativeTunings[3])] {
             let backend = try openBackend(square, skinny: skinny)
             for result in ConformanceSuite(backend: backend, label: "opencl-tiled").run(cases) {
                 for failure in result.failures { XCTFail("\(square) / \(skinny): \(result.caseID): \(failure)") }

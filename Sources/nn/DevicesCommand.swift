@@ -42,6 +42,22 @@ struct DevicesCommand: ParsableCommand {
         if (cases != nil || verbose), !check {
             throw ValidationError("--cases and --verbose apply to --check; give --check too")
         }
+        _ = try chosenCases()
+    }
+
+    /// The cases `--cases` names, every case without it.
+    private func chosenCases() throws -> [ConformanceCase] {
+        let selectors = Self.commaSeparated(cases)
+        guard !selectors.isEmpty else { return ConformanceSuite.cases }
+        do {
+            return try ConformanceSuite.cases(matching: selectors)
+        } catch NNError.invalidArgument(_, let detail) {
+            throw ValidationError("--cases: \(detail)")
+        }
+    }
+
+    private static func commaSeparated(_ value: String?) -> [String] {
+        (value ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func run() throws {
@@ -50,15 +66,9 @@ struct DevicesCommand: ParsableCommand {
             Terminal.printLine(report.description)
         }
         if check {
-            let names = (backend ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let selectors = (cases ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let chosen: [ConformanceCase]
-            do {
-                chosen = selectors.isEmpty ? ConformanceSuite.cases : try ConformanceSuite.cases(matching: selectors)
-            } catch {
-                throw ValidationError("--cases: \(error)")
+            let report = try DeviceCheck.run(names: Self.commaSeparated(backend), cases: try chosenCases(), verbose: verbose) {
+                Terminal.printLine($0)
             }
-            let report = try DeviceCheck.run(names: names, cases: chosen, verbose: verbose) { Terminal.printLine($0) }
             if !report.passed { throw ExitCode(1) }
             return
         }

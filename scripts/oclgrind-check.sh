@@ -11,6 +11,8 @@
 # built-in GPU GEMM defaults are the ones an NVIDIA GPU gets. Checked, on the debug build in BUILD_DIR
 # (default .build/debug; `swift build --build-tests` first):
 #   1. `nn devices --check --backend opencl`: every conformance case, both GEMM defaults' skinny path;
+#      and the algebra cases on a simulated small GPU (128-item work-groups, 32 KiB), which gets the
+#      GEMM fallbacks;
 #   2. the GEMM tests that force tunings (Tests/ConformanceTests): the algebra cases on the square
 #      default and the fallbacks of smaller devices, the bias + ReLU epilogue on every representative
 #      tuning of the tuner's space, and the CPU drivers' vector family with its packing kernels;
@@ -22,7 +24,7 @@
 # not used: version 21.10 takes memory set by clEnqueueFillBuffer for uninitialised (every zeroed
 # tensor) and crashes in that plugin on the softmax kernels. (Run once by hand with tensors zeroed
 # through clEnqueueWriteBuffer instead, it found no uninitialised read in the other 36 cases.)
-# Takes about 6 minutes on 2 cores; Oclgrind interprets every work-item.
+# Takes about 7 minutes on 2 cores; Oclgrind interprets every work-item.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${1:-.build/debug}"
@@ -36,13 +38,20 @@ logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
 failed=0
 
-# Runs "$@" under Oclgrind; fails when the command fails or Oclgrind logged anything.
+# The simulated device: NVIDIA's 48 KiB of local memory per work-group (and Oclgrind's 1024 items).
+NVIDIA_LIKE="--local-mem-size 49152"
+# A small GPU, as mobile ones are: 32 KiB of local memory and work-groups of at most 128 items.
+SMALL_GPU="--local-mem-size 32768 --max-wgsize 128"
+
+# check NAME "DEVICE OPTIONS" COMMAND...: runs COMMAND under Oclgrind; fails when it fails or Oclgrind
+# logged anything.
 check() {
-  local name="$1"; shift
+  local name="$1" device="$2"; shift 2
   local log="$logs/$name.log" start
   start=$(date +%s)
   echo "==> oclgrind: $name"
-  if ! oclgrind --data-races --check-api --local-mem-size 49152 --log "$log" "$@" > "$logs/$name.out" 2>&1; then
+  # shellcheck disable=SC2086  # the device options are words
+  if ! oclgrind --data-races --check-api $device --log "$log" "$@" > "$logs/$name.out" 2>&1; then
     tail -n 30 "$logs/$name.out"
     echo "FAILED: $name exited non-zero"
     failed=1
@@ -55,14 +64,25 @@ check() {
   echo "    ($(( $(date +%s) - start )) s)"
 }
 
-check conformance "$BUILD_DIR/nn" devices --check --backend opencl
+check conformance "$NVIDIA_LIKE" "$BUILD_DIR/nn" devices --check --backend opencl
+# On the small GPU the GEMM defaults (256 items) give way to the 64-item fallbacks, and the
+# memory-bound kernels to the CPU shapes (their GPU shapes need 256 items).
+check small-gpu "$SMALL_GPU" "$BUILD_DIR/nn" devices --check --backend opencl --cases algebra
+# shellcheck disable=SC2086
+listing="$(oclgrind $SMALL_GPU "$BUILD_DIR/nn" devices 2>&1 || true)"
+if ! grep -q "auto picks: opencl .*GEMM tiled(MWG=64, NWG=64, KWG=16, MDIMC=8, NDIMC=8," <<< "$listing"; then
+  echo "$listing"
+  echo "FAILED: the small GPU did not get the 64-item GEMM fallback"
+  failed=1
+fi
+
 # testRepresentativeTuningsMatchTheReference (every representative tuning on 56 products up to
 # 1000 x 129 x 7) is left out: it takes over 15 minutes under Oclgrind. The epilogue test runs every
 # representative tuning too, with and without split K, on three smaller shapes.
 for test in GemmTiledTests/testAlgebraConformanceOnTiledTunings GemmTiledTests/testBiasReLUEpilogueOnRepresentativeTunings \
             OpenCLSmokeTests/testGemmBothFamiliesAllTransposesAndEdges; do
   # XCTest on Linux takes one test per run, and runs none (exit 0) for a name it does not know.
-  check "${test#*/}" "$BUILD_DIR/SwiftNNPackageTests.xctest" "ConformanceTests.$test"
+  check "${test#*/}" "$NVIDIA_LIKE" "$BUILD_DIR/SwiftNNPackageTests.xctest" "ConformanceTests.$test"
   grep -q "Executed 1 test, with 0 failures" "$logs/${test#*/}.out" || { echo "FAILED: $test did not run and pass"; failed=1; }
 done
 
@@ -72,7 +92,7 @@ done
 # epoch's printed metrics must match PoCL's in the GPU shapes exactly.
 train=(train --data Tests/Fixtures/digits.csv --layers 32,16 --batchnorm --dropout 0.9 --optimizer adam
        --epochs 1 --batch 128 --no-progress)
-NN_BACKEND=opencl check training "$BUILD_DIR/nn" "${train[@]}" --out "$logs/oclgrind-run"
+NN_BACKEND=opencl check training "$NVIDIA_LIKE" "$BUILD_DIR/nn" "${train[@]}" --out "$logs/oclgrind-run"
 NN_BACKEND=opencl NN_OPENCL_KERNEL_SHAPES=gpu "$BUILD_DIR/nn" "${train[@]}" --out "$logs/pocl-run" > "$logs/pocl.out" 2>&1
 simulated="$(grep -o 'train loss.*acc [0-9.]* %' "$logs/training.out" || true)"
 pocl="$(grep -o 'train loss.*acc [0-9.]* %' "$logs/pocl.out" || true)"

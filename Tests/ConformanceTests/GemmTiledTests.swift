@@ -267,12 +267,13 @@ final class GemmTiledTests: XCTestCase {
     func testUntunedDefaultsFitTheDevice() throws {
         var singleBuffered = GemmTuning.gpuSquareDefault
         singleBuffered.doubleBuffer = false
-        let chain = GemmTuning.gpuFallbacks(from: .gpuSquareDefault)
+        let squareChain = GemmTuning.gpuFallbacks(from: .gpuSquareDefault)
+        let skinnyChain = GemmTuning.gpuFallbacks(from: .gpuSkinnyDefault)
         let expectations: [(device: OpenCLDeviceInfo, square: GemmTuning, skinny: GemmTuning)] = [
             (Self.fakeGPU(localMemory: 48 * 1024, maxWorkGroup: 1024), .gpuSquareDefault, .gpuSkinnyDefault),
             (Self.fakeGPU(localMemory: 32 * 1024, maxWorkGroup: 1024), singleBuffered, .gpuSkinnyDefault),
-            (Self.fakeGPU(localMemory: 64 * 1024, maxWorkGroup: 64), chain[2], GemmTuning.gpuFallbacks(from: .gpuSkinnyDefault)[2]),
-            (Self.fakeGPU(localMemory: 4 * 1024, maxWorkGroup: 16), chain[3], GemmTuning.gpuFallbacks(from: .gpuSkinnyDefault)[3]),
+            (Self.fakeGPU(localMemory: 64 * 1024, maxWorkGroup: 64), squareChain[2], skinnyChain[2]),
+            (Self.fakeGPU(localMemory: 4 * 1024, maxWorkGroup: 16), squareChain[3], skinnyChain[3]),
         ]
         XCTAssertGreaterThan(GemmTuning.gpuSquareDefault.tiledLocalMemoryBytes, 32 * 1024, "the case the chain exists for")
         for (device, square, skinny) in expectations {

@@ -85,6 +85,8 @@ public enum DeviceCheck {
                 let backend: any Backend
                 do {
                     backend = try target.make()
+                    // What exactly is verified: the GEMM tuning, kernel shapes or ISA the backend opened with.
+                    print("  \(backend.deviceDescription)")
                 } catch {
                     print("\(target.label): FAILED — could not construct the backend: \(error)")
                     devices.append(DeviceResult(backend: registration.name, label: target.label,

@@ -46,26 +46,45 @@ enum KernelArgument {
 /// The kernel objects of one backend, created once from the shared program. A `cl_kernel` carries its
 /// argument values, so kernels are per backend (not shared) and used under the backend's lock.
 final class KernelTable {
-    private let kernels: [KernelName: cl_kernel]
+    private struct Entry {
+        let kernel: cl_kernel
+        /// `CL_KERNEL_WORK_GROUP_SIZE`: the most work-items per group this build of the kernel takes.
+        let maxItems: Int
+    }
 
-    init(program: CompiledProgram) throws {
-        var made: [KernelName: cl_kernel] = [:]
+    private let kernels: [KernelName: Entry]
+
+    /// - Parameter limits: replaces the driver's per-kernel work-group limits, for tests of what the
+    ///   backend does on drivers whose kernels allow fewer items than the device (nil: ask the driver).
+    init(program: CompiledProgram, limits: ((KernelName) -> Int)? = nil) throws {
+        var made: [KernelName: Entry] = [:]
+        let device = program.context.device.device
         do {
             for name in KernelName.allCases {
                 var status: cl_int = CL_SUCCESS
                 guard let k = clCreateKernel(program.program, name.rawValue, &status), status == CL_SUCCESS else {
                     throw NNError.deviceFailure(call: "clCreateKernel(\(name.rawValue))", detail: OpenCLStatus.describe(status))
                 }
-                made[name] = k
+                var maxItems = 0
+                let queried = clGetKernelWorkGroupInfo(k, device, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
+                                                       MemoryLayout<Int>.size, &maxItems, nil)
+                made[name] = Entry(kernel: k, maxItems: maxItems)
+                try OpenCLStatus.check(queried, "clGetKernelWorkGroupInfo(\(name.rawValue), CL_KERNEL_WORK_GROUP_SIZE)")
+                if let limits { made[name] = Entry(kernel: k, maxItems: limits(name)) }
             }
         } catch {
-            made.values.forEach { clReleaseKernel($0) }
+            made.values.forEach { clReleaseKernel($0.kernel) }
             throw error
         }
         kernels = made
     }
 
-    deinit { kernels.values.forEach { clReleaseKernel($0) } }
+    deinit { kernels.values.forEach { clReleaseKernel($0.kernel) } }
+
+    /// The most work-items per work-group `name` takes in this program (0 if it is missing).
+    func maxWorkGroupItems(_ name: KernelName) -> Int {
+        kernels[name]?.maxItems ?? 0
+    }
 
     /// Sets the arguments and enqueues `name` over `global` work-items in work-groups of `local`
     /// (the global size is rounded up to whole work-groups; kernels guard their indices).
@@ -75,8 +94,15 @@ final class KernelTable {
     /// bookkeeping is the only per-launch allocation left. Error text is formatted only on failure.
     func launch<let count: Int>(_ name: KernelName, on queue: cl_command_queue, _ arguments: InlineArray<count, KernelArgument>,
                                 global: (Int, Int), local: (Int, Int)) throws {
-        guard let kernel = kernels[name] else {
+        guard let entry = kernels[name] else {
             throw NNError.deviceFailure(call: "clCreateKernel(\(name.rawValue))", detail: "kernel missing from the program")
+        }
+        let kernel = entry.kernel
+        // The backend checks every kernel's limit when it opens (LaunchPlan); this names a launch that escaped it.
+        guard local.0 * local.1 <= entry.maxItems else {
+            throw NNError.deviceFailure(
+                call: "clEnqueueNDRangeKernel(\(name.rawValue))",
+                detail: "work-groups of \(local.0 * local.1) items, and this build of the kernel allows \(entry.maxItems)")
         }
         for index in arguments.indices {
             let status: cl_int

@@ -39,7 +39,7 @@ public enum MemoryKernelFamily: String, Sendable, Codable, CaseIterable {
     /// - Throws: `NNError.invalidArgument` for any other value, so a typo never silently runs the
     ///   shapes it meant to avoid.
     public static func resolve(_ setting: String?, for device: OpenCLDeviceInfo) throws -> MemoryKernelFamily {
-        switch setting?.trimmingCharacters(in: .whitespaces).lowercased() ?? "" {
+        switch normalized(setting) {
         case "", "auto": return defaults(for: device)
         case "gpu":
             guard device.maxWorkGroupSize >= workGroupItems else {
@@ -53,6 +53,15 @@ public enum MemoryKernelFamily: String, Sendable, Codable, CaseIterable {
             throw NNError.invalidArgument(
                 op: environmentVariable, detail: "'\(other)' is not one of gpu, cpu, auto")
         }
+    }
+
+    /// Whether `setting` (a value of ``environmentVariable``) is unset, empty or `auto`.
+    static func leavesTheChoiceToTheLibrary(_ setting: String?) -> Bool {
+        ["", "auto"].contains(normalized(setting))
+    }
+
+    private static func normalized(_ setting: String?) -> String {
+        setting?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
     }
 
     /// What `nn devices` and error messages call the family: "GPU" or "CPU".

@@ -21,6 +21,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public var deviceDescription: String {
         "\(device.name) (\(device.type.rawValue), \(device.platformName), driver \(device.driverVersion)); GEMM \(gemmTuning)"
             + (skinnyGemmTuning == gemmTuning ? "" : ", skinny GEMM \(skinnyGemmTuning)")
+            + "; memory-bound kernels in \(memoryKernels.shapeName) shapes"
     }
 
     /// The device this backend runs on.
@@ -68,7 +69,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///     (`gpu`, `cpu` or `auto`), and when that is unset or `auto`, picks ``MemoryKernelFamily/defaults(for:)``.
     /// - Throws: `NNError.backendUnavailable(backend:reason:)` when no device exists or the selector
     ///   matches none; `NNError.invalidArgument(op:detail:)` when `NN_OPENCL_KERNEL_SHAPES` has another value,
-    ///   or a GEMM tuning is invalid or needs more local memory or work-items than the device allows;
+    ///   or a given GEMM tuning (or given GPU kernel shapes) is invalid or needs more local memory or
+    ///   work-items than the device or its built kernels allow (a tuning or shapes the library chose
+    ///   step down to ones that fit instead, see `LaunchPlan`);
     ///   `NNError.deviceFailure(call:detail:)` (with the build log) when the driver fails.
     public convenience init(deviceSelector: String? = nil, gemmTuning: GemmTuning? = nil, skinnyGemmTuning: GemmTuning? = nil,
                             memoryKernels: MemoryKernelFamily? = nil) throws {
@@ -77,22 +80,34 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     /// `retainPrograms: false` builds programs that live only as long as this backend (see `ProgramCache`).
-    init(deviceSelector: String?, gemmTuning: GemmTuning?, skinnyGemmTuning: GemmTuning?,
-         memoryKernels: MemoryKernelFamily?, retainPrograms: Bool) throws {
+    convenience init(deviceSelector: String?, gemmTuning: GemmTuning?, skinnyGemmTuning: GemmTuning?,
+                     memoryKernels: MemoryKernelFamily?, retainPrograms: Bool) throws {
         let devices = try DeviceDiscovery.discover()
         let selector = deviceSelector ?? ProcessInfo.processInfo.environment[DeviceDiscovery.environmentVariable]
         let chosen = try DeviceDiscovery.select(selector, from: devices)
-        let shapes = try memoryKernels ?? MemoryKernelFamily.resolve(
-            ProcessInfo.processInfo.environment[MemoryKernelFamily.environmentVariable], for: chosen.info)
+        let shapeSetting = ProcessInfo.processInfo.environment[MemoryKernelFamily.environmentVariable]
+        let shapes = try memoryKernels ?? MemoryKernelFamily.resolve(shapeSetting, for: chosen.info)
         // The mode is read only when the autotuner is asked, so a bad NN_GEMM_TUNING cannot stop an explicit tuning.
         let mode: GemmAutotuner.Mode = gemmTuning == nil ? try GemmAutotuner.Mode.fromEnvironment() : .off
         let tuning = try gemmTuning ?? GemmAutotuner.tuning(for: chosen.info, shapeClass: .square, mode: mode)
         let skinnyTuning = try skinnyGemmTuning
             ?? (gemmTuning != nil ? tuning : GemmAutotuner.tuning(for: chosen.info, shapeClass: .skinny, mode: mode))
-        try tuning.validate()
-        try skinnyTuning.validate()
-        try tuning.validate(on: chosen.info)
-        try skinnyTuning.validate(on: chosen.info)
+        let plan = LaunchPlan(squareTuning: tuning, skinnyTuning: skinnyTuning, memoryKernels: shapes,
+                              squareTuningIsGiven: gemmTuning != nil, skinnyTuningIsGiven: gemmTuning != nil || skinnyGemmTuning != nil,
+                              memoryKernelsAreGiven: memoryKernels != nil || !MemoryKernelFamily.leavesTheChoiceToTheLibrary(shapeSetting))
+        try self.init(device: chosen, plan: plan, retainPrograms: retainPrograms)
+    }
+
+    /// Opens `device` with `plan`, or with the plan it steps down to when a built kernel allows fewer
+    /// work-items than `plan` launches it with (see `LaunchPlan`). `kernelLimits` replaces the
+    /// drivers' per-kernel limits (see `KernelTable`), for tests.
+    init(device chosen: DiscoveredDevice, plan: LaunchPlan, retainPrograms: Bool,
+         kernelLimits: ((KernelName, GemmShapeClass) -> Int)? = nil) throws {
+        for tuning in [plan.squareTuning, plan.skinnyTuning] {
+            try tuning.validate()
+            try tuning.validate(on: chosen.info)
+        }
+        var plan = plan
 
         // IEEE semantics on purpose (no -cl-fast-relaxed-math, no -cl-mad-enable): the conformance
         // suite compares against the native backend, and Kahan sums need unreassociated arithmetic.
@@ -103,27 +118,36 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             "-cl-std=CL1.2 -w \(tuning.buildOptions) -DREDUCE_WG=\(Self.reduceGroupSize) "
                 + "-DROW_WG_ITEMS=\(Self.rowGroupItems) -DBN_VECTORS=\(Self.batchNormVectors)"
         }
-        let program = try ProgramCache.shared.program(for: chosen, options: options(tuning), retain: retainPrograms)
-        let skinnyProgram = skinnyTuning.buildOptions == tuning.buildOptions ? nil
-            : try ProgramCache.shared.program(for: chosen, options: options(skinnyTuning), retain: retainPrograms)
+        // Built until every kernel takes the work-groups the plan launches it with (see LaunchPlan).
+        // The first plan fits on every driver this has run on (PoCL, Oclgrind, NVIDIA's); a step down rebuilds.
+        var kernels: KernelTable, skinnyKernels: KernelTable?, program: CompiledProgram
+        while true {
+            program = try ProgramCache.shared.program(for: chosen, options: options(plan.squareTuning), retain: retainPrograms)
+            let skinnyProgram = plan.skinnyTuning.buildOptions == plan.squareTuning.buildOptions ? nil
+                : try ProgramCache.shared.program(for: chosen, options: options(plan.skinnyTuning), retain: retainPrograms)
+            kernels = try KernelTable(program: program, limits: kernelLimits.map { limit in { limit($0, .square) } })
+            skinnyKernels = try skinnyProgram.map {
+                try KernelTable(program: $0, limits: kernelLimits.map { limit in { limit($0, .skinny) } })
+            }
+            let tables = (square: kernels, skinny: skinnyKernels ?? kernels)
+            guard let refitted = try plan.refitted(on: chosen.info, kernelLimit: { name, shapeClass in
+                (shapeClass == .square ? tables.square : tables.skinny).maxWorkGroupItems(name)
+            }) else { break }
+            plan = refitted
+        }
 
         var status: cl_int = CL_SUCCESS
         guard let queue = clCreateCommandQueue(program.context.context, chosen.device, 0, &status), status == CL_SUCCESS else {
             throw NNError.deviceFailure(call: "clCreateCommandQueue(\(chosen.info.name))", detail: OpenCLStatus.describe(status))
         }
-        do {
-            self.kernels = try KernelTable(program: program)
-            self.skinnyKernels = try skinnyProgram.map { try KernelTable(program: $0) }
-        } catch {
-            clReleaseCommandQueue(queue)
-            throw error
-        }
+        self.kernels = kernels
+        self.skinnyKernels = skinnyKernels
         self.queue = queue
         self.program = program
         self.device = chosen.info
-        self.gemmTuning = tuning
-        self.skinnyGemmTuning = skinnyTuning
-        self.memoryKernels = shapes
+        self.gemmTuning = plan.squareTuning
+        self.skinnyGemmTuning = plan.skinnyTuning
+        self.memoryKernels = plan.memoryKernels
     }
 
     deinit {

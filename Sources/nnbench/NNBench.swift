@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NNCore
+import NNOpenCL
 
 /// `nnbench`: throughput of the SwiftNN backends, side by side, against this machine's own ceilings.
 struct NNBench: ParsableCommand {
@@ -108,8 +109,7 @@ struct BenchmarkSession {
     /// The host ceilings describe this CPU, so they apply to the native backend and to an OpenCL
     /// device that runs on this CPU (PoCL's pthread device); a GPU's figures get no fraction.
     private func fraction(of median: Double, for kind: CeilingKind, on backend: any Backend, ceiling: HostCeiling) -> Double? {
-        let device = backend.deviceDescription.lowercased()
-        let runsOnHostCPU = backend.name == "native" || device.contains("cpu") || device.contains("pthread")
+        let runsOnHostCPU = backend.name == "native" || (backend as? OpenCLBackend)?.device.type == .cpu
         guard runsOnHostCPU else { return nil }
         switch kind {
         case .flops: return median / ceiling.flopsCeiling

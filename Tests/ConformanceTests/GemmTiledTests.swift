@@ -218,7 +218,7 @@ final class GemmTiledTests: XCTestCase {
 
     // MARK: The autotuner's GPU space, on fake devices
 
-    private static func fakeGPU(localMemory: UInt64, maxWorkGroup: Int, name: String = "Fake GPU") -> OpenCLDeviceInfo {
+    static func fakeGPU(localMemory: UInt64, maxWorkGroup: Int, name: String = "Fake GPU") -> OpenCLDeviceInfo {
         OpenCLDeviceInfo(index: 0, platformName: "Fake", platformVersion: "OpenCL 3.0", name: name, vendor: "Fake",
                          type: .gpu, driverVersion: "1.0", openCLVersion: "OpenCL 3.0", computeUnits: 132,
                          globalMemoryBytes: 1 << 36, localMemoryBytes: localMemory, maxWorkGroupSize: maxWorkGroup,

@@ -35,7 +35,8 @@ enum BuiltInBackends {
                 lines.append("[\(d.index)] \(d.name)")
                 lines.append("    type \(d.type.rawValue), vendor \(d.vendor), platform \(d.platformName)")
                 lines.append("    driver \(d.driverVersion), \(d.openCLVersion)")
-                lines.append("    \(d.computeUnits) compute units, \(d.globalMemoryBytes / (1 << 20)) MiB global memory, "
+                lines.append("    \(d.computeUnits) compute units, \(d.globalMemoryBytes / (1 << 20)) MiB global memory "
+                             + "(buffers up to \(d.maxAllocationBytes / (1 << 20)) MiB), "
                              + "\(d.localMemoryBytes / 1024) KiB local memory, work-groups up to \(d.maxWorkGroupSize)")
                 let variable = MemoryKernelFamily.environmentVariable
                 let shapes = kernelShapes(of: d).map { "\($0) shapes" } ?? "\(variable) has an invalid value"

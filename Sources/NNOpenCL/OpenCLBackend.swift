@@ -211,11 +211,18 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// A scratch buffer of at least `count` floats for `role`; its contents are undefined. Call under the lock.
     func scratchBuffer(_ role: ScratchRole, count: Int) throws -> cl_mem {
         if let existing = scratch[role], existing.capacity >= count { return existing.memory }
-        // Grow geometrically so that a slowly growing size does not reallocate on every call.
-        let capacity = max(count, (scratch[role]?.capacity ?? 0) * 2, 1024)
+        let capacity = Self.scratchCapacity(for: count, current: scratch[role]?.capacity ?? 0,
+                                            largest: Int(clamping: device.maxAllocationBytes / UInt64(MemoryLayout<Float>.stride)))
         let buffer = try OpenCLBuffer(context: program.context, capacity: capacity)
         scratch[role] = buffer
         return buffer.memory
+    }
+
+    /// Floats to allocate for a scratch buffer that must hold `count` and holds `current`: twice the
+    /// current size at least, so a slowly growing size does not reallocate on every call, but never
+    /// more than the device's largest buffer unless `count` itself is (which the allocation refuses).
+    static func scratchCapacity(for count: Int, current: Int, largest: Int) -> Int {
+        max(count, min(max(2 * current, 1024), largest))
     }
 
     /// The `cl_mem` behind a tensor already validated by `OpCheck` (which guarantees it is ours).

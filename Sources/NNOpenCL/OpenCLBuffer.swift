@@ -15,7 +15,18 @@ public final class OpenCLBuffer: TensorStorage, @unchecked Sendable {
 
     init(context: DeviceContext, capacity: Int) throws {
         var status: cl_int = CL_SUCCESS
-        let bytes = capacity * MemoryLayout<Float>.stride
+        let device = context.device.info
+        let (bytes, overflow) = capacity.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        // Checked here because drivers answer CL_INVALID_BUFFER_SIZE, or fail at first use, naming neither limit nor fix.
+        guard !overflow, bytes >= 0, UInt64(bytes) <= device.maxAllocationBytes else {
+            let floatsPerMiB = (1 << 20) / MemoryLayout<Float>.stride
+            let mebibytes = capacity / floatsPerMiB + (capacity % floatsPerMiB == 0 ? 0 : 1)
+            throw NNError.deviceFailure(
+                call: "clCreateBuffer(\(capacity) floats)",
+                detail: "a tensor of \(mebibytes) MiB exceeds the largest buffer \(device.name) allows, "
+                    + "\(device.maxAllocationBytes >> 20) MiB (CL_DEVICE_MAX_MEM_ALLOC_SIZE). Use a smaller batch (--batch) or "
+                    + "narrower layers, or the native backend (--backend native)")
+        }
         guard let mem = clCreateBuffer(context.context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status),
               status == CL_SUCCESS else {
             throw NNError.deviceFailure(call: "clCreateBuffer(\(bytes) bytes)", detail: OpenCLStatus.describe(status))

@@ -24,6 +24,9 @@ public struct OpenCLDeviceInfo: Sendable, Hashable, CustomStringConvertible {
     public let openCLVersion: String
     public let computeUnits: Int
     public let globalMemoryBytes: UInt64
+    /// CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer, so the largest tensor (often a
+    /// quarter of the global memory).
+    public let maxAllocationBytes: UInt64
     public let localMemoryBytes: UInt64
     public let maxWorkGroupSize: Int
     /// CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT: 16 on AVX-512 CPUs, 8 on AVX2, often 1 on GPUs.
@@ -31,9 +34,11 @@ public struct OpenCLDeviceInfo: Sendable, Hashable, CustomStringConvertible {
 
     /// A device description from its parts: discovery fills it from the driver; tests build one to
     /// exercise device-dependent choices (the autotuner's pruning, say) without that device.
+    /// `maxAllocationBytes` defaults to a quarter of the global memory, the least OpenCL allows.
     public init(index: Int, platformName: String, platformVersion: String, name: String, vendor: String,
                 type: OpenCLDeviceType, driverVersion: String, openCLVersion: String, computeUnits: Int,
-                globalMemoryBytes: UInt64, localMemoryBytes: UInt64, maxWorkGroupSize: Int, preferredFloatVectorWidth: Int) {
+                globalMemoryBytes: UInt64, localMemoryBytes: UInt64, maxWorkGroupSize: Int, preferredFloatVectorWidth: Int,
+                maxAllocationBytes: UInt64? = nil) {
         self.index = index
         self.platformName = platformName
         self.platformVersion = platformVersion
@@ -44,6 +49,7 @@ public struct OpenCLDeviceInfo: Sendable, Hashable, CustomStringConvertible {
         self.openCLVersion = openCLVersion
         self.computeUnits = computeUnits
         self.globalMemoryBytes = globalMemoryBytes
+        self.maxAllocationBytes = maxAllocationBytes ?? globalMemoryBytes / 4
         self.localMemoryBytes = localMemoryBytes
         self.maxWorkGroupSize = maxWorkGroupSize
         self.preferredFloatVectorWidth = preferredFloatVectorWidth
@@ -147,6 +153,7 @@ enum DeviceDiscovery {
         else { type = .other }
         let units: cl_uint = try deviceValue(device, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS))
         let globalMemory: cl_ulong = try deviceValue(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE))
+        let maxAllocation: cl_ulong = try deviceValue(device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE))
         let localMemory: cl_ulong = try deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE))
         let maxGroup: Int = try deviceValue(device, cl_device_info(CL_DEVICE_MAX_WORK_GROUP_SIZE))
         let vectorWidth: cl_uint = try deviceValue(device, cl_device_info(CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT))
@@ -158,7 +165,7 @@ enum DeviceDiscovery {
             driverVersion: try deviceString(device, cl_device_info(CL_DRIVER_VERSION)),
             openCLVersion: try deviceString(device, cl_device_info(CL_DEVICE_VERSION)),
             computeUnits: Int(units), globalMemoryBytes: UInt64(globalMemory), localMemoryBytes: UInt64(localMemory),
-            maxWorkGroupSize: maxGroup, preferredFloatVectorWidth: Int(vectorWidth))
+            maxWorkGroupSize: maxGroup, preferredFloatVectorWidth: Int(vectorWidth), maxAllocationBytes: UInt64(maxAllocation))
     }
 
     static func deviceValue<T: FixedWidthInteger>(_ device: cl_device_id, _ param: cl_device_info) throws -> T {

@@ -3,9 +3,13 @@ import NNCore
 
 /// OpenCL status codes by name, so that every failure reads `CL_OUT_OF_RESOURCES (-5)` rather than a bare number.
 enum OpenCLStatus {
-    /// The symbolic name of an OpenCL status code, with the code itself: "CL_OUT_OF_RESOURCES (-5)".
+    /// The symbolic name of an OpenCL status code, with the code itself: "CL_OUT_OF_RESOURCES (-5)";
+    /// for the one code whose fix is the user's, device memory running out, what to do.
     static func describe(_ code: cl_int) -> String {
-        "\(name(code)) (\(code))"
+        let text = "\(name(code)) (\(code))"
+        guard code == CL_MEM_OBJECT_ALLOCATION_FAILURE else { return text }
+        return text + ": the device has no memory left for this op's buffers. Use a smaller batch (--batch) or "
+            + "narrower layers, or stop other processes that hold memory on the device"
     }
 
     /// Throws `NNError.deviceFailure(call:detail:)` naming `call` unless `code` is `CL_SUCCESS`.

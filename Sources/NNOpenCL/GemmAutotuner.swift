@@ -64,10 +64,15 @@ public enum GemmAutotuner {
         public var gflops: Double?
         /// Why the candidate did not compete (failed to build, wrong result); nil when it did.
         public var rejection: String?
+        /// Seconds spent opening a backend with it, most of them building the kernel library: on a
+        /// GPU the part of the class's time budget that measured nothing.
+        public var buildSeconds: Double = 0
 
-        /// "square vector(…): 123.45 GFLOP/s, verified" or "skinny tiled(…): rejected: why".
+        /// "square vector(…): 123.45 GFLOP/s, verified (built in 0.81 s)" or "skinny tiled(…): rejected: why".
         public var summary: String {
-            if let gflops { return "\(shapeClass.rawValue) \(tuning): \(Report.format(gflops)) GFLOP/s, verified" }
+            if let gflops {
+                return "\(shapeClass.rawValue) \(tuning): \(Report.format(gflops)) GFLOP/s, verified (built in \(Report.format(buildSeconds)) s)"
+            }
             return "\(shapeClass.rawValue) \(tuning): rejected: \(rejection ?? "unknown reason")"
         }
     }
@@ -102,8 +107,9 @@ public enum GemmAutotuner {
             var lines = ["GEMM autotuning on \(device.name) (driver \(device.driverVersion)), "
                          + "each candidate verified against a Float64 reference, then timed:"]
             for report in classes {
+                let building = report.candidates.reduce(0) { $0 + $1.buildSeconds }
                 lines.append("\(report.shapeClass.rawValue) products: \(report.candidates.count) of \(report.spaceSize) candidates "
-                             + "measured in \(Self.format(report.seconds)) s")
+                             + "measured in \(Self.format(report.seconds)) s, \(Self.format(building)) s of it building kernels")
                 for result in report.candidates {
                     lines.append("  " + result.summary + (result.tuning == report.defaults ? "  [built-in default]" : ""))
                 }
@@ -394,20 +400,22 @@ public enum GemmAutotuner {
                 // The first two (the default and one sampled tuning) always run, so a slow build cannot
                 // leave a class with nothing to compare.
                 if let budget = plan.secondsBudget, results.count >= 2, elapsed() > budget { break }
-                let result: CandidateResult
+                var result = CandidateResult(tuning: candidate, shapeClass: shapeClass, gflops: nil, rejection: nil)
+                let opening = DispatchTime.now().uptimeNanoseconds
                 do {
                     // One tuning for both classes, so that every verified and timed shape runs the candidate.
                     // Not retained: the winner is rebuilt (once) by the backends that use it.
                     let backend = try OpenCLBackend(deviceSelector: String(device.index), gemmTuning: candidate, skinnyGemmTuning: nil,
                                                     memoryKernels: nil, retainPrograms: false)
+                    result.buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - opening) / 1e9
                     if let wrong = try verify(backend) {
-                        result = CandidateResult(tuning: candidate, shapeClass: shapeClass, gflops: nil, rejection: wrong)
+                        result.rejection = wrong
                     } else {
-                        result = CandidateResult(tuning: candidate, shapeClass: shapeClass, gflops: try measure(backend, plan.timed),
-                                                 rejection: nil)
+                        result.gflops = try measure(backend, plan.timed)
                     }
                 } catch {
-                    result = CandidateResult(tuning: candidate, shapeClass: shapeClass, gflops: nil, rejection: "\(error)")
+                    result.buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - opening) / 1e9
+                    result.rejection = "\(error)"
                 }
                 results.append(result)
                 progress(result)

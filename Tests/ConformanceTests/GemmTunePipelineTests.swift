@@ -41,6 +41,8 @@ final class GemmTunePipelineTests: XCTestCase {
         XCTAssertTrue(square.candidates[1].rejection?.contains("VWM and VWN") ?? false, "\(square.candidates[1].summary)")
         for result in square.candidates where result.tuning != invalid {
             XCTAssertNotNil(result.gflops, result.summary)   // verified against the reference, then timed
+            XCTAssertGreaterThan(result.buildSeconds, 0, "a built candidate's build time is reported: \(result.summary)")
+            XCTAssertTrue(result.summary.contains("built in "), result.summary)
         }
         XCTAssertEqual(skinny.candidates.count, 2, "the budget stops the skinny search after two")
         XCTAssertTrue([tunings[2], tunings[5]].contains(square.chosen))
@@ -51,5 +53,6 @@ final class GemmTunePipelineTests: XCTestCase {
         }
         XCTAssertTrue(report.description.contains("skinny winner: "), report.description)
         XCTAssertTrue(report.description.contains("rejected: "), report.description)
+        XCTAssertTrue(report.description.contains("s of it building kernels"), report.description)
     }
 }

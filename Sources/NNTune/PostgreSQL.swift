@@ -54,9 +54,13 @@ final class PostgresDatabase: StudyDatabase {
     }
 
     /// Works inside study `studyName`'s schema from now on (created if `create`, else it must exist).
+    ///
+    /// A study exists once its `meta` table does, not its schema: the creator makes the schema, then
+    /// the tables and the schema version in one transaction (``StudyStore``), so a schema without
+    /// them is a study still being created, which a worker must neither open nor finish creating.
     func selectStudy(_ studyName: String, create: Bool) throws {
         let schema = "\"nn_study_\(studyName)\""
-        let exists = try !query("SELECT 1 FROM information_schema.schemata WHERE schema_name = ?", [.text("nn_study_\(studyName)")]).isEmpty
+        let exists = try !query("SELECT 1 FROM pg_tables WHERE schemaname = ? AND tablename = 'meta'", [.text("nn_study_\(studyName)")]).isEmpty
         if !exists {
             guard create else {
                 let others = (try? studyNames()) ?? []
@@ -102,9 +106,9 @@ final class PostgresDatabase: StudyDatabase {
         PQfinish(connection)
     }
 
-    /// The names of the studies stored in this database.
+    /// The names of the studies stored in this database (schemas with their tables, see ``selectStudy(_:create:)``).
     func studyNames() throws -> [String] {
-        try query("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'nn\\_study\\_%' ORDER BY 1", [])
+        try query("SELECT schemaname FROM pg_tables WHERE schemaname LIKE 'nn\\_study\\_%' AND tablename = 'meta' ORDER BY 1", [])
             .compactMap { $0.first?.string.map { String($0.dropFirst("nn_study_".count)) } }
     }
 

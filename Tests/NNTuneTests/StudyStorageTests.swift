@@ -133,6 +133,33 @@ final class StudyStorageTests: XCTestCase {
         }
     }
 
+    /// A PostgreSQL study exists once its tables do. Its creator makes the schema, then the tables and
+    /// the schema version in one transaction; in between, the bare schema is a study still being
+    /// created. A watcher used to find it there and fail to open it ("holds no study"), and a worker
+    /// would have created the tables itself, racing the coordinator.
+    func testAPostgresSchemaWithoutItsTablesIsNotAStudyYet() throws {
+        let server = try PostgresServer.shared()
+        let root = try makeTemporaryDirectory("half")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let location = try StudyLocation(root: root, name: "half-\(UUID().uuidString.prefix(8).lowercased())")
+        let storage = StudyStorage.postgres(url: server.url)
+        let admin = try PostgresDatabase(url: server.url)
+        try admin.execute("CREATE SCHEMA \"nn_study_\(location.name)\"")
+
+        XCTAssertFalse(try storage.exists(location))
+        XCTAssertFalse(try admin.studyNames().contains(location.name), "not listed either")
+        for readOnly in [false, true] {
+            XCTAssertThrowsError(try storage.open(location, create: false, readOnly: readOnly)) { error in
+                guard case TuneError.unknownStudy = error else { return XCTFail("readOnly \(readOnly): got \(error)") }
+            }
+        }
+        // Its creator finishes the study in the schema that is already there.
+        _ = try storage.open(location, create: true)
+        XCTAssertTrue(try storage.exists(location))
+        XCTAssertTrue(try admin.studyNames().contains(location.name))
+        XCTAssertNoThrow(try storage.open(location, create: false, readOnly: true))
+    }
+
     func testNewerSchemaIsRefused() throws {
         try forEachStore("schema") { storage, location in
             let (store, _) = try plannedStudy(storage, location, count: 1)

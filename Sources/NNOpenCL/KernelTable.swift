@@ -65,12 +65,8 @@ final class KernelTable {
                 guard let k = clCreateKernel(program.program, name.rawValue, &status), status == CL_SUCCESS else {
                     throw NNError.deviceFailure(call: "clCreateKernel(\(name.rawValue))", detail: OpenCLStatus.describe(status))
                 }
-                var maxItems = 0
-                let queried = clGetKernelWorkGroupInfo(k, device, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
-                                                       MemoryLayout<Int>.size, &maxItems, nil)
-                made[name] = Entry(kernel: k, maxItems: maxItems)
-                try OpenCLStatus.check(queried, "clGetKernelWorkGroupInfo(\(name.rawValue), CL_KERNEL_WORK_GROUP_SIZE)")
-                if let limits { made[name] = Entry(kernel: k, maxItems: limits(name)) }
+                made[name] = Entry(kernel: k, maxItems: 0)   // so that a failure below releases it
+                made[name] = Entry(kernel: k, maxItems: try limits?(name) ?? Self.maxItems(of: k, name, on: device))
             }
         } catch {
             made.values.forEach { clReleaseKernel($0.kernel) }
@@ -80,6 +76,15 @@ final class KernelTable {
     }
 
     deinit { kernels.values.forEach { clReleaseKernel($0.kernel) } }
+
+    private static func maxItems(of kernel: cl_kernel, _ name: KernelName, on device: cl_device_id) throws -> Int {
+        var items = 0
+        try OpenCLStatus.check(
+            clGetKernelWorkGroupInfo(kernel, device, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE), MemoryLayout<Int>.size,
+                                     &items, nil),
+            "clGetKernelWorkGroupInfo(\(name.rawValue), CL_KERNEL_WORK_GROUP_SIZE)")
+        return items
+    }
 
     /// The most work-items per work-group `name` takes in this program (0 if it is missing).
     func maxWorkGroupItems(_ name: KernelName) -> Int {

@@ -84,15 +84,25 @@ public enum BackendSelection {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
-    /// The environment for one rank of a multi-process run on a host with `deviceCount` OpenCL
-    /// devices: rank k on the host takes device k mod count, so ranks do not share one device, unless
-    /// `NN_OPENCL_DEVICE` already names one (the user's choice wins) or there is only one device.
-    public static func environment(forLocalRank localRank: Int, deviceCount: Int,
+    /// The environment for one rank of a multi-process run on a host whose OpenCL devices are
+    /// `devices`: rank k on the host takes the k-th (mod count) of ``rankDevices(of:)``, so ranks do
+    /// not share one device, unless `NN_OPENCL_DEVICE` already names one (the user's choice wins) or
+    /// there is only one to take (which the default selection picks anyway).
+    public static func environment(forLocalRank localRank: Int, devices: [OpenCLDeviceInfo],
                                    environment: [String: String]) -> [String: String] {
-        guard environment[openCLDeviceVariable] == nil, deviceCount > 1, localRank >= 0 else { return environment }
+        let pool = rankDevices(of: devices)
+        guard environment[openCLDeviceVariable] == nil, pool.count > 1, localRank >= 0 else { return environment }
         var result = environment
-        result[openCLDeviceVariable] = String(localRank % deviceCount)
+        result[openCLDeviceVariable] = String(pool[localRank % pool.count].index)
         return result
+    }
+
+    /// The devices ranks spread over: the GPUs when there are any, as a single process would pick one
+    /// of them, else every device. A CPU driver installed beside the GPUs (PoCL often is) must not get
+    /// a rank: data parallelism waits for the slowest rank at every step.
+    public static func rankDevices(of devices: [OpenCLDeviceInfo]) -> [OpenCLDeviceInfo] {
+        let gpus = devices.filter { $0.type == .gpu }
+        return gpus.isEmpty ? devices : gpus
     }
 
     // MARK: OpenCL construction

@@ -1,5 +1,6 @@
 import NNBackends
 import NNCore
+import NNOpenCL
 import XCTest
 
 /// `BackendSelection`: NN_BACKEND parsing, explicit requests, and the `auto` fallback's single line.
@@ -21,13 +22,27 @@ final class BackendSelectionTests: XCTestCase {
         }
     }
 
-    /// Ranks on one host spread over its OpenCL devices; NN_OPENCL_DEVICE, when set, wins.
+    /// Ranks on one host spread over its OpenCL GPUs (over every device when it has none); a CPU driver
+    /// listed beside the GPUs gets no rank; NN_OPENCL_DEVICE, when set, wins.
     func testRanksOnOneHostTakeTheirOwnOpenCLDevice() {
         let variable = BackendSelection.openCLDeviceVariable
-        XCTAssertEqual(BackendSelection.environment(forLocalRank: 0, deviceCount: 2, environment: ["A": "1"]), ["A": "1", variable: "0"])
-        XCTAssertEqual(BackendSelection.environment(forLocalRank: 3, deviceCount: 2, environment: [:])[variable], "1")
-        XCTAssertNil(BackendSelection.environment(forLocalRank: 1, deviceCount: 1, environment: [:])[variable])
-        XCTAssertEqual(BackendSelection.environment(forLocalRank: 1, deviceCount: 4, environment: [variable: "nvidia"])[variable], "nvidia")
+        func device(_ index: Int, _ type: OpenCLDeviceType) -> OpenCLDeviceInfo {
+            OpenCLDeviceInfo(index: index, platformName: "P\(index)", platformVersion: "OpenCL 3.0", name: "D\(index)", vendor: "V",
+                             type: type, driverVersion: "1", openCLVersion: "OpenCL 3.0", computeUnits: 8, globalMemoryBytes: 1 << 30,
+                             localMemoryBytes: 1 << 15, maxWorkGroupSize: 256, preferredFloatVectorWidth: 1)
+        }
+        func take(_ rank: Int, _ devices: [OpenCLDeviceInfo], _ environment: [String: String] = [:]) -> String? {
+            BackendSelection.environment(forLocalRank: rank, devices: devices, environment: environment)[variable]
+        }
+        let twoCPUs = [device(0, .cpu), device(1, .cpu)]
+        XCTAssertEqual(BackendSelection.environment(forLocalRank: 0, devices: twoCPUs, environment: ["A": "1"]), ["A": "1", variable: "0"])
+        XCTAssertEqual(take(3, twoCPUs), "1")
+        XCTAssertNil(take(1, [device(0, .gpu)]), "one device: the default selection takes it")
+        // PoCL listed first, then two GPUs: ranks 0 and 1 take the GPUs (indices 1 and 2), rank 2 shares GPU 1.
+        let mixed = [device(0, .cpu), device(1, .gpu), device(2, .gpu)]
+        XCTAssertEqual([0, 1, 2].map { take($0, mixed) }, ["1", "2", "1"])
+        XCTAssertNil(take(1, [device(0, .gpu), device(1, .cpu)]), "one GPU beside a CPU driver: every rank on the GPU")
+        XCTAssertEqual(take(1, mixed, [variable: "nvidia"]), "nvidia")
     }
 
     func testRequestedKindFromEnvironment() throws {

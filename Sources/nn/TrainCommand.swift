@@ -315,6 +315,11 @@ struct TrainCommand: ParsableCommand {
             return try command.execute(resume: nil, outWasChosen: out == nil, lock: lock, communicator: communicator)
         }
         let lock = owner && FileManager.default.fileExists(atPath: resume) ? try OutputFolder.lock(resume) : nil
+        // Before the plan: a kill can leave a complete checkpoint under its temporary name, which
+        // this puts in place, and the plan must continue from it. Planned first, a newer epoch-NNN/
+        // appeared after the plan had dropped that epoch's metrics row, and a second kill before the
+        // epoch was trained again left its checkpoint without its row for good.
+        let leftovers = owner ? OutputFolder.removeLeftovers(in: resume) : []
         let plan = try ResumePlan(directory: resume, fromEpoch: fromEpoch, sets: try setsForResume(resume))
         var command = plan.command
         command.backend = backend
@@ -325,7 +330,7 @@ struct TrainCommand: ParsableCommand {
         // How the run is spread over processes is not part of the model: a resume may change it.
         command.syncBatchNorm = syncBatchNorm
         command.bucketKiB = bucketKiB
-        try command.execute(resume: plan, lock: lock, communicator: communicator)
+        try command.execute(resume: plan, lock: lock, removedLeftovers: leftovers, communicator: communicator)
     }
 
     /// The `--set` requests of a resumed run: every hyperparameter flag given on the command line
@@ -373,7 +378,9 @@ struct TrainCommand: ParsableCommand {
     /// Trains a new run, or continues the one `resume` describes (self is then its resumed command).
     /// `outWasChosen`: `--out` was not given, so the folder was picked here and the log says so.
     /// - Parameter lock: the `--out` folder's lock when it was taken already (the folder existed).
-    func execute(resume plan: ResumePlan?, outWasChosen: Bool = false, lock: FileLock? = nil,
+    /// `removedLeftovers`: what ``OutputFolder/removeLeftovers(in:)`` already removed before a resume
+    /// was planned, for the log line.
+    func execute(resume plan: ResumePlan?, outWasChosen: Bool = false, lock: FileLock? = nil, removedLeftovers: [String] = [],
                  communicator: any Communicator = SingleProcessCommunicator()) throws {
         var runLock = lock
         defer { withExtendedLifetime(runLock) {} }
@@ -465,7 +472,7 @@ struct TrainCommand: ParsableCommand {
             if runLock == nil {
                 runLock = try OutputFolder.lockNew(out, overwrite: overwrite)
             }
-            let leftovers = OutputFolder.removeLeftovers(in: out)
+            let leftovers = removedLeftovers + OutputFolder.removeLeftovers(in: out)
             if !leftovers.isEmpty {
                 log("removed \(leftovers.count) temporary file(s) left by an interrupted write: \(leftovers.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))")
             }

@@ -100,6 +100,29 @@ final class RunFolderSafetyTests: XCTestCase {
         print("SIGKILL test: \(killsInsideWrites) of 20 kills landed inside a write; epochs \(epochsSeen)")
     }
 
+    /// A kill between filling `epoch-004/` under its temporary name and renaming it leaves a complete
+    /// checkpoint the next start puts in place; metrics.jsonl already holds epoch 4's row (it is
+    /// written first). The resume must continue from that epoch-004/, so it is put in place before
+    /// the resume is planned: planned first, the resume continued from epoch 3 and dropped row 4, and
+    /// a second kill before epoch 4 was trained again left epoch-004/ without its row for good (the
+    /// random-kill test above caught it now and then).
+    func testAResumeContinuesFromACheckpointAKillLeftUnderItsTemporaryName() throws {
+        try NNProcess.succeed(["train"] + common + ["--epochs", "4", "--out", path("cut")], scratch: scratch)
+        try FileManager.default.moveItem(atPath: path("cut", "epoch-004"), toPath: path("cut", ".epoch-004.tmp-1-1"))
+
+        try NNProcess.succeed(["train", "--resume", path("cut"), "--set", "epochs=5", "--no-progress"], scratch: scratch)
+        let events = try String(contentsOfFile: path("cut", "history.jsonl"), encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let resume = try XCTUnwrap(events.last { $0["event"] as? String == "resume" })
+        XCTAssertEqual(resume["checkpoint"] as? String, "epoch-004", "the resume continues from the checkpoint put back in place")
+        let metrics = try String(contentsOfFile: path("cut", "metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        let recorded = metrics.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["epoch"] as? Int
+        }
+        XCTAssertEqual(recorded, [1, 2, 3, 4, 5], "every epoch recorded exactly once")
+        XCTAssertEqual(temporaries(in: path("cut")), [])
+    }
+
     /// A second `nn train` into a folder in use is refused naming the holder; the first is untouched.
     func testASecondRunIntoTheSameFolderIsRefused() throws {
         let first = try NNProcess.start(["train"] + common + ["--epochs", "150", "--out", path("shared")], scratch: scratch)

@@ -159,8 +159,11 @@ __kernel void sigmoid_xent(const __global float* logits, const __global float* l
     grad[i] = (sig - y) / rowCount;
 }
 
-// out[row] = index of the row's largest value, the first one on ties, as a float.
-__kernel void argmax_rows(const __global float* x, __global float* out, const int m, const int n) {
+// out[row] = index of the row's largest value, the first one on ties, as a float; with `compare`,
+// 1 where that index equals labels[row] and 0 elsewhere (the rows a classifier got right, which
+// the reduction then counts: three launches where the composed ops take nine).
+__kernel void argmax_rows(const __global float* x, const __global float* labels, __global float* out, const int m,
+                          const int n, const int compare) {
     __local float bestValue[ROW_WG_ITEMS];
     __local int bestIndex[ROW_WG_ITEMS];
     const int L = get_local_size(0), lx = get_local_id(0), base = get_local_id(1) * L;
@@ -191,7 +194,10 @@ __kernel void argmax_rows(const __global float* x, __global float* out, const in
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (active && lx == 0) out[row] = (float)bestIndex[base];
+    if (active && lx == 0) {
+        const float best = (float)bestIndex[base];
+        out[row] = compare ? (best == labels[row] ? 1.0f : 0.0f) : best;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

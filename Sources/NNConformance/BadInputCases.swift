@@ -61,6 +61,12 @@ enum BadInputCases {
         assertThrowsNNError("argmaxRows of 5×3 into 3×1", on: b, {
             try be.argmaxRows(a, into: try be.makeTensor(Shape(3, 1)))
         }, matches: isShapeMismatch)
+        assertThrowsNNError("accumulateArgmaxMatches of 5×3 with 3 labels", on: b, {
+            try be.accumulateArgmaxMatches(a, labels: try be.makeTensor(Shape(3, 1)), into: try be.makeTensor(.scalar))
+        }, matches: isShapeMismatch)
+        assertThrowsNNError("accumulateArgmaxMatches into a 1×2 count", on: b, {
+            try be.accumulateArgmaxMatches(a, labels: try be.makeTensor(Shape(5, 1)), into: try be.makeTensor(.vector(2)))
+        }, matches: isShapeMismatch)
         let v3 = try be.makeTensor(.vector(3)), v4 = try be.makeTensor(.vector(4))
         assertThrowsNNError("batchNormForwardTraining with a 1×4 γ on 5×3", on: b, {
             try be.batchNormForwardTraining(a, gamma: v4, beta: v3, runningMean: v3, runningVariance: v3,

@@ -1,7 +1,8 @@
 import Foundation
 import NNCore
 
-/// softmax, fused softmax + cross-entropy, fused sigmoid + binary cross-entropy, argmaxRows.
+/// softmax, fused softmax + cross-entropy, fused sigmoid + binary cross-entropy, argmaxRows and
+/// counting the rows whose arg-max matches a label.
 enum ClassifierHeadCases {
     static let all: [ConformanceCase] = [
         ConformanceCase(.classifierHeads, "softmaxRowsIncludingHugeLogits", softmaxRowsIncludingHugeLogits),
@@ -9,6 +10,7 @@ enum ClassifierHeadCases {
         ConformanceCase(.classifierHeads, "softmaxCrossEntropyOutOfRangeLabelGivesNaNLoss", softmaxCrossEntropyOutOfRangeLabelGivesNaNLoss),
         ConformanceCase(.classifierHeads, "sigmoidCrossEntropyLossAndGradient", sigmoidCrossEntropyLossAndGradient),
         ConformanceCase(.classifierHeads, "argmaxRowsFirstMaximumWins", argmaxRowsFirstMaximumWins),
+        ConformanceCase(.classifierHeads, "accumulateArgmaxMatchesCountsExactly", accumulateArgmaxMatchesCountsExactly),
     ]
 
     /// Logits whose first rows hold entries of ±1e4 (a naive exp overflows to inf/NaN), one row all
@@ -140,6 +142,27 @@ enum ClassifierHeadCases {
             try b.backend.argmaxRows(try b.tensor(shape.rows, shape.columns, x), into: out)
             assertClose(try b.values(out), Reference.argmaxRows(x, rows: shape.rows, columns: shape.columns),
                         .exact, "argmaxRows \(shape)", on: b)
+        }
+    }
+
+    /// The count of rows whose arg-max (first on ties) equals the label, added to what the count
+    /// held, twice over: exact, as a count must be. Many ties and labels drawn so that about half
+    /// the rows match; a single column always predicts class 0.
+    static func accumulateArgmaxMatchesCountsExactly(_ b: ConformanceContext) throws {
+        for shape in [Shape(1, 1), Shape(6, 1), Shape(7, 13), Shape(257, 10), Shape(3, 129), Shape(4099, 2)] {
+            var rng = TestRandom(seed: 211 + UInt64(shape.count))
+            let x = rng.integers(shape.count, below: 5).map { $0 - 2 }
+            let predicted = Reference.argmaxRows(x, rows: shape.rows, columns: shape.columns)
+            let wrong = rng.integers(shape.rows, below: shape.columns)
+            let coins = rng.integers(shape.rows, below: 2)
+            let labels = (0..<shape.rows).map { coins[$0] == 0 ? predicted[$0] : wrong[$0] }
+            let expected = Double(zip(predicted, labels).filter { $0 == $1 }.count)
+            let count = try b.tensor(1, 1, [5])
+            let (xs, ys) = (try b.tensor(shape.rows, shape.columns, x), try b.tensor(shape.rows, 1, labels))
+            try b.backend.accumulateArgmaxMatches(xs, labels: ys, into: count)
+            assertClose(try b.values(count), [5 + expected], .exact, "accumulateArgmaxMatches \(shape)", on: b)
+            try b.backend.accumulateArgmaxMatches(xs, labels: ys, into: count)
+            assertClose(try b.values(count), [5 + 2 * expected], .exact, "accumulateArgmaxMatches \(shape), twice", on: b)
         }
     }
 }

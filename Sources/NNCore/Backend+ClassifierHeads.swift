@@ -1,4 +1,4 @@
-/// Classifier heads: softmax, the fused losses, and argmax.
+/// Classifier heads: softmax, the fused losses, arg-max, and counting correct predictions.
 ///
 /// Implement the `unchecked…` hooks; call ``Backend/softmax(_:into:)``, … instead.
 public protocol ClassifierHeadOps: AnyObject, Sendable {
@@ -6,6 +6,10 @@ public protocol ClassifierHeadOps: AnyObject, Sendable {
     func uncheckedSoftmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws
     func uncheckedSigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws
     func uncheckedArgmaxRows(_ x: Tensor, into out: Tensor) throws
+    /// count += the number of rows whose arg-max equals their label, on operands validated by
+    /// ``OpCheck/accumulateArgmaxMatches(_:labels:into:on:)``. The default implementation composes
+    /// the arg-max and element-wise ops (eight passes); a backend overrides it to count in one.
+    func uncheckedAccumulateArgmaxMatches(_ x: Tensor, labels: Tensor, into count: Tensor) throws
 }
 
 extension Backend {
@@ -34,5 +38,28 @@ extension Backend {
     public func argmaxRows(_ x: Tensor, into out: Tensor) throws {
         try OpCheck.argmaxRows(x, into: out, on: self)
         try uncheckedArgmaxRows(x, into: out)
+    }
+
+    /// count (1×1) += the number of rows i of x whose arg-max (the first on ties, as
+    /// ``argmaxRows(_:into:)``) equals labels[i] (m×1): a classifier's correct predictions, counted
+    /// on the device so that training reads them once an epoch, not once a step.
+    public func accumulateArgmaxMatches(_ x: Tensor, labels: Tensor, into count: Tensor) throws {
+        try OpCheck.accumulateArgmaxMatches(x, labels: labels, into: count, on: self)
+        try uncheckedAccumulateArgmaxMatches(x, labels: labels, into: count)
+    }
+
+    /// The composed count: with integer-valued predictions p and labels y, [p = y] = relu(1 − (p − y)²)
+    /// exactly; two m×1 temporaries and eight passes.
+    public func uncheckedAccumulateArgmaxMatches(_ x: Tensor, labels: Tensor, into count: Tensor) throws {
+        let column = Shape(x.rows, 1)
+        let matches = try uncheckedMakeTensor(column), ones = try uncheckedMakeTensor(column)
+        try uncheckedArgmaxRows(x, into: matches)
+        try uncheckedAxpy(alpha: -1, labels, matches)
+        try uncheckedMultiply(matches, matches, into: matches)
+        try uncheckedScale(matches, by: -1)
+        try uncheckedFill(ones, with: 1)
+        try uncheckedAxpy(alpha: 1, ones, matches)
+        try uncheckedActivationForward(.relu, matches, into: matches)
+        try uncheckedReduce(.sum, matches, into: count, accumulate: true)
     }
 }

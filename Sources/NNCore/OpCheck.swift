@@ -348,6 +348,14 @@ extension OpCheck {
         try vector("argmaxRows", out, named: "out", length: x.rows)
     }
 
+    /// ``Backend/accumulateArgmaxMatches(_:labels:into:)``: one label per row of `x`, a 1×1 count.
+    public static func accumulateArgmaxMatches(_ x: Tensor, labels: Tensor, into count: Tensor, on backend: any Backend) throws {
+        let op = "accumulateArgmaxMatches"
+        try usable(op, [x, labels, count], on: backend)
+        try vector(op, labels, named: "labels", length: x.rows)
+        try scalarTensor(op, count, named: "count")
+    }
+
     // MARK: Dropout
 
     /// ``Backend/dropoutForward(_:keepProbability:seed:offset:mask:output:)``: mask and y shaped

@@ -10,6 +10,13 @@ extension NativeBackend {
         }
     }
 
+    public func uncheckedAccumulateArgmaxMatches(_ x: Tensor, labels: Tensor, into count: Tensor) throws {
+        switch precision {
+        case .float32: try accumulateArgmaxMatches(Float.self, x, labels, count)
+        case .float64: try accumulateArgmaxMatches(Double.self, x, labels, count)
+        }
+    }
+
     public func uncheckedSoftmax(_ x: Tensor, into y: Tensor) throws {
         switch precision {
         case .float32: try softmax(Float.self, x, y)

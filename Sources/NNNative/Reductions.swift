@@ -99,18 +99,32 @@ extension NativeBackend {
         let op = SendablePointer(try pointer(out, T.self, "argmaxRows"))
         let n = x.columns
         splitter.forEachRange(x.rows, costPerItem: n) { rows in
-            for i in rows {
-                let row = xp.p + i * n
-                var best = 0
-                var bestValue = row[0]
-                // Strict `>` keeps the first index on ties; a NaN never wins a comparison.
-                for j in 1..<max(n, 1) where row[j] > bestValue || (bestValue.isNaN && !row[j].isNaN) {
-                    best = j
-                    bestValue = row[j]
-                }
-                op.p[i] = T(Float(best))
-            }
+            for i in rows { op.p[i] = T(Float(Self.argmaxIndex(xp.p + i * n, count: n))) }
         }
+    }
+
+    /// count += the rows whose arg-max equals their label. One thread: a batch's rows are few and
+    /// each costs n comparisons, far less than waking the pool.
+    func accumulateArgmaxMatches<T: NativeScalar>(_: T.Type, _ x: Tensor, _ labels: Tensor, _ count: Tensor) throws {
+        let xp = try pointer(x, T.self, "accumulateArgmaxMatches")
+        let lp = try pointer(labels, T.self, "accumulateArgmaxMatches")
+        let cp = try pointer(count, T.self, "accumulateArgmaxMatches")
+        let n = x.columns
+        var matches = 0
+        for i in 0..<x.rows where T(Float(Self.argmaxIndex(xp + i * n, count: n))) == lp[i] { matches += 1 }
+        cp[0] += T(Float(matches))
+    }
+
+    /// The index of the largest of `count` values, the first on ties; a NaN never wins a comparison
+    /// (a row of NaNs gives 0).
+    private static func argmaxIndex<T: NativeScalar>(_ row: UnsafeMutablePointer<T>, count n: Int) -> Int {
+        var best = 0
+        var bestValue = row[0]
+        for j in 1..<max(n, 1) where row[j] > bestValue || (bestValue.isNaN && !row[j].isNaN) {
+            best = j
+            bestValue = row[j]
+        }
+        return best
     }
 }
 

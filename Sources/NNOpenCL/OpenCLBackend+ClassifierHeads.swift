@@ -43,7 +43,7 @@ extension OpenCLBackend {
         let (m, n) = (logits.rows, logits.columns)
         let memZ = try mem(logits, op), memLabels = try mem(labels, op), memGrad = try mem(gradient, op), memLoss = try mem(loss, op)
         try locked {
-            let rowLoss = try scratchBuffer(.perRowLoss, count: m)
+            let rowLoss = try scratchBuffer(.perRowValues, count: m)
             let arguments: InlineArray<7, KernelArgument> = [.buffer(memZ), .buffer(memLabels), .buffer(memGrad), .buffer(rowLoss), .int(m), .int(n),
                                                .float(Float(m))]
             if memoryKernels == .vector {
@@ -60,7 +60,7 @@ extension OpenCLBackend {
         let m = logits.rows
         let memZ = try mem(logits, op), memLabels = try mem(labels, op), memGrad = try mem(gradient, op), memLoss = try mem(loss, op)
         try locked {
-            let elementLoss = try scratchBuffer(.perRowLoss, count: m)
+            let elementLoss = try scratchBuffer(.perRowValues, count: m)
             try launchFlat(.sigmoidXent, [.buffer(memZ), .buffer(memLabels), .buffer(memGrad), .buffer(elementLoss), .int(m),
                                           .float(Float(m))], count: m)
             try enqueueTotal(elementLoss, count: m, mode: 0, scale: 1 / Float(m), accumulate: false, into: memLoss)
@@ -70,7 +70,20 @@ extension OpenCLBackend {
     public func uncheckedArgmaxRows(_ x: Tensor, into out: Tensor) throws {
         let (memX, memOut) = (try mem(x, "argmaxRows"), try mem(out, "argmaxRows"))
         try locked {
-            try launchRows(.argmaxRows, [.buffer(memX), .buffer(memOut), .int(x.rows), .int(x.columns)], rows: x.rows, columns: x.columns)
+            // The labels argument is unused without `compare`; x stands in for it.
+            try launchRows(.argmaxRows, [.buffer(memX), .buffer(memX), .buffer(memOut), .int(x.rows), .int(x.columns), .int(0)],
+                           rows: x.rows, columns: x.columns)
+        }
+    }
+
+    public func uncheckedAccumulateArgmaxMatches(_ x: Tensor, labels: Tensor, into count: Tensor) throws {
+        let op = "accumulateArgmaxMatches"
+        let memX = try mem(x, op), memLabels = try mem(labels, op), memCount = try mem(count, op)
+        try locked {
+            let matches = try scratchBuffer(.perRowValues, count: x.rows)
+            try launchRows(.argmaxRows, [.buffer(memX), .buffer(memLabels), .buffer(matches), .int(x.rows), .int(x.columns), .int(1)],
+                           rows: x.rows, columns: x.columns)
+            try enqueueTotal(matches, count: x.rows, mode: 0, scale: 1, accumulate: true, into: memCount)
         }
     }
 }

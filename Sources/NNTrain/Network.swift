@@ -56,10 +56,7 @@ public final class Network {
     struct HeadBuffers {
         let gradient: Tensor
         let loss: Tensor
-        let predictions: Tensor
         let pairLogits: Tensor?
-        let scratch: Tensor
-        let ones: Tensor
     }
 
     /// Builds the network with weights drawn from `seed` (He/Xavier normal, zero biases, γ = 1,
@@ -171,28 +168,15 @@ public final class Network {
         }
     }
 
-    /// Adds the number of correctly classified rows of `logits` to the 1×1 `accumulator`, on the
-    /// device. With integer-valued predictions p and labels y, [p = y] = relu(1 − (p − y)²) exactly.
+    /// Adds the number of correctly classified rows of `logits` to the 1×1 `accumulator`, on the device.
     func accumulateCorrect(logits: Tensor, labels: Tensor, into accumulator: Tensor) throws {
         let head = try headBuffers(rows: logits.rows)
-        try predictClasses(logits: logits, into: head.predictions, head: head)
-        let d = head.scratch
-        try backend.copy(head.predictions, to: d)
-        try backend.axpy(alpha: -1, labels, d)
-        try backend.multiply(d, d, into: d)
-        try backend.scale(d, by: -1)
-        try backend.axpy(alpha: 1, head.ones, d)
-        try backend.activationForward(.relu, d, into: d)
-        try backend.reduce(.sum, d, into: accumulator, accumulate: true)
-    }
-
-    private func predictClasses(logits: Tensor, into predictions: Tensor, head: HeadBuffers) throws {
         if let pair = head.pairLogits {
             // Sigmoid head: class 1 exactly when z > 0 (σ(z) > 0.5); arg-max of (0, z) picks that.
             try backend.gemm(logits, transposeA: false, binarySelector, transposeB: false, into: pair, alpha: 1, beta: 0)
-            try backend.argmaxRows(pair, into: predictions)
+            try backend.accumulateArgmaxMatches(pair, labels: labels, into: accumulator)
         } else {
-            try backend.argmaxRows(logits, into: predictions)
+            try backend.accumulateArgmaxMatches(logits, labels: labels, into: accumulator)
         }
     }
 
@@ -200,15 +184,10 @@ public final class Network {
         let width = outputWidth
         let sigmoid = spec.head == .sigmoid
         return try headBuffers.buffers(rows: rows) {
-            let ones = try backend.makeTensor(Shape(rows, 1))
-            try backend.fill(ones, with: 1)
-            return HeadBuffers(
+            HeadBuffers(
                 gradient: try backend.makeTensor(Shape(rows, width)),
                 loss: try backend.makeTensor(.scalar),
-                predictions: try backend.makeTensor(Shape(rows, 1)),
-                pairLogits: sigmoid ? try backend.makeTensor(Shape(rows, 2)) : nil,
-                scratch: try backend.makeTensor(Shape(rows, 1)),
-                ones: ones)
+                pairLogits: sigmoid ? try backend.makeTensor(Shape(rows, 2)) : nil)
         }
     }
 

@@ -159,7 +159,8 @@ __kernel void sigmoid_xent(const __global float* logits, const __global float* l
     grad[i] = (sig - y) / rowCount;
 }
 
-// out[row] = index of the row's largest value, the first one on ties, as a float; with `compare`,
+// out[row] = index of the row's largest value, the first one on ties (a NaN is never the largest),
+// as a float; with `compare`,
 // 1 where that index equals labels[row] and 0 elsewhere (the rows a classifier got right, which
 // the reduction then counts: three launches where the composed ops take nine).
 __kernel void argmax_rows(const __global float* x, const __global float* labels, __global float* out, const int m,
@@ -175,7 +176,8 @@ __kernel void argmax_rows(const __global float* x, const __global float* labels,
         const __global float* xr = x + row * n;
         for (int j = lx; j < n; j += L) {
             const float v = xr[j];
-            if (bi < 0 || v > bv) { bv = v; bi = j; }
+            // A NaN never wins, as on the native backend: a row of NaNs gives index 0.
+            if (bi < 0 || v > bv || (isnan(bv) && !isnan(v))) { bv = v; bi = j; }
         }
     }
     bestValue[base + lx] = bv;
@@ -187,7 +189,8 @@ __kernel void argmax_rows(const __global float* x, const __global float* labels,
             const int oi = bestIndex[base + lx + s];
             const float mv = bestValue[base + lx];
             const int mi = bestIndex[base + lx];
-            if (oi >= 0 && (mi < 0 || ov > mv || (ov == mv && oi < mi))) {
+            const int better = ov > mv || (isnan(mv) && !isnan(ov)) || ((ov == mv || (isnan(ov) && isnan(mv))) && oi < mi);
+            if (oi >= 0 && (mi < 0 || better)) {
                 bestValue[base + lx] = ov;
                 bestIndex[base + lx] = oi;
             }

@@ -130,6 +130,7 @@ enum ClassifierHeadCases {
         }
     }
 
+    /// The first maximum of each row, over ties, huge values and NaNs (which never win).
     static func argmaxRowsFirstMaximumWins(_ b: ConformanceContext) throws {
         for shape in [Shape(1, 1), Shape(5, 1), Shape(7, 13), Shape(257, 10), Shape(3, 129)] {
             var rng = TestRandom(seed: 111 + UInt64(shape.count))
@@ -137,6 +138,12 @@ enum ClassifierHeadCases {
             if shape.columns >= 4, shape.rows >= 2 {
                 for j in 0..<shape.columns { x[j] = -1e4 }  // all tied: index 0
                 x[shape.columns + 3] = 1e4
+            }
+            if shape.columns >= 4, shape.rows >= 5 {
+                // NaNs never win: first, among others, and a whole row of them (index 0).
+                x[2 * shape.columns] = .nan
+                x[3 * shape.columns + 1] = .nan
+                for j in 0..<shape.columns { x[4 * shape.columns + j] = .nan }
             }
             let out = try b.backend.makeTensor(Shape(shape.rows, 1))
             try b.backend.argmaxRows(try b.tensor(shape.rows, shape.columns, x), into: out)

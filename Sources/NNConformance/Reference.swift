@@ -136,11 +136,14 @@ enum Reference {
         return (losses, gradient)
     }
 
-    /// Index of the first maximum of each row.
+    /// Index of the first maximum of each row; a NaN is never the maximum (a row of NaNs gives 0).
     static func argmaxRows(_ x: [Double], rows: Int, columns: Int) -> [Double] {
         (0..<rows).map { i in
             var best = 0
-            for j in 1..<max(columns, 1) where x[i * columns + j] > x[i * columns + best] { best = j }
+            for j in 1..<max(columns, 1) {
+                let (v, b) = (x[i * columns + j], x[i * columns + best])
+                if v > b || (b.isNaN && !v.isNaN) { best = j }
+            }
             return Double(best)
         }
     }

@@ -35,9 +35,12 @@ inline float local_tree_sum(__local float* scratch, const float v) {
     return total;
 }
 
-// mode 0: x, 1: x^2, 2: |x|. One partial per work-group.
+// mode 0: x, 1: x^2, 2: |x|. One partial per work-group; launched as a single work-group (inputs
+// of up to a few thousand elements, such as a batch's per-row losses), it writes the result as
+// reduce_finish would, scale * total (+ out when accumulate), and saves that launch.
 __kernel __attribute__((reqd_work_group_size(REDUCE_WG, 1, 1)))
-void reduce_partials(const __global float* x, const int count, const int mode, __global float* partials) {
+void reduce_partials(const __global float* x, const int count, const int mode, __global float* partials,
+                     const float scale, const int accumulate, __global float* out) {
     __local float scratch[REDUCE_WG];
     float sum = 0.0f, comp = 0.0f;
     for (int i = get_global_id(0); i < count; i += get_global_size(0)) {
@@ -45,7 +48,9 @@ void reduce_partials(const __global float* x, const int count, const int mode, _
         kahan_add(&sum, &comp, mode == 1 ? v * v : (mode == 2 ? fabs(v) : v));
     }
     const float total = local_tree_sum(scratch, sum);
-    if (get_local_id(0) == 0) partials[get_group_id(0)] = total;
+    if (get_local_id(0) != 0) return;
+    if (get_num_groups(0) > 1) partials[get_group_id(0)] = total;
+    else out[0] = accumulate ? out[0] + scale * total : scale * total;
 }
 
 // out <- scale * sum(partials) (+ out when accumulate). Launched as a single work-group.

@@ -178,8 +178,11 @@ extension OpenCLBackend {
         // Up to 64 groups, each item covering at least 16 elements before the tree.
         let groups = min(64, max(1, count / (group * 16)))
         let partials = try scratchBuffer(.partials2, count: groups)
-        try launch(.reducePartials, [.buffer(x), .int(count), .int(mode), .buffer(partials)],
+        // One group writes `out` itself (the same value reduce_finish would: the Kahan sum of one partial is that partial).
+        try launch(.reducePartials, [.buffer(x), .int(count), .int(mode), .buffer(partials), .float(scale), .int(accumulate ? 1 : 0),
+                                     .buffer(out)],
                    global: (groups * group, 1), local: (group, 1))
+        guard groups > 1 else { return }
         try launch(.reduceFinish, [.buffer(partials), .int(groups), .float(scale), .int(accumulate ? 1 : 0), .buffer(out)],
                    global: (group, 1), local: (group, 1))
     }

@@ -66,9 +66,10 @@ void reduce_finish(const __global float* partials, const int groups, const float
 
 // Column sums of an m x n matrix in chunks of rows: partials[p * n + j] = sum of x[i, j] for the
 // rows of chunk p. Global size (n rounded up, chunks); neighbouring work-items read neighbouring
-// columns, so loads are contiguous across the work-group.
+// columns, so loads are contiguous across the work-group. With one chunk (fewer than 1024 rows, a
+// batch's bias gradient) it writes out[j] as column_finish would, and saves that launch.
 __kernel void column_partials(const __global float* x, const int m, const int n, const int rowsPerChunk,
-                              __global float* partials) {
+                              __global float* partials, const float alpha, const float beta, __global float* out) {
     const int j = get_global_id(0);
     const int p = get_global_id(1);
     if (j >= n) return;
@@ -76,7 +77,8 @@ __kernel void column_partials(const __global float* x, const int m, const int n,
     const int r1 = min(m, r0 + rowsPerChunk);
     float sum = 0.0f, comp = 0.0f;
     for (int i = r0; i < r1; ++i) kahan_add(&sum, &comp, x[i * n + j]);
-    partials[p * n + j] = sum;
+    if (get_global_size(1) > 1) partials[p * n + j] = sum;
+    else out[j] = beta == 0.0f ? alpha * sum : fma(beta, out[j], alpha * sum);
 }
 
 // out[j] <- alpha * sum_p partials[p, j] + beta * out[j] (beta == 0 ignores out's old contents).

@@ -135,10 +135,17 @@ extension OpenCLBackend {
 
     public func uncheckedColumnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
         let (memX, memOut) = (try mem(x, "columnSums"), try mem(out, "columnSums"))
+        let (rows, columns) = (x.rows, x.columns)
         try locked {
-            let chunks = try enqueueColumnPartials(memX, rows: x.rows, columns: x.columns)
-            try launchFlat(.columnFinish, [.buffer(chunks.partials), .int(chunks.count), .int(x.columns), .float(alpha), .float(beta),
-                                           .buffer(memOut)], count: x.columns)
+            let chunking = columnChunking(rows: rows)
+            let partials = try scratchBuffer(.partials, count: chunking.count * columns)
+            // One chunk writes `out` itself (what column_finish would: the Kahan sum of one partial is that partial).
+            try launch(.columnPartials, [.buffer(memX), .int(rows), .int(columns), .int(chunking.rowsPerChunk), .buffer(partials),
+                                         .float(alpha), .float(beta), .buffer(memOut)],
+                       global: (columns, chunking.count), local: (Self.flatGroupSize, 1))
+            guard chunking.count > 1 else { return }
+            try launchFlat(.columnFinish, [.buffer(partials), .int(chunking.count), .int(columns), .float(alpha), .float(beta),
+                                           .buffer(memOut)], count: columns)
         }
     }
 
@@ -161,15 +168,6 @@ extension OpenCLBackend {
     func columnChunking(rows: Int) -> (count: Int, rowsPerChunk: Int) {
         let count = min(128, max(1, rows / 512))
         return (count, (rows + count - 1) / count)
-    }
-
-    /// Enqueues per-chunk column sums of an m × n matrix into the `.partials` scratch (chunks × n).
-    func enqueueColumnPartials(_ x: cl_mem, rows: Int, columns: Int) throws -> (partials: cl_mem, count: Int) {
-        let chunking = columnChunking(rows: rows)
-        let partials = try scratchBuffer(.partials, count: chunking.count * columns)
-        try launch(.columnPartials, [.buffer(x), .int(rows), .int(columns), .int(chunking.rowsPerChunk), .buffer(partials)],
-                   global: (columns, chunking.count), local: (Self.flatGroupSize, 1))
-        return (partials, chunking.count)
     }
 
     /// out ← scale·Σ f(x) (+ out when accumulating), f chosen by `mode` (0: x, 1: x², 2: |x|).

@@ -109,9 +109,10 @@ __kernel void update_rmsprop_v4(__global float* w, const __global float* g, __gl
     FOR_TAIL(i, count) rmsprop_at(i, w, g, s, lr, beta, eps, l2, l1);
 }
 
-__kernel void update_adam_v4(__global float* w, const __global float* g, __global float* m, __global float* v,
-                             const float lr, const float beta1, const float beta2, const float eps,
-                             const float c1, const float c2, const float l2, const float l1, const int count) {
+// This work-item's share of Adam over one tensor of `count` parameters.
+inline void adam_v4(__global float* w, const __global float* g, __global float* m, __global float* v,
+                    const float lr, const float beta1, const float beta2, const float eps,
+                    const float c1, const float c2, const float l2, const float l1, const int count) {
     FOR_VECTORS(i, count) {
         const float4 wi = LD4(w, i);
         const float4 gi = penalised4(LD4(g, i), wi, l2, l1);
@@ -122,4 +123,31 @@ __kernel void update_adam_v4(__global float* w, const __global float* g, __globa
         ST4(w, i) = wi - lr * (mi / c1) / (sqrt(vi / c2) + eps);
     }
     FOR_TAIL(i, count) adam_at(i, w, g, m, v, lr, beta1, beta2, eps, c1, c2, l2, l1);
+}
+
+__kernel void update_adam_v4(__global float* w, const __global float* g, __global float* m, __global float* v,
+                             const float lr, const float beta1, const float beta2, const float eps,
+                             const float c1, const float c2, const float l2, const float l1, const int count) {
+    adam_v4(w, g, m, v, lr, beta1, beta2, eps, c1, c2, l2, l1, count);
+}
+
+// Adam on up to 4 tensors in one launch (a network's parameters, every step): dimension 1 of the
+// launch picks the tensor, dimension 0 runs update_adam_v4's loop over it, so each tensor's result
+// is update_adam_v4's, bit for bit. OpenCL 1.2 has no arrays of buffers, hence the fixed arity
+// (`adamTensorsPerLaunch` in the backend); a slot past the last tensor has count 0.
+#define ADAM_SLOT(k) __global float* w##k, const __global float* g##k, __global float* m##k, __global float* v##k, \
+                     const int n##k, const float l2_##k, const float l1_##k
+#define ADAM_PICK(k) case k: w = w##k; g = g##k; m = m##k; v = v##k; count = n##k; l2 = l2_##k; l1 = l1_##k; break;
+
+__kernel void update_adam_v4_multi(ADAM_SLOT(0), ADAM_SLOT(1), ADAM_SLOT(2), ADAM_SLOT(3),
+                                   const float lr, const float beta1, const float beta2, const float eps,
+                                   const float c1, const float c2) {
+    __global float* w = w0;
+    const __global float* g = g0;
+    __global float* m = m0;
+    __global float* v = v0;
+    int count = 0;
+    float l2 = 0.0f, l1 = 0.0f;
+    switch (get_global_id(1)) { ADAM_PICK(0) ADAM_PICK(1) ADAM_PICK(2) ADAM_PICK(3) default: break; }
+    adam_v4(w, g, m, v, lr, beta1, beta2, eps, c1, c2, l2, l1, count);
 }

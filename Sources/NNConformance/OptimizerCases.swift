@@ -6,6 +6,7 @@ enum OptimizerCases {
     static let all: [ConformanceCase] = [
         ConformanceCase(.optimizers, "everyRuleWithAndWithoutPenalties", everyRuleWithAndWithoutPenalties),
         ConformanceCase(.optimizers, "zeroLearningRateLeavesParameter", zeroLearningRateLeavesParameter),
+        ConformanceCase(.optimizers, "manyTensorsAtOnceMatchOneAtATime", manyTensorsAtOnceMatchOneAtATime),
     ]
 
     private static let steps = 5
@@ -98,5 +99,41 @@ enum OptimizerCases {
                              gradient: try b.tensor(7, 13, rng.normal(91)), state: state)
         assertClose(try b.values(tw), w, .exact, "update momentum with learning rate 0", on: b)
         b.expectNotEqual(try b.values(state[0]), [Double](repeating: 0, count: 91), "[\(b.label)] momentum state advanced")
+    }
+
+    /// ``Backend/update(_:learningRate:step:_:)`` on six tensors (sizes that fill no, one and several
+    /// float4 vectors and work-groups, penalised or not) against the single-tensor update of each, for
+    /// every rule over three steps: bit for bit, as a backend that batches launches must keep.
+    static func manyTensorsAtOnceMatchOneAtATime(_ b: ConformanceContext) throws {
+        let shapes = [Shape(1, 1), Shape(1, 3), Shape(2, 2), Shape(1, 7), Shape(10, 100), Shape(1, 4099)]
+        let penalty = WeightPenalty(l2: 1e-3, l1: 1e-4)
+        for kind in ["sgd", "momentum", "rmsprop", "adam"] {
+            let (rule, lr) = rule(kind)
+            var rng = TestRandom(seed: 401)
+            var single: [ParameterUpdate] = [], batched: [ParameterUpdate] = []
+            for (index, shape) in shapes.enumerated() {
+                let (w, g) = (rng.normal(shape.count), rng.normal(shape.count))
+                for copies in 0..<2 {
+                    let update = ParameterUpdate(
+                        parameter: try b.tensor(shape.rows, shape.columns, w), gradient: try b.tensor(shape.rows, shape.columns, g),
+                        state: try (0..<rule.stateCount).map { _ in try b.backend.makeTensor(shape) },
+                        penalty: index.isMultiple(of: 2) ? penalty : .none)
+                    if copies == 0 { single.append(update) } else { batched.append(update) }
+                }
+            }
+            for step in 1...3 {
+                for u in single {
+                    try b.backend.update(rule, learningRate: lr, step: step, penalty: u.penalty, parameter: u.parameter,
+                                         gradient: u.gradient, state: u.state)
+                }
+                try b.backend.update(rule, learningRate: lr, step: step, batched)
+            }
+            for (index, (one, many)) in zip(single, batched).enumerated() {
+                for (t1, t2) in zip([one.parameter] + one.state, [many.parameter] + many.state) {
+                    assertClose(try b.values(t2), try b.values(t1), .exact, "\(kind), tensor \(index) (\(t1.shape)) updated with the others",
+                                on: b)
+                }
+            }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import COpenCL
 import Foundation
 import NNCore
 
@@ -25,14 +26,60 @@ extension OpenCLBackend {
                                                 l2, l1, .int(count)], count: count)
             case let .adam(beta1, beta2, eps):
                 let (firstMoment, secondMoment) = (try mem(state[0], op), try mem(state[1], op))
-                // Bias corrections 1 − βᵗ in double on the host: βᵗ underflows gracefully and stays exact
-                // enough for large t, where a float pow per element would only repeat the same work.
-                let c1 = Float(1 - Foundation.pow(Double(beta1), Double(step)))
-                let c2 = Float(1 - Foundation.pow(Double(beta2), Double(step)))
+                let (c1, c2) = Self.adamBiasCorrections(beta1, beta2, step: step)
                 try launchElementwise(.updateAdam, .updateAdamV4, [.buffer(w), .buffer(g), .buffer(firstMoment), .buffer(secondMoment), .float(lr),
                                              .float(beta1), .float(beta2), .float(eps), .float(c1), .float(c2), l2, l1, .int(count)],
                                count: count)
             }
         }
+    }
+
+    /// Tensors one `update_adam_v4_multi` launch updates (its fixed arity in `Kernels/optimizers.cl`).
+    static let adamTensorsPerLaunch = 4
+
+    /// Adam in the GPU shapes updates up to ``adamTensorsPerLaunch`` tensors per launch: a network's
+    /// parameters are a handful of tensors, each a launch of its own otherwise, which at a few
+    /// microseconds each is a visible share of a small batch's step. Everything else, one tensor at a time.
+    public func uncheckedUpdate(_ rule: UpdateRule, learningRate lr: Float, step: Int, _ updates: [ParameterUpdate]) throws {
+        guard case let .adam(beta1, beta2, eps) = rule, memoryKernels == .workGroup, updates.count > 1 else {
+            for u in updates {
+                try uncheckedUpdate(rule, learningRate: lr, step: step, penalty: u.penalty, parameter: u.parameter, gradient: u.gradient,
+                                    state: u.state)
+            }
+            return
+        }
+        let op = "update"
+        let (c1, c2) = Self.adamBiasCorrections(beta1, beta2, step: step)
+        try locked {
+            for start in stride(from: 0, to: updates.count, by: Self.adamTensorsPerLaunch) {
+                let chunk = updates[start..<min(start + Self.adamTensorsPerLaunch, updates.count)]
+                // Slots past the chunk repeat its first tensor with a count of 0: valid buffers, no work.
+                var slots: [(w: cl_mem, g: cl_mem, m: cl_mem, v: cl_mem, count: Int, penalty: WeightPenalty)] = []
+                for u in chunk {
+                    slots.append((try mem(u.parameter, op), try mem(u.gradient, op), try mem(u.state[0], op), try mem(u.state[1], op),
+                                  u.parameter.count, u.penalty))
+                }
+                while slots.count < Self.adamTensorsPerLaunch { slots.append((slots[0].w, slots[0].g, slots[0].m, slots[0].v, 0, .none)) }
+                func slot(_ k: Int) -> InlineArray<7, KernelArgument> {
+                    let s = slots[k]
+                    return [.buffer(s.w), .buffer(s.g), .buffer(s.m), .buffer(s.v), .int(s.count), .float(s.penalty.l2), .float(s.penalty.l1)]
+                }
+                let (s0, s1, s2, s3) = (slot(0), slot(1), slot(2), slot(3))
+                let arguments: InlineArray<34, KernelArgument> = [
+                    s0[0], s0[1], s0[2], s0[3], s0[4], s0[5], s0[6], s1[0], s1[1], s1[2], s1[3], s1[4], s1[5], s1[6],
+                    s2[0], s2[1], s2[2], s2[3], s2[4], s2[5], s2[6], s3[0], s3[1], s3[2], s3[3], s3[4], s3[5], s3[6],
+                    .float(lr), .float(beta1), .float(beta2), .float(eps), .float(c1), .float(c2),
+                ]
+                // Sized as one tensor's launch is, for the largest of the chunk; one row of groups per tensor.
+                let groups = gridStrideGroups(items: ((chunk.map(\.parameter.count).max() ?? 0) + 3) / 4)
+                try launch(.updateAdamV4Multi, arguments, global: (groups * Self.gpuGroupSize, chunk.count), local: (Self.gpuGroupSize, 1))
+            }
+        }
+    }
+
+    /// Adam's bias corrections 1 − βᵗ, in double on the host: βᵗ underflows gracefully and stays exact
+    /// enough for large t, where a float pow per element would only repeat the same work.
+    static func adamBiasCorrections(_ beta1: Float, _ beta2: Float, step: Int) -> (Float, Float) {
+        (Float(1 - Foundation.pow(Double(beta1), Double(step))), Float(1 - Foundation.pow(Double(beta2), Double(step))))
     }
 }

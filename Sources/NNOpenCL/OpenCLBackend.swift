@@ -203,9 +203,13 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     /// A GPU-shaped launch whose kernel loops over `items` units of work with a grid stride.
     func launchGridStride<let n: Int>(_ name: KernelName, _ arguments: InlineArray<n, KernelArgument>, items: Int) throws {
+        try launch(name, arguments, global: (gridStrideGroups(items: items) * Self.gpuGroupSize, 1), local: (Self.gpuGroupSize, 1))
+    }
+
+    /// Work-groups of a grid-stride launch over `items`: one item each, at most 8 per compute unit.
+    func gridStrideGroups(items: Int) -> Int {
         let group = Self.gpuGroupSize
-        let groups = min((items + group - 1) / group, max(1, device.computeUnits) * 8)
-        try launch(name, arguments, global: (max(1, groups) * group, 1), local: (group, 1))
+        return max(1, min((items + group - 1) / group, max(1, device.computeUnits) * 8))
     }
 
     /// A scratch buffer of at least `count` floats for `role`; its contents are undefined. Call under the lock.

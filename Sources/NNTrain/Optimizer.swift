@@ -6,9 +6,10 @@ public typealias OptimizerKind = UpdateRule
 
 /// How one parameter tensor moves, given its gradient and the rule's own state tensors.
 ///
-/// The built-in rules (`UpdateRule`) run one fused kernel per tensor on every backend. A rule of
-/// your own composes the backend's ops (`Backend.axpy(alpha:_:_:)`, `Backend.scale(_:by:)`, …)
-/// and trains on every backend without a kernel; pass it to ``Trainer/init(network:config:parallel:rule:)``.
+/// The built-in rules (`UpdateRule`) run fused kernels on every backend, a step's tensors all in one
+/// `Backend.update` call. A rule of your own composes the backend's ops (`Backend.axpy(alpha:_:_:)`,
+/// `Backend.scale(_:by:)`, …) and trains on every backend without a kernel; pass it to
+/// ``Trainer/init(network:config:parallel:rule:)``.
 public protocol OptimizerRule: Sendable {
     /// The name checkpoints record, so a run resumes only with the rule its state tensors belong to.
     var name: String { get }
@@ -60,9 +61,17 @@ public final class Optimizer {
         guard learningRate >= 0, learningRate.isFinite else {
             throw NNError.invalidArgument(op: "optimizer", detail: "learning rate \(learningRate) must be finite and ≥ 0")
         }
-        for (p, s) in zip(parameters, state) {
-            try rule.update(p, state: s, learningRate: learningRate, step: step + 1, penalty: p.isPenalized ? penalty : .none,
-                            backend: backend)
+        if let builtIn = rule as? UpdateRule {
+            // One call for every tensor, which a backend may run as a few launches instead of one per tensor.
+            let updates = zip(parameters, state).map { p, s in
+                ParameterUpdate(parameter: p.value, gradient: p.gradient, state: s, penalty: p.isPenalized ? penalty : .none)
+            }
+            try backend.update(builtIn, learningRate: learningRate, step: step + 1, updates)
+        } else {
+            for (p, s) in zip(parameters, state) {
+                try rule.update(p, state: s, learningRate: learningRate, step: step + 1, penalty: p.isPenalized ? penalty : .none,
+                                backend: backend)
+            }
         }
         step += 1
     }

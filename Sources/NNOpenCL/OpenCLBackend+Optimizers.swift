@@ -37,7 +37,7 @@ extension OpenCLBackend {
     /// Tensors one `update_adam_v4_multi` launch updates (its fixed arity in `Kernels/optimizers.cl`).
     static let adamTensorsPerLaunch = 4
 
-    /// Adam in the GPU shapes updates up to ``adamTensorsPerLaunch`` tensors per launch: a network's
+    /// Adam in the GPU shapes updates up to `adamTensorsPerLaunch` tensors per launch: a network's
     /// parameters are a handful of tensors, each a launch of its own otherwise, which at a few
     /// microseconds each is a visible share of a small batch's step. Everything else, one tensor at a time.
     public func uncheckedUpdate(_ rule: UpdateRule, learningRate lr: Float, step: Int, _ updates: [ParameterUpdate]) throws {

@@ -1,4 +1,3 @@
-import COpenCL
 import Foundation
 import NNCore
 
@@ -53,23 +52,22 @@ extension OpenCLBackend {
         try locked {
             for start in stride(from: 0, to: updates.count, by: Self.adamTensorsPerLaunch) {
                 let chunk = updates[start..<min(start + Self.adamTensorsPerLaunch, updates.count)]
-                // Slots past the chunk repeat its first tensor with a count of 0: valid buffers, no work.
-                var slots: [(w: cl_mem, g: cl_mem, m: cl_mem, v: cl_mem, count: Int, penalty: WeightPenalty)] = []
-                for u in chunk {
-                    slots.append((try mem(u.parameter, op), try mem(u.gradient, op), try mem(u.state[0], op), try mem(u.state[1], op),
-                                  u.parameter.count, u.penalty))
+                // Per tensor (w, g, m, v, count, l2, l1), then the rule's six scalars; a slot past the
+                // chunk repeats its first tensor with a count of 0: valid buffers, no work.
+                var arguments = InlineArray<34, KernelArgument>(repeating: .int(0))
+                for k in 0..<Self.adamTensorsPerLaunch {
+                    let u = chunk[chunk.startIndex + (k < chunk.count ? k : 0)]
+                    let base = 7 * k
+                    arguments[base] = .buffer(try mem(u.parameter, op))
+                    arguments[base + 1] = .buffer(try mem(u.gradient, op))
+                    arguments[base + 2] = .buffer(try mem(u.state[0], op))
+                    arguments[base + 3] = .buffer(try mem(u.state[1], op))
+                    arguments[base + 4] = .int(k < chunk.count ? u.parameter.count : 0)
+                    arguments[base + 5] = .float(u.penalty.l2)
+                    arguments[base + 6] = .float(u.penalty.l1)
                 }
-                while slots.count < Self.adamTensorsPerLaunch { slots.append((slots[0].w, slots[0].g, slots[0].m, slots[0].v, 0, .none)) }
-                func slot(_ k: Int) -> InlineArray<7, KernelArgument> {
-                    let s = slots[k]
-                    return [.buffer(s.w), .buffer(s.g), .buffer(s.m), .buffer(s.v), .int(s.count), .float(s.penalty.l2), .float(s.penalty.l1)]
-                }
-                let (s0, s1, s2, s3) = (slot(0), slot(1), slot(2), slot(3))
-                let arguments: InlineArray<34, KernelArgument> = [
-                    s0[0], s0[1], s0[2], s0[3], s0[4], s0[5], s0[6], s1[0], s1[1], s1[2], s1[3], s1[4], s1[5], s1[6],
-                    s2[0], s2[1], s2[2], s2[3], s2[4], s2[5], s2[6], s3[0], s3[1], s3[2], s3[3], s3[4], s3[5], s3[6],
-                    .float(lr), .float(beta1), .float(beta2), .float(eps), .float(c1), .float(c2),
-                ]
+                (arguments[28], arguments[29], arguments[30]) = (.float(lr), .float(beta1), .float(beta2))
+                (arguments[31], arguments[32], arguments[33]) = (.float(eps), .float(c1), .float(c2))
                 // Sized as one tensor's launch is, for the largest of the chunk; one row of groups per tensor.
                 let groups = gridStrideGroups(items: ((chunk.map(\.parameter.count).max() ?? 0) + 3) / 4)
                 try launch(.updateAdamV4Multi, arguments, global: (groups * Self.gpuGroupSize, chunk.count), local: (Self.gpuGroupSize, 1))

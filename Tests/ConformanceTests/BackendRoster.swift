@@ -87,6 +87,20 @@ extension XCTestCase {
     }
 }
 
+/// What `open` returns, for a test that opens an OpenCL device of its own: when `open` throws, the
+/// test fails naming why, or is skipped when NN_SKIP_OPENCL=1 says so (never silently).
+func openCLOrSkip<T>(_ open: () throws -> T) throws -> T {
+    do {
+        return try open()
+    } catch {
+        if ProcessInfo.processInfo.environment["NN_SKIP_OPENCL"] == "1" {
+            throw XCTSkip("OpenCL unavailable and NN_SKIP_OPENCL=1: \(error)")
+        }
+        XCTFail("OpenCL backend unavailable: \(error)")
+        throw error
+    }
+}
+
 /// The one place a missing OpenCL device is reported as a skip rather than a failure, and only
 /// when NN_SKIP_OPENCL=1 says so.
 final class BackendAvailabilityTests: XCTestCase {

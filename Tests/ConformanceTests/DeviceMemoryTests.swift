@@ -8,14 +8,7 @@ import XCTest
 /// device that runs out of memory says what to do.
 final class DeviceMemoryTests: XCTestCase {
     private func openBackend() throws -> OpenCLBackend {
-        do {
-            return try OpenCLBackend(deviceSelector: "0")
-        } catch {
-            if ProcessInfo.processInfo.environment["NN_SKIP_OPENCL"] == "1" {
-                throw XCTSkip("OpenCL unavailable and NN_SKIP_OPENCL=1: \(error)")
-            }
-            throw error
-        }
+        try openCLOrSkip { try OpenCLBackend(deviceSelector: "0") }
     }
 
     /// On this device: one row more than its largest buffer holds. PoCL's largest buffer is a quarter
@@ -41,7 +34,7 @@ final class DeviceMemoryTests: XCTestCase {
     /// The limit's message, on the real driver with the device's largest buffer declared as 1 MiB:
     /// one float more is refused before the driver is asked, naming the sizes and the fix.
     func testTheLargestBufferLimitNamesItselfAndTheFix() throws {
-        let found = try XCTUnwrap(try DeviceDiscovery.discover().first)
+        let found = try openCLOrSkip { try XCTUnwrap(try DeviceDiscovery.discover().first) }
         let d = found.info
         let oneMiB = OpenCLDeviceInfo(
             index: d.index, platformName: d.platformName, platformVersion: d.platformVersion, name: d.name, vendor: d.vendor,

@@ -10,15 +10,7 @@ import XCTest
 /// so that no GPU is needed.
 final class GemmTiledTests: XCTestCase {
     private func openBackend(_ tuning: GemmTuning, skinny: GemmTuning? = nil) throws -> OpenCLBackend {
-        do {
-            return try OpenCLBackend(deviceSelector: nil, gemmTuning: tuning, skinnyGemmTuning: skinny)
-        } catch {
-            if ProcessInfo.processInfo.environment["NN_SKIP_OPENCL"] == "1" {
-                throw XCTSkip("OpenCL unavailable and NN_SKIP_OPENCL=1: \(error)")
-            }
-            XCTFail("OpenCL backend unavailable: \(error)")
-            throw error
-        }
+        try openCLOrSkip { try OpenCLBackend(deviceSelector: nil, gemmTuning: tuning, skinnyGemmTuning: skinny) }
     }
 
     /// Points spread over the space: each of the kernel's switches both ways, every vector width,

@@ -8,14 +8,7 @@ import XCTest
 /// verifies, rejects, times, stops on its budget and stores its own winner.
 final class GemmTunePipelineTests: XCTestCase {
     func testGpuStylePlansVerifyMeasureAndStoreEachClass() throws {
-        let devices: [OpenCLDeviceInfo]
-        do {
-            devices = try OpenCLBackend.availableDevices()
-        } catch {
-            if ProcessInfo.processInfo.environment["NN_SKIP_OPENCL"] == "1" { throw XCTSkip("OpenCL unavailable: \(error)") }
-            throw error
-        }
-        let device = try XCTUnwrap(devices.first)
+        let device = try XCTUnwrap(try openCLOrSkip { try OpenCLBackend.availableDevices() }.first)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftnn-tune-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let cache = GemmTuningCache(url: directory.appendingPathComponent("gemm-tuning.json"), warn: { _ in })

@@ -12,14 +12,7 @@ import XCTest
 /// limits here are the test's: fake ones for the rules, and on PoCL through `KernelTable`'s override.
 final class KernelLimitTests: XCTestCase {
     private func device() throws -> DiscoveredDevice {
-        do {
-            return try XCTUnwrap(try DeviceDiscovery.discover().first)
-        } catch {
-            if ProcessInfo.processInfo.environment["NN_SKIP_OPENCL"] == "1" {
-                throw XCTSkip("OpenCL unavailable and NN_SKIP_OPENCL=1: \(error)")
-            }
-            throw error
-        }
+        try openCLOrSkip { try XCTUnwrap(try DeviceDiscovery.discover().first) }
     }
 
     /// Limits of `tiled` items for the tiled GEMM kernels, `workGroupShapes` for the GPU shapes'
@@ -160,7 +153,7 @@ final class KernelLimitTests: XCTestCase {
 
     /// This driver's own limits take the plan it opens by default.
     func testDriverLimitsCoverTheDefaultPlan() throws {
-        let backend = try OpenCLBackend(deviceSelector: "0")
+        let backend = try openCLOrSkip { try OpenCLBackend(deviceSelector: "0") }
         for name in KernelName.allCases {
             let limit = backend.kernels.maxWorkGroupItems(name)
             XCTAssertGreaterThanOrEqual(limit, OpenCLBackend.flatGroupSize, name.rawValue)

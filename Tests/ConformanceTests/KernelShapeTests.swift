@@ -12,14 +12,7 @@ import XCTest
 /// C that PoCL runs) and a GPU host verifies the CPU kernels.
 final class KernelShapeTests: XCTestCase {
     private func device() throws -> OpenCLDeviceInfo {
-        do {
-            return try XCTUnwrap(try OpenCLBackend.availableDevices().first)
-        } catch {
-            if ProcessInfo.processInfo.environment["NN_SKIP_OPENCL"] == "1" {
-                throw XCTSkip("OpenCL unavailable and NN_SKIP_OPENCL=1: \(error)")
-            }
-            throw error
-        }
+        try openCLOrSkip { try XCTUnwrap(try OpenCLBackend.availableDevices().first) }
     }
 
     func testConformanceSuitePassesInEveryKernelShape() throws {

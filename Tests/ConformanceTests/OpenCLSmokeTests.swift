@@ -11,15 +11,7 @@ final class OpenCLSmokeTests: XCTestCase {
     /// An OpenCL backend, or a test failure naming why none could be opened (a skip only when
     /// NN_SKIP_OPENCL=1 is set explicitly, never silently).
     private func openBackend(gemmTuning: GemmTuning? = nil, memoryKernels: MemoryKernelFamily? = nil) throws -> OpenCLBackend {
-        do {
-            return try OpenCLBackend(deviceSelector: nil, gemmTuning: gemmTuning, memoryKernels: memoryKernels)
-        } catch {
-            if ProcessInfo.processInfo.environment["NN_SKIP_OPENCL"] == "1" {
-                throw XCTSkip("OpenCL unavailable and NN_SKIP_OPENCL=1: \(error)")
-            }
-            XCTFail("OpenCL backend unavailable: \(error)")
-            throw error
-        }
+        try openCLOrSkip { try OpenCLBackend(deviceSelector: nil, gemmTuning: gemmTuning, memoryKernels: memoryKernels) }
     }
 
     private func randomValues(_ count: Int, seed: UInt64, range: ClosedRange<Float> = -1...1) -> [Float] {

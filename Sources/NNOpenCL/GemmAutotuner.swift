@@ -402,19 +402,21 @@ public enum GemmAutotuner {
                 if let budget = plan.secondsBudget, results.count >= 2, elapsed() > budget { break }
                 var result = CandidateResult(tuning: candidate, shapeClass: shapeClass, gflops: nil, rejection: nil)
                 let opening = DispatchTime.now().uptimeNanoseconds
+                // One tuning for both classes, so that every verified and timed shape runs the candidate.
+                // Not retained: the winner is rebuilt (once) by the backends that use it.
+                let opened = Result {
+                    try OpenCLBackend(deviceSelector: String(device.index), gemmTuning: candidate, skinnyGemmTuning: nil,
+                                      memoryKernels: nil, retainPrograms: false)
+                }
+                result.buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - opening) / 1e9
                 do {
-                    // One tuning for both classes, so that every verified and timed shape runs the candidate.
-                    // Not retained: the winner is rebuilt (once) by the backends that use it.
-                    let backend = try OpenCLBackend(deviceSelector: String(device.index), gemmTuning: candidate, skinnyGemmTuning: nil,
-                                                    memoryKernels: nil, retainPrograms: false)
-                    result.buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - opening) / 1e9
+                    let backend = try opened.get()
                     if let wrong = try verify(backend) {
                         result.rejection = wrong
                     } else {
                         result.gflops = try measure(backend, plan.timed)
                     }
                 } catch {
-                    result.buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - opening) / 1e9
                     result.rejection = "\(error)"
                 }
                 results.append(result)

@@ -171,13 +171,13 @@ public final class Network {
     /// Adds the number of correctly classified rows of `logits` to the 1×1 `accumulator`, on the device.
     func accumulateCorrect(logits: Tensor, labels: Tensor, into accumulator: Tensor) throws {
         let head = try headBuffers(rows: logits.rows)
+        var scores = logits
         if let pair = head.pairLogits {
             // Sigmoid head: class 1 exactly when z > 0 (σ(z) > 0.5); arg-max of (0, z) picks that.
             try backend.gemm(logits, transposeA: false, binarySelector, transposeB: false, into: pair, alpha: 1, beta: 0)
-            try backend.accumulateArgmaxMatches(pair, labels: labels, into: accumulator)
-        } else {
-            try backend.accumulateArgmaxMatches(logits, labels: labels, into: accumulator)
+            scores = pair
         }
+        try backend.accumulateArgmaxMatches(scores, labels: labels, into: accumulator)
     }
 
     private func headBuffers(rows: Int) throws -> HeadBuffers {

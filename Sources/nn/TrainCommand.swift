@@ -378,9 +378,9 @@ struct TrainCommand: ParsableCommand {
     /// Trains a new run, or continues the one `resume` describes (self is then its resumed command).
     /// `outWasChosen`: `--out` was not given, so the folder was picked here and the log says so.
     /// - Parameter lock: the `--out` folder's lock when it was taken already (the folder existed).
-    /// `removedLeftovers`: what ``OutputFolder/removeLeftovers(in:)`` already removed before a resume
-    /// was planned, for the log line.
-    func execute(resume plan: ResumePlan?, outWasChosen: Bool = false, lock: FileLock? = nil, removedLeftovers: [String] = [],
+    /// `removedLeftovers`: what ``OutputFolder/removeLeftovers(in:)`` removed before a resume was
+    /// planned, for the log line; nil when the folder has not been cleaned yet (a new run).
+    func execute(resume plan: ResumePlan?, outWasChosen: Bool = false, lock: FileLock? = nil, removedLeftovers: [String]? = nil,
                  communicator: any Communicator = SingleProcessCommunicator()) throws {
         var runLock = lock
         defer { withExtendedLifetime(runLock) {} }
@@ -472,7 +472,7 @@ struct TrainCommand: ParsableCommand {
             if runLock == nil {
                 runLock = try OutputFolder.lockNew(out, overwrite: overwrite)
             }
-            let leftovers = removedLeftovers + OutputFolder.removeLeftovers(in: out)
+            let leftovers = removedLeftovers ?? OutputFolder.removeLeftovers(in: out)
             if !leftovers.isEmpty {
                 log("removed \(leftovers.count) temporary file(s) left by an interrupted write: \(leftovers.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))")
             }

@@ -79,14 +79,16 @@ inline float4 penalised4(const float4 g, const float4 w, const float l2, const f
     return g + l2 * w + l1 * sign(w);
 }
 
-__kernel void update_sgd_v4(__global float* w, const __global float* g, const float lr,
-                            const float l2, const float l1, const int count) {
+// This work-item's share of each rule over one tensor of `count` parameters: the single-tensor
+// kernels below and update_v4_multi run the same loops, so their results agree bit for bit.
+inline void sgd_v4(__global float* w, const __global float* g, const float lr,
+                   const float l2, const float l1, const int count) {
     FOR_VECTORS(i, count) { const float4 wi = LD4(w, i); ST4(w, i) = wi - lr * penalised4(LD4(g, i), wi, l2, l1); }
     FOR_TAIL(i, count) sgd_at(i, w, g, lr, l2, l1);
 }
 
-__kernel void update_momentum_v4(__global float* w, const __global float* g, __global float* v,
-                                 const float lr, const float beta, const float l2, const float l1, const int count) {
+inline void momentum_v4(__global float* w, const __global float* g, __global float* v,
+                        const float lr, const float beta, const float l2, const float l1, const int count) {
     FOR_VECTORS(i, count) {
         const float4 wi = LD4(w, i);
         const float4 vi = beta * LD4(v, i) + (1.0f - beta) * penalised4(LD4(g, i), wi, l2, l1);
@@ -96,9 +98,9 @@ __kernel void update_momentum_v4(__global float* w, const __global float* g, __g
     FOR_TAIL(i, count) momentum_at(i, w, g, v, lr, beta, l2, l1);
 }
 
-__kernel void update_rmsprop_v4(__global float* w, const __global float* g, __global float* s,
-                                const float lr, const float beta, const float eps,
-                                const float l2, const float l1, const int count) {
+inline void rmsprop_v4(__global float* w, const __global float* g, __global float* s,
+                       const float lr, const float beta, const float eps,
+                       const float l2, const float l1, const int count) {
     FOR_VECTORS(i, count) {
         const float4 wi = LD4(w, i);
         const float4 gi = penalised4(LD4(g, i), wi, l2, l1);
@@ -109,7 +111,6 @@ __kernel void update_rmsprop_v4(__global float* w, const __global float* g, __gl
     FOR_TAIL(i, count) rmsprop_at(i, w, g, s, lr, beta, eps, l2, l1);
 }
 
-// This work-item's share of Adam over one tensor of `count` parameters.
 inline void adam_v4(__global float* w, const __global float* g, __global float* m, __global float* v,
                     const float lr, const float beta1, const float beta2, const float eps,
                     const float c1, const float c2, const float l2, const float l1, const int count) {
@@ -125,29 +126,57 @@ inline void adam_v4(__global float* w, const __global float* g, __global float* 
     FOR_TAIL(i, count) adam_at(i, w, g, m, v, lr, beta1, beta2, eps, c1, c2, l2, l1);
 }
 
+__kernel void update_sgd_v4(__global float* w, const __global float* g, const float lr,
+                            const float l2, const float l1, const int count) {
+    sgd_v4(w, g, lr, l2, l1, count);
+}
+
+__kernel void update_momentum_v4(__global float* w, const __global float* g, __global float* v,
+                                 const float lr, const float beta, const float l2, const float l1, const int count) {
+    momentum_v4(w, g, v, lr, beta, l2, l1, count);
+}
+
+__kernel void update_rmsprop_v4(__global float* w, const __global float* g, __global float* s,
+                                const float lr, const float beta, const float eps,
+                                const float l2, const float l1, const int count) {
+    rmsprop_v4(w, g, s, lr, beta, eps, l2, l1, count);
+}
+
 __kernel void update_adam_v4(__global float* w, const __global float* g, __global float* m, __global float* v,
                              const float lr, const float beta1, const float beta2, const float eps,
                              const float c1, const float c2, const float l2, const float l1, const int count) {
     adam_v4(w, g, m, v, lr, beta1, beta2, eps, c1, c2, l2, l1, count);
 }
 
-// Adam on up to 4 tensors in one launch (a network's parameters, every step): dimension 1 of the
-// launch picks the tensor, dimension 0 runs update_adam_v4's loop over it, so each tensor's result
-// is update_adam_v4's, bit for bit. OpenCL 1.2 has no arrays of buffers, hence the fixed arity
-// (`adamTensorsPerLaunch` in the backend); a slot past the last tensor has count 0.
-#define ADAM_SLOT(k) __global float* w##k, const __global float* g##k, __global float* m##k, __global float* v##k, \
-                     const int n##k, const float l2_##k, const float l1_##k
-#define ADAM_PICK(k) case k: w = w##k; g = g##k; m = m##k; v = v##k; count = n##k; l2 = l2_##k; l1 = l1_##k; break;
+// One rule on up to 4 tensors in one launch (a network's parameters, every step): dimension 1 of the
+// launch picks the tensor, dimension 0 runs that rule's single-tensor loop over it. OpenCL 1.2 has no
+// arrays of buffers, hence the fixed arity (`tensorsPerUpdateLaunch` in the backend); a slot past the
+// last tensor has count 0. s and t are the rule's state (momentum's and RMSprop's in s, Adam's first
+// and second moments in s and t); a rule with less state is passed some valid buffer it never reads.
+// `rule` is uniform over the launch, so the switch costs no divergence.
+#define UPDATE_RULE_SGD 0
+#define UPDATE_RULE_MOMENTUM 1
+#define UPDATE_RULE_RMSPROP 2
+#define UPDATE_RULE_ADAM 3
+#define UPDATE_SLOT(k) __global float* w##k, const __global float* g##k, __global float* s##k, __global float* t##k, \
+                       const int n##k, const float l2_##k, const float l1_##k
+#define UPDATE_PICK(k) case k: w = w##k; g = g##k; s = s##k; t = t##k; count = n##k; l2 = l2_##k; l1 = l1_##k; break;
 
-__kernel void update_adam_v4_multi(ADAM_SLOT(0), ADAM_SLOT(1), ADAM_SLOT(2), ADAM_SLOT(3),
-                                   const float lr, const float beta1, const float beta2, const float eps,
-                                   const float c1, const float c2) {
+__kernel void update_v4_multi(UPDATE_SLOT(0), UPDATE_SLOT(1), UPDATE_SLOT(2), UPDATE_SLOT(3),
+                              const int rule, const float lr, const float beta1, const float beta2, const float eps,
+                              const float c1, const float c2) {
     __global float* w = w0;
     const __global float* g = g0;
-    __global float* m = m0;
-    __global float* v = v0;
+    __global float* s = s0;
+    __global float* t = t0;
     int count = 0;
     float l2 = 0.0f, l1 = 0.0f;
-    switch (get_global_id(1)) { ADAM_PICK(0) ADAM_PICK(1) ADAM_PICK(2) ADAM_PICK(3) default: break; }
-    adam_v4(w, g, m, v, lr, beta1, beta2, eps, c1, c2, l2, l1, count);
+    switch (get_global_id(1)) { UPDATE_PICK(0) UPDATE_PICK(1) UPDATE_PICK(2) UPDATE_PICK(3) default: break; }
+    switch (rule) {
+    case UPDATE_RULE_SGD: sgd_v4(w, g, lr, l2, l1, count); break;
+    case UPDATE_RULE_MOMENTUM: momentum_v4(w, g, s, lr, beta1, l2, l1, count); break;
+    case UPDATE_RULE_RMSPROP: rmsprop_v4(w, g, s, lr, beta1, eps, l2, l1, count); break;
+    case UPDATE_RULE_ADAM: adam_v4(w, g, s, t, lr, beta1, beta2, eps, c1, c2, l2, l1, count); break;
+    default: break;
+    }
 }

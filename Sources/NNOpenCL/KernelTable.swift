@@ -32,7 +32,7 @@ enum KernelName: String, CaseIterable {
     // optimizers.cl
     case updateSGD = "update_sgd", updateMomentum = "update_momentum", updateRMSprop = "update_rmsprop", updateAdam = "update_adam"
     case updateSGDV4 = "update_sgd_v4", updateMomentumV4 = "update_momentum_v4", updateRMSpropV4 = "update_rmsprop_v4"
-    case updateAdamV4 = "update_adam_v4", updateAdamV4Multi = "update_adam_v4_multi"
+    case updateAdamV4 = "update_adam_v4", updateV4Multi = "update_v4_multi"
 }
 
 /// One kernel argument, as `clSetKernelArg` takes it.

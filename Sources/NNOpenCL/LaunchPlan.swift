@@ -32,7 +32,7 @@ struct LaunchPlan: Equatable {
     static let workGroupShapeKernels: Set<KernelName> = [
         .fillV4, .copyV4, .scaleV4, .axpyV4, .multiplyV4,
         .reluForwardV4, .tanhForwardV4, .sigmoidForwardV4, .reluBackwardV4, .tanhBackwardV4, .sigmoidBackwardV4,
-        .dropoutForwardV4, .updateSGDV4, .updateMomentumV4, .updateRMSpropV4, .updateAdamV4, .updateAdamV4Multi,
+        .dropoutForwardV4, .updateSGDV4, .updateMomentumV4, .updateRMSpropV4, .updateAdamV4, .updateV4Multi,
         .softmaxRows, .softmaxXent,
         .bnStatisticsPartials, .bnStatisticsFinish, .bnBackwardPartials, .bnBackwardFinish,
         .bnNormalize, .bnInferenceV4, .bnBackwardDx,

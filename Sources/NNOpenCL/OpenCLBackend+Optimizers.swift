@@ -33,14 +33,14 @@ extension OpenCLBackend {
         }
     }
 
-    /// Tensors one `update_adam_v4_multi` launch updates (its fixed arity in `Kernels/optimizers.cl`).
-    static let adamTensorsPerLaunch = 4
+    /// Tensors one `update_v4_multi` launch updates (its fixed arity in `Kernels/optimizers.cl`).
+    static let tensorsPerUpdateLaunch = 4
 
-    /// Adam in the GPU shapes updates up to `adamTensorsPerLaunch` tensors per launch: a network's
-    /// parameters are a handful of tensors, each a launch of its own otherwise, which at a few
-    /// microseconds each is a visible share of a small batch's step. Everything else, one tensor at a time.
+    /// In the GPU shapes every rule updates up to `tensorsPerUpdateLaunch` tensors per launch: a
+    /// network's parameters are a handful of tensors, each a launch of its own otherwise, which at a few
+    /// microseconds each is a visible share of a small batch's step. The CPU shapes, one tensor at a time.
     public func uncheckedUpdate(_ rule: UpdateRule, learningRate lr: Float, step: Int, _ updates: [ParameterUpdate]) throws {
-        guard case let .adam(beta1, beta2, eps) = rule, memoryKernels == .workGroup, updates.count > 1 else {
+        guard memoryKernels == .workGroup, updates.count > 1 else {
             for u in updates {
                 try uncheckedUpdate(rule, learningRate: lr, step: step, penalty: u.penalty, parameter: u.parameter, gradient: u.gradient,
                                     state: u.state)
@@ -48,29 +48,40 @@ extension OpenCLBackend {
             return
         }
         let op = "update"
-        let (c1, c2) = Self.adamBiasCorrections(beta1, beta2, step: step)
+        // The rule's number in update_v4_multi (UPDATE_RULE_*) and its scalars; unused ones are 0.
+        let ruleNumber: Int, beta1: Float, beta2: Float, eps: Float, c1: Float, c2: Float
+        switch rule {
+        case .sgd: (ruleNumber, beta1, beta2, eps, c1, c2) = (0, 0, 0, 0, 0, 0)
+        case let .momentum(beta): (ruleNumber, beta1, beta2, eps, c1, c2) = (1, beta, 0, 0, 0, 0)
+        case let .rmsprop(beta, epsilon): (ruleNumber, beta1, beta2, eps, c1, c2) = (2, beta, 0, epsilon, 0, 0)
+        case let .adam(b1, b2, epsilon):
+            let (corrections1, corrections2) = Self.adamBiasCorrections(b1, b2, step: step)
+            (ruleNumber, beta1, beta2, eps, c1, c2) = (3, b1, b2, epsilon, corrections1, corrections2)
+        }
         try locked {
-            for start in stride(from: 0, to: updates.count, by: Self.adamTensorsPerLaunch) {
-                let chunk = updates[start..<min(start + Self.adamTensorsPerLaunch, updates.count)]
-                // Per tensor (w, g, m, v, count, l2, l1), then the rule's six scalars; a slot past the
-                // chunk repeats its first tensor with a count of 0: valid buffers, no work.
-                var arguments = InlineArray<34, KernelArgument>(repeating: .int(0))
-                for k in 0..<Self.adamTensorsPerLaunch {
+            for start in stride(from: 0, to: updates.count, by: Self.tensorsPerUpdateLaunch) {
+                let chunk = updates[start..<min(start + Self.tensorsPerUpdateLaunch, updates.count)]
+                // Per tensor (w, g, s, t, count, l2, l1), then the rule's number and seven scalars. A slot
+                // past the chunk repeats its first tensor with a count of 0, and state a rule lacks is the
+                // parameter's own buffer: valid buffers the kernel never reads.
+                var arguments = InlineArray<35, KernelArgument>(repeating: .int(0))
+                for k in 0..<Self.tensorsPerUpdateLaunch {
                     let u = chunk[chunk.startIndex + (k < chunk.count ? k : 0)]
+                    let w = try mem(u.parameter, op)
                     let base = 7 * k
-                    arguments[base] = .buffer(try mem(u.parameter, op))
+                    arguments[base] = .buffer(w)
                     arguments[base + 1] = .buffer(try mem(u.gradient, op))
-                    arguments[base + 2] = .buffer(try mem(u.state[0], op))
-                    arguments[base + 3] = .buffer(try mem(u.state[1], op))
+                    arguments[base + 2] = .buffer(u.state.count > 0 ? try mem(u.state[0], op) : w)
+                    arguments[base + 3] = .buffer(u.state.count > 1 ? try mem(u.state[1], op) : w)
                     arguments[base + 4] = .int(k < chunk.count ? u.parameter.count : 0)
                     arguments[base + 5] = .float(u.penalty.l2)
                     arguments[base + 6] = .float(u.penalty.l1)
                 }
-                (arguments[28], arguments[29], arguments[30]) = (.float(lr), .float(beta1), .float(beta2))
-                (arguments[31], arguments[32], arguments[33]) = (.float(eps), .float(c1), .float(c2))
+                (arguments[28], arguments[29], arguments[30], arguments[31]) = (.int(ruleNumber), .float(lr), .float(beta1), .float(beta2))
+                (arguments[32], arguments[33], arguments[34]) = (.float(eps), .float(c1), .float(c2))
                 // Sized as one tensor's launch is, for the largest of the chunk; one row of groups per tensor.
                 let groups = gridStrideGroups(items: ((chunk.map(\.parameter.count).max() ?? 0) + 3) / 4)
-                try launch(.updateAdamV4Multi, arguments, global: (groups * Self.gpuGroupSize, chunk.count), local: (Self.gpuGroupSize, 1))
+                try launch(.updateV4Multi, arguments, global: (groups * Self.gpuGroupSize, chunk.count), local: (Self.gpuGroupSize, 1))
             }
         }
     }

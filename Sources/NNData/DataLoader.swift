@@ -66,7 +66,21 @@ public enum DataLoader {
             if let testPath = options.testPath {
                 throw NNError.invalidData(source: testPath, detail: "\(named.rawValue) has its own test split; drop --test-data")
             }
-            return try named.load()
+            // Options that describe a file would otherwise be ignored without a word.
+            if options.labelsPath != nil {
+                throw NNError.invalidData(source: named.rawValue, detail: "a built-in data set has its own labels; drop --labels")
+            }
+            if options.npzFeatureKey != nil || options.npzLabelKey != nil {
+                throw NNError.invalidData(source: named.rawValue, detail: "a built-in data set is not an .npz archive; drop --npz-x and --npz-y")
+            }
+            let splits = try named.load()
+            if let classes = options.classes, classes != splits.train.classes {
+                throw NNError.invalidData(
+                    source: named.rawValue,
+                    detail: "has \(splits.train.classes) classes, not \(classes) (--classes, or the model's class count when evaluating); "
+                        + "drop --classes, or evaluate a model trained on \(named.rawValue)")
+            }
+            return splits
         }
         guard FileManager.default.fileExists(atPath: source) else {
             let names = NamedDataset.allCases.map(\.rawValue).joined(separator: ", ")

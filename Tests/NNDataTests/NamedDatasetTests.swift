@@ -66,6 +66,20 @@ final class NamedDatasetTests: XCTestCase {
         }
     }
 
+    func testFileOptionsWithABuiltInSetAreRefusedNotIgnored() throws {
+        try inEmptyWorkingDirectory { dir in
+            let folder = dir.file("datasets/digits")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Tests/Fixtures/digits.csv", toPath: folder + "/digits.csv")
+            XCTAssertThrowsMessage(try DataLoader.load("digits", options: DataLoadOptions(classes: 3)),
+                                   "digits", "has 10 classes, not 3", "drop --classes")
+            XCTAssertThrowsMessage(try DataLoader.load("digits", options: DataLoadOptions(labelsPath: "y.npy")), "own labels", "drop --labels")
+            XCTAssertThrowsMessage(try DataLoader.load("digits", options: DataLoadOptions(npzLabelKey: "y")), "drop --npz-x and --npz-y")
+            XCTAssertEqual(try DataLoader.load("digits", options: DataLoadOptions(classes: 10)).train.classes, 10,
+                           "the set's own class count (a digits model's, when evaluating) is accepted")
+        }
+    }
+
     func testDevSplitIsCarvedFromTraining() throws {
         let table = try CSVReader.read(path: Fixture.repositoryRoot + "/Tests/Fixtures/digits.csv")
         let data = try DatasetAssembly.make(features: table.features, labels: table.labels, width: table.width,

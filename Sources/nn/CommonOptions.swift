@@ -12,6 +12,10 @@ let backendHelp = ArgumentHelp(
         + "default: $NN_BACKEND, else auto. `nn devices` lists them.",
     valueName: "name")
 
+/// `--model`, as eval, predict and export take it (``ModelCheckpoint/modelPath(for:)`` resolves it).
+let modelHelp = ArgumentHelp("A checkpoint folder (e.g. runs/x/best), its model.safetensors, or a run folder (its best/).",
+                             valueName: "file")
+
 /// Refuses an unregistered name with the list of registered ones.
 @Sendable
 func parseBackendRequest(_ text: String) throws -> BackendRequest {

@@ -12,7 +12,7 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate a saved model: loss and accuracy, optionally per-sample class probabilities.")
 
-    @Option(help: ArgumentHelp("A checkpoint folder (e.g. runs/x/best) or its model.safetensors.", valueName: "file"))
+    @Option(help: modelHelp)
     var model: String
 
     @Option(help: ArgumentHelp("fashion-mnist, mnist, digits, or a path; named sets are evaluated on their test split.", valueName: "name|path"))

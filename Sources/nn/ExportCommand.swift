@@ -25,7 +25,7 @@ struct ExportCommand: ParsableCommand {
             Exit codes: 0 written, 1 unreadable or inconsistent model, 2 usage error (such as a missing folder).
             """)
 
-    @Option(help: ArgumentHelp("A checkpoint folder (e.g. runs/x/best) or its model.safetensors.", valueName: "file"))
+    @Option(help: modelHelp)
     var model: String
 
     @Option(help: ArgumentHelp("The Python file to write; its folder must exist.", valueName: "out.py"))

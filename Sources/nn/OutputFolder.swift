@@ -7,7 +7,7 @@ import NNTrain
 enum OutputFolder {
     /// Entries a run writes at the top of its folder, besides its `epoch-NNN/` checkpoints.
     static let runEntries: Set<String> = [
-        "metrics.jsonl", "history.jsonl", "summary.json", "learning-curve.svg", "best", RunCheckpoint.partialName, "superseded",
+        "metrics.jsonl", "history.jsonl", "summary.json", "learning-curve.svg", ModelCheckpoint.bestDirectoryName, RunCheckpoint.partialName, "superseded",
     ]
 
     static func isRunEntry(_ name: String) -> Bool {

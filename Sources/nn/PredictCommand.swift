@@ -20,7 +20,7 @@ struct PredictCommand: ParsableCommand {
             labels, the class name in 'predicted' and one p_<name> column per class. Without --out it goes to stdout.
             """)
 
-    @Option(help: ArgumentHelp("A checkpoint folder (e.g. runs/x/best) or its model.safetensors.", valueName: "file"))
+    @Option(help: modelHelp)
     var model: String
 
     @Option(help: ArgumentHelp("The samples: a path (.csv, .npy, .npz, IDX file or folder) or a built-in set's name.", valueName: "path"))

@@ -210,7 +210,7 @@ struct ResumePlan {
         try createFolder(archive)
         let names = (try? fm.contentsOfDirectory(atPath: directory)) ?? []
         var moving = names.filter { (RunCheckpoint.epoch(ofName: $0) ?? 0) > completed }
-        moving += [RunCheckpoint.partialName, "best", "summary.json"].filter(names.contains)
+        moving += [RunCheckpoint.partialName, ModelCheckpoint.bestDirectoryName, "summary.json"].filter(names.contains)
         for name in moving {
             try move(path(name), to: (archive as NSString).appendingPathComponent(name))
         }

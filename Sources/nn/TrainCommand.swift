@@ -488,7 +488,7 @@ struct TrainCommand: ParsableCommand {
                     archived: prepared?.archived, device: execution.device, bitForBit: continuation?.bitForBit))
                 // best/ points at the best epoch of the live history (a rollback may have moved it away).
                 if let best = bestTracker.bestEpoch, FileManager.default.fileExists(atPath: runOutput.path(RunCheckpoint.epochName(best))) {
-                    try runOutput.copyCheckpoint(RunCheckpoint.epochName(best), to: "best")
+                    try runOutput.copyCheckpoint(RunCheckpoint.epochName(best), to: ModelCheckpoint.bestDirectoryName)
                 }
             } else {
                 try runHistory.append(RunHistory.Event(kind: .start, runID: runID, settings: settings, device: execution.device))
@@ -530,7 +530,7 @@ struct TrainCommand: ParsableCommand {
             try output.saveCheckpoint(network: network, trainer: trainer, name: RunCheckpoint.epochName(metrics.epoch), metadata: metadata)
             try output.removeCheckpoint(RunCheckpoint.partialName)
             if bestTracker.consider(metrics) {
-                try output.saveCheckpoint(network: network, trainer: trainer, name: "best", metadata: metadata)
+                try output.saveCheckpoint(network: network, trainer: trainer, name: ModelCheckpoint.bestDirectoryName, metadata: metadata)
             }
             try output.writeLearningCurve(history, title: title, markers: markers)
         }
@@ -622,9 +622,9 @@ struct TrainCommand: ParsableCommand {
     /// otherwise measured by loading best/ and evaluating it on the same sets. nil without best/.
     func bestFigures(final: FinalFigures, bestEpoch: Int?, output: RunOutput?, backend: any Backend, train: Dataset,
                      dev: Dataset?, test: Dataset?, batchSize: Int) throws -> FinalFigures? {
-        guard let bestEpoch, let output, FileManager.default.fileExists(atPath: output.path("best")) else { return nil }
+        guard let bestEpoch, let output, FileManager.default.fileExists(atPath: output.path(ModelCheckpoint.bestDirectoryName)) else { return nil }
         guard bestEpoch != final.epoch else { return final }
-        let network = try ModelCheckpoint.load(output.path("best"), backend: backend)
+        let network = try ModelCheckpoint.load(output.path(ModelCheckpoint.bestDirectoryName), backend: backend)
         return FinalFigures(epoch: bestEpoch, train: try network.evaluate(train, batchSize: batchSize),
                             dev: try dev.map { try network.evaluate($0, batchSize: batchSize) },
                             test: try test.map { try network.evaluate($0, batchSize: batchSize) })

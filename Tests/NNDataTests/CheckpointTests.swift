@@ -50,6 +50,26 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(byName["1.num_batches_tracked"]?.integers, [3])
     }
 
+    /// A path names the model file, a checkpoint folder, or a run folder (its best epoch's, when it
+    /// has no model of its own); anything else is passed on, for the reader to name as missing.
+    func testModelPathResolvesFilesCheckpointsAndRunFolders() throws {
+        let dir = try TemporaryDirectory()
+        let model = ModelCheckpoint.modelFileName, best = ModelCheckpoint.bestDirectoryName
+        for folder in ["run/\(best)", "run/epoch-001", "checkpoint"] {
+            try FileManager.default.createDirectory(atPath: dir.file(folder), withIntermediateDirectories: true)
+            try Data().write(to: URL(fileURLWithPath: dir.file("\(folder)/\(model)")))
+        }
+        try FileManager.default.createDirectory(atPath: dir.file("unfinished/epoch-001"), withIntermediateDirectories: true)
+        XCTAssertEqual(ModelCheckpoint.modelPath(for: dir.file("run")), dir.file("run/\(best)/\(model)"))
+        XCTAssertEqual(ModelCheckpoint.modelPath(for: dir.file("run/epoch-001")), dir.file("run/epoch-001/\(model)"))
+        XCTAssertEqual(ModelCheckpoint.modelPath(for: dir.file("checkpoint")), dir.file("checkpoint/\(model)"))
+        XCTAssertEqual(ModelCheckpoint.modelPath(for: dir.file("checkpoint/\(model)")), dir.file("checkpoint/\(model)"))
+        XCTAssertEqual(ModelCheckpoint.modelPath(for: dir.file("unfinished")), dir.file("unfinished/\(model)"))
+        XCTAssertEqual(ModelCheckpoint.modelPath(for: dir.file("missing")), dir.file("missing"))
+        XCTAssertThrowsMessage(try ModelCheckpoint.describe(dir.file("unfinished")), "holds no \(model)",
+                               "e.g. \(dir.file("unfinished/epoch-001"))")
+    }
+
     func testCheckpointOfAnotherArchitectureIsAClearError() throws {
         let backend = NativeBackend(precision: .float32, threads: 1)
         let data = try sampleData(rows: 20, width: 5, classes: 3, seed: 1)

@@ -65,6 +65,10 @@ final class PredictCommandTests: XCTestCase {
         let lines = try String(contentsOfFile: predicted, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.first, "predicted,p_setosa,p_versicolor,p_virginica")
         XCTAssertEqual(lines.count, 13)
+        // The run folder itself stands for its best epoch.
+        let viaRunFolder = scratch.file("predictions-run.csv")
+        try succeed(["predict", "--model", out, "--data", unlabelled, "--out", viaRunFolder])
+        XCTAssertEqual(try String(contentsOfFile: viaRunFolder, encoding: .utf8), try String(contentsOfFile: predicted, encoding: .utf8))
         // Row i has its largest feature at i % 3, the class `names[i % 3]`: a trained model gets these right.
         let predictedNames = lines.dropFirst().map { String($0.split(separator: ",")[0]) }
         let expected = (0..<12).map { names[$0 % 3] }

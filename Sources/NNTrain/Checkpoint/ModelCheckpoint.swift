@@ -20,6 +20,8 @@ import NNCore
 public enum ModelCheckpoint {
     /// The model file inside a checkpoint folder.
     public static let modelFileName = "model.safetensors"
+    /// The checkpoint folder of a run's best epoch, inside the run folder `nn train --out` writes.
+    public static let bestDirectoryName = "best"
     /// The training-state file inside a checkpoint folder (``TrainingCheckpoint``).
     public static let trainingStateFileName = "training-state.safetensors"
 
@@ -60,13 +62,32 @@ public enum ModelCheckpoint {
         public var tensors: [NamedTensor]
     }
 
-    /// The model file for a user-given path: the file itself, or `model.safetensors` inside a checkpoint directory.
+    /// The model file for a user-given path: the file itself, `model.safetensors` inside a checkpoint
+    /// directory, or, for a run folder (`nn train --out DIR`, which holds no model itself), its best
+    /// epoch's, `DIR/best/model.safetensors`.
     public static func modelPath(for path: String) -> String {
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            return (path as NSString).appendingPathComponent(modelFileName)
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return path }
+        let own = (path as NSString).appendingPathComponent(modelFileName)
+        let best = ((path as NSString).appendingPathComponent(bestDirectoryName) as NSString).appendingPathComponent(modelFileName)
+        return !FileManager.default.fileExists(atPath: own) && FileManager.default.fileExists(atPath: best) ? best : own
+    }
+
+    /// Reads the model file `modelPath(for: given)` chose; a folder that holds none (a run stopped
+    /// before its first epoch ended, or a wrong folder) is named with what to give instead.
+    private static func readModelFile(_ file: String, given: String) throws -> SafeTensors.Contents {
+        var isDirectory: ObjCBool = false
+        if file != given, FileManager.default.fileExists(atPath: given, isDirectory: &isDirectory), isDirectory.boolValue,
+           !FileManager.default.fileExists(atPath: file) {
+            let epochs = ((try? FileManager.default.contentsOfDirectory(atPath: given)) ?? [])
+                .filter { $0.hasPrefix("epoch-") && $0.dropFirst(6).allSatisfy(\.isNumber) }.sorted()
+            throw NNError.invalidData(
+                source: given,
+                detail: "holds no \(modelFileName) (nor \(bestDirectoryName)/\(modelFileName)); "
+                    + (epochs.last.map { "give one of its checkpoint folders, e.g. \((given as NSString).appendingPathComponent($0))" }
+                        ?? "give a checkpoint folder (such as runs/x/best) or a model file"))
         }
-        return path
+        return try SafeTensors.read(path: file)
     }
 
     // MARK: Saving
@@ -105,7 +126,7 @@ public enum ModelCheckpoint {
     ///   (a bare state dict exported from PyTorch can still seed a network: see ``loadWeights(into:from:)``).
     public static func describe(_ path: String) throws -> Description {
         let file = modelPath(for: path)
-        let contents = try SafeTensors.read(path: file)
+        let contents = try readModelFile(file, given: path)
         guard let specJSON = contents.metadata[Key.networkSpec] else {
             throw NNError.invalidData(
                 source: file,
@@ -168,7 +189,7 @@ public enum ModelCheckpoint {
     @discardableResult
     public static func loadWeights(into network: Network, from path: String) throws -> InputNormalizer? {
         let file = modelPath(for: path)
-        let contents = try SafeTensors.read(path: file)
+        let contents = try readModelFile(file, given: path)
         if let specJSON = contents.metadata[Key.networkSpec],
            let saved = try? JSONDecoder().decode(NetworkSpec.self, from: Data(specJSON.utf8)), saved != network.spec {
             let savedNetwork = contents.metadata[Key.architecture] ?? "\(saved.inputWidth) inputs, \(saved.layers.count) layers"

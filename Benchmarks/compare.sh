@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
         --backend) backend="$2"; shift 2 ;;
         --runs) runs="$2"; shift 2 ;;
         --suites) suites="$2"; shift 2 ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 { if (!/^#/) exit; print }' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done

@@ -17,9 +17,10 @@
 #   against PyTorch eager and a captured CUDA graph of the whole step.
 # The table shows each ratio next to the goal issue 10 set for it.
 #
-# NNBENCH=/path/to/nnbench skips the build (e.g. the one from a scripts/bundle.sh tarball on a host
-# without Swift); otherwise `swift build -c release --product nnbench`. NN_OPENCL_DEVICE picks the
-# GPU when OpenCL lists several devices. --quick: one GEMM, the two ops and one MLP, to check the set-up.
+# NNBENCH=/path/to/nnbench skips the build; in an unpacked scripts/bundle.sh tarball (which holds this
+# script) the bundle's nnbench is used; otherwise `swift build -c release --product nnbench`.
+# NN_OPENCL_DEVICE picks the GPU when OpenCL lists several devices.
+# --quick: one GEMM, the two ops and one MLP, to check the set-up.
 # --out DIR keeps the raw results (nnbench JSON, PyTorch JSON lines) there; by default a temporary folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
         --runs) [ $# -ge 2 ] || { echo "gpu.sh: --runs needs a number" >&2; exit 2; }; runs="$2"; shift 2 ;;
         --quick) quick=1; shift ;;
         --out) [ $# -ge 2 ] || { echo "gpu.sh: --out needs a folder" >&2; exit 2; }; out="$2"; shift 2 ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 { if (!/^#/) exit; print }' "$0"; exit 0 ;;
         *) echo "gpu.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -44,6 +45,9 @@ if ! "$python" "$helper" check; then
     exit 3
 fi
 
+if [ -z "${NNBENCH:-}" ] && [ ! -f Package.swift ] && [ -x nnbench ]; then
+    NNBENCH="$PWD/nnbench"   # an unpacked scripts/bundle.sh tarball: its nnbench, no Swift to build with
+fi
 if [ -z "${NNBENCH:-}" ]; then
     echo "==> building nnbench (release)" >&2
     swift build -c release --product nnbench >&2

@@ -52,7 +52,7 @@ while [ $# -gt 0 ]; do
         --out) out="$2"; shift 2 ;;
         --target) target="$2"; shift 2 ;;
         --table-only) table_only=1; shift ;;
-        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 { if (!/^#/) exit; print }' "$0"; exit 0 ;;
         *) echo "search.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done

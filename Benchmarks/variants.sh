@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
         --threads) threads_list="$2"; shift 2 ;;
         --runs) runs="$2"; shift 2 ;;
         --batches) batches="$2"; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 { if (!/^#/) exit; print }' "$0"; exit 0 ;;
         *) echo "variants.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done

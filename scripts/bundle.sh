@@ -17,6 +17,7 @@
 #   them, and a copy of libstdc++ older than the host's could break the GPU vendor's OpenCL driver,
 #   which is loaded into the same process); so is libOpenCL.so.1, the ICD loader, unless
 #   --with-icd-loader copies this machine's.
+# - Benchmarks/gpu.sh and gpu_torch.py always go in: the GPU comparison runs where the GPU is.
 # - --with-data fashion-mnist copies the four IDX .gz files to data/fashion-mnist (NN_DATA_DIR=data).
 # - --with-dashboard adds nn-dashboard (what `nn dashboard` starts). Its web server links Foundation's
 #   networking, so linking it statically needs libcurl's development files (apt-get install
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
     --version)
       [ $# -ge 2 ] || { echo "bundle.sh: --version needs a value" >&2; exit 2; }
       version="$2"; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 { if (!/^#/) exit; print }' "$0"; exit 0 ;;
     *) echo "bundle.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -109,6 +110,11 @@ if [ "$data" = fashion-mnist ]; then
   done
 fi
 
+# The GPU comparison (Benchmarks/gpu.sh, which uses the nnbench beside it, and its PyTorch half): a GPU
+# host without Swift is where it is run.
+mkdir -p "$stage/Benchmarks"
+cp Benchmarks/gpu.sh Benchmarks/gpu_torch.py "$stage/Benchmarks/"
+
 icd_note="not included: install the host's ICD loader (Debian/Ubuntu: apt-get install ocl-icd-libopencl1)"
 [ "$with_icd" = 1 ] && icd_note="included as lib/libOpenCL.so.1 (ocl-icd, copied from the build machine)"
 data_note="not included: set NN_DATA_DIR to a folder holding fashion-mnist/ (the four IDX .gz files), or install dataset-fashion-mnist"
@@ -138,6 +144,7 @@ lib/ holds the other libraries they link (found through an RPATH, no LD_LIBRARY_
     ./nn devices --check           # the conformance suite on every device: exits non-zero on any failure
     ./nn train --data fashion-mnist --backend opencl --out runs/fmnist
     ./nnbench softmax --backend opencl
+    Benchmarks/gpu.sh --out gpu-results   # beside cuBLAS and PyTorch (needs PyTorch with CUDA; about 10 minutes)
 $dashboard_line
 ## An NVIDIA GPU whose driver registered no ICD
 

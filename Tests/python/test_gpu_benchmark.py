@@ -61,6 +61,39 @@ class ArgumentHandling(unittest.TestCase):
             self.assertIn("gpu.sh:", run.stderr)
 
 
+class BundleLayout(unittest.TestCase):
+    """In an unpacked scripts/bundle.sh tarball (nnbench beside Benchmarks/, no Package.swift and no
+    Swift), gpu.sh runs the bundle's nnbench. A stand-in Python passes the CUDA check, so the
+    script's own choices are what is tested, not PyTorch."""
+
+    def test_uses_the_bundled_nnbench_instead_of_building(self):
+        with tempfile.TemporaryDirectory() as bundle:
+            os.makedirs(os.path.join(bundle, "Benchmarks"))
+            script = os.path.join(bundle, "Benchmarks", "gpu.sh")
+            with open(SCRIPT) as source, open(script, "w") as copy:
+                copy.write(source.read())
+            calls = os.path.join(bundle, "calls")
+            stand_ins = {
+                # Records its arguments and answers as an empty nnbench report.
+                "nnbench": f'#!/bin/sh\necho "nnbench $*" >> {calls}\necho \'{{"backends": [], "rows": []}}\'\n',
+                "python": f'#!/bin/sh\necho "python $*" >> {calls}\n',
+            }
+            for name, text in stand_ins.items():
+                with open(os.path.join(bundle, name), "w") as f:
+                    f.write(text)
+                os.chmod(os.path.join(bundle, name), 0o755)
+            env = {k: v for k, v in os.environ.items() if k != "NNBENCH"}
+            env.update(PYTHON=os.path.join(bundle, "python"), PATH="/usr/bin:/bin")  # no swift on PATH
+            run = subprocess.run(["bash", script, "--quick", "--runs", "5"], capture_output=True, text=True, env=env, timeout=60)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            self.assertNotIn("building nnbench", run.stderr)
+            with open(calls) as f:
+                recorded = f.read()
+        self.assertIn(f"==> nnbench ({bundle}/nnbench)", run.stderr)
+        self.assertIn("nnbench gemm --backend opencl --json --runs 5", recorded)
+        self.assertIn("python Benchmarks/gpu_torch.py measure --runs 5 --quick", recorded)
+
+
 class Table(unittest.TestCase):
     def test_pairs_figures_and_computes_ratios(self):
         with tempfile.TemporaryDirectory() as folder:

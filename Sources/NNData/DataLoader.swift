@@ -66,13 +66,7 @@ public enum DataLoader {
             if let testPath = options.testPath {
                 throw NNError.invalidData(source: testPath, detail: "\(named.rawValue) has its own test split; drop --test-data")
             }
-            // Options that describe a file would otherwise be ignored without a word.
-            if options.labelsPath != nil {
-                throw NNError.invalidData(source: named.rawValue, detail: "a built-in data set has its own labels; drop --labels")
-            }
-            if options.npzFeatureKey != nil || options.npzLabelKey != nil {
-                throw NNError.invalidData(source: named.rawValue, detail: "a built-in data set is not an .npz archive; drop --npz-x and --npz-y")
-            }
+            try refuseOptionsNotRead(by: .builtIn, options, source: named.rawValue)
             let splits = try named.load()
             if let classes = options.classes, classes != splits.train.classes {
                 throw NNError.invalidData(
@@ -87,6 +81,7 @@ public enum DataLoader {
             throw NNError.invalidData(
                 source: source, detail: "no such file or directory, and not a built-in data set (\(names))")
         }
+        try refuseOptionsNotRead(by: SourceFormat(path: source), options, source: source)
         var train = try loadFile(source, labelsPath: options.labelsPath, options: options, classes: options.classes,
                                  classNames: options.classNames, role: "train")
         var test = train.test
@@ -109,30 +104,25 @@ public enum DataLoader {
     private static func loadFile(_ path: String, labelsPath: String?, options: DataLoadOptions, classes: Int?,
                                  classNames: [String]?, role: String) throws -> DataSplits {
         let name = URL(fileURLWithPath: path).lastPathComponent
-        var isDirectory: ObjCBool = false
-        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-        if isDirectory.boolValue {
+        let features: NumericArray
+        switch SourceFormat(path: path) {
+        case .idxFolder, .builtIn:  // (a path is never .builtIn)
             return try IDXDirectory.load(directory: path, name: name, classes: classes)
-        }
-        let lower = path.lowercased()
-        if isCSV(path) {
+        case .csv:
             if case .none = options.csv.labelColumn {
                 throw NNError.invalidData(source: path, detail: "--label-column none reads no labels, but training and evaluation need them; to predict on unlabelled data use nn predict")
             }
             let table = try CSVReader.read(path: path, options: csvOptions(for: path, options.csv))
             let set = try DatasetAssembly.make(csv: table, classes: classes, classNames: classNames, name: "\(name) \(role)", source: path)
             return DataSplits(train: set, test: nil, isImageData: false)
-        }
-        if lower.hasSuffix(".npz") {
+        case .npz:
             return try NPZDataset.load(path: path, featureKey: options.npzFeatureKey, labelKey: options.npzLabelKey,
                                        classes: classes, name: name)
-        }
-        let features: NumericArray
-        if lower.hasSuffix(".npy") {
+        case .npy:
             features = try NPYReader.read(path: path)
-        } else if lower.contains("idx") || lower.hasSuffix("-ubyte") || lower.hasSuffix("-ubyte.gz") {
+        case .idxFile:
             features = try IDXReader.read(path: path)
-        } else {
+        case .unknown:
             throw NNError.invalidData(
                 source: path,
                 detail: "unknown file type; use .csv/.csv.gz/.tsv, .npy (with --labels), .npz, an IDX file (with --labels), or a directory of IDX files")
@@ -150,6 +140,64 @@ public enum DataLoader {
 }
 
 extension DataLoader {
+    /// The kinds of data source, told apart by path (a folder, else the file's extension), and so
+    /// by the options each reads.
+    enum SourceFormat {
+        case builtIn, idxFolder, csv, npz, npy, idxFile, unknown
+
+        init(path: String) {
+            let lower = path.lowercased()
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                self = .idxFolder
+            } else if DataLoader.isCSV(path) {
+                self = .csv
+            } else if lower.hasSuffix(".npz") {
+                self = .npz
+            } else if lower.hasSuffix(".npy") {
+                self = .npy
+            } else if lower.contains("idx") || lower.hasSuffix("-ubyte") || lower.hasSuffix("-ubyte.gz") {
+                self = .idxFile
+            } else {
+                self = .unknown
+            }
+        }
+
+        var name: String {
+            switch self {
+            case .builtIn: return "a built-in data set"
+            case .idxFolder: return "a folder of IDX files"
+            case .csv: return "a CSV file"
+            case .npz: return "an .npz archive"
+            case .npy: return "an .npy array"
+            case .idxFile: return "an IDX file"
+            case .unknown: return "a file of unknown type"
+            }
+        }
+    }
+
+    /// Refuses the options `format` does not read (CSV reading for anything but a CSV, a labels file
+    /// for anything but a features file, array names for anything but an .npz): ignored without a
+    /// word, they would leave the user believing they had taken effect.
+    static func refuseOptionsNotRead(by format: SourceFormat, _ options: DataLoadOptions, source: String) throws {
+        guard format != .unknown else { return }  // loadFile names the types it reads instead
+        let defaults = CSVOptions()
+        // (option, given, what reads it)
+        let checks: [(String, Bool, String)] = [
+            ("--label-column", format != .csv && options.csv.labelColumn != defaults.labelColumn, "CSV files"),
+            ("--header", format != .csv && options.csv.header != defaults.header, "CSV files"),
+            ("--delimiter", format != .csv && options.csv.delimiter != defaults.delimiter, "CSV files"),
+            ("--labels", format != .npy && format != .idxFile && options.labelsPath != nil, "the labels of .npy or IDX features"),
+            ("--npz-x", format != .npz && options.npzFeatureKey != nil, ".npz archives"),
+            ("--npz-y", format != .npz && options.npzLabelKey != nil, ".npz archives"),
+        ]
+        let given = checks.filter(\.1)
+        guard !given.isEmpty else { return }
+        let reasons = given.map { "\($0.0) reads \($0.2)" }.joined(separator: "; ")
+        throw NNError.invalidData(source: source,
+                                  detail: "\(reasons), but this is \(format.name); drop \(given.count == 1 ? "it" : "them")")
+    }
+
     /// Whether `path` names a CSV-like file (by its extension), the formats a label column applies to.
     public static func isCSV(_ path: String) -> Bool {
         let lower = path.lowercased()

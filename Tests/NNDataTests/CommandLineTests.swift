@@ -104,6 +104,11 @@ final class CommandLineTests: XCTestCase {
         try assertFails(["train", "--data", truncated, "--labels", idxLabels], status: 1, mentioning: ["truncated", "re-download"])
         let complex = try dir.write("x.npy", Fixture.npy(descr: "<c8", shape: [2, 1], payload: [UInt8](repeating: 0, count: 16)))
         try assertFails(["train", "--data", complex, "--labels", idxLabels], status: 1, mentioning: ["unsupported dtype '<c8'", "astype"])
+        // Options another format reads are refused by name, not ignored.
+        try assertFails(["train", "--data", labels, "--labels", idxLabels], status: 1,
+                        mentioning: ["--labels reads the labels of .npy or IDX features", "this is a CSV file", "drop it"])
+        try assertFails(["train", "--data", truncated, "--labels", idxLabels, "--label-column", "0", "--npz-y", "y"], status: 1,
+                        mentioning: ["--label-column reads CSV files; --npz-y reads .npz archives", "this is an IDX file", "drop them"])
         let corrupt = try dir.write("model.safetensors", [200, 0, 0, 0, 0, 0, 0, 0, 123])
         try assertFails(["eval", "--model", corrupt, "--data", ragged], status: 1, mentioning: ["truncated or corrupt"])
     }

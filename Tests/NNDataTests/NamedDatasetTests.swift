@@ -73,8 +73,10 @@ final class NamedDatasetTests: XCTestCase {
             try FileManager.default.copyItem(atPath: Fixture.repositoryRoot + "/Tests/Fixtures/digits.csv", toPath: folder + "/digits.csv")
             XCTAssertThrowsMessage(try DataLoader.load("digits", options: DataLoadOptions(classes: 3)),
                                    "digits", "has 10 classes, not 3", "drop --classes")
-            XCTAssertThrowsMessage(try DataLoader.load("digits", options: DataLoadOptions(labelsPath: "y.npy")), "own labels", "drop --labels")
-            XCTAssertThrowsMessage(try DataLoader.load("digits", options: DataLoadOptions(npzLabelKey: "y")), "drop --npz-x and --npz-y")
+            XCTAssertThrowsMessage(try DataLoader.load("digits", options: DataLoadOptions(labelsPath: "y.npy")),
+                                   "--labels reads", "this is a built-in data set; drop it")
+            XCTAssertThrowsMessage(try DataLoader.load("digits", options: DataLoadOptions(csv: CSVOptions(delimiter: ";"), npzLabelKey: "y")),
+                                   "--delimiter reads CSV files; --npz-y reads .npz archives", "drop them")
             XCTAssertEqual(try DataLoader.load("digits", options: DataLoadOptions(classes: 10)).train.classes, 10,
                            "the set's own class count (a digits model's, when evaluating) is accepted")
         }

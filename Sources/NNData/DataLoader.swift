@@ -178,10 +178,11 @@ extension DataLoader {
 
     /// Refuses the options `format` does not read (CSV reading for anything but a CSV, a labels file
     /// for anything but a features file, array names for anything but an .npz): ignored without a
-    /// word, they would leave the user believing they had taken effect.
-    static func refuseOptionsNotRead(by format: SourceFormat, _ options: DataLoadOptions, source: String) throws {
-        guard format != .unknown else { return }  // loadFile names the types it reads instead
-        let defaults = CSVOptions()
+    /// word, they would leave the user believing they had taken effect. `defaults` are the CSV options
+    /// the caller reads when none is given.
+    static func refuseOptionsNotRead(by format: SourceFormat, _ options: DataLoadOptions, csvDefaults defaults: CSVOptions = CSVOptions(),
+                                     source: String) throws {
+        guard format != .unknown else { return }  // the loaders name the types they read instead
         // (option, given, what reads it)
         let checks: [(String, Bool, String)] = [
             ("--label-column", format != .csv && options.csv.labelColumn != defaults.labelColumn, "CSV files"),
@@ -216,7 +217,10 @@ extension DataLoader {
     /// `.npz` array (`--npz-x`, else the usual names, else `x_test`), an IDX images file, the test
     /// images of an MNIST-layout folder, or a built-in set's test split.
     public static func loadFeatures(_ source: String, options: DataLoadOptions = DataLoadOptions()) throws -> Features {
+        // What predicting reads by default: every CSV column a feature.
+        let csvDefaults = CSVOptions(labelColumn: .none)
         if let named = NamedDataset(rawValue: source.lowercased()) {
+            try refuseOptionsNotRead(by: .builtIn, options, csvDefaults: csvDefaults, source: named.rawValue)
             let splits = try named.load()
             let set = splits.test ?? splits.train
             return Features(values: set.features, width: set.width, name: set.name, isImageData: splits.isImageData)
@@ -225,20 +229,18 @@ extension DataLoader {
             throw NNError.invalidData(source: source, detail: "no such file or directory, and not a built-in data set")
         }
         let name = URL(fileURLWithPath: source).lastPathComponent
-        var isDirectory: ObjCBool = false
-        _ = FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory)
-        if isDirectory.boolValue {
+        let format = SourceFormat(path: source)
+        try refuseOptionsNotRead(by: format, options, csvDefaults: csvDefaults, source: source)
+        switch format {
+        case .idxFolder, .builtIn:  // (a path is never .builtIn)
             guard let images = IDXDirectory.find(source, "t10k-images-idx3-ubyte") ?? IDXDirectory.find(source, "train-images-idx3-ubyte") else {
                 throw NNError.invalidData(source: source, detail: "no t10k-images-idx3-ubyte[.gz] or train-images-idx3-ubyte[.gz] in this directory")
             }
             return try Features(IDXReader.read(path: images), name: URL(fileURLWithPath: images).lastPathComponent, source: images)
-        }
-        let lower = source.lowercased()
-        if isCSV(source) {
+        case .csv:
             let table = try CSVReader.read(path: source, options: csvOptions(for: source, options.csv))
             return Features(values: table.features, width: table.width, name: name, isImageData: false)
-        }
-        if lower.hasSuffix(".npz") {
+        case .npz:
             let arrays = try NPZReader.read(path: source)
             let byName = Dictionary(arrays.map { ($0.name, $0.array) }, uniquingKeysWith: { first, _ in first })
             let candidates = options.npzFeatureKey.map { [$0] } ?? (NPZDataset.featureKeys + ["x_test"])
@@ -248,13 +250,14 @@ extension DataLoader {
                     detail: "no features array named \(candidates.joined(separator: ", ")); the archive holds: \(arrays.map(\.name).joined(separator: ", ")); choose with --npz-x NAME")
             }
             return try Features(array, name: "\(name)[\(key)]", source: "\(source)[\(key)]")
-        }
-        if lower.hasSuffix(".npy") { return try Features(NPYReader.read(path: source), name: name, source: source) }
-        if lower.contains("idx") || lower.hasSuffix("-ubyte") || lower.hasSuffix("-ubyte.gz") {
+        case .npy:
+            return try Features(NPYReader.read(path: source), name: name, source: source)
+        case .idxFile:
             return try Features(IDXReader.read(path: source), name: name, source: source)
+        case .unknown:
+            throw NNError.invalidData(
+                source: source, detail: "unknown file type; use .csv/.csv.gz/.tsv, .npy, .npz, an IDX images file, or a directory of IDX files")
         }
-        throw NNError.invalidData(
-            source: source, detail: "unknown file type; use .csv/.csv.gz/.tsv, .npy, .npz, an IDX images file, or a directory of IDX files")
     }
 
     /// Samples without labels, row-major.

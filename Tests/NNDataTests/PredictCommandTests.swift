@@ -116,6 +116,8 @@ final class PredictCommandTests: XCTestCase {
         let npy = try scratch.write("x.npy", Fixture.npy(descr: "<f4", shape: [2, 3], payload: Fixture.float32LE(values)))
         let fromArray = try succeed(["predict", "--model", out + "/best", "--data", npy])
         XCTAssertEqual(fromArray.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",")[0] }, ["0", "1"])
+        try fails(["predict", "--model", out + "/best", "--data", npy, "--label-column", "0"], status: 1,
+                  mentioning: ["--label-column reads CSV files", "this is an .npy array", "drop it"])
         try fails(["predict", "--model", out + "/best", "--data", unlabelled, "--out", scratch.file("missing/p.csv")],
                   status: 2, mentioning: ["does not exist"])
     }

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// The file form is one JSON object, one entry per hyperparameter:
 ///
-///     {"lr": "logUniform(1e-4, 1)", "momentum": "oneMinusLogUniform(0.9, 0.999)",
+///     {"lr": "logUniform(1e-4, 1)", "optimizer": "fixed(momentum)", "momentum": "oneMinusLogUniform(0.9, 0.999)",
 ///      "hidden": "int(64, 512)", "batch": "choice(32, 64, 128, 256)", "layers": "choice(\"512,256\", \"256\")"}
 ///
 /// JSON objects carry no order, so entries take the order of ``Hyperparameter/all`` (the course's

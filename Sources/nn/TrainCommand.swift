@@ -113,16 +113,16 @@ struct TrainCommand: ParsableCommand {
     var schedule: ScheduleName = ScheduleName(Self.recipe.config.schedule)
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Decay for inverse-time and staircase: α₀/(1 + decay·epoch).", valueName: "d"))
-    var decay: Double = 1
+    var decay: Double = Self.scheduleDefaults.decay
 
     @Option(name: .customLong("decay-rate"), parsing: .unconditional, help: ArgumentHelp("Factor for exponential (α₀·rate^epoch) and step schedules.", valueName: "r"))
-    var decayRate: Double = 0.95
+    var decayRate: Double = Self.scheduleDefaults.rate
 
     @Option(name: .customLong("decay-interval"), parsing: .unconditional, help: ArgumentHelp("Epochs per stair for staircase and step schedules.", valueName: "epochs"))
-    var decayInterval: Int = 1
+    var decayInterval: Int = Self.scheduleDefaults.interval
 
     @Option(name: .customLong("decay-k"), parsing: .unconditional, help: ArgumentHelp("k of the inverse-sqrt schedule α₀·k/√epoch.", valueName: "k"))
-    var decayK: Double = 1
+    var decayK: Double = Self.scheduleDefaults.k
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Mini-batch size.", valueName: "n"))
     var batch: Int = Self.recipe.config.batchSize
@@ -238,6 +238,50 @@ struct TrainCommand: ParsableCommand {
         if case let .adam(beta1, beta2, epsilon) = recipe.config.optimizer { return (beta1, beta2, epsilon) }
         return (0.9, 0.999, 1e-8)
     }()
+
+    /// The defaults of the schedules' own flags (the recipe's cosine schedule takes none).
+    static let scheduleDefaults: (decay: Double, rate: Double, interval: Int, k: Double) = (1, 0.95, 1, 1)
+
+    /// A flag that only some optimisers, schedules or networks read.
+    struct ConditionalFlag: Sendable {
+        let flag: String
+        /// What reads it, for messages ("--optimizer momentum").
+        let readBy: String
+        /// Whether a run with this optimiser, schedule and batch norm (or not) reads it.
+        let reads: @Sendable (OptimizerName, ScheduleName, Bool) -> Bool
+    }
+
+    static let conditionalFlags: [ConditionalFlag] = [
+        ConditionalFlag(flag: "--momentum", readBy: "--optimizer momentum") { optimizer, _, _ in optimizer == .momentum },
+        ConditionalFlag(flag: "--beta1", readBy: "--optimizer adam") { optimizer, _, _ in optimizer == .adam },
+        ConditionalFlag(flag: "--beta2", readBy: "--optimizer adam or rmsprop") { optimizer, _, _ in optimizer == .adam || optimizer == .rmsprop },
+        ConditionalFlag(flag: "--epsilon", readBy: "--optimizer adam or rmsprop") { optimizer, _, _ in optimizer == .adam || optimizer == .rmsprop },
+        ConditionalFlag(flag: "--decay", readBy: "--schedule inverse-time or staircase") { _, schedule, _ in
+            schedule == .inverseTime || schedule == .staircase
+        },
+        ConditionalFlag(flag: "--decay-rate", readBy: "--schedule exponential or step") { _, schedule, _ in schedule == .exponential || schedule == .step },
+        ConditionalFlag(flag: "--decay-interval", readBy: "--schedule staircase or step") { _, schedule, _ in schedule == .staircase || schedule == .step },
+        ConditionalFlag(flag: "--decay-k", readBy: "--schedule inverse-sqrt") { _, schedule, _ in schedule == .inverseSqrt },
+        ConditionalFlag(flag: "--bn-beta", readBy: "--batchnorm") { _, _, batchnorm in batchnorm },
+    ]
+
+    /// Flags set away from their defaults that the chosen optimiser, schedule or layers never read:
+    /// `--momentum 0.8` beside the default Adam would otherwise look as if it had taken effect. A
+    /// warning, not an error, so that a tuner searching the optimiser with its flags still runs its
+    /// trials (`nn tune` refuses a space whose flags no trial reads).
+    func unreadFlagsWarning() -> String? {
+        let adam = Self.recipeAdam, defaults = Self.scheduleDefaults
+        let changed: Set<String> = Set([
+            ("--momentum", momentum != Self.recipe.momentumBeta), ("--beta1", beta1 != adam.beta1), ("--beta2", beta2 != adam.beta2),
+            ("--epsilon", epsilon != adam.epsilon), ("--decay", decay != defaults.decay), ("--decay-rate", decayRate != defaults.rate),
+            ("--decay-interval", decayInterval != defaults.interval), ("--decay-k", decayK != defaults.k),
+            ("--bn-beta", batchNormBeta != Self.recipe.batchNormBeta),
+        ].filter(\.1).map(\.0))
+        let unread = Self.conditionalFlags.filter { changed.contains($0.flag) && !$0.reads(optimizer, schedule, batchnorm) }
+        guard !unread.isEmpty else { return nil }
+        return unread.map { "\($0.flag) has no effect without \($0.readBy)" }.joined(separator: "; ")
+            + " (this run: --optimizer \(optimizer.rawValue), --schedule \(schedule.rawValue)\(batchnorm ? "" : ", no batch norm"))"
+    }
 
     func makeSpec(inputWidth: Int, classes: Int) throws -> NetworkSpec {
         var recipe = Self.recipe
@@ -419,6 +463,7 @@ struct TrainCommand: ParsableCommand {
         let train = try trainRows.map { try splits.train.subset(rows: $0) } ?? splits.train
         let classes = max(train.classes, splits.test?.classes ?? 0)
         if plan == nil, let warning = Self.unusedClassesWarning(train, classes: classes) { log("warning: \(warning)") }
+        if plan == nil, let warning = unreadFlagsWarning() { log("warning: \(warning)") }
         let spec = try makeSpec(inputWidth: train.width, classes: classes)
         let config = try makeConfig(hasDev: dev != nil, data: splits)
 

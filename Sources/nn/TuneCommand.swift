@@ -83,8 +83,8 @@ struct TuneRunCommand: ParsableCommand {
         "Search space JSON file (default: around nn train's recipe: "
             + SearchSpace.recommended.entries.map { "\($0.name) \($0.distribution)" }.joined(separator: ", ") + ").",
         discussion: """
-            One entry per hyperparameter, e.g. {"lr": "logUniform(1e-4, 1)", "momentum": "oneMinusLogUniform(0.9, 0.999)", \
-            "hidden": "int(64, 512)", "batch": "choice(64, 128, 256)"}. Distributions: uniform(a, b), int(a, b), \
+            One entry per hyperparameter, e.g. {"lr": "logUniform(1e-4, 1)", "optimizer": "fixed(momentum)", \
+            "momentum": "oneMinusLogUniform(0.9, 0.999)", "hidden": "int(64, 512)", "batch": "choice(64, 128, 256)"}. Distributions: uniform(a, b), int(a, b), \
             logUniform(a, b), oneMinusLogUniform(a, b), choice(…), fixed(x); or {"dist": …, "low": …, "high": …}. \
             Hyperparameters: \(Hyperparameter.all.map(\.name).joined(separator: ", ")).
             """,
@@ -213,7 +213,8 @@ struct TuneRunCommand: ParsableCommand {
         let exists = try storage.exists(location)
         if !exists {
             // A new study's settings, checked now; resolved again below in case another tuner created it meanwhile.
-            _ = try request.resolve(stored: nil, studyName: location.name)
+            let fresh = try request.resolve(stored: nil, studyName: location.name)
+            try Self.checkSearchedFlagsAreRead(fresh.space, trainArguments: fresh.trainArguments)
         }
 
         try FileManager.default.createDirectory(at: location.directory, withIntermediateDirectories: true)
@@ -261,6 +262,37 @@ struct TuneRunCommand: ParsableCommand {
     }
 
     /// A `--worker` that can be run, so a typo fails now rather than as every trial's error.
+    /// Refuses a space that searches a flag no trial reads, such as momentum while every trial runs
+    /// Adam (`nn train`'s default): the study would spend its budget on a dimension that changes
+    /// nothing. Each trial's optimiser and schedule are the space's choices when it searches them,
+    /// else what the trial arguments (or `nn train`'s defaults) fix. Arguments that do not parse are
+    /// left for the trials to report.
+    static func checkSearchedFlagsAreRead(_ space: SearchSpace, trainArguments: [String]) throws {
+        guard let fixed = try? TrainCommand.parse(trainArguments) else { return }
+        func searched<T: RawRepresentable<String>>(_ name: String, fixedValue: T) -> [T] {
+            guard case let .choice(values)? = space.distribution(of: name) else { return [fixedValue] }
+            return values.compactMap { value in
+                if case let .text(text) = value { return T(rawValue: text) }
+                return nil
+            }
+        }
+        let optimizers = searched("optimizer", fixedValue: fixed.optimizer)
+        let schedules = searched("schedule", fixedValue: fixed.schedule)
+        for entry in space.entries {
+            guard let option = Hyperparameter.named(entry.name)?.option,
+                  let conditional = TrainCommand.conditionalFlags.first(where: { $0.flag == option }) else { continue }
+            let read = optimizers.contains { optimizer in
+                schedules.contains { conditional.reads(optimizer, $0, fixed.batchnorm) }
+            }
+            guard !read else { continue }
+            throw ValidationError(
+                "the space searches \(entry.name), but no trial reads it: \(option) has no effect without \(conditional.readBy), and every "
+                    + "trial runs --optimizer \(optimizers.map(\.rawValue).joined(separator: "/")), "
+                    + "--schedule \(schedules.map(\.rawValue).joined(separator: "/")); fix what reads it (in the space, e.g. "
+                    + "\"optimizer\": \"choice(momentum)\", or after --) or drop \(entry.name) from the space")
+        }
+    }
+
     static func checkedWorker(_ path: String) throws -> String {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw CommandFailure.usage("--worker \(path) is not an executable file; give the path of an nn build, or omit --worker")

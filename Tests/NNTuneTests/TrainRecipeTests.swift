@@ -1,3 +1,5 @@
+import Foundation
+import NNTune
 import XCTest
 @testable import NNTrain
 @testable import nn
@@ -34,5 +36,44 @@ final class TrainRecipeTests: XCTestCase {
         recipe.batchNormBeta = 0.8
         XCTAssertEqual(try command.makeSpec(inputWidth: 64, classes: 10), try recipe.networkSpec(inputWidth: 64, classes: 10))
         XCTAssertNotEqual(try command.makeSpec(inputWidth: 64, classes: 10), try TrainingRecipe.standard.networkSpec(inputWidth: 64, classes: 10))
+    }
+
+    /// A flag set away from its default that the run's optimiser, schedule or network never reads
+    /// is named in a warning (not refused: a tuner may search the optimiser and its flags together).
+    func testFlagsTheRunNeverReadsAreNamed() throws {
+        XCTAssertNil(try TrainCommand.parse([]).unreadFlagsWarning())
+        XCTAssertNil(try TrainCommand.parse(["--optimizer", "momentum", "--momentum", "0.8", "--schedule", "step", "--decay-rate", "0.5"])
+            .unreadFlagsWarning())
+        let warning = try XCTUnwrap(TrainCommand.parse(["--momentum", "0.8", "--decay-rate", "0.5", "--no-batchnorm", "--bn-beta", "0.5"])
+            .unreadFlagsWarning())
+        for part in ["--momentum has no effect without --optimizer momentum", "--decay-rate has no effect without --schedule exponential or step",
+                     "--bn-beta has no effect without --batchnorm", "this run: --optimizer adam, --schedule cosine, no batch norm"] {
+            XCTAssertTrue(warning.contains(part), warning)
+        }
+        XCTAssertNil(try TrainCommand.parse(["--momentum", String(TrainingRecipe.standard.momentumBeta)]).unreadFlagsWarning(),
+                     "a default given explicitly changes nothing either way")
+    }
+
+    /// `nn tune` refuses a space searching a flag that no trial reads, whatever fixes the optimiser.
+    func testTuneRefusesASpaceSearchingAFlagNoTrialReads() throws {
+        func space(_ json: String) throws -> SearchSpace { try SearchSpace(json: Data(json.utf8), source: "test") }
+        let momentum = try space(#"{"lr": "logUniform(1e-4, 1e-2)", "momentum": "oneMinusLogUniform(0.9, 0.999)"}"#)
+        XCTAssertThrowsError(try TuneRunCommand.checkSearchedFlagsAreRead(momentum, trainArguments: ["--data", "digits"])) { error in
+            let text = "\(error)"
+            for part in ["searches momentum", "no effect without --optimizer momentum", "every trial runs --optimizer adam"] {
+                XCTAssertTrue(text.contains(part), text)
+            }
+        }
+        XCTAssertNoThrow(try TuneRunCommand.checkSearchedFlagsAreRead(momentum, trainArguments: ["--optimizer", "momentum"]))
+        XCTAssertNoThrow(try TuneRunCommand.checkSearchedFlagsAreRead(
+            try space(#"{"momentum": "uniform(0.8, 0.9)", "optimizer": "choice(adam, momentum)"}"#), trainArguments: []))
+        XCTAssertThrowsError(try TuneRunCommand.checkSearchedFlagsAreRead(
+            try space(#"{"decay": "uniform(0.1, 1)", "schedule": "choice(cosine, exponential)"}"#), trainArguments: []))
+        let documented = #"{"lr": "logUniform(1e-4, 1)", "optimizer": "fixed(momentum)", "momentum": "oneMinusLogUniform(0.9, 0.999)", "#
+            + #""hidden": "int(64, 512)", "batch": "choice(64, 128, 256)"}"#
+        XCTAssertNoThrow(try TuneRunCommand.checkSearchedFlagsAreRead(try space(documented), trainArguments: []),
+                         "the example of nn tune --help and the docs")
+        XCTAssertNoThrow(try TuneRunCommand.checkSearchedFlagsAreRead(SearchSpace.recommended, trainArguments: []),
+                         "the default space searches Adam's β₁ with Adam")
     }
 }

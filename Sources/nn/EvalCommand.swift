@@ -42,6 +42,8 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let description = try ModelCheckpoint.describe(model)
+        // Before the evaluation, not after it: a wrong path should not cost a pass over the data.
+        if let predictions { try PredictionsFile.checkFolder(of: predictions, option: "--predictions") }
         var options = reading.loadOptions(testPath: nil)
         if options.classes == nil { options.classes = description.spec.classes }
         options.classNames = description.classNames

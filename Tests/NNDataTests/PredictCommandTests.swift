@@ -120,6 +120,8 @@ final class PredictCommandTests: XCTestCase {
                   mentioning: ["--label-column reads CSV files", "this is an .npy array", "drop it"])
         try fails(["predict", "--model", out + "/best", "--data", unlabelled, "--out", scratch.file("missing/p.csv")],
                   status: 2, mentioning: ["does not exist"])
+        try fails(["eval", "--model", out + "/best", "--data", train, "--predictions", scratch.file("missing/e.csv")],
+                  status: 2, mentioning: ["--predictions", "does not exist"])
     }
 
     /// `--delimiter` reads semicolon-separated files; integer labels that skip class 0 warn.

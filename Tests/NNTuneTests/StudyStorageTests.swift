@@ -93,11 +93,35 @@ final class StudyStorageTests: XCTestCase {
         }
     }
 
+    /// A claim whose process died before recording its worker (the tuner killed in between, or a
+    /// silent worker) ran nothing: the trial goes back with the attempt given back, so it is neither
+    /// charged against the retry limit nor counted in the trial's attempts.
+    func testAClaimThatNeverStartedAWorkerIsNotChargedAnAttempt() throws {
+        try forEachStore("unstarted") { storage, location in
+            let (store, ids) = try plannedStudy(storage, location, count: 2)
+            XCTAssertEqual(try store.claimPendingTrial(worker: "a:1")?.attempts, 1)
+            XCTAssertEqual(try store.requeueInterrupted().map(\.id), [ids[0]])
+            XCTAssertEqual(try store.trial(id: ids[0])?.attempts, 0, "\(storage)")
+
+            let started = try XCTUnwrap(try store.claimPendingTrial(worker: "a:1"))
+            XCTAssertTrue(try store.recordStart(started.id, worker: "a:1", pid: 4242, outputDirectory: "attempt-1", at: Date()))
+            _ = try store.requeueInterrupted()
+            XCTAssertEqual(try store.trial(id: ids[0])?.attempts, 1, "an attempt whose worker started counts")
+
+            XCTAssertEqual(try store.claimPendingTrial(worker: "b:2")?.attempts, 2)
+            Thread.sleep(forTimeInterval: 0.3)
+            let reclaimed = try store.reclaimSilentTrials(gracePeriod: 0.1, maximumAttempts: 2)
+            XCTAssertEqual(reclaimed.map(\.requeued), [true], "at the limit, but the silent claim started nothing")
+            XCTAssertEqual(try store.trial(id: ids[0])?.attempts, 1)
+        }
+    }
+
     func testSilentTrialsAreRequeuedThenFailedAfterTheRetryLimit() throws {
         try forEachStore("heartbeat") { storage, location in
             let (store, ids) = try plannedStudy(storage, location, count: 2)
             let first = try XCTUnwrap(try store.claimPendingTrial(worker: "a:1"))
             XCTAssertEqual(first.id, ids[0])
+            XCTAssertTrue(try store.recordStart(first.id, worker: "a:1", pid: 4242, outputDirectory: "attempt-1", at: Date()))
             try store.recordEpochs(first.id, [EpochRecord(epoch: 1, devAccuracy: 0.5, json: "{}")])
             XCTAssertEqual(try store.heartbeat([first.id], worker: "a:1"), [first.id])
             XCTAssertEqual(try store.reclaimSilentTrials(gracePeriod: 30, maximumAttempts: 2).count, 0, "a fresh heartbeat is not silent")
@@ -119,6 +143,7 @@ final class StudyStorageTests: XCTestCase {
             let second = try XCTUnwrap(try store.claimPendingTrial(worker: "b:2"))
             XCTAssertEqual(second.id, first.id, "the re-queued trial is claimed first")
             XCTAssertEqual(second.attempts, 2)
+            XCTAssertTrue(try store.recordStart(second.id, worker: "b:2", pid: 4343, outputDirectory: "attempt-2", at: Date()))
             Thread.sleep(forTimeInterval: 0.3)
             let failed = try store.reclaimSilentTrials(gracePeriod: 0.1, maximumAttempts: 2)
             XCTAssertEqual(failed.map(\.requeued), [false], "the second silence is past the limit of 2 attempts")

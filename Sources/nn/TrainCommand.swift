@@ -245,39 +245,44 @@ struct TrainCommand: ParsableCommand {
     /// A flag that only some optimisers, schedules or networks read.
     struct ConditionalFlag: Sendable {
         let flag: String
+        /// Whether a command sets it away from its default.
+        let isChanged: @Sendable (TrainCommand) -> Bool
         /// What reads it, for messages ("--optimizer momentum").
         let readBy: String
         /// Whether a run with this optimiser, schedule and batch norm (or not) reads it.
         let reads: @Sendable (OptimizerName, ScheduleName, Bool) -> Bool
     }
 
-    static let conditionalFlags: [ConditionalFlag] = [
-        ConditionalFlag(flag: "--momentum", readBy: "--optimizer momentum") { optimizer, _, _ in optimizer == .momentum },
-        ConditionalFlag(flag: "--beta1", readBy: "--optimizer adam") { optimizer, _, _ in optimizer == .adam },
-        ConditionalFlag(flag: "--beta2", readBy: "--optimizer adam or rmsprop") { optimizer, _, _ in optimizer == .adam || optimizer == .rmsprop },
-        ConditionalFlag(flag: "--epsilon", readBy: "--optimizer adam or rmsprop") { optimizer, _, _ in optimizer == .adam || optimizer == .rmsprop },
-        ConditionalFlag(flag: "--decay", readBy: "--schedule inverse-time or staircase") { _, schedule, _ in
-            schedule == .inverseTime || schedule == .staircase
-        },
-        ConditionalFlag(flag: "--decay-rate", readBy: "--schedule exponential or step") { _, schedule, _ in schedule == .exponential || schedule == .step },
-        ConditionalFlag(flag: "--decay-interval", readBy: "--schedule staircase or step") { _, schedule, _ in schedule == .staircase || schedule == .step },
-        ConditionalFlag(flag: "--decay-k", readBy: "--schedule inverse-sqrt") { _, schedule, _ in schedule == .inverseSqrt },
-        ConditionalFlag(flag: "--bn-beta", readBy: "--batchnorm") { _, _, batchnorm in batchnorm },
-    ]
+    static let conditionalFlags: [ConditionalFlag] = {
+        let adam = recipeAdam, schedules = scheduleDefaults
+        let adamOrRMSprop: @Sendable (OptimizerName, ScheduleName, Bool) -> Bool = { optimizer, _, _ in optimizer == .adam || optimizer == .rmsprop }
+        return [
+            ConditionalFlag(flag: "--momentum", isChanged: { $0.momentum != recipe.momentumBeta }, readBy: "--optimizer momentum") { o, _, _ in o == .momentum },
+            ConditionalFlag(flag: "--beta1", isChanged: { $0.beta1 != adam.beta1 }, readBy: "--optimizer adam") { o, _, _ in o == .adam },
+            ConditionalFlag(flag: "--beta2", isChanged: { $0.beta2 != adam.beta2 }, readBy: "--optimizer adam or rmsprop", reads: adamOrRMSprop),
+            ConditionalFlag(flag: "--epsilon", isChanged: { $0.epsilon != adam.epsilon }, readBy: "--optimizer adam or rmsprop", reads: adamOrRMSprop),
+            ConditionalFlag(flag: "--decay", isChanged: { $0.decay != schedules.decay }, readBy: "--schedule inverse-time or staircase") { _, s, _ in
+                s == .inverseTime || s == .staircase
+            },
+            ConditionalFlag(flag: "--decay-rate", isChanged: { $0.decayRate != schedules.rate }, readBy: "--schedule exponential or step") { _, s, _ in
+                s == .exponential || s == .step
+            },
+            ConditionalFlag(flag: "--decay-interval", isChanged: { $0.decayInterval != schedules.interval }, readBy: "--schedule staircase or step") {
+                _, s, _ in s == .staircase || s == .step
+            },
+            ConditionalFlag(flag: "--decay-k", isChanged: { $0.decayK != schedules.k }, readBy: "--schedule inverse-sqrt") { _, s, _ in s == .inverseSqrt },
+            ConditionalFlag(flag: "--bn-beta", isChanged: { $0.batchNormBeta != recipe.batchNormBeta }, readBy: "--batchnorm") { _, _, batchnorm in
+                batchnorm
+            },
+        ]
+    }()
 
     /// Flags set away from their defaults that the chosen optimiser, schedule or layers never read:
     /// `--momentum 0.8` beside the default Adam would otherwise look as if it had taken effect. A
     /// warning, not an error, so that a tuner searching the optimiser with its flags still runs its
     /// trials (`nn tune` refuses a space whose flags no trial reads).
     func unreadFlagsWarning() -> String? {
-        let adam = Self.recipeAdam, defaults = Self.scheduleDefaults
-        let changed: Set<String> = Set([
-            ("--momentum", momentum != Self.recipe.momentumBeta), ("--beta1", beta1 != adam.beta1), ("--beta2", beta2 != adam.beta2),
-            ("--epsilon", epsilon != adam.epsilon), ("--decay", decay != defaults.decay), ("--decay-rate", decayRate != defaults.rate),
-            ("--decay-interval", decayInterval != defaults.interval), ("--decay-k", decayK != defaults.k),
-            ("--bn-beta", batchNormBeta != Self.recipe.batchNormBeta),
-        ].filter(\.1).map(\.0))
-        let unread = Self.conditionalFlags.filter { changed.contains($0.flag) && !$0.reads(optimizer, schedule, batchnorm) }
+        let unread = Self.conditionalFlags.filter { $0.isChanged(self) && !$0.reads(optimizer, schedule, batchnorm) }
         guard !unread.isEmpty else { return nil }
         return unread.map { "\($0.flag) has no effect without \($0.readBy)" }.joined(separator: "; ")
             + " (this run: --optimizer \(optimizer.rawValue), --schedule \(schedule.rawValue)\(batchnorm ? "" : ", no batch norm"))"

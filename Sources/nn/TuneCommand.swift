@@ -84,8 +84,8 @@ struct TuneRunCommand: ParsableCommand {
             + SearchSpace.recommended.entries.map { "\($0.name) \($0.distribution)" }.joined(separator: ", ") + ").",
         discussion: """
             One entry per hyperparameter, e.g. {"lr": "logUniform(1e-4, 1)", "optimizer": "fixed(momentum)", \
-            "momentum": "oneMinusLogUniform(0.9, 0.999)", "hidden": "int(64, 512)", "batch": "choice(64, 128, 256)"}. Distributions: uniform(a, b), int(a, b), \
-            logUniform(a, b), oneMinusLogUniform(a, b), choice(…), fixed(x); or {"dist": …, "low": …, "high": …}. \
+            "momentum": "oneMinusLogUniform(0.9, 0.999)", "hidden": "int(64, 512)", "batch": "choice(64, 128, 256)"}. \
+            Distributions: uniform(a, b), int(a, b), logUniform(a, b), oneMinusLogUniform(a, b), choice(…), fixed(x); or {"dist": …, "low": …, "high": …}. \
             Hyperparameters: \(Hyperparameter.all.map(\.name).joined(separator: ", ")).
             """,
         valueName: "file"))
@@ -261,7 +261,6 @@ struct TuneRunCommand: ParsableCommand {
         say("plots: \(location.reportDirectory.path) (\(plots.count) SVG files)")
     }
 
-    /// A `--worker` that can be run, so a typo fails now rather than as every trial's error.
     /// Refuses a space that searches a flag no trial reads, such as momentum while every trial runs
     /// Adam (`nn train`'s default): the study would spend its budget on a dimension that changes
     /// nothing. Each trial's optimiser and schedule are the space's choices when it searches them,
@@ -293,6 +292,7 @@ struct TuneRunCommand: ParsableCommand {
         }
     }
 
+    /// A `--worker` that can be run, so a typo fails now rather than as every trial's error.
     static func checkedWorker(_ path: String) throws -> String {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw CommandFailure.usage("--worker \(path) is not an executable file; give the path of an nn build, or omit --worker")

@@ -468,7 +468,8 @@ struct TrainCommand: ParsableCommand {
         let train = try trainRows.map { try splits.train.subset(rows: $0) } ?? splits.train
         let classes = max(train.classes, splits.test?.classes ?? 0)
         if plan == nil, let warning = Self.unusedClassesWarning(train, classes: classes) { log("warning: \(warning)") }
-        if plan == nil, let warning = unreadFlagsWarning() { log("warning: \(warning)") }
+        // Also on a resume, whose settings (with its --set changes) this command now holds.
+        if let warning = unreadFlagsWarning() { log("warning: \(warning)") }
         let spec = try makeSpec(inputWidth: train.width, classes: classes)
         let config = try makeConfig(hasDev: dev != nil, data: splits)
 

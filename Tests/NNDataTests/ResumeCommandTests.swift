@@ -204,10 +204,14 @@ final class ResumeCommandTests: XCTestCase {
         let settings = try SafeTensors.read(path: (folder("run") as NSString).appendingPathComponent("epoch-004/model.safetensors"))
             .metadata["nn_train_settings"] ?? ""
         XCTAssertTrue(settings.contains("\"lr\":\"0.0003\"") && settings.contains("\"batch\":\"64\""), settings)
-        try run(["train", "--resume", folder("run"), "--set", "epochs=5"])
+        let plain = try run(["train", "--resume", folder("run"), "--set", "epochs=5"])
+        XCTAssertFalse((plain.stdout + plain.stderr).contains("warning: --"), plain.stdout)
         let extended = try jsonLines("run", "metrics.jsonl")
         XCTAssertEqual(extended.last?["learning_rate"] as? Double, 0.0003, "a later plain resume keeps the rollback's --set")
         XCTAssertEqual(extended.last?["step"] as? Int, 33, "and its batch of 64")
+        // A --set the run's optimiser never reads is applied, and said to have no effect.
+        let unread = try run(["train", "--resume", folder("run"), "--set", "epochs=6", "--set", "momentum=0.5"])
+        XCTAssertTrue(unread.stdout.contains("warning: --momentum has no effect without --optimizer momentum"), unread.stdout)
     }
 
     /// A hyperparameter flag on a resumed run is applied like --set, also when it equals the flag's

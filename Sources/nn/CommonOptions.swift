@@ -45,7 +45,7 @@ struct DataReadingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("CSV field separator: one character, or 'tab' (default ',', a .tsv file is tab-separated).", valueName: "char"))
     var delimiter: CSVDelimiter = .comma
 
-    @Option(help: ArgumentHelp("Number of classes (default: largest training label + 1).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Number of classes (default: largest training label + 1).", valueName: "n"))
     var classes: Int?
 
     @Option(name: .customLong("npz-x"), help: ArgumentHelp("Features array inside an .npz archive.", valueName: "name"))

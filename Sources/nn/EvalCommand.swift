@@ -30,7 +30,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: backendHelp, transform: parseBackendRequest)
     var backend: BackendRequest?
 
-    @Option(name: .customLong("batch"), help: ArgumentHelp("Evaluation batch size.", valueName: "n"))
+    @Option(name: .customLong("batch"), parsing: .unconditional, help: ArgumentHelp("Evaluation batch size.", valueName: "n"))
     var batchSize: Int = 1024
 
     @Flag(help: "One JSON line on stdout instead of text.")

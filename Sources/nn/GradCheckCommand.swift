@@ -12,19 +12,19 @@ struct GradCheckCommand: ParsableCommand {
         abstract: "Check back-propagated gradients against numerical differences (ε = 1e-7, Float64).",
         discussion: "Prints the relative error ‖g − g̃‖ / (‖g‖ + ‖g̃‖) per layer; exits 1 when any exceeds --threshold.")
 
-    @Option(help: ArgumentHelp("L2 λ included in the checked cost.", valueName: "lambda"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("L2 λ included in the checked cost.", valueName: "lambda"))
     var l2: Float = 0
 
-    @Option(help: ArgumentHelp("L1 λ included in the checked cost.", valueName: "lambda"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("L1 λ included in the checked cost.", valueName: "lambda"))
     var l1: Float = 0
 
-    @Option(help: ArgumentHelp("Rows in the random batch.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Rows in the random batch.", valueName: "n"))
     var samples: Int = 8
 
-    @Option(help: ArgumentHelp("Seed of the weights and the batch.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the weights and the batch.", valueName: "n"))
     var seed: UInt64 = 7
 
-    @Option(help: ArgumentHelp("Largest acceptable relative error.", valueName: "x"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Largest acceptable relative error.", valueName: "x"))
     var threshold: Double = GradientCheck.threshold
 
     @Flag(help: "One JSON line instead of the table.")
@@ -38,8 +38,8 @@ struct GradCheckCommand: ParsableCommand {
         guard samples <= Self.maximumSamples else {
             throw ValidationError("--samples \(samples): at most \(Self.maximumSamples) rows; a gradient check needs only a few")
         }
-        guard l2 >= 0, l1 >= 0 else { throw ValidationError("--l2 and --l1 must be ≥ 0") }
-        guard threshold > 0 else { throw ValidationError("--threshold must be > 0") }
+        guard l2 >= 0, l1 >= 0, l2.isFinite, l1.isFinite else { throw ValidationError("--l2 and --l1 must be finite numbers ≥ 0") }
+        guard threshold > 0, threshold.isFinite else { throw ValidationError("--threshold \(threshold) must be a finite number > 0") }
     }
 
     func run() throws {

@@ -47,7 +47,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: backendHelp, transform: parseBackendRequest)
     var backend: BackendRequest?
 
-    @Option(name: .customLong("batch"), help: ArgumentHelp("Prediction batch size.", valueName: "n"))
+    @Option(name: .customLong("batch"), parsing: .unconditional, help: ArgumentHelp("Prediction batch size.", valueName: "n"))
     var batchSize: Int = 1024
 
     func validate() throws {

@@ -94,22 +94,22 @@ struct TuneRunCommand: ParsableCommand {
     @Option(help: "random (default: independent draws, as the course teaches), grid, tpe (random start-up trials, then draws where the best finished trials are dense) or gp (Latin-hypercube start-up trials, then Bayesian optimisation with a Gaussian process: draws where the expected improvement is largest).")
     var sampler: String?
 
-    @Option(help: "Seed of the random sampler (default 1).")
+    @Option(parsing: .unconditional, help: "Seed of the random sampler (default 1).")
     var seed: UInt64?
 
-    @Option(help: "Trials per round for the random sampler (default 20); raising it on an existing study adds trials to it.")
+    @Option(parsing: .unconditional, help: "Trials per round for the random sampler (default 20); raising it on an existing study adds trials to it.")
     var trials: Int?
 
-    @Option(help: "Coarse-to-fine rounds; each shrinks the box around the best trials (default 1).")
+    @Option(parsing: .unconditional, help: "Coarse-to-fine rounds; each shrinks the box around the best trials (default 1).")
     var rounds: Int?
 
-    @Option(name: .customLong("grid-points"), help: "Values per hyperparameter for the grid sampler (default 3).")
+    @Option(name: .customLong("grid-points"), parsing: .unconditional, help: "Values per hyperparameter for the grid sampler (default 3).")
     var gridPoints: Int?
 
-    @Option(name: .customLong("keep-fraction"), help: "Share of a round's best trials the next box is fitted around (default 0.25).")
+    @Option(name: .customLong("keep-fraction"), parsing: .unconditional, help: "Share of a round's best trials the next box is fitted around (default 0.25).")
     var keepFraction: Double?
 
-    @Option(help: "Trials run at once here, each in its own worker process; 0 leaves every trial to `nn tune worker` processes.")
+    @Option(parsing: .unconditional, help: "Trials run at once here, each in its own worker process; 0 leaves every trial to `nn tune worker` processes.")
     var parallel: Int = 1
 
     @Option(help: ArgumentHelp("Stop unpromising trials at epoch boundaries: median (below the median of completed trials at that epoch) "
@@ -118,10 +118,10 @@ struct TuneRunCommand: ParsableCommand {
 
     // The rule-specific options are optional so that one given without its --prune rule is refused
     // rather than silently ignored; nil keeps the pruner's own default, which the help names.
-    @Option(name: .customLong("min-epochs"), help: "ASHA: the first rung, in epochs (default 1).")
+    @Option(name: .customLong("min-epochs"), parsing: .unconditional, help: "ASHA: the first rung, in epochs (default 1).")
     var minEpochs: Int?
 
-    @Option(help: "ASHA: the reduction factor η between rungs (keep the top 1/η; default 3).")
+    @Option(parsing: .unconditional, help: "ASHA: the reduction factor η between rungs (keep the top 1/η; default 3).")
     var reduction: Int?
 
     @Option(name: .customLong("asha-reference"), help: ArgumentHelp(
@@ -129,22 +129,22 @@ struct TuneRunCommand: ParsableCommand {
         + "or among every trial there, most of them drawn by the model (all). Random samplers always use all.", valueName: "startup|all"))
     var ashaReference: AshaReference?
 
-    @Option(name: .customLong("prune-min-trials"), help: "Median rule: completed trials needed before pruning starts (default 3).")
+    @Option(name: .customLong("prune-min-trials"), parsing: .unconditional, help: "Median rule: completed trials needed before pruning starts (default 3).")
     var pruneMinTrials: Int?
 
-    @Option(name: .customLong("prune-warmup"), help: "Median rule: epochs (from the first) that are never pruned (default 1).")
+    @Option(name: .customLong("prune-warmup"), parsing: .unconditional, help: "Median rule: epochs (from the first) that are never pruned (default 1).")
     var pruneWarmup: Int?
 
-    @Option(name: .customLong("trial-timeout"), help: "Seconds after which a trial fails.")
+    @Option(name: .customLong("trial-timeout"), parsing: .unconditional, help: "Seconds after which a trial fails.")
     var trialTimeout: Double?
 
-    @Option(help: "Seconds between the heartbeats a worker sends for each running trial.")
+    @Option(parsing: .unconditional, help: "Seconds between the heartbeats a worker sends for each running trial.")
     var heartbeat: Double = TrialRules().heartbeatInterval
 
-    @Option(help: "Seconds without a heartbeat after which a running trial's worker is presumed dead and the trial runs again.")
+    @Option(parsing: .unconditional, help: "Seconds without a heartbeat after which a running trial's worker is presumed dead and the trial runs again.")
     var grace: Double = TrialRules().gracePeriod
 
-    @Option(name: .customLong("max-attempts"), help: "Attempts a trial gets when its workers keep dying; then it fails.")
+    @Option(name: .customLong("max-attempts"), parsing: .unconditional, help: "Attempts a trial gets when its workers keep dying; then it fails.")
     var maxAttempts: Int = TrialRules().maximumAttempts
 
     @Option(help: "Worker executable (default: this nn).")
@@ -315,7 +315,7 @@ struct TuneReportCommand: ParsableCommand {
 
     @OptionGroup var studyOptions: StudyOptions
 
-    @Option(help: "How many of the best trials to list (and to draw learning curves for, up to 8).")
+    @Option(parsing: .unconditional, help: "How many of the best trials to list (and to draw learning curves for, up to 8).")
     var top: Int = 10
 
     @Flag(help: "Print the report as one JSON object instead of a table.")
@@ -413,7 +413,7 @@ struct TuneWorkerCommand: ParsableCommand {
 
     @OptionGroup var studyOptions: StudyOptions
 
-    @Option(help: "Trials run at once by this worker, each in its own process.")
+    @Option(parsing: .unconditional, help: "Trials run at once by this worker, each in its own process.")
     var parallel: Int = 1
 
     @Option(help: "Worker executable (default: this nn).")

@@ -27,16 +27,16 @@ struct DataParallelCommand: ParsableCommand {
     @Option(help: "Comma-separated backends: native, opencl. Default: both.")
     var backend = "native,opencl"
 
-    @Option(help: "Cores to share: threads of the one process, and ranks of the MPI run. Default: all cores.")
+    @Option(parsing: .unconditional, help: "Cores to share: threads of the one process, and ranks of the MPI run. Default: all cores.")
     var threads: Int?
 
-    @Option(help: "Global batch size.")
+    @Option(parsing: .unconditional, help: "Global batch size.")
     var batch = 128
 
-    @Option(help: "Timed steps per measurement (after 10 untimed ones).")
+    @Option(parsing: .unconditional, help: "Timed steps per measurement (after 10 untimed ones).")
     var steps = 60
 
-    @Option(help: "Interleaved rounds; the median of each configuration is reported.")
+    @Option(parsing: .unconditional, help: "Interleaved rounds; the median of each configuration is reported.")
     var rounds = 3
 
     @Option(name: .customLong("bucket-kib"), help: "Gradient bucket size of the overlapped configuration, in KiB.")

@@ -24,19 +24,19 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Comma-separated registered backends to compare (native, opencl, …). Default: every backend available here.")
     var backend: String?
 
-    @Option(help: "Threads: the native backend's workers and PoCL's POCL_MAX_PTHREAD_COUNT. Default: all cores.")
+    @Option(parsing: .unconditional, help: "Threads: the native backend's workers and PoCL's POCL_MAX_PTHREAD_COUNT. Default: all cores.")
     var threads: Int?
 
     @Flag(help: "Print one JSON document instead of the table.")
     var json = false
 
-    @Option(help: "Timed runs per figure (at least 5).")
+    @Option(parsing: .unconditional, help: "Timed runs per figure (at least 5).")
     var runs = 7
 
-    @Option(help: "Untimed warm-up runs before the timed ones (after a first call that pays for kernel compilation).")
+    @Option(parsing: .unconditional, help: "Untimed warm-up runs before the timed ones (after a first call that pays for kernel compilation).")
     var warmup = 1
 
-    @Option(name: .customLong("min-time"), help: "Minimum seconds per timed run; the kernel repeats until a run lasts this long.")
+    @Option(name: .customLong("min-time"), parsing: .unconditional, help: "Minimum seconds per timed run; the kernel repeats until a run lasts this long.")
     var minimumRunSeconds = 0.1
 
     func validate() throws {

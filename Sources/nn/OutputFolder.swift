@@ -52,8 +52,10 @@ enum OutputFolder {
     /// The lock file inside a run folder: held by the `nn train` writing into it (see ``FileLock``).
     static let lockName = ".lock"
 
-    /// Locks `directory` (which exists) for this run, or says which process is using it.
-    static func lock(_ directory: String) throws -> FileLock {
+    /// Locks `directory` (which exists) for this run, or says which process is using it. `option`
+    /// names where the folder came from (--out, --resume) for the message when it is a file.
+    static func lock(_ directory: String, option: String = "--out") throws -> FileLock {
+        try refuseNonRunFolder(directory, option: option)
         let path = (directory as NSString).appendingPathComponent(lockName)
         do {
             return try FileLock(path: path)
@@ -64,6 +66,23 @@ enum OutputFolder {
         } catch .unavailable(let reason) {
             throw CommandFailure.failed("cannot lock \(path) (\(reason)); check the folder is writable")
         }
+    }
+
+    /// Refuses, before a lock file is written into it, what cannot be a run folder: a file, or a
+    /// checkpoint folder (runs/x/best, runs/x/epoch-003), whose model a run would sit beside.
+    static func refuseNonRunFolder(_ directory: String, option: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else { return }
+        guard isDirectory.boolValue else {
+            throw CommandFailure.usage("\(option) \(directory) is a file, not a run folder; give a folder")
+        }
+        let held = [ModelCheckpoint.modelFileName, ModelCheckpoint.trainingStateFileName]
+            .filter { FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent($0)) }
+        guard !held.isEmpty else { return }
+        let fix = option == "--resume"
+            ? "give the run folder that holds it (\((directory as NSString).deletingLastPathComponent)), with --from-epoch N to go back to an epoch"
+            : "choose another --out"
+        throw CommandFailure.usage("\(option) \(directory) is a checkpoint folder (it holds \(held.joined(separator: " and "))), not a run folder; \(fix)")
     }
 
     /// Creates and locks the folder of a new run, then checks again that no other run got there first.

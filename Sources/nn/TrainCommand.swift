@@ -363,7 +363,7 @@ struct TrainCommand: ParsableCommand {
             if owner { try OutputFolder.checkForNewRun(folder, overwrite: overwrite) }
             return try command.execute(resume: nil, outWasChosen: out == nil, lock: lock, communicator: communicator)
         }
-        let lock = owner && FileManager.default.fileExists(atPath: resume) ? try OutputFolder.lock(resume) : nil
+        let lock = owner && FileManager.default.fileExists(atPath: resume) ? try OutputFolder.lock(resume, option: "--resume") : nil
         // Before the plan: a kill can leave a complete checkpoint under its temporary name, which
         // this puts in place, and the plan must continue from it. Planned first, a newer epoch-NNN/
         // appeared after the plan had dropped that epoch's metrics row, and a second kill before the

@@ -101,6 +101,28 @@ final class RunFolderCommandTests: XCTestCase {
                       replaced.stdout)
     }
 
+    /// A checkpoint folder or a file is no run folder, for --out or --resume: refused by name, with
+    /// nothing written into it (not even the lock file).
+    func testCheckpointFoldersAndFilesAreNotRunFolders() throws {
+        let out = scratch.file("run")
+        try run(["train"] + common + ["--epochs", "1", "--out", out])
+        for checkpoint in ["best", "epoch-001"] {
+            let folder = "\(out)/\(checkpoint)"
+            let before = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+            let into = try NNProcess.run(["train"] + common + ["--epochs", "1", "--out", folder], scratch: scratch)
+            XCTAssertEqual(into.status, 2, into.stderr)
+            XCTAssertTrue(into.stderr.contains("--out \(folder) is a checkpoint folder (it holds model.safetensors"), into.stderr)
+            let resumed = try NNProcess.run(["train", "--resume", folder], scratch: scratch)
+            XCTAssertEqual(resumed.status, 2, resumed.stderr)
+            XCTAssertTrue(resumed.stderr.contains("give the run folder that holds it (\(out))"), resumed.stderr)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).sorted(), before, "nothing written into \(checkpoint)/")
+        }
+        let file = try scratch.write("notes.txt", text: "not a folder\n")
+        let onFile = try NNProcess.run(["train"] + common + ["--epochs", "1", "--out", file], scratch: scratch)
+        XCTAssertEqual(onFile.status, 2, onFile.stderr)
+        XCTAssertTrue(onFile.stderr.contains("--out \(file) is a file, not a run folder"), onFile.stderr)
+    }
+
     /// Without --out the run goes to runs/<date>-<time> and says so; nothing is lost.
     func testARunWithoutOutIsSavedUnderRuns() throws {
         let r = try run(["train"] + common + ["--epochs", "2"])

@@ -25,6 +25,10 @@ public struct DataSplits: Sendable {
 }
 
 /// How to read a data source given on the command line.
+///
+/// Some options belong to one format (`csv` to CSV files, `labelsPath` to `.npy` and IDX features,
+/// the `npz` keys to `.npz` archives): the loaders refuse one that the source's format would not
+/// read, rather than ignore it. A built-in set's class count must match `classes` when that is given.
 public struct DataLoadOptions: Sendable {
     /// CSV layout (label column, header, delimiter).
     public var csv: CSVOptions

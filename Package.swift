@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "NNBackendsTests", dependencies: ["NNCore", "NNNative", "NNBackends", "NNConformance", "nn"]),
         // Extension points used as a user outside the package uses them: plain imports, no @testable.
         .testTarget(name: "ExtensionTests", dependencies: ["NNTrain", "NNBackends", "NNData"]),
-        .testTarget(name: "NNTrainTests", dependencies: ["NNCore", "NNTrain", "NNNative", "NNBackends", "NNDistributed"]),
+        .testTarget(name: "NNTrainTests", dependencies: ["NNCore", "NNTrain", "NNNative", "NNOpenCL", "NNBackends", "NNDistributed"]),
         // Launches `mpirun -np 2 nn train …`; fails (never skips) when mpirun or MPI support is missing.
         .testTarget(name: "NNDistributedTests", dependencies: ["NNDistributed", "NNTrain", "nn"]),
         .testTarget(name: "NNDataTests", dependencies: ["NNData", "NNTrain", "NNBackends"]),

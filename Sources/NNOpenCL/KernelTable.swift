@@ -53,6 +53,8 @@ final class KernelTable {
     }
 
     private let kernels: [KernelName: Entry]
+    /// Launches enqueued so far, per kernel (every name present from the start, so counting allocates nothing).
+    private(set) var launches: [KernelName: Int] = Dictionary(uniqueKeysWithValues: KernelName.allCases.map { ($0, 0) })
 
     /// - Parameter limits: replaces the driver's per-kernel work-group limits, for tests of what the
     ///   backend does on drivers whose kernels allow fewer items than the device (nil: ask the driver).
@@ -130,6 +132,7 @@ final class KernelTable {
             return clEnqueueNDRangeKernel(queue, kernel, 2, nil, size.baseAddress, size.baseAddress.map { $0 + 2 }, 0, nil, nil)
         }
         try OpenCLStatus.check(status, "clEnqueueNDRangeKernel(\(name.rawValue))")
+        launches[name, default: 0] += 1
     }
 
     private func roundUp(_ value: Int, _ multiple: Int) -> Int {

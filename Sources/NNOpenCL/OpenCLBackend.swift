@@ -34,6 +34,20 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// dropout, optimizer updates): the CPU or the GPU shape.
     public let memoryKernels: MemoryKernelFamily
 
+    /// Kernels enqueued since the backend opened, by their name in `Kernels/*.cl` (kernels never
+    /// launched are left out). On a GPU each launch costs a few microseconds of driver time, a visible
+    /// share of a small batch's step, so launches per step are a figure of their own: the difference
+    /// of two readings around the work.
+    public var kernelLaunches: [String: Int] {
+        locked {
+            var counts: [String: Int] = [:]
+            for table in [kernels] + (skinnyKernels.map { [$0] } ?? []) {
+                for (name, count) in table.launches where count > 0 { counts[name.rawValue, default: 0] += count }
+            }
+            return counts
+        }
+    }
+
     let program: CompiledProgram
     let queue: cl_command_queue
     let kernels: KernelTable

@@ -87,7 +87,8 @@ struct BenchmarkSession {
                     var figure = try runner.measure(work: workload.workPerCall, scale: workload.unit.scale,
                                                     kernel: call, synchronize: { try backend.synchronize() })
                     figure.fractionOfCeiling = fraction(of: figure.median, for: workload.ceiling, on: backend, ceiling: ceiling)
-                    results.append(BackendResult(backend: backend.name, figure: figure))
+                    results.append(BackendResult(backend: backend.name, figure: figure,
+                                                 launchesPerCall: try Self.launches(of: call, on: backend)))
                 } catch {
                     log("  \(backend.name) failed: \(error)")
                     results.append(BackendResult(backend: backend.name, error: "\(error)"))
@@ -104,6 +105,15 @@ struct BenchmarkSession {
             unavailableBackends: roster.unavailable.map { BackendInfo(name: $0.name, device: $0.reason) },
             ceiling: ceiling, rows: rows)
         print(options.json ? try report.json() : TableRenderer.render(report))
+    }
+
+    /// The kernels one more (untimed) call enqueues, on a backend that counts them.
+    private static func launches(of call: () throws -> Void, on backend: any Backend) throws -> Int? {
+        guard let opencl = backend as? OpenCLBackend else { return nil }
+        let before = opencl.kernelLaunches.values.reduce(0, +)
+        try call()
+        try backend.synchronize()
+        return opencl.kernelLaunches.values.reduce(0, +) - before
     }
 
     /// The host ceilings describe this CPU, so they apply to the native backend and to an OpenCL

@@ -6,6 +6,9 @@ struct BackendResult: Codable, Sendable {
     var backend: String
     var figure: Figure?
     var error: String?
+    /// Kernels one call enqueues, for backends that count them (OpenCL): on a GPU each costs a few
+    /// microseconds of driver time, so the count explains small-batch figures the arithmetic does not.
+    var launchesPerCall: Int?
 }
 
 /// One benchmark case measured on every backend of the run.
@@ -84,6 +87,7 @@ enum TableRenderer {
                 if let f = result?.figure {
                     var cell = "\(format(f.median)) [\(format(f.min))–\(format(f.max))]"
                     if let fraction = f.fractionOfCeiling { cell += " \(percent(fraction))" }
+                    if let launches = result?.launchesPerCall { cell += ", \(launches) launch\(launches == 1 ? "" : "es")" }
                     cells.append(cell)
                     medians.append(f.median)
                 } else {

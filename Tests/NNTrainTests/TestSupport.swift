@@ -2,6 +2,7 @@ import Foundation
 import NNBackends
 import NNCore
 import NNNative
+import NNOpenCL
 import NNTrain
 import XCTest
 
@@ -35,9 +36,11 @@ enum TestSupport {
 
     /// The OpenCL backend, or — when it cannot be built — a failure under CI=true, an XCTSkip only
     /// when NN_SKIP_OPENCL=1 says so, and a failure otherwise. Never a silent pass.
-    static func openCL() throws -> any Backend {
+    /// `memoryKernels` forces the memory-bound kernels' shapes (nil: the device's own).
+    static func openCL(memoryKernels: MemoryKernelFamily? = nil) throws -> any Backend {
         let environment = ProcessInfo.processInfo.environment
         do {
+            if let memoryKernels { return try OpenCLBackend(memoryKernels: memoryKernels) }
             return try BackendSelection.make(.opencl, log: { _ in })
         } catch {
             if environment["CI"] == "true" {

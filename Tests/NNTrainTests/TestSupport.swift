@@ -36,11 +36,15 @@ enum TestSupport {
 
     /// The OpenCL backend, or — when it cannot be built — a failure under CI=true, an XCTSkip only
     /// when NN_SKIP_OPENCL=1 says so, and a failure otherwise. Never a silent pass.
-    /// `memoryKernels` forces the memory-bound kernels' shapes (nil: the device's own).
-    static func openCL(memoryKernels: MemoryKernelFamily? = nil) throws -> any Backend {
+    /// The tunings and `memoryKernels` force the GEMM kernels and the memory-bound kernels' shapes
+    /// (nil: the device's own).
+    static func openCL(gemmTuning: GemmTuning? = nil, skinnyGemmTuning: GemmTuning? = nil,
+                       memoryKernels: MemoryKernelFamily? = nil) throws -> any Backend {
         let environment = ProcessInfo.processInfo.environment
         do {
-            if let memoryKernels { return try OpenCLBackend(memoryKernels: memoryKernels) }
+            if gemmTuning != nil || skinnyGemmTuning != nil || memoryKernels != nil {
+                return try OpenCLBackend(gemmTuning: gemmTuning, skinnyGemmTuning: skinnyGemmTuning, memoryKernels: memoryKernels)
+            }
             return try BackendSelection.make(.opencl, log: { _ in })
         } catch {
             if environment["CI"] == "true" {

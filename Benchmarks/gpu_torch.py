@@ -145,7 +145,8 @@ def mlp_samples_per_second(torch, nn, dev, widths, batch, mode, timed):
 
 
 def nnbench_figures(paths):
-    """{case key: (median, device)} from nnbench --json reports, the first opencl figure of each case."""
+    """{case key: (median, device, launches per call or None)} from nnbench --json reports, the first
+    opencl figure of each case."""
     patterns = [
         (r"^(\d+)×\1×\1  C = A·B$", lambda m: f"sgemm {m.group(1)}³"),
         (r"^\((\d+)×(\d+)\)·\(\2×(\d+)\)  Z = X·W$", lambda m: f"sgemm ({m.group(1)}×{m.group(2)})·({m.group(2)}×{m.group(3)})"),
@@ -165,7 +166,8 @@ def nnbench_figures(paths):
                     continue
                 for result in row["results"]:
                     if result["backend"] == "opencl" and result.get("figure"):
-                        figures.setdefault(key(match), (result["figure"]["median"], devices.get("opencl", "?")))
+                        figures.setdefault(key(match), (result["figure"]["median"], devices.get("opencl", "?"),
+                                                        result.get("launchesPerCall")))
     return figures
 
 
@@ -184,11 +186,12 @@ def torch_figures(path):
 def table(torch_path, nnbench_paths):
     ours = nnbench_figures(nnbench_paths)
     theirs = torch_figures(torch_path)
-    header = ["case", "unit", "SwiftNN", "cuBLAS/eager", "CUDA graphs", "ratio", "vs", "goal"]
+    # "launches": kernels SwiftNN enqueues per call, each a few microseconds of driver time on a GPU.
+    header = ["case", "unit", "SwiftNN", "launches", "cuBLAS/eager", "CUDA graphs", "ratio", "vs", "goal"]
     rows = [header]
     missing = []
     for case, unit, goal, reference in CASES:
-        mine = ours.get(case, (None, None))[0]
+        mine, _, launches = ours.get(case, (None, None, None))
         eager = theirs.get((case, "cublas"), theirs.get((case, "torch-eager")))
         graphs = theirs.get((case, "torch-cudagraphs"))
         if reference == "best":
@@ -203,14 +206,15 @@ def table(torch_path, nnbench_paths):
         ratio = mine / ref if mine is not None and ref else None
         verdict = "" if ratio is None else ("met" if ratio >= goal else "missed")
         fmt = lambda v: "–" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:.3g}")
-        rows.append([case, unit, fmt(mine), fmt(eager), fmt(graphs), "–" if ratio is None else f"{ratio:.3g}×",
+        rows.append([case, unit, fmt(mine), "–" if launches is None else str(launches), fmt(eager), fmt(graphs),
+                     "–" if ratio is None else f"{ratio:.3g}×",
                      reference, f"≥ {goal}× {verdict}".rstrip()])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for index, row in enumerate(rows):
         print("  ".join(cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
         if index == 0:
             print("  ".join("-" * w for w in widths))
-    devices = sorted({device for _, device in ours.values()})
+    devices = sorted({device for _, device, _ in ours.values()})
     print(f"\nSwiftNN device: {', '.join(devices) or '–'}; medians; ratio = SwiftNN / the 'vs' figure "
           "(best = the faster of eager and CUDA graphs).")
     sys.stdout.flush()  # the table first, then the note, when both go to one terminal

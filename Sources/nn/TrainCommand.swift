@@ -171,7 +171,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("bucket-kib"), parsing: .unconditional, help: ArgumentHelp(
         "Under mpirun: gradient allreduce bucket size in KiB; a full bucket is reduced while backward goes on "
             + "(0: one allreduce after backward).", valueName: "kib"))
-    var bucketKiB: Int = DataParallel.defaultBucketCapacity * 4 / 1024
+    var bucketKiB: Int = Self.defaultBucketKiB
+    static let defaultBucketKiB = DataParallel.defaultBucketCapacity * 4 / 1024
 
     @Flag(help: "End with one machine-readable JSON line on stdout (everything else goes to stderr).")
     var json: Bool = false
@@ -470,6 +471,9 @@ struct TrainCommand: ParsableCommand {
         if plan == nil, let warning = Self.unusedClassesWarning(train, classes: classes) { log("warning: \(warning)") }
         // Also on a resume, whose settings (with its --set changes) this command now holds.
         if let warning = unreadFlagsWarning() { log("warning: \(warning)") }
+        if communicator.size == 1, syncBatchNorm || bucketKiB != Self.defaultBucketKiB {
+            log("warning: --sync-batchnorm and --bucket-kib act under mpirun only; this run is one process")
+        }
         let spec = try makeSpec(inputWidth: train.width, classes: classes)
         let config = try makeConfig(hasDev: dev != nil, data: splits)
 

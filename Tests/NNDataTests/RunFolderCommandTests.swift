@@ -136,6 +136,16 @@ final class RunFolderCommandTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.file("runs/\(name)/best/model.safetensors")))
     }
 
+    /// Flags that change nothing in this run are named, not silently dropped: the data-parallel ones
+    /// outside mpirun, and an optimiser flag the optimiser does not read.
+    func testFlagsThatChangeNothingHereAreNamed() throws {
+        let r = try run(["train"] + common + ["--epochs", "1", "--sync-batchnorm", "--momentum", "0.5", "--out", scratch.file("run")])
+        XCTAssertTrue(r.stdout.contains("warning: --sync-batchnorm and --bucket-kib act under mpirun only"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("warning: --momentum has no effect without --optimizer momentum"), r.stdout)
+        let plain = try run(["train"] + common + ["--epochs", "1", "--out", scratch.file("plain")])
+        XCTAssertFalse(plain.stdout.contains("warning:"), plain.stdout)
+    }
+
     /// A negative number is a value to check, not a missing one.
     func testNegativeNumbersAreValuesNotFlags() throws {
         let r = try NNProcess.run(["train"] + common + ["--lr", "-1"], scratch: scratch)

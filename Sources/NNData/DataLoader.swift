@@ -85,7 +85,8 @@ public enum DataLoader {
             throw NNError.invalidData(
                 source: source, detail: "no such file or directory, and not a built-in data set (\(names))")
         }
-        try refuseOptionsNotRead(by: SourceFormat(path: source), options, source: source)
+        try refuseOptionsNotRead(by: SourceFormat(path: source), options, testFormat: options.testPath.map(SourceFormat.init(path:)),
+                                 source: source)
         var train = try loadFile(source, labelsPath: options.labelsPath, options: options, classes: options.classes,
                                  classNames: options.classNames, role: "train")
         var test = train.test
@@ -182,25 +183,28 @@ extension DataLoader {
 
     /// Refuses the options `format` does not read (CSV reading for anything but a CSV, a labels file
     /// for anything but a features file, array names for anything but an .npz): ignored without a
-    /// word, they would leave the user believing they had taken effect. `defaults` are the CSV options
-    /// the caller reads when none is given.
-    static func refuseOptionsNotRead(by format: SourceFormat, _ options: DataLoadOptions, csvDefaults defaults: CSVOptions = CSVOptions(),
-                                     source: String) throws {
+    /// word, they would leave the user believing they had taken effect. A separate test file
+    /// (`testFormat`) is read with the same options, so one it reads is not refused; the labels file
+    /// belongs to the training source alone. `defaults` are the CSV options the caller reads when none is given.
+    static func refuseOptionsNotRead(by format: SourceFormat, _ options: DataLoadOptions, testFormat: SourceFormat? = nil,
+                                     csvDefaults defaults: CSVOptions = CSVOptions(), source: String) throws {
         guard format != .unknown else { return }  // the loaders name the types they read instead
+        let formats = [format] + (testFormat.map { [$0] } ?? [])
+        let csv = formats.contains(.csv), npz = formats.contains(.npz)
         // (option, given, what reads it)
         let checks: [(String, Bool, String)] = [
-            ("--label-column", format != .csv && options.csv.labelColumn != defaults.labelColumn, "CSV files"),
-            ("--header", format != .csv && options.csv.header != defaults.header, "CSV files"),
-            ("--delimiter", format != .csv && options.csv.delimiter != defaults.delimiter, "CSV files"),
+            ("--label-column", !csv && options.csv.labelColumn != defaults.labelColumn, "CSV files"),
+            ("--header", !csv && options.csv.header != defaults.header, "CSV files"),
+            ("--delimiter", !csv && options.csv.delimiter != defaults.delimiter, "CSV files"),
             ("--labels", format != .npy && format != .idxFile && options.labelsPath != nil, "the labels of .npy or IDX features"),
-            ("--npz-x", format != .npz && options.npzFeatureKey != nil, ".npz archives"),
-            ("--npz-y", format != .npz && options.npzLabelKey != nil, ".npz archives"),
+            ("--npz-x", !npz && options.npzFeatureKey != nil, ".npz archives"),
+            ("--npz-y", !npz && options.npzLabelKey != nil, ".npz archives"),
         ]
         let given = checks.filter(\.1)
         guard !given.isEmpty else { return }
         let reasons = given.map { "\($0.0) reads \($0.2)" }.joined(separator: "; ")
-        throw NNError.invalidData(source: source,
-                                  detail: "\(reasons), but this is \(format.name); drop \(given.count == 1 ? "it" : "them")")
+        let what = format.name + (testFormat.map { " and --test-data \($0.name)" } ?? "")
+        throw NNError.invalidData(source: source, detail: "\(reasons), but this is \(what); drop \(given.count == 1 ? "it" : "them")")
     }
 
     /// Whether `path` names a CSV-like file (by its extension), the formats a label column applies to.

@@ -60,6 +60,15 @@ final class NumPyReaderTests: XCTestCase {
         XCTAssertThrowsMessage(try DataLoader.load(x), "give the labels file with --labels")
         let fractional = try dir.write("yf.npy", Fixture.npy(descr: "<f4", shape: [3], payload: Fixture.float32LE([1, 0.5, 1])))
         XCTAssertThrowsMessage(try DataLoader.load(x, options: DataLoadOptions(labelsPath: fractional)), "label 0.5 of sample 1 is not a class index")
+
+        // A CSV test file is read with the same options: its --label-column is not refused for the .npy beside it.
+        let test = try dir.write("test.csv", text: "1,7,8\n0,9,10\n")
+        let both = DataLoadOptions(csv: CSVOptions(labelColumn: .index(0)), labelsPath: y, testPath: test)
+        XCTAssertEqual(try DataLoader.load(x, options: both).test?.labels, [1, 0])
+        let npzTest = try dir.write("test.npz", [0])
+        XCTAssertThrowsMessage(try DataLoader.load(x, options: DataLoadOptions(csv: CSVOptions(labelColumn: .index(0)), labelsPath: y,
+                                                                                 testPath: npzTest)),
+                               "--label-column reads CSV files", "this is an .npy array and --test-data an .npz archive")
     }
 
     func testNPZStoredAndDeflatedWithTrainAndTestArrays() throws {

@@ -61,7 +61,7 @@ extension OpenCLBackend {
         try locked {
             for start in stride(from: 0, to: updates.count, by: Self.tensorsPerUpdateLaunch) {
                 let chunk = updates[start..<min(start + Self.tensorsPerUpdateLaunch, updates.count)]
-                // Per tensor (w, g, s, t, count, l2, l1), then the rule's number and seven scalars. A slot
+                // Per tensor (w, g, s, t, count, l2, l1), then the rule's number and six scalars. A slot
                 // past the chunk repeats its first tensor with a count of 0, and state a rule lacks is the
                 // parameter's own buffer: valid buffers the kernel never reads.
                 var arguments = InlineArray<35, KernelArgument>(repeating: .int(0))

@@ -486,6 +486,10 @@ struct TrainCommand: ParsableCommand {
         } else if let initFrom {
             if let normalizer = try ModelCheckpoint.loadWeights(into: network, from: initFrom) {
                 network.normalizer = normalizer  // the weights were trained on inputs scaled this way
+                if normalize != .auto {
+                    log("warning: --normalize \(normalize.rawValue) gives way to the normaliser saved with --init \(initFrom), "
+                        + "which its weights were trained with")
+                }
             }
         }
         let parallel = DataParallel(communicator: communicator, syncBatchNorm: syncBatchNorm,

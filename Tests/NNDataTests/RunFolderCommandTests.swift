@@ -137,13 +137,18 @@ final class RunFolderCommandTests: XCTestCase {
     }
 
     /// Flags that change nothing in this run are named, not silently dropped: the data-parallel ones
-    /// outside mpirun, and an optimiser flag the optimiser does not read.
+    /// outside mpirun, an optimiser flag the optimiser does not read, and --normalize beside --init.
     func testFlagsThatChangeNothingHereAreNamed() throws {
         let r = try run(["train"] + common + ["--epochs", "1", "--sync-batchnorm", "--momentum", "0.5", "--out", scratch.file("run")])
         XCTAssertTrue(r.stdout.contains("warning: --sync-batchnorm and --bucket-kib act under mpirun only"), r.stdout)
         XCTAssertTrue(r.stdout.contains("warning: --momentum has no effect without --optimizer momentum"), r.stdout)
         let plain = try run(["train"] + common + ["--epochs", "1", "--out", scratch.file("plain")])
         XCTAssertFalse(plain.stdout.contains("warning:"), plain.stdout)
+        // A checkpoint's saved normaliser wins over --normalize (its weights were trained with it).
+        let seeded = try run(["train"] + common + ["--epochs", "1", "--init", scratch.file("plain"), "--normalize", "none",
+                                                   "--out", scratch.file("seeded")])
+        XCTAssertTrue(seeded.stdout.contains("warning: --normalize none gives way to the normaliser saved with --init"), seeded.stdout)
+        XCTAssertTrue(seeded.stdout.contains("inputs: the checkpoint's normaliser"), seeded.stdout)
     }
 
     /// A negative number is a value to check, not a missing one.

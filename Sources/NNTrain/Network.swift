@@ -261,15 +261,8 @@ public final class Network {
     /// Names and PyTorch shapes of ``namedTensors()``, without touching the device.
     public func expectedTensorShapes() -> [(name: String, shape: [Int])] { spec.tensorShapes }
 
-    /// "64 → dense 32 → batchnorm → relu → dense 10 (softmax)".
-    public func describeArchitecture() -> String {
-        let parts = spec.layers.map { layer -> String in
-            if let dense = layer.definition(as: DenseDefinition.self) { return "dense \(dense.units)" }
-            if let dropout = layer.definition(as: DropoutDefinition.self) { return "dropout(keep \(dropout.keep))" }
-            return layer.kindName
-        }
-        return "\(spec.inputWidth) → " + parts.joined(separator: " → ") + " (\(spec.head.rawValue))"
-    }
+    /// "64 → dense 32 → batchnorm → relu → dense 10 (softmax)" (``NetworkSpec/architectureDescription``).
+    public func describeArchitecture() -> String { spec.architectureDescription }
 
     // MARK: Snapshots (early stopping, resume)
 

@@ -177,6 +177,17 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
         }
     }
 
+    /// "64 → dense 32 → batchnorm → relu → dense 10 (softmax)": what the weights are. Initialisers and
+    /// batch norm's ε and running-average β are left out: they shape training, not the weights.
+    public var architectureDescription: String {
+        let parts = layers.map { layer -> String in
+            if let dense = layer.definition(as: DenseDefinition.self) { return "dense \(dense.units)" }
+            if let dropout = layer.definition(as: DropoutDefinition.self) { return "dropout(keep \(dropout.keep))" }
+            return layer.kindName
+        }
+        return "\(inputWidth) → " + parts.joined(separator: " → ") + " (\(head.rawValue))"
+    }
+
     /// State-dict names and PyTorch shapes of every parameter and buffer, in ``Network/namedTensors()``
     /// order: what a checkpoint of this architecture holds. Products stay below 2^48 once the widths
     /// are within ``maximumWidth``, so nothing here overflows.

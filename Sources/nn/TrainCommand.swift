@@ -484,6 +484,9 @@ struct TrainCommand: ParsableCommand {
             try network.load(namedTensors: plan.checkpoint.model.tensors, source: "\(plan.directory)/\(plan.checkpoint.name)")
             network.normalizer = plan.checkpoint.model.normalizer
         } else if let initFrom {
+            if let weightInit {
+                log("warning: --weight-init \(weightInit.rawValue) has no effect beside --init: the weights come from \(initFrom)")
+            }
             if let normalizer = try ModelCheckpoint.loadWeights(into: network, from: initFrom) {
                 network.normalizer = normalizer  // the weights were trained on inputs scaled this way
                 if normalize != .auto {

@@ -78,7 +78,21 @@ final class CheckpointTests: XCTestCase {
         try ModelCheckpoint.save(network, toDirectory: dir.path)
 
         let other = try Network(spec: NetworkSpec.mlp(inputWidth: 5, hidden: [16], classes: 3), backend: backend)
-        XCTAssertThrowsMessage(try ModelCheckpoint.loadWeights(into: other, from: dir.path), "checkpoint of another architecture", "--layers")
+        XCTAssertThrowsMessage(try ModelCheckpoint.loadWeights(into: other, from: dir.path), "checkpoint of another architecture", "--layers",
+                               network.describeArchitecture(), other.describeArchitecture())
+
+        // What only shapes training (the initialiser, batch norm's running-average β) may differ: the weights fit.
+        let layers = network.spec.layers.map { layer -> LayerSpec in
+            if let dense = layer.definition(as: DenseDefinition.self) { return .dense(units: dense.units, initializer: .xavier) }
+            if layer.definition(as: BatchNormDefinition.self) != nil { return .batchNorm(epsilon: 1e-5, averagingBeta: 0.5) }
+            return layer
+        }
+        let retuned = try NetworkSpec(inputWidth: 5, layers: layers, classes: 3)
+        XCTAssertNotEqual(retuned, network.spec)
+        let seeded = try Network(spec: retuned, backend: backend, seed: 7)
+        try ModelCheckpoint.loadWeights(into: seeded, from: dir.path)
+        seeded.normalizer = network.normalizer
+        XCTAssertEqual(try seeded.predictProbabilities(data), try network.predictProbabilities(data))
 
         // A bare state dict (as exported from PyTorch, no metadata) of the wrong shape names the tensors.
         let bare = dir.file("bare.safetensors")

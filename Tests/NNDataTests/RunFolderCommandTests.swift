@@ -146,7 +146,8 @@ final class RunFolderCommandTests: XCTestCase {
         XCTAssertFalse(plain.stdout.contains("warning:"), plain.stdout)
         // A checkpoint's saved normaliser wins over --normalize (its weights were trained with it).
         let seeded = try run(["train"] + common + ["--epochs", "1", "--init", scratch.file("plain"), "--normalize", "none",
-                                                   "--out", scratch.file("seeded")])
+                                                   "--weight-init", "xavier", "--out", scratch.file("seeded")])
+        XCTAssertTrue(seeded.stdout.contains("warning: --weight-init xavier has no effect beside --init"), seeded.stdout)
         XCTAssertTrue(seeded.stdout.contains("warning: --normalize none gives way to the normaliser saved with --init"), seeded.stdout)
         XCTAssertTrue(seeded.stdout.contains("inputs: the checkpoint's normaliser"), seeded.stdout)
     }

@@ -190,9 +190,11 @@ public enum ModelCheckpoint {
     public static func loadWeights(into network: Network, from path: String) throws -> InputNormalizer? {
         let file = modelPath(for: path)
         let contents = try readModelFile(file, given: path)
+        // Only what the weights are must match: another initialiser or batch-norm β starts from them just as well.
         if let specJSON = contents.metadata[Key.networkSpec],
-           let saved = try? JSONDecoder().decode(NetworkSpec.self, from: Data(specJSON.utf8)), saved != network.spec {
-            let savedNetwork = contents.metadata[Key.architecture] ?? "\(saved.inputWidth) inputs, \(saved.layers.count) layers"
+           let saved = try? JSONDecoder().decode(NetworkSpec.self, from: Data(specJSON.utf8)),
+           saved.architectureDescription != network.spec.architectureDescription {
+            let savedNetwork = saved.architectureDescription
             throw NNError.invalidData(
                 source: file,
                 detail: "checkpoint of another architecture: it holds \(savedNetwork) but this network is \(network.describeArchitecture()); "

@@ -509,13 +509,11 @@ public final class StudyStore {
             return try ids.compactMap { id -> (TrialRecord, Bool)? in
                 guard let t = try trial(id: id) else { return nil }
                 let silence = "its worker \(t.worker ?? "(unknown)") sent no heartbeat for \(formatNumber(gracePeriod)) s"
-                // An attempt whose worker was never recorded (see requeueRow) is not charged.
-                let charged = t.pid == nil ? max(0, t.attempts - 1) : t.attempts
-                if charged >= maximumAttempts {
+                if t.attempts >= maximumAttempts {
                     try endTrial(id, status: .failed, error: "\(silence), on attempt \(t.attempts) of \(maximumAttempts); not retried again")
                     return (t, false)
                 }
-                try requeueRow(id, note: "\(silence); re-queued (attempt \(charged) of \(maximumAttempts))")
+                try requeueRow(id, note: "\(silence); re-queued (attempt \(t.attempts) of \(maximumAttempts))")
                 return (t, true)
             }
         }
@@ -670,16 +668,24 @@ public final class StudyStore {
     }
 
     /// The caller holds the transaction.
-    /// A claim counts its attempt at once, but one whose process died before recording its worker
-    /// (pid still NULL: the claim's instant, or the start's) ran no attempt that could count against
-    /// the trial, so the count is given back. (SET reads the row as it was, so `pid` here is the old one.)
     private func requeueRow(_ id: Int, note: String?) throws {
         try db.query("DELETE FROM trial_epochs WHERE trial = ?", [.integer(Int64(id))])
         try db.query("""
-            UPDATE trials SET status = 'pending', attempts = CASE WHEN pid IS NULL AND attempts > 0 THEN attempts - 1 ELSE attempts END,
-                pid = NULL, finished_at = NULL, error = ?, worker = NULL, heartbeat_at = NULL
+            UPDATE trials SET status = 'pending', pid = NULL, finished_at = NULL, error = ?, worker = NULL, heartbeat_at = NULL
             WHERE id = ?
             """, [SQLValue(note), .integer(Int64(id))])
+    }
+
+    /// Takes back the attempt the last claim of pending trial `id` counted, for a claim that started
+    /// no worker (its process died between the claim and the worker's start; ``TrialRecovery`` tells
+    /// by the attempt folders). False when the trial is not pending or has no attempt to give back.
+    @discardableResult
+    public func giveBackUnstartedAttempt(_ id: Int) throws -> Bool {
+        try db.transaction {
+            !(try db.query("""
+                UPDATE trials SET attempts = attempts - 1 WHERE id = ? AND status = 'pending' AND attempts > 0 RETURNING id
+                """, [.integer(Int64(id))]).isEmpty)
+        }
     }
 
     /// Records as `done` a trial whose worker finished attempt `attempt` (in `outputDirectory`) but

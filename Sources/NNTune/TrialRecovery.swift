@@ -9,7 +9,8 @@ import Foundation
 /// and need not wait out the grace period. So, in order: every process still writing under an
 /// abandoned trial's folder is killed and waited for (no trial may ever run two attempts at once);
 /// those trials go back to `pending`; and a pending trial one of whose attempts on this machine
-/// finished with a result is recorded `done` with it instead of being run again. Trials of live
+/// finished with a result is recorded `done` with it instead of being run again (a trial claimed but
+/// left before its worker started gets that attempt back). Trials of live
 /// workers, here or on other machines, are left to them; a silent one is re-queued by heartbeat.
 struct TrialRecovery {
     let store: StudyStore
@@ -22,6 +23,13 @@ struct TrialRecovery {
         stopOrphans(of: abandoned)
         let abandonedIDs = Set(abandoned.map(\.id))
         for t in try store.requeueInterrupted(where: { abandonedIDs.contains($0.id) && WorkerIdentity.isDeadOnThisHost($0.worker) }) {
+            // A claim counts its attempt at once and its worker's folder comes just before the worker:
+            // a claim with no folder of its own (numbered from its attempt on) started nothing, and a
+            // trial must not be charged, or retried as if it had run, for it.
+            if t.pid == nil, (attempts(of: t).map(\.0).max() ?? 0) < t.attempts, try store.giveBackUnstartedAttempt(t.id) {
+                log("trial \(t.id) was claimed but its worker never started; it will run as attempt \(t.attempts)")
+                continue
+            }
             log("trial \(t.id) was interrupted (attempt \(t.attempts)); it will run again unless it finished")
         }
         for t in try store.trials(status: .pending) {

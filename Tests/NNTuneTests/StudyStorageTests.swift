@@ -93,26 +93,33 @@ final class StudyStorageTests: XCTestCase {
         }
     }
 
-    /// A claim whose process died before recording its worker (the tuner killed in between, or a
-    /// silent worker) ran nothing: the trial goes back with the attempt given back, so it is neither
-    /// charged against the retry limit nor counted in the trial's attempts.
-    func testAClaimThatNeverStartedAWorkerIsNotChargedAnAttempt() throws {
+    /// A tuner that died mid-claim: recovery re-queues its trials, and gives back the attempt of a
+    /// claim that started no worker (no attempt folder of its own), so the trial is neither charged for
+    /// it nor counted as having run. A claim whose worker started (its folder exists), recorded or
+    /// not, keeps its attempt.
+    func testRecoveryGivesBackTheAttemptOfAClaimThatStartedNoWorker() throws {
         try forEachStore("unstarted") { storage, location in
-            let (store, ids) = try plannedStudy(storage, location, count: 2)
-            XCTAssertEqual(try store.claimPendingTrial(worker: "a:1")?.attempts, 1)
-            XCTAssertEqual(try store.requeueInterrupted().map(\.id), [ids[0]])
-            XCTAssertEqual(try store.trial(id: ids[0])?.attempts, 0, "\(storage)")
-
-            let started = try XCTUnwrap(try store.claimPendingTrial(worker: "a:1"))
-            XCTAssertTrue(try store.recordStart(started.id, worker: "a:1", pid: 4242, outputDirectory: "attempt-1", at: Date()))
-            _ = try store.requeueInterrupted()
-            XCTAssertEqual(try store.trial(id: ids[0])?.attempts, 1, "an attempt whose worker started counts")
-
-            XCTAssertEqual(try store.claimPendingTrial(worker: "b:2")?.attempts, 2)
-            Thread.sleep(forTimeInterval: 0.3)
-            let reclaimed = try store.reclaimSilentTrials(gracePeriod: 0.1, maximumAttempts: 2)
-            XCTAssertEqual(reclaimed.map(\.requeued), [true], "at the limit, but the silent claim started nothing")
-            XCTAssertEqual(try store.trial(id: ids[0])?.attempts, 1)
+            let (store, ids) = try plannedStudy(storage, location, count: 3)
+            let trials = location.directory.appendingPathComponent("trials-\(UUID().uuidString.prefix(8))")
+            let gone = Process()
+            gone.executableURL = URL(fileURLWithPath: "/bin/true")
+            try gone.run()
+            gone.waitUntilExit()
+            let deadTuner = "\(WorkerIdentity.hostName):\(gone.processIdentifier)"
+            for _ in ids { _ = try store.claimPendingTrial(worker: deadTuner) }
+            // ids[0]: claimed only. ids[1]: its worker's folder made, the start not recorded. ids[2]: recorded.
+            let folder = trials.appendingPathComponent(String(format: "trial-%04d/attempt-1", ids[1]))
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            XCTAssertTrue(try store.recordStart(ids[2], worker: deadTuner, pid: 4242, outputDirectory: "attempt-1", at: Date()))
+            var lines: [String] = []
+            try TrialRecovery(store: store, trialsDirectory: trials, worker: WorkerCommand(executable: "/bin/true"),
+                              log: { lines.append($0) }).run()
+            let after = try ids.map { try XCTUnwrap(try store.trial(id: $0)) }
+            XCTAssertEqual(after.map(\.status), [.pending, .pending, .pending], "\(storage)")
+            XCTAssertEqual(after.map(\.attempts), [0, 1, 1], "\(storage)")
+            XCTAssertTrue(lines.contains { $0.contains("trial \(ids[0]) was claimed but its worker never started") }, "\(lines)")
+            XCTAssertFalse(try store.giveBackUnstartedAttempt(ids[0]), "nothing left to give back")
+            XCTAssertEqual(try store.claimPendingTrial(worker: "b:2")?.attempts, 1, "the claim that runs it is its first attempt")
         }
     }
 

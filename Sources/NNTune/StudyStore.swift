@@ -677,7 +677,7 @@ public final class StudyStore {
     }
 
     /// Takes back the attempt the last claim of pending trial `id` counted, for a claim that started
-    /// no worker (its process died between the claim and the worker's start; ``TrialRecovery`` tells
+    /// no worker (its process died between the claim and the worker's start; recovery tells
     /// by the attempt folders). False when the trial is not pending or has no attempt to give back.
     @discardableResult
     public func giveBackUnstartedAttempt(_ id: Int) throws -> Bool {

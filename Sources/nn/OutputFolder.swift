@@ -11,7 +11,7 @@ enum OutputFolder {
     ]
 
     static func isRunEntry(_ name: String) -> Bool {
-        runEntries.contains(name) || RunCheckpoint.epoch(ofName: name) != nil
+        runEntries.contains(name) || ModelCheckpoint.epoch(ofDirectoryName: name) != nil
     }
 
     /// The run files in `directory`, sorted (empty when it does not exist).
@@ -126,8 +126,8 @@ enum OutputFolder {
     /// "metrics.jsonl, best/, epoch-001/ … epoch-010/ (10 checkpoints)": folders marked with a
     /// slash, consecutive epoch checkpoints folded into a range.
     static func summarize(_ names: [String], in directory: String? = nil) -> String {
-        let epochs = names.compactMap(RunCheckpoint.epoch(ofName:)).sorted()
-        var parts: [String] = names.filter { RunCheckpoint.epoch(ofName: $0) == nil }.map { name in
+        let epochs = names.compactMap(ModelCheckpoint.epoch(ofDirectoryName:)).sorted()
+        var parts: [String] = names.filter { ModelCheckpoint.epoch(ofDirectoryName: $0) == nil }.map { name in
             guard let directory else { return name }
             var isDirectory: ObjCBool = false
             let path = (directory as NSString).appendingPathComponent(name)
@@ -135,8 +135,8 @@ enum OutputFolder {
         }
         if let first = epochs.first, let last = epochs.last {
             parts.append(epochs.count == 1
-                ? RunCheckpoint.epochName(first) + "/"
-                : "\(RunCheckpoint.epochName(first))/ … \(RunCheckpoint.epochName(last))/ (\(epochs.count) checkpoints)")
+                ? ModelCheckpoint.epochDirectoryName(first) + "/"
+                : "\(ModelCheckpoint.epochDirectoryName(first))/ … \(ModelCheckpoint.epochDirectoryName(last))/ (\(epochs.count) checkpoints)")
         }
         return parts.joined(separator: ", ")
     }

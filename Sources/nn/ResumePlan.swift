@@ -14,14 +14,6 @@ struct RunCheckpoint {
 
     static let partialName = "partial"
 
-    static func epochName(_ epoch: Int) -> String { String(format: "epoch-%03d", epoch) }
-
-    /// The epoch of an `epoch-NNN` folder name.
-    static func epoch(ofName name: String) -> Int? {
-        guard name.hasPrefix("epoch-"), let n = Int(name.dropFirst(6)), n >= 1 else { return nil }
-        return n
-    }
-
     /// - Throws: a message saying why the folder cannot be resumed from.
     init(name: String, in directory: String, runID: String) throws {
         let folder = (directory as NSString).appendingPathComponent(name)
@@ -37,7 +29,7 @@ struct RunCheckpoint {
         guard meta["step"] == String(state.globalStep) else {
             throw CommandFailure.failed("\(folder): the model (step \(meta["step"] ?? "?")) and the training state (step \(state.globalStep)) were saved at different steps; the run was killed while writing it")
         }
-        if let epoch = Self.epoch(ofName: name), state.epoch != epoch || state.stepInEpoch != 0 {
+        if let epoch = ModelCheckpoint.epoch(ofDirectoryName: name), state.epoch != epoch || state.stepInEpoch != 0 {
             throw CommandFailure.failed("\(folder) holds the state after \(TrainCommand.describeProgress(epochs: state.epoch, steps: state.stepInEpoch, done: false)), not the end of epoch \(epoch)")
         }
         guard let settingsJSON = meta[RunSettings.metadataKey] else {
@@ -78,7 +70,7 @@ struct ResumePlan {
         self.runID = runID
 
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let epochs = names.compactMap(RunCheckpoint.epoch(ofName:)).sorted(by: >)
+        let epochs = names.compactMap(ModelCheckpoint.epoch(ofDirectoryName:)).sorted(by: >)
         var problems: [String] = []
         func load(_ name: String) -> RunCheckpoint? {
             do {
@@ -90,7 +82,7 @@ struct ResumePlan {
         }
         var latest: RunCheckpoint?
         for epoch in epochs {
-            latest = load(RunCheckpoint.epochName(epoch))
+            latest = load(ModelCheckpoint.epochDirectoryName(epoch))
             if latest != nil { break }
         }
         if names.contains(RunCheckpoint.partialName), let partial = load(RunCheckpoint.partialName),
@@ -108,11 +100,11 @@ struct ResumePlan {
                 throw CommandFailure.usage("--from-epoch \(k): the run has completed \(Format.count(latest.state.epoch, "epoch")); choose 1…\(latest.state.epoch)")
             }
             if k != latest.state.epoch || latest.state.stepInEpoch != 0 {
-                guard names.contains(RunCheckpoint.epochName(k)) else {
-                    throw CommandFailure.failed("--from-epoch \(k): \(directory)/\(RunCheckpoint.epochName(k)) does not exist; roll back to an epoch that has a checkpoint")
+                guard names.contains(ModelCheckpoint.epochDirectoryName(k)) else {
+                    throw CommandFailure.failed("--from-epoch \(k): \(directory)/\(ModelCheckpoint.epochDirectoryName(k)) does not exist; roll back to an epoch that has a checkpoint")
                 }
                 do {
-                    target = try RunCheckpoint(name: RunCheckpoint.epochName(k), in: directory, runID: runID)
+                    target = try RunCheckpoint(name: ModelCheckpoint.epochDirectoryName(k), in: directory, runID: runID)
                 } catch {
                     throw CommandFailure.failed("--from-epoch \(k): \(Self.message(error))")
                 }
@@ -209,7 +201,7 @@ struct ResumePlan {
         let archive = path(archiveName)
         try createFolder(archive)
         let names = (try? fm.contentsOfDirectory(atPath: directory)) ?? []
-        var moving = names.filter { (RunCheckpoint.epoch(ofName: $0) ?? 0) > completed }
+        var moving = names.filter { (ModelCheckpoint.epoch(ofDirectoryName: $0) ?? 0) > completed }
         moving += [RunCheckpoint.partialName, ModelCheckpoint.bestDirectoryName, "summary.json"].filter(names.contains)
         for name in moving {
             try move(path(name), to: (archive as NSString).appendingPathComponent(name))

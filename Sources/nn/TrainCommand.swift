@@ -549,8 +549,8 @@ struct TrainCommand: ParsableCommand {
                     epoch: state.epoch, step: state.globalStep, stepInEpoch: state.stepInEpoch, changes: plan.changes,
                     archived: prepared?.archived, device: execution.device, bitForBit: continuation?.bitForBit))
                 // best/ points at the best epoch of the live history (a rollback may have moved it away).
-                if let best = bestTracker.bestEpoch, FileManager.default.fileExists(atPath: runOutput.path(RunCheckpoint.epochName(best))) {
-                    try runOutput.copyCheckpoint(RunCheckpoint.epochName(best), to: ModelCheckpoint.bestDirectoryName)
+                if let best = bestTracker.bestEpoch, FileManager.default.fileExists(atPath: runOutput.path(ModelCheckpoint.epochDirectoryName(best))) {
+                    try runOutput.copyCheckpoint(ModelCheckpoint.epochDirectoryName(best), to: ModelCheckpoint.bestDirectoryName)
                 }
             } else {
                 try runHistory.append(RunHistory.Event(kind: .start, runID: runID, settings: settings, device: execution.device))
@@ -589,7 +589,7 @@ struct TrainCommand: ParsableCommand {
                 try output.writeLearningCurve(history, title: title, markers: markers)
                 return
             }
-            try output.saveCheckpoint(network: network, trainer: trainer, name: RunCheckpoint.epochName(metrics.epoch), metadata: metadata)
+            try output.saveCheckpoint(network: network, trainer: trainer, name: ModelCheckpoint.epochDirectoryName(metrics.epoch), metadata: metadata)
             try output.removeCheckpoint(RunCheckpoint.partialName)
             if bestTracker.consider(metrics) {
                 try output.saveCheckpoint(network: network, trainer: trainer, name: ModelCheckpoint.bestDirectoryName, metadata: metadata)

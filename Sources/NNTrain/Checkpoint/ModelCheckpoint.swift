@@ -22,6 +22,15 @@ public enum ModelCheckpoint {
     public static let modelFileName = "model.safetensors"
     /// The checkpoint folder of a run's best epoch, inside the run folder `nn train --out` writes.
     public static let bestDirectoryName = "best"
+
+    /// The checkpoint folder of epoch `epoch` (from 1) inside a run folder: `epoch-003`.
+    public static func epochDirectoryName(_ epoch: Int) -> String { String(format: "epoch-%03d", epoch) }
+
+    /// The epoch of an `epoch-NNN` checkpoint folder name, nil for any other name.
+    public static func epoch(ofDirectoryName name: String) -> Int? {
+        guard name.hasPrefix("epoch-"), let n = Int(name.dropFirst(6)), n >= 1 else { return nil }
+        return n
+    }
     /// The training-state file inside a checkpoint folder (``TrainingCheckpoint``).
     public static let trainingStateFileName = "training-state.safetensors"
 
@@ -73,21 +82,20 @@ public enum ModelCheckpoint {
         return !FileManager.default.fileExists(atPath: own) && FileManager.default.fileExists(atPath: best) ? best : own
     }
 
-    /// Reads the model file `modelPath(for: given)` chose; a folder that holds none (a run stopped
-    /// before its first epoch ended, or a wrong folder) is named with what to give instead.
-    private static func readModelFile(_ file: String, given: String) throws -> SafeTensors.Contents {
-        var isDirectory: ObjCBool = false
-        if file != given, FileManager.default.fileExists(atPath: given, isDirectory: &isDirectory), isDirectory.boolValue,
-           !FileManager.default.fileExists(atPath: file) {
-            let epochs = ((try? FileManager.default.contentsOfDirectory(atPath: given)) ?? [])
-                .filter { $0.hasPrefix("epoch-") && $0.dropFirst(6).allSatisfy(\.isNumber) }.sorted()
+    /// Reads the model file ``modelPath(for:)`` chooses for `path`; a folder that holds none (a run
+    /// stopped before its first epoch ended, or a wrong folder) is named with what to give instead.
+    private static func readModel(at path: String) throws -> (file: String, contents: SafeTensors.Contents) {
+        let file = modelPath(for: path)
+        // modelPath changes only a folder's path.
+        if file != path, !FileManager.default.fileExists(atPath: file) {
+            let latest = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).compactMap(epoch(ofDirectoryName:)).max()
             throw NNError.invalidData(
-                source: given,
+                source: path,
                 detail: "holds no \(modelFileName) (nor \(bestDirectoryName)/\(modelFileName)); "
-                    + (epochs.last.map { "give one of its checkpoint folders, e.g. \((given as NSString).appendingPathComponent($0))" }
+                    + (latest.map { "give one of its checkpoint folders, e.g. \((path as NSString).appendingPathComponent(epochDirectoryName($0)))" }
                         ?? "give a checkpoint folder (such as runs/x/best) or a model file"))
         }
-        return try SafeTensors.read(path: file)
+        return (file, try SafeTensors.read(path: file))
     }
 
     // MARK: Saving
@@ -125,8 +133,7 @@ public enum ModelCheckpoint {
     /// - Throws: a clear error when the file is missing, corrupt, or lacks the architecture metadata
     ///   (a bare state dict exported from PyTorch can still seed a network: see ``loadWeights(into:from:)``).
     public static func describe(_ path: String) throws -> Description {
-        let file = modelPath(for: path)
-        let contents = try readModelFile(file, given: path)
+        let (file, contents) = try readModel(at: path)
         guard let specJSON = contents.metadata[Key.networkSpec] else {
             throw NNError.invalidData(
                 source: file,
@@ -188,8 +195,7 @@ public enum ModelCheckpoint {
     ///   misshapen; the network is then unchanged. Returns the file's normaliser, if it has one.
     @discardableResult
     public static func loadWeights(into network: Network, from path: String) throws -> InputNormalizer? {
-        let file = modelPath(for: path)
-        let contents = try readModelFile(file, given: path)
+        let (file, contents) = try readModel(at: path)
         // Only what the weights are must match: another initialiser or batch-norm β starts from them just as well.
         if let specJSON = contents.metadata[Key.networkSpec],
            let saved = try? JSONDecoder().decode(NetworkSpec.self, from: Data(specJSON.utf8)),

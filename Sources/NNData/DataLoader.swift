@@ -85,16 +85,16 @@ public enum DataLoader {
             throw NNError.invalidData(
                 source: source, detail: "no such file or directory, and not a built-in data set (\(names))")
         }
-        try refuseOptionsNotRead(by: SourceFormat(path: source), options, testFormat: options.testPath.map(SourceFormat.init(path:)),
-                                 source: source)
-        var train = try loadFile(source, labelsPath: options.labelsPath, options: options, classes: options.classes,
+        let format = SourceFormat(path: source), testFormat = options.testPath.map(SourceFormat.init(path:))
+        try refuseOptionsNotRead(by: format, options, testFormat: testFormat, source: source)
+        var train = try loadFile(source, format: format, labelsPath: options.labelsPath, options: options, classes: options.classes,
                                  classNames: options.classNames, role: "train")
         var test = train.test
-        if let testPath = options.testPath {
+        if let testPath = options.testPath, let testFormat {
             guard train.test == nil else {
                 throw NNError.invalidData(source: testPath, detail: "\(source) already contains a test set; drop --test-data")
             }
-            test = try loadFile(testPath, labelsPath: nil, options: options, classes: train.train.classes,
+            test = try loadFile(testPath, format: testFormat, labelsPath: nil, options: options, classes: train.train.classes,
                                 classNames: train.train.classNames, role: "test").train
         }
         if let t = test, t.width != train.train.width {
@@ -106,11 +106,11 @@ public enum DataLoader {
         return train
     }
 
-    private static func loadFile(_ path: String, labelsPath: String?, options: DataLoadOptions, classes: Int?,
+    private static func loadFile(_ path: String, format: SourceFormat, labelsPath: String?, options: DataLoadOptions, classes: Int?,
                                  classNames: [String]?, role: String) throws -> DataSplits {
         let name = URL(fileURLWithPath: path).lastPathComponent
         let features: NumericArray
-        switch SourceFormat(path: path) {
+        switch format {
         case .idxFolder, .builtIn:  // (a path is never .builtIn)
             return try IDXDirectory.load(directory: path, name: name, classes: classes)
         case .csv:

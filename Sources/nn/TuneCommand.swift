@@ -288,7 +288,7 @@ struct TuneRunCommand: ParsableCommand {
                 "the space searches \(entry.name), but no trial reads it: \(option) has no effect without \(conditional.readBy), and every "
                     + "trial runs --optimizer \(optimizers.map(\.rawValue).joined(separator: "/")), "
                     + "--schedule \(schedules.map(\.rawValue).joined(separator: "/")); fix what reads it (in the space, e.g. "
-                    + "\"optimizer\": \"choice(momentum)\", or after --) or drop \(entry.name) from the space")
+                    + "\"optimizer\": \"fixed(momentum)\", or after --) or drop \(entry.name) from the space")
         }
     }
 

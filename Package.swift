@@ -16,8 +16,9 @@
 //   CNativeKernels (NNNative's hot loops in C per instruction set, chosen at run time)  <-  NNNative
 import PackageDescription
 
-// One OpenCL C file per op family (gemm.cl is the algebra family's GEMM half: its text keys the autotuner's cache).
-let kernelFiles = ["gemm.cl", "algebra.cl", "elementwise.cl", "batchnorm.cl", "classifierheads.cl", "dropout.cl", "optimizers.cl"]
+// One OpenCL C file per op family after a shared prelude (gemm.cl is the algebra family's GEMM half: with the
+// prelude, its text keys the autotuner's cache).
+let kernelFiles = ["prelude.cl", "gemm.cl", "algebra.cl", "elementwise.cl", "batchnorm.cl", "classifierheads.cl", "dropout.cl", "optimizers.cl"]
 
 let package = Package(
     name: "SwiftNN",
@@ -119,7 +120,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "NNCoreTests", dependencies: ["NNCore"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNBackends", "NNConformance"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["NNCore", "NNNative", "NNOpenCL", "NNKernels", "NNBackends", "NNConformance"]),
         // A toy backend (native, wrapped under its own name) registers itself and passes NNConformance,
         // as a backend in another package would; and `nn devices --check` is run as a user runs it.
         .testTarget(name: "NNBackendsTests", dependencies: ["NNCore", "NNNative", "NNBackends", "NNConformance", "nn"]),

@@ -2,6 +2,8 @@
 /// `Backend+<Family>.swift` it implements), embedded in the binary at build time
 /// (SwiftPM `.embedInCode`), so a deployed `nn` never looks for `.cl` files on disk.
 public enum KernelSources {
+    /// What every family shares (the helper-function qualifier), first in the program.
+    public static let prelude = text(PackageResources.prelude_cl)
     /// The GEMM kernels of the algebra family, in a file of their own: their text keys the autotuner's cache.
     public static let gemm = text(PackageResources.gemm_cl)
     /// The rest of the algebra family: bias rows and reductions (whose helpers later families use).
@@ -14,7 +16,7 @@ public enum KernelSources {
 
     /// Every family, in the order they are concatenated into one program.
     public static let all: [(name: String, source: String)] = [
-        ("gemm", gemm), ("algebra", algebra), ("elementwise", elementwise), ("batchnorm", batchnorm),
+        ("prelude", prelude), ("gemm", gemm), ("algebra", algebra), ("elementwise", elementwise), ("batchnorm", batchnorm),
         ("classifierheads", classifierheads), ("dropout", dropout), ("optimizers", optimizers),
     ]
 

@@ -14,7 +14,7 @@
 
 // Kahan-Babuska step: *sum + v with the rounding error carried in *comp. Needs IEEE arithmetic
 // (the program is built without -cl-fast-relaxed-math, so the compiler may not reassociate it away).
-inline void kahan_add(float* sum, float* comp, const float v) {
+NN_INLINE void kahan_add(float* sum, float* comp, const float v) {
     const float y = v - *comp;
     const float t = *sum + y;
     *comp = (t - *sum) - y;
@@ -22,7 +22,7 @@ inline void kahan_add(float* sum, float* comp, const float v) {
 }
 
 // Pairwise sum of one value per work-item of a 1-D work-group of REDUCE_WG items; every item gets it.
-inline float local_tree_sum(__local float* scratch, const float v) {
+NN_INLINE float local_tree_sum(__local float* scratch, const float v) {
     const int lid = get_local_id(0);
     scratch[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);

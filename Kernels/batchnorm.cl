@@ -26,16 +26,16 @@
 // ReLU as relu_forward applies it (x < 0 ? 0 : x, so a NaN stays NaN for the divergence checks to
 // see), and its backward as relu_backward does (dz where z > 0, else 0: a pre-activation of exactly 0
 // passes no gradient).
-inline float bn_relu(const float v) { return v < 0.0f ? 0.0f : v; }
-inline float4 bn_relu4(const float4 v) { return select(v, (float4)(0.0f), v < (float4)(0.0f)); }
-inline float16 bn_relu16(const float16 v) { return select(v, (float16)(0.0f), v < (float16)(0.0f)); }
-inline float bn_mask(const float dz, const float z) { return z > 0.0f ? dz : 0.0f; }
-inline float4 bn_mask4(const float4 dz, const float4 z) { return select((float4)(0.0f), dz, z > (float4)(0.0f)); }
-inline float16 bn_mask16(const float16 dz, const float16 z) { return select((float16)(0.0f), dz, z > (float16)(0.0f)); }
+NN_INLINE float bn_relu(const float v) { return v < 0.0f ? 0.0f : v; }
+NN_INLINE float4 bn_relu4(const float4 v) { return select(v, (float4)(0.0f), v < (float4)(0.0f)); }
+NN_INLINE float16 bn_relu16(const float16 v) { return select(v, (float16)(0.0f), v < (float16)(0.0f)); }
+NN_INLINE float bn_mask(const float dz, const float z) { return z > 0.0f ? dz : 0.0f; }
+NN_INLINE float4 bn_mask4(const float4 dz, const float4 z) { return select((float4)(0.0f), dz, z > (float4)(0.0f)); }
+NN_INLINE float16 bn_mask16(const float16 dz, const float16 z) { return select((float16)(0.0f), dz, z > (float16)(0.0f)); }
 
 // Sum over the BN_WG_ROWS row lanes of each column of a (BN_WG_COLS, BN_WG_ROWS) work-group; every
 // item of the column gets it.
-inline float bn_lane_sum(__local float* scratch, const float v) {
+NN_INLINE float bn_lane_sum(__local float* scratch, const float v) {
     const int lx = get_local_id(0), ly = get_local_id(1);
     scratch[ly * BN_WG_COLS + lx] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -253,21 +253,21 @@ __kernel void bn_backward_dx(const __global float* x, const __global float* dy,
 // columns x 4096 rows = 256 KB, within a core's L2), so memory sees one read of each input and
 // one write of each output. Same two-pass, Kahan-compensated numerics as the chunked kernels.
 
-inline float16 bn_load_block(const __global float* p, const int width) {
+NN_INLINE float16 bn_load_block(const __global float* p, const int width) {
     if (width >= 16) return vload16(0, p);
     float lanes[16];
     for (int e = 0; e < 16; ++e) lanes[e] = e < width ? p[e] : 0.0f;
     return vload16(0, lanes);
 }
 
-inline void bn_store_block(__global float* p, const float16 v, const int width) {
+NN_INLINE void bn_store_block(__global float* p, const float16 v, const int width) {
     if (width >= 16) { vstore16(v, 0, p); return; }
     float lanes[16];
     vstore16(v, 0, lanes);
     for (int e = 0; e < width; ++e) p[e] = lanes[e];
 }
 
-inline void kahan_add16(float16* sum, float16* comp, const float16 v) {
+NN_INLINE void kahan_add16(float16* sum, float16* comp, const float16 v) {
     const float16 y = v - *comp;
     const float16 t = *sum + y;
     *comp = (t - *sum) - y;
@@ -275,7 +275,7 @@ inline void kahan_add16(float16* sum, float16* comp, const float16 v) {
 }
 
 // The `width` values of dy at this block, or, when relu, of dz masked by the ReLU output z (z is not read otherwise).
-inline float16 bn_backward_gradient(const __global float* dy, const __global float* z, const int relu, const int width) {
+NN_INLINE float16 bn_backward_gradient(const __global float* dy, const __global float* z, const int relu, const int width) {
     const float16 g = bn_load_block(dy, width);
     return relu ? bn_mask16(g, bn_load_block(z, width)) : g;
 }

@@ -28,12 +28,12 @@
 #define ROW_CACHE 4
 #endif
 
-inline float hmax4(const float4 v) { return fmax(fmax(v.x, v.y), fmax(v.z, v.w)); }
-inline float hsum4(const float4 v) { return (v.x + v.y) + (v.z + v.w); }
+NN_INLINE float hmax4(const float4 v) { return fmax(fmax(v.x, v.y), fmax(v.z, v.w)); }
+NN_INLINE float hsum4(const float4 v) { return (v.x + v.y) + (v.z + v.w); }
 
 // Two partial softmax denominators (max, sum of exp(x - max)) as one. An item that saw no element,
 // or only -inf, has sum 0 and must not turn the other's sum into NaN through exp(-inf - -inf).
-inline float2 softmax_combine(const float2 a, const float2 b) {
+NN_INLINE float2 softmax_combine(const float2 a, const float2 b) {
     if (b.y == 0.0f) return a;
     if (a.y == 0.0f) return b;
     const float mx = fmax(a.x, b.x);
@@ -41,7 +41,7 @@ inline float2 softmax_combine(const float2 a, const float2 b) {
 }
 
 // Combines one pair per item across the L items of each row; every item of the row gets the result.
-inline float2 row_tree_softmax(__local float2* scratch, const float2 v) {
+NN_INLINE float2 row_tree_softmax(__local float2* scratch, const float2 v) {
     const int L = get_local_size(0), lx = get_local_id(0), base = get_local_id(1) * L;
     scratch[base + lx] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -54,7 +54,7 @@ inline float2 row_tree_softmax(__local float2* scratch, const float2 v) {
 
 // This item's (max, sum of exp(x - max)) over its share of the row; fills cache with its first
 // ROW_CACHE vectors (-inf past the row, so they add exp(-inf) = 0) when the row is float4-aligned.
-inline float2 softmax_item_stats(const __global float* xr, const int n, const int active, float4* cache) {
+NN_INLINE float2 softmax_item_stats(const __global float* xr, const int n, const int active, float4* cache) {
     const int L = get_local_size(0), lx = get_local_id(0);
     float mx = -INFINITY, s = 0.0f;
     if (n % 4 == 0) {
@@ -211,21 +211,21 @@ __kernel void argmax_rows(const __global float* x, const __global float* labels,
 // stored while summed, then the scaling of what was stored. Lanes accumulate separate partial sums
 // (16 interleaved strands, combined at the end), which is also more accurate than one running sum.
 
-inline float hmax16(const float16 v) {
+NN_INLINE float hmax16(const float16 v) {
     const float8 a = fmax(v.lo, v.hi);
     const float4 b = fmax(a.lo, a.hi);
     const float2 c = fmax(b.lo, b.hi);
     return fmax(c.x, c.y);
 }
 
-inline float hsum16(const float16 v) {
+NN_INLINE float hsum16(const float16 v) {
     const float8 a = v.lo + v.hi;
     const float4 b = a.lo + a.hi;
     const float2 c = b.lo + b.hi;
     return c.x + c.y;
 }
 
-inline float row_max_vector(const __global float* xr, const int n) {
+NN_INLINE float row_max_vector(const __global float* xr, const int n) {
     float16 mv = (float16)(-INFINITY);
     int j = 0;
     for (; j + 16 <= n; j += 16) mv = fmax(mv, vload16(0, xr + j));
@@ -235,7 +235,7 @@ inline float row_max_vector(const __global float* xr, const int n) {
 }
 
 // e = exp(xr - mx) into er (which may be xr itself); returns the sum of e.
-inline float row_exp_vector(const __global float* xr, __global float* er, const int n, const float mx) {
+NN_INLINE float row_exp_vector(const __global float* xr, __global float* er, const int n, const float mx) {
     float16 sv = (float16)(0.0f);
     int j = 0;
     for (; j + 16 <= n; j += 16) {

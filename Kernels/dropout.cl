@@ -9,7 +9,7 @@
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
 
-inline uint4 philox4x32_10(uint4 c, uint2 k) {
+NN_INLINE uint4 philox4x32_10(uint4 c, uint2 k) {
     for (int round = 0; round < 10; ++round) {
         if (round > 0) { k.x += PHILOX_W0; k.y += PHILOX_W1; }
         const uint hi0 = mul_hi(PHILOX_M0, c.x), lo0 = PHILOX_M0 * c.x;
@@ -55,10 +55,11 @@ __kernel void dropout_forward_v4(const __global float* x, __global float* mask, 
             ST4(mask, blockIndex) = m;
             ST4(y, blockIndex) = LD4(x, blockIndex) * m;
         } else {
-            const float lanes[3] = { m.x, m.y, m.z };
+            // Lanes picked by value, not from an array indexed at run time, which GPUs keep in slow private memory.
             for (int e = 0; first + e < count; ++e) {
-                mask[first + e] = lanes[e];
-                y[first + e] = x[first + e] * lanes[e];
+                const float lane = e == 0 ? m.x : (e == 1 ? m.y : m.z);
+                mask[first + e] = lane;
+                y[first + e] = x[first + e] * lane;
             }
         }
     }

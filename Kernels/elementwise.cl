@@ -34,7 +34,7 @@ __kernel void multiply(const __global float* a, const __global float* b, __globa
 }
 
 // Logistic function without overflow: exp only ever sees a non-positive argument.
-inline float stable_sigmoid(const float z) {
+NN_INLINE float stable_sigmoid(const float z) {
     const float e = exp(-fabs(z));
     return z >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
 }
@@ -104,7 +104,7 @@ __kernel void multiply_v4(const __global float* a, const __global float* b, __gl
     FOR_TAIL(i, count) out[i] = a[i] * b[i];
 }
 
-inline float4 stable_sigmoid4(const float4 z) {
+NN_INLINE float4 stable_sigmoid4(const float4 z) {
     const float4 e = exp(-fabs(z));
     return select(e / (1.0f + e), 1.0f / (1.0f + e), z >= 0.0f);
 }

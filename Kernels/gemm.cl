@@ -161,7 +161,7 @@ typedef TG_XCAT(float, VWN) realN;
 
 // Reads `valid` (0 ... VWM) consecutive floats at p as one VWM vector, zero past them. `aligned` says
 // that p is a whole number of vectors into an aligned buffer, so a full vector may be one wide load.
-inline realM tg_global_m(const __global float* p, const int valid, const bool aligned) {
+NN_INLINE realM tg_global_m(const __global float* p, const int valid, const bool aligned) {
     if (valid >= VWM && aligned) return *(const __global realM*)p;
     float lanes[VWM];
     #pragma unroll
@@ -169,7 +169,7 @@ inline realM tg_global_m(const __global float* p, const int valid, const bool al
     return vloadM(0, lanes);
 }
 
-inline realN tg_global_n(const __global float* p, const int valid, const bool aligned) {
+NN_INLINE realN tg_global_n(const __global float* p, const int valid, const bool aligned) {
     if (valid >= VWN && aligned) return *(const __global realN*)p;
     float lanes[VWN];
     #pragma unroll
@@ -179,8 +179,8 @@ inline realN tg_global_n(const __global float* p, const int valid, const bool al
 
 // op(A)[m0 .. m0+MWG, k0 .. k0+KWG] into registers, VWM-wide along A's contiguous dimension; elements
 // past M or past kEnd (the end of K, or of this work-group's split) read as 0.
-inline void tg_load_a(realM* ra, const __global float* a, const int transA, const int M, const int K,
-                      const int m0, const int k0, const int kEnd, const int tid) {
+NN_INLINE void tg_load_a(realM* ra, const __global float* a, const int transA, const int M, const int K,
+                         const int m0, const int k0, const int kEnd, const int tid) {
     #pragma unroll
     for (int e = 0; e < LPTA; ++e) {
         const int idx = tid + e * WG_ITEMS;
@@ -199,8 +199,8 @@ inline void tg_load_a(realM* ra, const __global float* a, const int transA, cons
 }
 
 // op(B)[k0 .. k0+KWG, n0 .. n0+NWG] into registers, VWN-wide along B's contiguous dimension.
-inline void tg_load_b(realN* rb, const __global float* b, const int transB, const int N, const int K,
-                      const int n0, const int k0, const int kEnd, const int tid) {
+NN_INLINE void tg_load_b(realN* rb, const __global float* b, const int transB, const int N, const int K,
+                         const int n0, const int k0, const int kEnd, const int tid) {
     #pragma unroll
     for (int e = 0; e < LPTB; ++e) {
         const int idx = tid + e * WG_ITEMS;
@@ -219,7 +219,7 @@ inline void tg_load_b(realN* rb, const __global float* b, const int transB, cons
 }
 
 // Registers into the k-major local tiles; vectors along k are scattered over VW rows.
-inline void tg_store_a(__local float* As, const realM* ra, const int transA, const int tid) {
+NN_INLINE void tg_store_a(__local float* As, const realM* ra, const int transA, const int tid) {
     #pragma unroll
     for (int e = 0; e < LPTA; ++e) {
         const int idx = tid + e * WG_ITEMS;
@@ -236,7 +236,7 @@ inline void tg_store_a(__local float* As, const realM* ra, const int transA, con
     }
 }
 
-inline void tg_store_b(__local float* Bs, const realN* rb, const int transB, const int tid) {
+NN_INLINE void tg_store_b(__local float* Bs, const realN* rb, const int transB, const int tid) {
     #pragma unroll
     for (int e = 0; e < LPTB; ++e) {
         const int idx = tid + e * WG_ITEMS;
@@ -266,8 +266,8 @@ inline void tg_store_b(__local float* Bs, const realN* rb, const int transB, con
 #endif
 
 // acc += the KWG steps of the staged tiles.
-inline void tg_multiply(realN acc[MWI][NVI], const __local float* As, const __local float* Bs,
-                        const int tm, const int tn) {
+NN_INLINE void tg_multiply(realN acc[MWI][NVI], const __local float* As, const __local float* Bs,
+                           const int tm, const int tn) {
     for (int k0 = 0; k0 < KWG; k0 += KWI) {
         #pragma unroll
         for (int u = 0; u < KWI; ++u) {
@@ -298,11 +298,11 @@ inline void tg_multiply(realN acc[MWI][NVI], const __local float* As, const __lo
 #define TG_RELU(r) select((r), (realN)(0.0f), (r) < (realN)(0.0f))
 #endif
 
-inline void tg_body(const int M, const int N, const int K, const float alpha,
-                    const __global float* restrict a, const __global float* restrict b,
-                    const float beta, __global float* c, const int kPerSplit,
-                    const __global float* restrict bias, const int epilogue,
-                    const int transA, const int transB, __local float* As, __local float* Bs) {
+NN_INLINE void tg_body(const int M, const int N, const int K, const float alpha,
+                       const __global float* restrict a, const __global float* restrict b,
+                       const float beta, __global float* c, const int kPerSplit,
+                       const __global float* restrict bias, const int epilogue,
+                       const int transA, const int transB, __local float* As, __local float* Bs) {
     const int tn = get_local_id(0);
     const int tm = get_local_id(1);
     const int tid = tm * NDIMC + tn;
@@ -446,8 +446,8 @@ __kernel void gemm_splitk_reduce(const int count, const int splits, const float 
 
 // Writes one VW-wide row segment of C: out <- alpha * acc + beta * out, only the first `width`
 // columns (width < VW at the right edge of C). beta == 0 never reads C.
-inline void gemm_store_segment(__global float* out, const floatVW acc, const int width,
-                               const float alpha, const float beta) {
+NN_INLINE void gemm_store_segment(__global float* out, const floatVW acc, const int width,
+                                  const float alpha, const float beta) {
     if (width >= VW) {
         floatVW r = alpha * acc;
         if (beta != 0.0f) r = fma((floatVW)(beta), vloadVW(0, out), r);

@@ -1,7 +1,7 @@
 // One fused kernel per update rule (the course's forms; see `UpdateRule` in NNCore). Every rule first
 // folds the weight penalty into the gradient: g' = g + l2 * w + l1 * sign(w).
 
-inline float penalised(const float g, const float w, const float l2, const float l1) {
+NN_INLINE float penalised(const float g, const float w, const float l2, const float l1) {
     return g + l2 * w + l1 * sign(w);
 }
 
@@ -9,22 +9,22 @@ inline float penalised(const float g, const float w, const float l2, const float
 // the count % 4 parameters their float4 loops leave.
 
 // w <- w - lr * g'
-inline void sgd_at(const int i, __global float* w, const __global float* g, const float lr,
-                   const float l2, const float l1) {
+NN_INLINE void sgd_at(const int i, __global float* w, const __global float* g, const float lr,
+                      const float l2, const float l1) {
     w[i] -= lr * penalised(g[i], w[i], l2, l1);
 }
 
 // v <- beta v + (1 - beta) g';  w <- w - lr v
-inline void momentum_at(const int i, __global float* w, const __global float* g, __global float* v,
-                        const float lr, const float beta, const float l2, const float l1) {
+NN_INLINE void momentum_at(const int i, __global float* w, const __global float* g, __global float* v,
+                           const float lr, const float beta, const float l2, const float l1) {
     const float vi = beta * v[i] + (1.0f - beta) * penalised(g[i], w[i], l2, l1);
     v[i] = vi;
     w[i] -= lr * vi;
 }
 
 // s <- beta s + (1 - beta) g'^2;  w <- w - lr g' / (sqrt(s) + eps)
-inline void rmsprop_at(const int i, __global float* w, const __global float* g, __global float* s,
-                       const float lr, const float beta, const float eps, const float l2, const float l1) {
+NN_INLINE void rmsprop_at(const int i, __global float* w, const __global float* g, __global float* s,
+                          const float lr, const float beta, const float eps, const float l2, const float l1) {
     const float gi = penalised(g[i], w[i], l2, l1);
     const float si = beta * s[i] + (1.0f - beta) * gi * gi;
     s[i] = si;
@@ -34,9 +34,9 @@ inline void rmsprop_at(const int i, __global float* w, const __global float* g, 
 // m <- b1 m + (1 - b1) g';  v <- b2 v + (1 - b2) g'^2;
 // w <- w - lr (m / c1) / (sqrt(v / c2) + eps), with the bias corrections c1 = 1 - b1^t and
 // c2 = 1 - b2^t computed once on the host.
-inline void adam_at(const int i, __global float* w, const __global float* g, __global float* m, __global float* v,
-                    const float lr, const float beta1, const float beta2, const float eps,
-                    const float c1, const float c2, const float l2, const float l1) {
+NN_INLINE void adam_at(const int i, __global float* w, const __global float* g, __global float* m, __global float* v,
+                       const float lr, const float beta1, const float beta2, const float eps,
+                       const float c1, const float c2, const float l2, const float l1) {
     const float gi = penalised(g[i], w[i], l2, l1);
     const float mi = beta1 * m[i] + (1.0f - beta1) * gi;
     const float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
@@ -75,20 +75,20 @@ __kernel void update_adam(__global float* w, const __global float* g, __global f
 // GPU shape: the same updates as float4 grid-stride loops (LD4/ST4, FOR_VECTORS and FOR_TAIL from
 // elementwise.cl), the last count % 4 parameters through the per-parameter forms above.
 
-inline float4 penalised4(const float4 g, const float4 w, const float l2, const float l1) {
+NN_INLINE float4 penalised4(const float4 g, const float4 w, const float l2, const float l1) {
     return g + l2 * w + l1 * sign(w);
 }
 
 // This work-item's share of each rule over one tensor of `count` parameters: the single-tensor
 // kernels below and update_v4_multi run the same loops, so their results agree bit for bit.
-inline void sgd_v4(__global float* w, const __global float* g, const float lr,
-                   const float l2, const float l1, const int count) {
+NN_INLINE void sgd_v4(__global float* w, const __global float* g, const float lr,
+                      const float l2, const float l1, const int count) {
     FOR_VECTORS(i, count) { const float4 wi = LD4(w, i); ST4(w, i) = wi - lr * penalised4(LD4(g, i), wi, l2, l1); }
     FOR_TAIL(i, count) sgd_at(i, w, g, lr, l2, l1);
 }
 
-inline void momentum_v4(__global float* w, const __global float* g, __global float* v,
-                        const float lr, const float beta, const float l2, const float l1, const int count) {
+NN_INLINE void momentum_v4(__global float* w, const __global float* g, __global float* v,
+                           const float lr, const float beta, const float l2, const float l1, const int count) {
     FOR_VECTORS(i, count) {
         const float4 wi = LD4(w, i);
         const float4 vi = beta * LD4(v, i) + (1.0f - beta) * penalised4(LD4(g, i), wi, l2, l1);
@@ -98,9 +98,9 @@ inline void momentum_v4(__global float* w, const __global float* g, __global flo
     FOR_TAIL(i, count) momentum_at(i, w, g, v, lr, beta, l2, l1);
 }
 
-inline void rmsprop_v4(__global float* w, const __global float* g, __global float* s,
-                       const float lr, const float beta, const float eps,
-                       const float l2, const float l1, const int count) {
+NN_INLINE void rmsprop_v4(__global float* w, const __global float* g, __global float* s,
+                          const float lr, const float beta, const float eps,
+                          const float l2, const float l1, const int count) {
     FOR_VECTORS(i, count) {
         const float4 wi = LD4(w, i);
         const float4 gi = penalised4(LD4(g, i), wi, l2, l1);
@@ -111,9 +111,9 @@ inline void rmsprop_v4(__global float* w, const __global float* g, __global floa
     FOR_TAIL(i, count) rmsprop_at(i, w, g, s, lr, beta, eps, l2, l1);
 }
 
-inline void adam_v4(__global float* w, const __global float* g, __global float* m, __global float* v,
-                    const float lr, const float beta1, const float beta2, const float eps,
-                    const float c1, const float c2, const float l2, const float l1, const int count) {
+NN_INLINE void adam_v4(__global float* w, const __global float* g, __global float* m, __global float* v,
+                       const float lr, const float beta1, const float beta2, const float eps,
+                       const float c1, const float c2, const float l2, const float l1, const int count) {
     FOR_VECTORS(i, count) {
         const float4 wi = LD4(w, i);
         const float4 gi = penalised4(LD4(g, i), wi, l2, l1);

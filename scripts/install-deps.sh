@@ -33,6 +33,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 APT_PACKAGES=(
   ocl-icd-opencl-dev opencl-headers libpocl-dev pocl-opencl-icd clinfo oclgrind
+  clang-15 rocm-device-libs libclc-15   # the GPU compilers' view of the kernels (Tests/ConformanceTests/GPUCompilerTests.swift)
   zlib1g-dev libsqlite3-dev pkg-config
   libpq-dev postgresql
   libopenmpi-dev openmpi-bin

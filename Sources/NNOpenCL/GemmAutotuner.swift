@@ -537,10 +537,11 @@ public enum GemmAutotuner {
 
     private static let state = LockedState(State())
 
-    /// FNV-1a (64-bit) of the GEMM kernel source: stable across runs and platforms, unlike `Hasher`.
+    /// FNV-1a (64-bit) of the GEMM kernel source and the prelude it compiles with: stable across runs and
+    /// platforms, unlike `Hasher`.
     public static let kernelSourceHash: String = {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in KernelSources.gemm.utf8 {
+        for byte in (KernelSources.prelude + KernelSources.gemm).utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
         }
         return String(hash, radix: 16)

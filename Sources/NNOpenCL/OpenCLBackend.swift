@@ -123,22 +123,13 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
         var plan = plan
 
-        // IEEE semantics on purpose (no -cl-fast-relaxed-math, no -cl-mad-enable): the conformance
-        // suite compares against the native backend, and Kahan sums need unreassociated arithmetic.
-        // -w (a standard option): compiler warnings are for whoever edits Kernels/*.cl, not for users,
-        // whose terminal PoCL's compiler would otherwise tell "49 warnings generated." (clang's note
-        // that float16 helpers pass vectors wider than AVX2 registers) at every first build.
-        func options(_ tuning: GemmTuning) -> String {
-            "-cl-std=CL1.2 -w \(tuning.buildOptions) -DREDUCE_WG=\(Self.reduceGroupSize) "
-                + "-DROW_WG_ITEMS=\(Self.rowGroupItems) -DBN_VECTORS=\(Self.batchNormVectors)"
-        }
         // Built until every kernel takes the work-groups the plan launches it with (see LaunchPlan).
         // The first plan fits on every driver this has run on (PoCL, Oclgrind, NVIDIA's); a step down rebuilds.
         var kernels: KernelTable, skinnyKernels: KernelTable?, program: CompiledProgram
         while true {
-            program = try ProgramCache.shared.program(for: chosen, options: options(plan.squareTuning), retain: retainPrograms)
+            program = try ProgramCache.shared.program(for: chosen, options: Self.buildOptions(plan.squareTuning), retain: retainPrograms)
             let skinnyProgram = plan.skinnyTuning.buildOptions == plan.squareTuning.buildOptions ? nil
-                : try ProgramCache.shared.program(for: chosen, options: options(plan.skinnyTuning), retain: retainPrograms)
+                : try ProgramCache.shared.program(for: chosen, options: Self.buildOptions(plan.skinnyTuning), retain: retainPrograms)
             kernels = try KernelTable(program: program, limits: kernelLimits.map { limit in { limit($0, .square) } })
             skinnyKernels = try skinnyProgram.map {
                 try KernelTable(program: $0, limits: kernelLimits.map { limit in { limit($0, .skinny) } })
@@ -170,6 +161,18 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     // MARK: Launch plumbing
+
+    /// The options the program is built with for `tuning`.
+    ///
+    /// IEEE semantics on purpose (no -cl-fast-relaxed-math, no -cl-mad-enable): the conformance
+    /// suite compares against the native backend, and Kahan sums need unreassociated arithmetic.
+    /// -w (a standard option): compiler warnings are for whoever edits Kernels/*.cl, not for users,
+    /// whose terminal PoCL's compiler would otherwise tell "49 warnings generated." (clang's note
+    /// that float16 helpers pass vectors wider than AVX2 registers) at every first build.
+    static func buildOptions(_ tuning: GemmTuning) -> String {
+        "-cl-std=CL1.2 -w \(tuning.buildOptions) -DREDUCE_WG=\(reduceGroupSize) "
+            + "-DROW_WG_ITEMS=\(rowGroupItems) -DBN_VECTORS=\(batchNormVectors)"
+    }
 
     /// Work-group size of the whole-tensor reductions (must match `REDUCE_WG` in algebra.cl).
     static let reduceGroupSize = 64

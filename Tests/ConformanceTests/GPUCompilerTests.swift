@@ -1,0 +1,246 @@
+import Foundation
+import NNKernels
+@testable import NNOpenCL
+import XCTest
+
+/// The kernel program as GPU compilers see it, checked without a GPU.
+///
+/// PoCL inlines every function and keeps every array wherever it likes, so code that a GPU compiler
+/// cannot link, or that it runs from slow private memory, passes every conformance case on it. Here
+/// clang (PoCL's own dependency) compiles the program exactly as the backend builds it (same source,
+/// same options) for
+/// - AMD GPUs: LLVM's AMDGPU back end with ROCm's device library (apt: rocm-device-libs), the compiler
+///   AMD's OpenCL driver is built on. Its register allocation is real: it reports registers, spills,
+///   scratch (private memory) and occupancy per kernel. gfx90a is CDNA2 (MI200), gfx1030 RDNA2.
+/// - NVIDIA GPUs: LLVM's NVPTX back end with libclc's built-ins (apt: libclc-15). NVIDIA's own
+///   compiler is not available, so this shows what reaches PTX (calls, arrays left in local memory),
+///   not ptxas's register allocation.
+///
+/// and requires: every kernel present; no function calls left (every helper inlined, none
+/// undefined); no GPU-shaped kernel using private memory; the float4 kernels' loads and stores kept
+/// 16 bytes wide; and, on CDNA2, the built-in GPU GEMM defaults and their fallbacks within the 256
+/// vector registers, without spills.
+final class GPUCompilerTests: XCTestCase {
+    /// Kernels written for CPU drivers (`MemoryKernelFamily.vector` and the vector GEMM family), whose
+    /// float16 register blocks a GPU would spill; GPUs run them only when they hold fewer than 256
+    /// work-items per group.
+    static let cpuShapedKernels: Set<KernelName> = [
+        .gemmVector, .gemmVectorNarrow, .gemmPackA, .gemmPackB, .gemmPackBNarrow,
+        .bnForwardColumns, .bnBackwardColumns, .softmaxRowsVector, .softmaxXentVector,
+    ]
+
+    static let tiledKernels: [KernelName] = [.gemmTiledNN, .gemmTiledNT, .gemmTiledTN, .gemmTiledTT]
+
+    /// The GPU-shaped kernels that read or write float4s: a GPU moves 16 bytes per work-item per
+    /// instruction only if the compiler keeps them whole (an alignment it cannot prove splits them).
+    static let vectorisedKernels: [KernelName] = KernelName.allCases.filter { $0.rawValue.hasSuffix("_v4") }
+        + [.updateV4Multi, .bnNormalize, .bnBackwardDx, .softmaxRows, .softmaxXent] + tiledKernels
+
+    /// Every kernel of the whole program, built as a GPU builds it untuned, on every target.
+    func testTheProgramCompilesForGPUsWithoutCallsOrPrivateMemory() throws {
+        let tuning = GemmTuning.gpuSquareDefault
+        let builds = try GPUCompiler.compileAll(GPUCompiler.Target.all.map { (ProgramCache.librarySource, tuning, $0) })
+        for (target, kernels) in zip(GPUCompiler.Target.all, builds) {
+            let context = "\(target.name), \(tuning)"
+            XCTAssertEqual(Set(kernels.keys), Set(KernelName.allCases.map(\.rawValue)), "every kernel built, \(context)")
+            for (name, kernel) in kernels.sorted(by: { $0.key < $1.key }) {
+                XCTAssertFalse(kernel.makesCalls, "\(name) calls a function (a helper not inlined), \(context)")
+                if let kernelName = KernelName(rawValue: name), !Self.cpuShapedKernels.contains(kernelName) {
+                    XCTAssertEqual(kernel.privateBytes, 0, "\(name) uses private memory (an array indexed at run time, or spills), \(context)")
+                }
+            }
+            for name in Self.vectorisedKernels {
+                XCTAssertEqual(kernels[name.rawValue]?.wideStores, true, "\(name.rawValue) stores no float4 whole, \(context)")
+                if name != .fillV4 {
+                    XCTAssertEqual(kernels[name.rawValue]?.wideLoads, true, "\(name.rawValue) loads no float4 whole, \(context)")
+                }
+            }
+            if let usage = kernels[KernelName.gemmTiledNN.rawValue]?.registers {
+                print("\(target.name): gemm_tiled_nn with \(tuning): \(usage)")
+            }
+        }
+    }
+
+    /// The GEMM kernels for each tuning a GPU gets without tuning (both defaults and the chain of
+    /// fallbacks for smaller devices) and for the representative points of the tuner's space.
+    func testTiledGemmTuningsCompileForGPUs() throws {
+        let untuned = [GemmTuning.gpuSquareDefault, GemmTuning.gpuSkinnyDefault].flatMap(GemmTuning.gpuFallbacks(from:))
+        let source = KernelSources.prelude + KernelSources.gemm
+        let tunings = Array(Set(untuned + GemmTiledTests.representativeTunings)).sorted { "\($0)" < "\($1)" }
+        let jobs = tunings.flatMap { tuning in [GPUCompiler.Target.cdna2, .nvidia].map { (source, tuning, $0) } }
+        for ((_, tuning, target), kernels) in zip(jobs, try GPUCompiler.compileAll(jobs)) {
+            for name in (Self.tiledKernels + [.gemmSplitKReduce]).map(\.rawValue) {
+                let kernel = try XCTUnwrap(kernels[name], "\(name) not built with \(tuning) for \(target.name)")
+                XCTAssertFalse(kernel.makesCalls, "\(name) calls a function with \(tuning) for \(target.name)")
+                XCTAssertEqual(kernel.privateBytes, 0, "\(name) uses private memory with \(tuning) for \(target.name)")
+            }
+            // What a GPU gets untuned must not spill: past 256 vector registers CDNA2 spills into
+            // its accumulation registers (AGPRs), then into scratch.
+            for name in Self.tiledKernels.map(\.rawValue) where untuned.contains(tuning) {
+                guard let registers = kernels[name]?.registers else { continue }
+                XCTAssertEqual(registers.spilledVGPRs, 0, "\(name) spills with \(tuning): \(registers)")
+                XCTAssertEqual(registers.agprs, 0, "\(name) overflows the vector registers with \(tuning): \(registers)")
+            }
+        }
+    }
+}
+
+/// clang as a stand-in GPU compiler (see `GPUCompilerTests`).
+enum GPUCompiler {
+    struct Target {
+        let name: String
+        let arguments: [String]
+        let isAMD: Bool
+
+        static let rocmBitcode = "/usr/lib/x86_64-linux-gnu/amdgcn/bitcode"
+        static let libclcNVPTX = "/usr/lib/clc/nvptx64--nvidiacl.bc"
+
+        static func amd(_ cpu: String, _ name: String) -> Target {
+            Target(name: "AMD \(cpu) (\(name))", arguments: ["-target", "amdgcn-amd-amdhsa", "-mcpu=\(cpu)", "--rocm-device-lib-path=\(rocmBitcode)",
+                                                           "-Rpass-analysis=kernel-resource-usage"], isAMD: true)
+        }
+
+        static let cdna2 = amd("gfx90a", "CDNA2, MI200")
+        static let rdna2 = amd("gfx1030", "RDNA2")
+        // sm_80 (Ampere) is the newest architecture LLVM 15 knows; what is checked here does not depend on it.
+        static let nvidia = Target(name: "NVIDIA PTX sm_80", arguments: ["-target", "nvptx64-nvidia-nvcl", "-march=sm_80",
+                                                                         "-Xclang", "-mlink-bitcode-file", "-Xclang", libclcNVPTX], isAMD: false)
+        static let all = [cdna2, rdna2, nvidia]
+    }
+
+    /// What the AMDGPU back end reports of one kernel's registers.
+    struct Registers: CustomStringConvertible {
+        var vgprs = 0, agprs = 0, spilledVGPRs = 0, occupancy = 0
+        var description: String { "\(vgprs) VGPRs, \(agprs) AGPRs, \(spilledVGPRs) spilled, occupancy \(occupancy) waves/SIMD" }
+    }
+
+    struct Kernel {
+        var makesCalls = false
+        /// Scratch bytes per work-item (AMD), or bytes of PTX local memory the kernel declares (NVIDIA).
+        var privateBytes = 0
+        /// Whether some global load (store) moves 16 bytes at once.
+        var wideLoads = false, wideStores = false
+        var registers: Registers?
+    }
+
+    static let clang = "/usr/bin/clang-15"
+
+    /// ``compile(_:options:for:)`` for each job, as many at once as there are cores (each clang is one
+    /// thread), in the jobs' order.
+    static func compileAll(_ jobs: [(source: String, tuning: GemmTuning, target: Target)]) throws -> [[String: Kernel]] {
+        let results = LockedState([Int: Result<[String: Kernel], Error>]())
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+            let job = jobs[index]
+            let result = Result { try compile(job.source, options: OpenCLBackend.buildOptions(job.tuning), for: job.target) }
+            results.withLock { $0[index] = result }
+        }
+        return try results.withLock { done in try jobs.indices.map { try done[$0]!.get() } }
+    }
+
+    /// Compiles `source` with the backend's `options` (OpenCL C build options, which clang takes as
+    /// they are) and returns what it made of each kernel.
+    static func compile(_ source: String, options: String, for target: Target) throws -> [String: Kernel] {
+        let required = [clang] + (target.isAMD ? [Target.rocmBitcode] : [Target.libclcNVPTX])
+        for path in required where !FileManager.default.fileExists(atPath: path) {
+            throw CompileFailure(message: "\(path) is missing: apt-get install clang-15 rocm-device-libs libclc-15 (scripts/install-deps.sh does)")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gpu-compiler-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = folder.appendingPathComponent("program.cl"), output = folder.appendingPathComponent("program.s")
+        try source.write(to: input, atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: clang)
+        process.arguments = ["-x", "cl", "-O3", "-Xclang", "-finclude-default-header"] + target.arguments
+            + options.split(separator: " ").map(String.init) + ["-S", input.path, "-o", output.path]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CompileFailure(message: "\(target.name) failed to compile the program with \(options):\n\(log.suffix(4000))")
+        }
+        let assembly = try String(contentsOf: output, encoding: .utf8)
+        return target.isAMD ? amdKernels(assembly: assembly, remarks: log) : nvidiaKernels(ptx: assembly)
+    }
+
+    struct CompileFailure: Error, CustomStringConvertible { let message: String; var description: String { message } }
+
+    /// Kernels from AMDGPU assembly (calls: `s_swappc_b64`) and its resource-usage remarks.
+    private static func amdKernels(assembly: String, remarks: String) -> [String: Kernel] {
+        var kernels: [String: Kernel] = [:]
+        var current: String?
+        for line in remarks.split(separator: "\n") {
+            guard let range = line.range(of: "remark: ") else { continue }
+            let text = line[range.upperBound...].replacingOccurrences(of: " [-Rpass-analysis=kernel-resource-usage]", with: "")
+                .trimmingCharacters(in: .whitespaces)
+            if text.hasPrefix("Function Name: ") {
+                current = String(text.dropFirst("Function Name: ".count))
+                kernels[current!] = Kernel(registers: Registers())
+                continue
+            }
+            guard let name = current, let colon = text.lastIndex(of: ":"),
+                  let value = Int(text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)) else { continue }
+            switch String(text[..<colon]) {
+            case "VGPRs": kernels[name]?.registers?.vgprs = value
+            case "AGPRs": kernels[name]?.registers?.agprs = value
+            case "VGPRs Spill": kernels[name]?.registers?.spilledVGPRs = value
+            case "Occupancy [waves/SIMD]": kernels[name]?.registers?.occupancy = value
+            case "ScratchSize [bytes/lane]": kernels[name]?.privateBytes = value
+            default: break
+            }
+        }
+        // A function starts at its label, "gemm_tiled_nn:   ; @gemm_tiled_nn" (block labels start with ".").
+        let labels = { (line: String) -> String? in
+            guard let first = line.first, first.isLetter || first == "_", let colon = line.firstIndex(of: ":") else { return nil }
+            return String(line[..<colon])
+        }
+        for (name, body) in functionBodies(assembly, start: labels) where kernels[name] != nil {
+            kernels[name]?.makesCalls = body.contains("s_swappc_b64")
+            kernels[name]?.wideLoads = body.contains("global_load_dwordx4") || body.contains("buffer_load_dwordx4")
+            kernels[name]?.wideStores = body.contains("global_store_dwordx4") || body.contains("buffer_store_dwordx4")
+        }
+        return kernels
+    }
+
+    /// Kernels from PTX: an `.entry` each; calls are `call` instructions, private memory a `__local_depot`.
+    private static func nvidiaKernels(ptx: String) -> [String: Kernel] {
+        var kernels: [String: Kernel] = [:]
+        for (name, body) in functionBodies(ptx, start: { line in
+            line.hasPrefix(".entry ") || line.hasPrefix(".visible .entry ")
+                ? line.components(separatedBy: ".entry ").last?.components(separatedBy: "(").first : nil
+        }) {
+            var kernel = Kernel()
+            kernel.makesCalls = body.contains("call.uni") || body.contains("\tcall ")
+            kernel.wideLoads = body.contains("ld.global.v4.") || body.contains("ld.global.nc.v4.")
+            kernel.wideStores = body.contains("st.global.v4.")
+            for line in body.split(separator: "\n") where line.contains(".local") && line.contains("__local_depot") {
+                // ".local .align 8 .b8 __local_depot3[24];"
+                if let open = line.lastIndex(of: "["), let close = line.lastIndex(of: "]"), let bytes = Int(line[line.index(after: open)..<close]) {
+                    kernel.privateBytes += bytes
+                }
+            }
+            kernels[name] = kernel
+        }
+        return kernels
+    }
+
+    /// The text of each function, from a line `start` names to the next such line.
+    private static func functionBodies(_ text: String, start: (String) -> String?) -> [(String, String)] {
+        var bodies: [(String, String)] = []
+        var name: String?, lines: [Substring] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if let next = start(String(line)) {
+                if let name { bodies.append((name, lines.joined(separator: "\n"))) }
+                name = next
+                lines = []
+            } else {
+                lines.append(line)
+            }
+        }
+        if let name { bodies.append((name, lines.joined(separator: "\n"))) }
+        return bodies
+    }
+}

@@ -67,11 +67,16 @@ public enum GemmAutotuner {
         /// Seconds spent opening a backend with it, most of them building the kernel library: on a
         /// GPU the part of the class's time budget that measured nothing.
         public var buildSeconds: Double = 0
+        /// The private memory per work-item the driver reports for its GEMM kernels
+        /// (``OpenCLBackend/gemmPrivateMemoryBytes``): on a GPU, registers spilled.
+        public var privateMemoryBytes: Int?
 
-        /// "square vector(…): 123.45 GFLOP/s, verified (built in 0.81 s)" or "skinny tiled(…): rejected: why".
+        /// "square vector(…): 123.45 GFLOP/s, verified (built in 0.81 s)" or "skinny tiled(…): rejected: why";
+        /// a GPU candidate whose kernels spill registers says how much.
         public var summary: String {
             if let gflops {
-                return "\(shapeClass.rawValue) \(tuning): \(Report.format(gflops)) GFLOP/s, verified (built in \(Report.format(buildSeconds)) s)"
+                let spills = privateMemoryBytes.map { $0 > 0 ? ", spills \($0) bytes per work-item" : "" } ?? ""
+                return "\(shapeClass.rawValue) \(tuning): \(Report.format(gflops)) GFLOP/s, verified (built in \(Report.format(buildSeconds)) s\(spills))"
             }
             return "\(shapeClass.rawValue) \(tuning): rejected: \(rejection ?? "unknown reason")"
         }
@@ -411,6 +416,7 @@ public enum GemmAutotuner {
                 result.buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - opening) / 1e9
                 do {
                     let backend = try opened.get()
+                    result.privateMemoryBytes = backend.gemmPrivateMemoryBytes
                     if let wrong = try verify(backend) {
                         result.rejection = wrong
                     } else {

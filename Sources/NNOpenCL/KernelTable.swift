@@ -50,6 +50,8 @@ final class KernelTable {
         let kernel: cl_kernel
         /// `CL_KERNEL_WORK_GROUP_SIZE`: the most work-items per group this build of the kernel takes.
         let maxItems: Int
+        /// `CL_KERNEL_PRIVATE_MEM_SIZE`: bytes of private memory per work-item; nil when the driver does not say.
+        let privateBytes: Int?
     }
 
     private let kernels: [KernelName: Entry]
@@ -67,8 +69,9 @@ final class KernelTable {
                 guard let k = clCreateKernel(program.program, name.rawValue, &status), status == CL_SUCCESS else {
                     throw NNError.deviceFailure(call: "clCreateKernel(\(name.rawValue))", detail: OpenCLStatus.describe(status))
                 }
-                made[name] = Entry(kernel: k, maxItems: 0)   // so that a failure below releases it
-                made[name] = Entry(kernel: k, maxItems: try limits?(name) ?? Self.maxItems(of: k, name, on: device))
+                made[name] = Entry(kernel: k, maxItems: 0, privateBytes: nil)   // so that a failure below releases it
+                made[name] = Entry(kernel: k, maxItems: try limits?(name) ?? Self.maxItems(of: k, name, on: device),
+                                   privateBytes: Self.privateBytes(of: k, on: device))
             }
         } catch {
             made.values.forEach { clReleaseKernel($0.kernel) }
@@ -86,6 +89,20 @@ final class KernelTable {
                                      &items, nil),
             "clGetKernelWorkGroupInfo(\(name.rawValue), CL_KERNEL_WORK_GROUP_SIZE)")
         return items
+    }
+
+    private static func privateBytes(of kernel: cl_kernel, on device: cl_device_id) -> Int? {
+        var bytes: cl_ulong = 0
+        let status = clGetKernelWorkGroupInfo(kernel, device, cl_kernel_work_group_info(CL_KERNEL_PRIVATE_MEM_SIZE),
+                                              MemoryLayout<cl_ulong>.size, &bytes, nil)
+        return status == CL_SUCCESS ? Int(clamping: bytes) : nil
+    }
+
+    /// Bytes of private memory per work-item the driver reports for `name` (nil: not reported). The
+    /// kernels' own private arrays are all kept in registers by GPU compilers (see
+    /// Tests/ConformanceTests/GPUCompilerTests.swift), so on a GPU anything here is registers spilled.
+    func privateMemoryBytes(_ name: KernelName) -> Int? {
+        kernels[name]?.privateBytes
     }
 
     /// The most work-items per work-group `name` takes in this program (0 if it is missing).

@@ -22,6 +22,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         "\(device.name) (\(device.type.rawValue), \(device.platformName), driver \(device.driverVersion)); GEMM \(gemmTuning)"
             + (skinnyGemmTuning == gemmTuning ? "" : ", skinny GEMM \(skinnyGemmTuning)")
             + "; memory-bound kernels in \(memoryKernels.shapeName) shapes"
+            + (device.type != .cpu && (gemmPrivateMemoryBytes ?? 0) > 0
+                ? "; GEMM kernels spill \(gemmPrivateMemoryBytes ?? 0) bytes per work-item" : "")
     }
 
     /// The device this backend runs on.
@@ -46,6 +48,23 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             }
             return counts
         }
+    }
+
+    /// The most private memory per work-item the driver reports for the GEMM kernels of this backend's
+    /// tunings (both shape classes), beyond what it reports for `fill`, which has nothing to keep there
+    /// (PoCL reports 1024 bytes for every kernel); nil when the driver does not say. GPU compilers keep
+    /// the kernels' own arrays in registers (Tests/ConformanceTests/GPUCompilerTests.swift checks it),
+    /// so on a GPU anything here is registers spilled to memory, which slows a GEMM severalfold:
+    /// ``deviceDescription`` says so, and the autotuner reports it per candidate.
+    public var gemmPrivateMemoryBytes: Int? {
+        let tables = [(gemmTuning, kernels), (skinnyGemmTuning, skinnyKernels ?? kernels)]
+        let reported = tables.flatMap { tuning, table in
+            let names: [KernelName] = tuning.family == .tiled ? [.gemmTiledNN, .gemmTiledNT, .gemmTiledTN, .gemmTiledTT]
+                : [.gemmVector, .gemmVectorNarrow]
+            return names.compactMap { table.privateMemoryBytes($0) }
+        }
+        guard let most = reported.max() else { return nil }
+        return max(0, most - (kernels.privateMemoryBytes(.fill) ?? 0))
     }
 
     let program: CompiledProgram

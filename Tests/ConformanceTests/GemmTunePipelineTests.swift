@@ -36,7 +36,14 @@ final class GemmTunePipelineTests: XCTestCase {
             XCTAssertNotNil(result.gflops, result.summary)   // verified against the reference, then timed
             XCTAssertGreaterThan(result.buildSeconds, 0, "a built candidate's build time is reported: \(result.summary)")
             XCTAssertTrue(result.summary.contains("built in "), result.summary)
+            // PoCL reports one fixed size for every kernel, which is no spill.
+            XCTAssertEqual(result.privateMemoryBytes, 0, result.summary)
+            XCTAssertFalse(result.summary.contains("spills"), result.summary)
         }
+        var spilling = square.candidates[0]
+        spilling.privateMemoryBytes = 96
+        XCTAssertTrue(spilling.summary.hasSuffix("(built in \(GemmAutotuner.Report.format(spilling.buildSeconds)) s, spills 96 bytes per work-item)"),
+                      spilling.summary)
         XCTAssertEqual(skinny.candidates.count, 2, "the budget stops the skinny search after two")
         XCTAssertTrue([tunings[2], tunings[5]].contains(square.chosen))
         XCTAssertTrue([tunings[3], tunings[4]].contains(skinny.chosen))

@@ -298,10 +298,13 @@ NN_INLINE void tg_multiply(realN acc[MWI][NVI], const __local float* As, const _
 #define TG_RELU(r) select((r), (realN)(0.0f), (r) < (realN)(0.0f))
 #endif
 
+// No restrict here: the kernels' own parameters carry it into the inlined body, and restrict on an
+// inlined helper's parameters makes LLVM emit llvm.experimental.noalias.scope.decl, which Oclgrind
+// (scripts/oclgrind-check.sh) cannot run.
 NN_INLINE void tg_body(const int M, const int N, const int K, const float alpha,
-                       const __global float* restrict a, const __global float* restrict b,
+                       const __global float* a, const __global float* b,
                        const float beta, __global float* c, const int kPerSplit,
-                       const __global float* restrict bias, const int epilogue,
+                       const __global float* bias, const int epilogue,
                        const int transA, const int transB, __local float* As, __local float* Bs) {
     const int tn = get_local_id(0);
     const int tm = get_local_id(1);

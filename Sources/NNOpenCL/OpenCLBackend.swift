@@ -22,8 +22,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         "\(device.name) (\(device.type.rawValue), \(device.platformName), driver \(device.driverVersion)); GEMM \(gemmTuning)"
             + (skinnyGemmTuning == gemmTuning ? "" : ", skinny GEMM \(skinnyGemmTuning)")
             + "; memory-bound kernels in \(memoryKernels.shapeName) shapes"
-            + (device.type != .cpu && (gemmPrivateMemoryBytes ?? 0) > 0
-                ? "; GEMM kernels spill \(gemmPrivateMemoryBytes ?? 0) bytes per work-item" : "")
+            + (device.type == .cpu ? "" : gemmPrivateMemoryBytes.flatMap { $0 > 0 ? "; GEMM kernels spill \($0) bytes per work-item" : nil } ?? "")
     }
 
     /// The device this backend runs on.

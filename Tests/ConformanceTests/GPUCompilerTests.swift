@@ -92,7 +92,11 @@ enum GPUCompiler {
         let arguments: [String]
         let isAMD: Bool
 
+        #if arch(arm64)
+        static let rocmBitcode = "/usr/lib/aarch64-linux-gnu/amdgcn/bitcode"
+        #else
         static let rocmBitcode = "/usr/lib/x86_64-linux-gnu/amdgcn/bitcode"
+        #endif
         static let libclcNVPTX = "/usr/lib/clc/nvptx64--nvidiacl.bc"
 
         static func amd(_ cpu: String, _ name: String) -> Target {
@@ -177,8 +181,9 @@ enum GPUCompiler {
             let text = line[range.upperBound...].replacingOccurrences(of: " [-Rpass-analysis=kernel-resource-usage]", with: "")
                 .trimmingCharacters(in: .whitespaces)
             if text.hasPrefix("Function Name: ") {
-                current = String(text.dropFirst("Function Name: ".count))
-                kernels[current!] = Kernel(registers: Registers())
+                let name = String(text.dropFirst("Function Name: ".count))
+                kernels[name] = Kernel(registers: Registers())
+                current = name
                 continue
             }
             guard let name = current, let colon = text.lastIndex(of: ":"),

@@ -24,6 +24,8 @@ public enum TuneError: Error, Sendable, Equatable, CustomStringConvertible {
     case storageUnavailable(location: String, detail: String)
     /// A worker process that could not be started at all.
     case workerLaunch(executable: String, detail: String)
+    /// A worker that exited cleanly without printing a result the tuner can read.
+    case unreadableWorkerOutput(detail: String)
 
     public var description: String {
         switch self {
@@ -52,6 +54,8 @@ public enum TuneError: Error, Sendable, Equatable, CustomStringConvertible {
             return "study storage \(location): \(detail)"
         case let .workerLaunch(executable, detail):
             return "cannot start worker \(executable): \(detail)"
+        case let .unreadableWorkerOutput(detail):
+            return "worker output: \(detail)"
         }
     }
 }
@@ -66,11 +70,11 @@ func signalName(_ signal: Int32) -> String {
 }
 
 extension TuneError {
-    /// True for errors in what the user named (a storage URL, a study), which `nn` reports as usage
-    /// errors (exit status 2) as it does a bad option: nothing ran and nothing was written.
+    /// True for errors in what the user named (a storage URL, a study) or asked for (an option out of
+    /// range), which `nn` reports as usage errors (exit status 2), as it does a flag it cannot parse.
     public var isUsageError: Bool {
         switch self {
-        case .storageUnavailable, .unknownStudy: return true
+        case .storageUnavailable, .unknownStudy, .invalidOption: return true
         default: return false
         }
     }

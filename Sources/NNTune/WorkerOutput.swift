@@ -22,8 +22,7 @@ public enum WorkerOutput {
                                testAccuracy: accuracy(fields, testAccuracyKeys),
                                samplesPerSecond: number(fields, throughputKeys), wallSeconds: number(fields, wallKeys))
         }
-        throw TuneError.invalidOption(
-            name: "worker output",
+        throw TuneError.unreadableWorkerOutput(
             detail: "no JSON line with a dev accuracy on stdout; the worker must be `nn train --json` with a dev set (--dev-size > 0)")
     }
 

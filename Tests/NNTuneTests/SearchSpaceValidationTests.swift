@@ -131,6 +131,16 @@ final class SearchSpaceValidationTests: XCTestCase {
         }
     }
 
+    /// A worker that prints no result fails its trial with an error of its own, not as an option out of
+    /// range, which `nn` reports as a usage error.
+    func testUnreadableWorkerOutputIsNotAUsageError() {
+        XCTAssertThrowsError(try WorkerOutput.result(fromStdout: "epoch 1\n{\"epoch\": 1}\n")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("worker output: no JSON line with a dev accuracy"), "\(error)")
+            XCTAssertEqual((error as? TuneError)?.isUsageError, false, "\(error)")
+        }
+        XCTAssertTrue(TuneError.invalidOption(name: "--trials", detail: "0 must be ≥ 1").isUsageError)
+    }
+
     /// Assignments read back from a study database are not re-validated: turning them into `nn train`
     /// arguments must not trap whatever they hold, and a stored space is validated like a file's.
     func testStoredValuesNeverTrap() throws {
@@ -164,7 +174,7 @@ final class SearchSpaceValidationTests: XCTestCase {
         XCTAssertThrowsError(try ExecutionOptions(parallel: 100_000).validate())
     }
 
-    /// `nn tune run` with a bad space or option exits 1 or 2 with one message and creates nothing.
+    /// `nn tune run` with a bad space file (exit 1) or option (exit 2) says so in one message and creates nothing.
     func testRejectedRunCreatesNothing() throws {
         let root = try makeTemporaryDirectory("nothing-created")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -177,12 +187,13 @@ final class SearchSpaceValidationTests: XCTestCase {
         let cases: [(arguments: [String], status: Int32, mentions: String)] = [
             (["--space", bad.path], 1, "search space file \(bad.path), entry 'epochs'"),
             (["--space", root.appendingPathComponent("missing.json").path], 1, "cannot read the file"),
-            (["--space", good.path, "--trials", "0"], 1, "--trials"),
-            (["--space", good.path, "--trials", "1000000000000"], 1, "above the limit of 100000"),
-            (["--space", good.path, "--parallel=-1"], 1, "--parallel"),
-            (["--space", good.path, "--trial-timeout", "nan"], 1, "--trial-timeout"),
+            // An option out of range is a usage error (2), as in `nn train`; a bad file is a data error (1).
+            (["--space", good.path, "--trials", "0"], 2, "--trials"),
+            (["--space", good.path, "--trials", "1000000000000"], 2, "above the limit of 100000"),
+            (["--space", good.path, "--parallel=-1"], 2, "--parallel"),
+            (["--space", good.path, "--trial-timeout", "nan"], 2, "--trial-timeout"),
             (["--space", good.path, "--worker", root.appendingPathComponent("no-such-nn").path], 2, "is not an executable file"),
-            (["--space", good.path, "--", "--out", "x"], 1, "the tuner sets --out"),
+            (["--space", good.path, "--", "--out", "x"], 2, "the tuner sets --out"),
         ]
         for c in cases {
             let run = try TuneCLI.run(base + c.arguments, in: root, label: "rejected", timeout: 30)

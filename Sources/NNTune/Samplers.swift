@@ -133,11 +133,26 @@ public struct GridSampler: Sendable {
         return grid
     }
 
-    /// How many trials a grid over `box` has, without building it.
+    /// How many trials a grid over `box` has, without building it (`Int.max` past that).
     public func count(box: SearchBox, space: SearchSpace) -> Int {
         space.entries.reduce(1) { n, entry in
             let bounds = box.bounds(of: entry.name) ?? entry.distribution.fullBounds
-            return n.multipliedReportingOverflow(by: entry.distribution.gridValues(in: bounds, points: points).count).partialValue
+            let (product, overflow) = n.multipliedReportingOverflow(by: entry.distribution.gridValues(in: bounds, points: points).count)
+            return overflow ? .max : product
+        }
+    }
+
+    /// A grid larger than this is almost certainly a mistake (and would fill the database for nothing).
+    public static let maximumSize = 100_000
+
+    /// Throws unless the grid over `box` has at most ``maximumSize`` points.
+    public func checkSize(box: SearchBox, space: SearchSpace) throws {
+        let count = count(box: box, space: space)
+        guard count <= Self.maximumSize else {
+            let size = count == .max ? "more than \(Int.max)" : "\(count)"
+            throw TuneError.invalidOption(
+                name: "--grid-points",
+                detail: "the grid has \(size) points (more than \(Self.maximumSize)); use fewer points or hyperparameters, or --sampler random")
         }
     }
 }

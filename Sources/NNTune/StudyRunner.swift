@@ -139,12 +139,7 @@ public final class StudyRunner {
                 .assignments(round: round, count: configuration.trialsPerRound, box: box, space: configuration.space)
         case .grid:
             let grid = GridSampler(points: configuration.gridPoints)
-            let count = grid.count(box: box, space: configuration.space)
-            guard count <= Self.maximumGridSize else {
-                throw TuneError.invalidOption(
-                    name: "--grid-points",
-                    detail: "the grid has \(count) points (more than \(Self.maximumGridSize)); use fewer points or hyperparameters, or --sampler random")
-            }
+            try grid.checkSize(box: box, space: configuration.space)
             assignments = grid.assignments(box: box, space: configuration.space)
         }
         try store.addRound(round, box: box, assignments: assignments)
@@ -165,9 +160,6 @@ public final class StudyRunner {
         try store.addTrials(round: round, assignments: added)
         log("round \(round + 1): \(added.count) more trial\(added.count == 1 ? "" : "s") (now \(configuration.trialsPerRound))")
     }
-
-    /// A grid larger than this is almost certainly a mistake (and would fill the database for nothing).
-    static let maximumGridSize = 100_000
 
     /// Runs round `round` until each of its trials has ended, here or in other workers.
     private func runRound(_ round: Int, box: SearchBox) throws {

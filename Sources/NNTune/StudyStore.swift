@@ -70,6 +70,8 @@ public struct StudyConfiguration: Sendable, Equatable, Codable {
         try check(trialsPerRound, "--trials", max: Self.maximumTrialsPerRound)
         try check(rounds, "--rounds", max: Self.maximumRounds)
         try check(gridPoints, "--grid-points", max: Self.maximumGridPoints)
+        // The first round's grid, over the whole space, is the largest: refused before a study exists.
+        if sampler == .grid { try GridSampler(points: gridPoints).checkSize(box: space.fullBox, space: space) }
         guard keepFraction > 0, keepFraction <= 1 else {
             throw TuneError.invalidOption(name: "--keep-fraction", detail: "\(keepFraction) must lie in (0, 1]")
         }

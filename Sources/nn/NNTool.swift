@@ -36,7 +36,7 @@ struct NNTool: ParsableCommand {
     static func report(_ error: Error) -> Int32 {
         let name = DistributedLaunch.label
         if let failure = error as? CommandFailure {
-            Terminal.printError("\(name): \(failure.message)")
+            if !failure.message.isEmpty { Terminal.printError("\(name): \(failure.message)") }
             return failure.exitCode
         }
         if let tuneError = error as? TuneError {
@@ -76,4 +76,6 @@ struct CommandFailure: Error {
 
     static func usage(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: usage) }
     static func failed(_ message: String) -> CommandFailure { CommandFailure(message: message, exitCode: dataOrModel) }
+    /// A failure the command has printed itself: exit 1 without another word.
+    static let alreadyReported = CommandFailure(message: "", exitCode: dataOrModel)
 }

@@ -347,6 +347,20 @@ struct TrainCommand: ParsableCommand {
         ParentWatch.dieWithTuner()
         let communicator = try DistributedLaunch.communicator()
         defer { DistributedLaunch.finish(communicator) }
+        do {
+            try run(communicator)
+        } catch let error as DistributedError {
+            guard case .mismatch = error, communicator.size > 1 else { throw error }
+            // Every rank found the same mismatch in the same collective. mpirun stops the other ranks
+            // as soon as one exits non-zero, so each says why before any exits: print, then wait for
+            // the others at a barrier (which they all reach; a rank that never does is the watchdog's).
+            Terminal.printError("\(DistributedLaunch.label): \(error.description)")
+            try? communicator.barrier()
+            throw CommandFailure.alreadyReported
+        }
+    }
+
+    private func run(_ communicator: any Communicator) throws {
         // Only rank 0 owns the run folder: it locks, checks and writes it; the other ranks only read
         // (the data, and on --resume the checkpoint, which must be visible to every host).
         let owner = communicator.isRoot

@@ -183,6 +183,8 @@ final class SearchSpaceValidationTests: XCTestCase {
         try Data(#"{"epochs":"fixed(1e300)"}"#.utf8).write(to: bad)
         let good = root.appendingPathComponent("good.json")
         try Data(#"{"lr": "logUniform(1e-4, 1)"}"#.utf8).write(to: good)
+        let twoDimensions = root.appendingPathComponent("two.json")
+        try Data(#"{"lr": "logUniform(1e-4, 1)", "l2": "logUniform(1e-6, 1e-2)"}"#.utf8).write(to: twoDimensions)
         let base = ["tune", "run", "--study", "s", "--root", studies.path]
         let cases: [(arguments: [String], status: Int32, mentions: String)] = [
             (["--space", bad.path], 1, "search space file \(bad.path), entry 'epochs'"),
@@ -194,6 +196,7 @@ final class SearchSpaceValidationTests: XCTestCase {
             (["--space", good.path, "--trial-timeout", "nan"], 2, "--trial-timeout"),
             (["--space", good.path, "--worker", root.appendingPathComponent("no-such-nn").path], 2, "is not an executable file"),
             (["--space", good.path, "--", "--out", "x"], 2, "the tuner sets --out"),
+            (["--space", twoDimensions.path, "--sampler", "grid", "--grid-points", "1000"], 2, "the grid has 1000000 points"),
         ]
         for c in cases {
             let run = try TuneCLI.run(base + c.arguments, in: root, label: "rejected", timeout: 30)

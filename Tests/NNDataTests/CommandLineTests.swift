@@ -120,7 +120,7 @@ final class CommandLineTests: XCTestCase {
         // A negative number is a value to refuse by name, not a missing one.
         try assertFails(["eval", "--model", "m", "--data", "digits", "--batch", "-1"], status: 2, mentioning: ["--batch -1 must be at least 1"])
         try assertFails(["gradcheck", "--threshold", "-1"], status: 2, mentioning: ["--threshold -1.0 must be a finite number > 0"])
-        try assertFails(["tune", "--study", "s", "--trials", "-1"], status: 1, mentioning: ["--trials", "-1 must be ≥ 1"])
+        try assertFails(["tune", "--study", "s", "--trials", "-1"], status: 2, mentioning: ["--trials", "-1 must be ≥ 1"])
         try assertFails(["train", "--layers", "10,-3"], status: 2, mentioning: ["--layers"])
         try assertFails(["train", "--no-such-option"], status: 2, mentioning: ["no-such-option"])
         try assertFails(["eval", "--data", "digits"], status: 2, mentioning: ["--model"])

@@ -58,8 +58,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public var gemmPrivateMemoryBytes: Int? {
         let tables = [(gemmTuning, kernels), (skinnyGemmTuning, skinnyKernels ?? kernels)]
         let reported = tables.flatMap { tuning, table in
-            let names: [KernelName] = tuning.family == .tiled ? [.gemmTiledNN, .gemmTiledNT, .gemmTiledTN, .gemmTiledTT]
-                : [.gemmVector, .gemmVectorNarrow]
+            let names: [KernelName] = tuning.family == .tiled ? LaunchPlan.tiledGemmKernels : [.gemmVector, .gemmVectorNarrow]
             return names.compactMap { table.privateMemoryBytes($0) }
         }
         guard let most = reported.max() else { return nil }

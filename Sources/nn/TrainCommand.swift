@@ -354,7 +354,7 @@ struct TrainCommand: ParsableCommand {
             // Every rank found the same mismatch in the same collective. mpirun stops the other ranks
             // as soon as one exits non-zero, so each says why before any exits: print, then wait for
             // the others at a barrier (which they all reach; a rank that never does is the watchdog's).
-            Terminal.printError("\(DistributedLaunch.label): \(error.description)")
+            _ = NNTool.report(error)
             try? communicator.barrier()
             throw CommandFailure.alreadyReported
         }

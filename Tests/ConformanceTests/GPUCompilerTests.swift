@@ -21,20 +21,14 @@ import XCTest
 /// 16 bytes wide; and, on CDNA2, the built-in GPU GEMM defaults and their fallbacks within the 256
 /// vector registers, without spills.
 final class GPUCompilerTests: XCTestCase {
-    /// Kernels written for CPU drivers (`MemoryKernelFamily.vector` and the vector GEMM family), whose
-    /// float16 register blocks a GPU would spill; GPUs run them only when they hold fewer than 256
-    /// work-items per group.
-    static let cpuShapedKernels: Set<KernelName> = [
-        .gemmVector, .gemmVectorNarrow, .gemmPackA, .gemmPackB, .gemmPackBNarrow,
-        .bnForwardColumns, .bnBackwardColumns, .softmaxRowsVector, .softmaxXentVector,
-    ]
-
-    static let tiledKernels: [KernelName] = [.gemmTiledNN, .gemmTiledNT, .gemmTiledTN, .gemmTiledTT]
-
-    /// The GPU-shaped kernels that read or write float4s: a GPU moves 16 bytes per work-item per
-    /// instruction only if the compiler keeps them whole (an alignment it cannot prove splits them).
-    static let vectorisedKernels: [KernelName] = KernelName.allCases.filter { $0.rawValue.hasSuffix("_v4") }
-        + [.updateV4Multi, .bnNormalize, .bnBackwardDx, .softmaxRows, .softmaxXent] + tiledKernels
+    /// The GPU-shaped kernels that read or write float4s: the GPU shapes' kernels but batch norm's
+    /// column reductions (one float per row lane, coalesced across the columns), and the tiled GEMM.
+    /// A GPU moves 16 bytes per work-item per instruction only if the compiler keeps them whole (an
+    /// alignment it cannot prove splits them).
+    static let vectorisedKernels: [KernelName] = KernelName.allCases.filter {
+        LaunchPlan.workGroupShapeKernels.subtracting([.bnStatisticsPartials, .bnStatisticsFinish, .bnBackwardPartials, .bnBackwardFinish])
+            .contains($0)
+    } + LaunchPlan.tiledGemmKernels
 
     /// Every kernel of the whole program, built as a GPU builds it untuned, on every target.
     func testTheProgramCompilesForGPUsWithoutCallsOrPrivateMemory() throws {
@@ -45,7 +39,9 @@ final class GPUCompilerTests: XCTestCase {
             XCTAssertEqual(Set(kernels.keys), Set(KernelName.allCases.map(\.rawValue)), "every kernel built, \(context)")
             for (name, kernel) in kernels.sorted(by: { $0.key < $1.key }) {
                 XCTAssertFalse(kernel.makesCalls, "\(name) calls a function (a helper not inlined), \(context)")
-                if let kernelName = KernelName(rawValue: name), !Self.cpuShapedKernels.contains(kernelName) {
+                // The CPU shapes' one-item kernels keep float16 register blocks a GPU would spill; GPUs
+                // run them only when they hold fewer than 256 work-items per group.
+                if let kernelName = KernelName(rawValue: name), !LaunchPlan.singleItemKernels.contains(kernelName) {
                     XCTAssertEqual(kernel.privateBytes, 0, "\(name) uses private memory (an array indexed at run time, or spills), \(context)")
                 }
             }
@@ -69,14 +65,14 @@ final class GPUCompilerTests: XCTestCase {
         let tunings = Array(Set(untuned + GemmTiledTests.representativeTunings)).sorted { "\($0)" < "\($1)" }
         let jobs = tunings.flatMap { tuning in [GPUCompiler.Target.cdna2, .nvidia].map { (source, tuning, $0) } }
         for ((_, tuning, target), kernels) in zip(jobs, try GPUCompiler.compileAll(jobs)) {
-            for name in (Self.tiledKernels + [.gemmSplitKReduce]).map(\.rawValue) {
+            for name in (LaunchPlan.tiledGemmKernels + [.gemmSplitKReduce]).map(\.rawValue) {
                 let kernel = try XCTUnwrap(kernels[name], "\(name) not built with \(tuning) for \(target.name)")
                 XCTAssertFalse(kernel.makesCalls, "\(name) calls a function with \(tuning) for \(target.name)")
                 XCTAssertEqual(kernel.privateBytes, 0, "\(name) uses private memory with \(tuning) for \(target.name)")
             }
             // What a GPU gets untuned must not spill: past 256 vector registers CDNA2 spills into
             // its accumulation registers (AGPRs), then into scratch.
-            for name in Self.tiledKernels.map(\.rawValue) where untuned.contains(tuning) {
+            for name in LaunchPlan.tiledGemmKernels.map(\.rawValue) where untuned.contains(tuning) {
                 guard let registers = kernels[name]?.registers else { continue }
                 XCTAssertEqual(registers.spilledVGPRs, 0, "\(name) spills with \(tuning): \(registers)")
                 XCTAssertEqual(registers.agprs, 0, "\(name) overflows the vector registers with \(tuning): \(registers)")

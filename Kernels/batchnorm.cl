@@ -22,6 +22,23 @@
 #ifndef BN_WG_ROWS
 #define BN_WG_ROWS 8
 #endif
+// Rows a row lane reads before it adds any of them: one load in flight per item (8 lanes x 32
+// columns of 4 bytes) is too little to keep a GPU's memory busy, so the column reductions load
+// BN_ROW_UNROLL rows at once. Past the chunk's end the row index is clamped (a cached re-read) and the
+// value not added, so the sums are those of a plain row-by-row loop, bit for bit.
+#ifndef BN_ROW_UNROLL
+#define BN_ROW_UNROLL 4
+#endif
+NN_INLINE int bn_row(const int i, const int u, const int r1) { return min(i + u * BN_WG_ROWS, r1 - 1); }
+
+// kahan_add when `take`, else nothing, by selecting rather than branching: a value used only under a
+// condition has its load moved under it by the compiler, which then waits for it alone.
+NN_INLINE void bn_kahan_add_if(float* sum, float* comp, const float v, const bool take) {
+    float s = *sum, c = *comp;
+    kahan_add(&s, &c, v);
+    *sum = take ? s : *sum;
+    *comp = take ? c : *comp;
+}
 
 // ReLU as relu_forward applies it (x < 0 ? 0 : x, so a NaN stays NaN for the divergence checks to
 // see), and its backward as relu_backward does (dz where z > 0, else 0: a pre-activation of exactly 0
@@ -57,14 +74,21 @@ void bn_statistics_partials(const __global float* x, const int m, const int n, c
     const int j = get_global_id(0), p = get_group_id(1), ly = get_local_id(1);
     const int active = j < n;
     const int r0 = p * rowsPerChunk, r1 = min(m, r0 + rowsPerChunk);
-    float s = 0.0f, c = 0.0f;
-    if (active) for (int i = r0 + ly; i < r1; i += BN_WG_ROWS) kahan_add(&s, &c, x[i * n + j]);
+    float s = 0.0f, c = 0.0f, v[BN_ROW_UNROLL];
+    if (active) for (int i = r0 + ly; i < r1; i += BN_ROW_UNROLL * BN_WG_ROWS) {
+        #pragma unroll
+        for (int u = 0; u < BN_ROW_UNROLL; ++u) v[u] = x[bn_row(i, u, r1) * n + j];
+        #pragma unroll
+        for (int u = 0; u < BN_ROW_UNROLL; ++u) bn_kahan_add_if(&s, &c, v[u], i + u * BN_WG_ROWS < r1);
+    }
     const float sum = bn_lane_sum(scratch, s);
     const float mu = sum / (float)max(1, r1 - r0);
     s = 0.0f; c = 0.0f;
-    if (active) for (int i = r0 + ly; i < r1; i += BN_WG_ROWS) {
-        const float d = x[i * n + j] - mu;
-        kahan_add(&s, &c, d * d);
+    if (active) for (int i = r0 + ly; i < r1; i += BN_ROW_UNROLL * BN_WG_ROWS) {
+        #pragma unroll
+        for (int u = 0; u < BN_ROW_UNROLL; ++u) v[u] = x[bn_row(i, u, r1) * n + j] - mu;
+        #pragma unroll
+        for (int u = 0; u < BN_ROW_UNROLL; ++u) bn_kahan_add_if(&s, &c, v[u] * v[u], i + u * BN_WG_ROWS < r1);
     }
     const float m2 = bn_lane_sum(scratch, s);
     if (active && ly == 0) {
@@ -165,6 +189,31 @@ __kernel void bn_inference_v4(const __global float* x, const __global float* run
     }
 }
 
+// One row lane's sums of g and g * xhat over its rows i0, i0 + BN_WG_ROWS, ... < r1 of column j (g:
+// dy, or when relu dy masked by z). Inlined once per value of relu, so that the loads of each
+// version are unconditional: a z load under the condition would be branched around, one load in
+// flight at a time, and without relu z is not read at all.
+NN_INLINE void bn_backward_lane_sums(const __global float* x, const __global float* dy, const __global float* z,
+                                     const int relu, const float mu, const float inv, const int i0, const int r1,
+                                     const int n, const int j, float* s1, float* s2) {
+    float c1 = 0.0f, c2 = 0.0f;
+    for (int i = i0; i < r1; i += BN_ROW_UNROLL * BN_WG_ROWS) {
+        float g[BN_ROW_UNROLL], xv[BN_ROW_UNROLL];
+        #pragma unroll
+        for (int u = 0; u < BN_ROW_UNROLL; ++u) {
+            const int at = bn_row(i, u, r1) * n + j;
+            g[u] = relu ? bn_mask(dy[at], z[at]) : dy[at];
+            xv[u] = x[at];
+        }
+        #pragma unroll
+        for (int u = 0; u < BN_ROW_UNROLL; ++u) {
+            const bool take = i + u * BN_WG_ROWS < r1;
+            bn_kahan_add_if(s1, &c1, g[u], take);
+            bn_kahan_add_if(s2, &c2, g[u] * ((xv[u] - mu) * inv), take);
+        }
+    }
+}
+
 // Per chunk p of rows: partialsDy[p * n + j] = sum of dy and partialsDyXhat[p * n + j] = sum of dy * xhat
 // with xhat = (x - mean) invStd, in the work-group shape of bn_statistics_partials. When relu, dy is
 // the ReLU's dz masked by its output z (z is not read otherwise).
@@ -178,13 +227,13 @@ void bn_backward_partials(const __global float* x, const __global float* dy,
     const int j = get_global_id(0), p = get_group_id(1), ly = get_local_id(1);
     const int active = j < n;
     const int r0 = p * rowsPerChunk, r1 = min(m, r0 + rowsPerChunk);
-    float s1 = 0.0f, c1 = 0.0f, s2 = 0.0f, c2 = 0.0f;
+    float s1 = 0.0f, s2 = 0.0f;
     if (active) {
         const float mu = mean[j], inv = invStd[j];
-        for (int i = r0 + ly; i < r1; i += BN_WG_ROWS) {
-            const float g = relu ? bn_mask(dy[i * n + j], z[i * n + j]) : dy[i * n + j];
-            kahan_add(&s1, &c1, g);
-            kahan_add(&s2, &c2, g * ((x[i * n + j] - mu) * inv));
+        if (relu) {
+            bn_backward_lane_sums(x, dy, z, 1, mu, inv, r0 + ly, r1, n, j, &s1, &s2);
+        } else {
+            bn_backward_lane_sums(x, dy, z, 0, mu, inv, r0 + ly, r1, n, j, &s1, &s2);
         }
     }
     const float sumDy = bn_lane_sum(scratch, s1);

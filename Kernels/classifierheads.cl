@@ -59,10 +59,14 @@ NN_INLINE float2 softmax_item_stats(const __global float* xr, const int n, const
     float mx = -INFINITY, s = 0.0f;
     if (n % 4 == 0) {
         const int nv = n / 4;
+        // Every item loads all ROW_CACHE vectors, a vector past the row (or any, for a row past m,
+        // whose xr is row 0) re-reading the row's last one and then taken as -inf: a load under a
+        // condition would make the compiler branch around each, one load in flight at a time.
+        #pragma unroll
+        for (int k = 0; k < ROW_CACHE; ++k) cache[k] = LD4(xr, min(lx + k * L, nv - 1));
         #pragma unroll
         for (int k = 0; k < ROW_CACHE; ++k) {
-            const int v = lx + k * L;
-            cache[k] = active && v < nv ? LD4(xr, v) : (float4)(-INFINITY);
+            if (!active || lx + k * L >= nv) cache[k] = (float4)(-INFINITY);
             mx = fmax(mx, hmax4(cache[k]));
         }
         if (active) for (int v = lx + ROW_CACHE * L; v < nv; v += L) mx = fmax(mx, hmax4(LD4(xr, v)));

@@ -18,7 +18,10 @@
 //    along m or n is stored whole. Vector loads need aligned rows, so they are used when the leading
 //    dimension is a multiple of the width (one test per launch) and the vector lies inside the
 //    matrix; elsewhere, and at every edge, lanes are read one by one and out-of-range lanes read as 0,
-//    which is what makes any M, N, K >= 1 correct without padding the operands.
+//    which is what makes any M, N, K >= 1 correct without padding the operands. A tile wholly inside
+//    an aligned operand, every tile of most products, skips those tests (CLBlast pads the operands
+//    instead): the test is per work-group, so the branch never diverges, and the group's vector loads
+//    issue back to back.
 //
 //    DBUF=1 double-buffers the k steps: the next tile is loaded from global memory into registers
 //    before the current one is multiplied, so the loads' latency hides behind the arithmetic, and
@@ -178,42 +181,59 @@ NN_INLINE realN tg_global_n(const __global float* p, const int valid, const bool
 }
 
 // op(A)[m0 .. m0+MWG, k0 .. k0+KWG] into registers, VWM-wide along A's contiguous dimension; elements
-// past M or past kEnd (the end of K, or of this work-group's split) read as 0.
+// past M or past kEnd (the end of K, or of this work-group's split) read as 0. `interior` (see
+// tg_k_steps) skips those tests.
 NN_INLINE void tg_load_a(realM* ra, const __global float* a, const int transA, const int M, const int K,
-                         const int m0, const int k0, const int kEnd, const int tid) {
+                         const int m0, const int k0, const int kEnd, const int tid, const bool interior) {
     #pragma unroll
     for (int e = 0; e < LPTA; ++e) {
         const int idx = tid + e * WG_ITEMS;
         if (transA) {   // A is K x M: vectors along m
             const int rv = idx % (MWG / VWM), kk = idx / (MWG / VWM);
             const int gm = m0 + rv * VWM, gk = k0 + kk;
-            const int valid = gk < kEnd ? min(VWM, M - gm) : 0;
-            ra[e] = tg_global_m(a + (valid > 0 ? gk * M + gm : 0), valid, M % VWM == 0);
+            if (interior) {
+                ra[e] = *(const __global realM*)(a + gk * M + gm);
+            } else {
+                const int valid = gk < kEnd ? min(VWM, M - gm) : 0;
+                ra[e] = tg_global_m(a + (valid > 0 ? gk * M + gm : 0), valid, M % VWM == 0);
+            }
         } else {        // A is M x K: vectors along k
             const int kv = idx % (KWG / VWM), r = idx / (KWG / VWM);
             const int gm = m0 + r, gk = k0 + kv * VWM;
-            const int valid = gm < M ? min(VWM, kEnd - gk) : 0;
-            ra[e] = tg_global_m(a + (valid > 0 ? gm * K + gk : 0), valid, K % VWM == 0);
+            if (interior) {
+                ra[e] = *(const __global realM*)(a + gm * K + gk);
+            } else {
+                const int valid = gm < M ? min(VWM, kEnd - gk) : 0;
+                ra[e] = tg_global_m(a + (valid > 0 ? gm * K + gk : 0), valid, K % VWM == 0);
+            }
         }
     }
 }
 
 // op(B)[k0 .. k0+KWG, n0 .. n0+NWG] into registers, VWN-wide along B's contiguous dimension.
 NN_INLINE void tg_load_b(realN* rb, const __global float* b, const int transB, const int N, const int K,
-                         const int n0, const int k0, const int kEnd, const int tid) {
+                         const int n0, const int k0, const int kEnd, const int tid, const bool interior) {
     #pragma unroll
     for (int e = 0; e < LPTB; ++e) {
         const int idx = tid + e * WG_ITEMS;
         if (transB) {   // B is N x K: vectors along k
             const int kv = idx % (KWG / VWN), c = idx / (KWG / VWN);
             const int gn = n0 + c, gk = k0 + kv * VWN;
-            const int valid = gn < N ? min(VWN, kEnd - gk) : 0;
-            rb[e] = tg_global_n(b + (valid > 0 ? gn * K + gk : 0), valid, K % VWN == 0);
+            if (interior) {
+                rb[e] = *(const __global realN*)(b + gn * K + gk);
+            } else {
+                const int valid = gn < N ? min(VWN, kEnd - gk) : 0;
+                rb[e] = tg_global_n(b + (valid > 0 ? gn * K + gk : 0), valid, K % VWN == 0);
+            }
         } else {        // B is K x N: vectors along n
             const int cv = idx % (NWG / VWN), kk = idx / (NWG / VWN);
             const int gn = n0 + cv * VWN, gk = k0 + kk;
-            const int valid = gk < kEnd ? min(VWN, N - gn) : 0;
-            rb[e] = tg_global_n(b + (valid > 0 ? gk * N + gn : 0), valid, N % VWN == 0);
+            if (interior) {
+                rb[e] = *(const __global realN*)(b + gk * N + gn);
+            } else {
+                const int valid = gk < kEnd ? min(VWN, N - gn) : 0;
+                rb[e] = tg_global_n(b + (valid > 0 ? gk * N + gn : 0), valid, N % VWN == 0);
+            }
         }
     }
 }
@@ -287,6 +307,56 @@ NN_INLINE void tg_multiply(realN acc[MWI][NVI], const __local float* As, const _
     }
 }
 
+// acc += op(A)[m0 .., kBegin .. kEnd] * op(B)[kBegin .. kEnd, n0 ..], KWG at a time through the local
+// tiles. `interior` (see tg_body) makes every load one wide load with no test. The body is
+// specialised for each value of it, rather than testing per step or per operand: LLVM's AMDGPU back
+// end then issues a step's loads back to back, where the tests' branches around each load (or a
+// fast path per operand) made it wait for each load to arrive before issuing the next (s_waitcnt
+// vmcnt(0)), and two paths in one loop cost the skinny default an occupancy level on CDNA2.
+NN_INLINE void tg_k_steps(realN acc[MWI][NVI], const __global float* a, const __global float* b,
+                          const int transA, const int transB, const int M, const int N, const int K,
+                          const int m0, const int n0, const int kBegin, const int kEnd,
+                          const int tid, const int tm, const int tn, __local float* As, __local float* Bs,
+                          const bool interior) {
+    realM ra[LPTA];
+    realN rb[LPTB];
+#if DBUF
+    tg_load_a(ra, a, transA, M, K, m0, kBegin, kEnd, tid, interior);
+    tg_load_b(rb, b, transB, N, K, n0, kBegin, kEnd, tid, interior);
+    tg_store_a(As, ra, transA, tid);
+    tg_store_b(Bs, rb, transB, tid);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int current = 0;
+    for (int k0 = kBegin; k0 < kEnd; k0 += KWG) {
+        const int next = k0 + KWG;
+        const bool more = next < kEnd;
+        if (more) {
+            tg_load_a(ra, a, transA, M, K, m0, next, kEnd, tid, interior);
+            tg_load_b(rb, b, transB, N, K, n0, next, kEnd, tid, interior);
+        }
+        tg_multiply(acc, As + current * ABUF, Bs + current * BBUF, tm, tn);
+        // Writing the other buffer is safe without a barrier first: every work-item finished reading
+        // it before the barrier that ended the previous step.
+        if (more) {
+            tg_store_a(As + (1 - current) * ABUF, ra, transA, tid);
+            tg_store_b(Bs + (1 - current) * BBUF, rb, transB, tid);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        current = 1 - current;
+    }
+#else
+    for (int k0 = kBegin; k0 < kEnd; k0 += KWG) {
+        tg_load_a(ra, a, transA, M, K, m0, k0, kEnd, tid, interior);
+        tg_load_b(rb, b, transB, N, K, n0, k0, kEnd, tid, interior);
+        tg_store_a(As, ra, transA, tid);
+        tg_store_b(Bs, rb, transB, tid);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        tg_multiply(acc, As, Bs, tm, tn);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+#endif
+}
+
 // The fused epilogue of a dense layer's forward: bit 0 adds bias[column], bit 1 applies a ReLU (the
 // same x < 0 ? 0 : x as relu_forward, which keeps a NaN), both after alpha and beta, as the separate
 // ops would.
@@ -325,42 +395,16 @@ NN_INLINE void tg_body(const int M, const int N, const int K, const float alpha,
         for (int jv = 0; jv < NVI; ++jv) acc[i][jv] = (realN)(0.0f);
     }
 
-    realM ra[LPTA];
-    realN rb[LPTB];
-#if DBUF
-    tg_load_a(ra, a, transA, M, K, m0, kBegin, kEnd, tid);
-    tg_load_b(rb, b, transB, N, K, n0, kBegin, kEnd, tid);
-    tg_store_a(As, ra, transA, tid);
-    tg_store_b(Bs, rb, transB, tid);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    int current = 0;
-    for (int k0 = kBegin; k0 < kEnd; k0 += KWG) {
-        const bool more = k0 + KWG < kEnd;
-        if (more) {
-            tg_load_a(ra, a, transA, M, K, m0, k0 + KWG, kEnd, tid);
-            tg_load_b(rb, b, transB, N, K, n0, k0 + KWG, kEnd, tid);
-        }
-        tg_multiply(acc, As + current * ABUF, Bs + current * BBUF, tm, tn);
-        // Writing the other buffer is safe without a barrier first: every work-item finished reading
-        // it before the barrier that ended the previous step.
-        if (more) {
-            tg_store_a(As + (1 - current) * ABUF, ra, transA, tid);
-            tg_store_b(Bs + (1 - current) * BBUF, rb, transB, tid);
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        current = 1 - current;
+    // Whether every k step's tiles lie wholly inside op(A) and op(B), with aligned vectors: this
+    // group's rows and columns lie inside, and its k range is whole steps (true for every group of
+    // most products). The same for the whole work-group, so the branch never diverges.
+    const bool interior = m0 + MWG <= M && n0 + NWG <= N && (transA ? M : K) % VWM == 0 && (transB ? K : N) % VWN == 0
+        && (kEnd - kBegin) % KWG == 0;
+    if (interior) {
+        tg_k_steps(acc, a, b, transA, transB, M, N, K, m0, n0, kBegin, kEnd, tid, tm, tn, As, Bs, true);
+    } else {
+        tg_k_steps(acc, a, b, transA, transB, M, N, K, m0, n0, kBegin, kEnd, tid, tm, tn, As, Bs, false);
     }
-#else
-    for (int k0 = kBegin; k0 < kEnd; k0 += KWG) {
-        tg_load_a(ra, a, transA, M, K, m0, k0, kEnd, tid);
-        tg_load_b(rb, b, transB, N, K, n0, k0, kEnd, tid);
-        tg_store_a(As, ra, transA, tid);
-        tg_store_b(Bs, rb, transB, tid);
-        barrier(CLK_LOCAL_MEM_FENCE);
-        tg_multiply(acc, As, Bs, tm, tn);
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-#endif
 
     const bool alignedC = N % VWN == 0;
     #pragma unroll
@@ -417,8 +461,16 @@ __kernel void gemm_splitk_reduce(const int count, const int splits, const float 
                                  const int N, const __global float* restrict bias, const int epilogue) {
     const int i = get_global_id(0);
     if (i >= count) return;
+    // Four slices' loads at once, not one round trip to memory per slice: past the last slice the
+    // index is clamped and the value not added, so the sum keeps its order.
     float sum = 0.0f;
-    for (int s = 0; s < splits; ++s) sum += partials[s * count + i];
+    for (int s = 0; s < splits; s += 4) {
+        float v[4];
+        #pragma unroll
+        for (int u = 0; u < 4; ++u) v[u] = partials[min(s + u, splits - 1) * count + i];
+        #pragma unroll
+        for (int u = 0; u < 4; ++u) sum = s + u < splits ? sum + v[u] : sum;
+    }
     float v = (beta == 0.0f) ? alpha * sum : fma(beta, c[i], alpha * sum);
     if (epilogue & EPILOGUE_BIAS) v += bias[i % N];
     if (epilogue & EPILOGUE_RELU) v = v < 0.0f ? 0.0f : v;

@@ -11,8 +11,11 @@ enum GemmCases {
         ConformanceCase(.algebra, "gemmBiasReLUEpilogue", biasReLUEpilogue),
     ]
 
-    /// (m, n, k): a single element, small primes, and primes that straddle every tile size.
-    private static let sizes = [(1, 1, 1), (7, 13, 5), (257, 129, 65)]
+    /// (m, n, k): a single element, small primes, primes that straddle every tile size, and sizes a
+    /// GPU's tiled kernel meets in most products: multiples of 8 and of the k step, so that a 128 × 128
+    /// tile (and any smaller one) lies wholly inside aligned operands and takes the kernel's interior
+    /// path, beside the edge tiles of the same product.
+    private static let sizes = [(1, 1, 1), (7, 13, 5), (257, 129, 65), (136, 136, 64)]
     private static let transposes = [(false, false), (true, false), (false, true), (true, true)]
 
     /// One gemm call with its inputs and Float64 result, computed once and checked on every backend.

@@ -28,6 +28,11 @@ public struct StudyReport {
 
     private let epochsByTrial: [Int: [EpochRecord]]
 
+    /// Removes from a reproduction command's `nn train` arguments those its run would not read, such
+    /// as the study's `--momentum` in a trial that drew Adam. The tool that runs the trials knows which
+    /// (`nn` sets this); by default every argument is kept.
+    public var unreadArgumentsRemover: @Sendable ([String]) -> [String] = { $0 }
+
     /// Completed trials, best dev accuracy first (ties: the earlier trial).
     public var ranked: [TrialRecord] {
         trials.filter { $0.status == .done && $0.result != nil }.sorted {
@@ -103,9 +108,10 @@ public struct StudyReport {
     }
 
     /// The `nn train` command line that runs `trial` again: the study's train arguments, then the
-    /// trial's hyperparameters as flags (hidden and depth as the `--layers` they make).
+    /// trial's hyperparameters as flags (hidden and depth as the `--layers` they make), less those
+    /// ``unreadArgumentsRemover`` removes.
     public func reproductionCommand(for trial: TrialRecord) -> String {
-        let arguments = configuration.trainArguments + Hyperparameter.trainArguments(for: trial.assignment)
+        let arguments = unreadArgumentsRemover(configuration.trainArguments + Hyperparameter.trainArguments(for: trial.assignment))
             + ["--out", "runs/\(name)-trial-\(trial.id)"]
         return (["nn", "train"] + arguments).map(Self.shellQuoted).joined(separator: " ")
     }

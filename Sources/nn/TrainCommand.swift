@@ -289,6 +289,29 @@ struct TrainCommand: ParsableCommand {
             + " (this run: --optimizer \(optimizer.rawValue), --schedule \(schedule.rawValue)\(batchnorm ? "" : ", no batch norm"))"
     }
 
+    /// `arguments` without the flags (and their values) that a run with these arguments would not
+    /// read, so that a command printed for the user to copy, such as `nn tune`'s reproduction of its
+    /// best trial, does not draw the warning above. Arguments that do not parse are returned as given.
+    static func removingUnreadFlags(_ arguments: [String]) -> [String] {
+        guard let command = try? TrainCommand.parse(arguments) else { return arguments }
+        let unread = Set(conditionalFlags.filter { !$0.reads(command.optimizer, command.schedule, command.batchnorm) }.map(\.flag))
+        var kept: [String] = [], index = 0
+        while index < arguments.count {
+            let word = arguments[index]
+            if unread.contains(word) {
+                index += 2   // "--momentum 0.8"
+                continue
+            }
+            if let equals = word.firstIndex(of: "="), unread.contains(String(word[..<equals])) {
+                index += 1   // "--momentum=0.8"
+                continue
+            }
+            kept.append(word)
+            index += 1
+        }
+        return kept
+    }
+
     func makeSpec(inputWidth: Int, classes: Int) throws -> NetworkSpec {
         var recipe = Self.recipe
         recipe.hiddenLayers = layers.sizes

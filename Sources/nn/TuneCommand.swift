@@ -255,7 +255,7 @@ struct TuneRunCommand: ParsableCommand {
                     + (studyOptions.storage.map { " --storage \(StudyReport.shellQuoted($0))" } ?? ""),
                 exitCode: 128 + signal)
         }
-        let report = try StudyReport(name: location.name, store: store)
+        let report = try StudyReport.forTrainCommand(name: location.name, store: store)
         say(report.table(top: 10))
         let plots = try report.writePlots(to: location.reportDirectory, top: 5)
         say("plots: \(location.reportDirectory.path) (\(plots.count) SVG files)")
@@ -328,7 +328,7 @@ struct TuneReportCommand: ParsableCommand {
         let location = try studyOptions.location()
         guard top >= 1 else { throw ValidationError("--top \(top) must be ≥ 1") }
         let store = try studyOptions.resolvedStorage().open(location, create: false, readOnly: true)
-        let report = try StudyReport(name: location.name, store: store)
+        let report = try StudyReport.forTrainCommand(name: location.name, store: store)
         let directory = plots.map { URL(fileURLWithPath: $0) } ?? location.reportDirectory
         let written = try report.writePlots(to: directory, top: min(top, 8))
         if json {
@@ -493,4 +493,14 @@ struct TuneCopyCommand: ParsableCommand {
 /// Writes a line to stdout unbuffered, so progress shows at once even when piped to a file.
 private func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+extension StudyReport {
+    /// The report of a study whose trials run `nn train`: its reproduction commands leave out the flags
+    /// their runs would not read.
+    fileprivate static func forTrainCommand(name: String, store: StudyStore) throws -> StudyReport {
+        var report = try StudyReport(name: name, store: store)
+        report.unreadArgumentsRemover = TrainCommand.removingUnreadFlags
+        return report
+    }
 }

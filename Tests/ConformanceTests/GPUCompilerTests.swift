@@ -18,8 +18,9 @@ import XCTest
 ///
 /// and requires: every kernel present; no function calls left (every helper inlined, none
 /// undefined); no GPU-shaped kernel using private memory; the float4 kernels' loads and stores kept
-/// 16 bytes wide; and, on CDNA2, the built-in GPU GEMM defaults and their fallbacks within the 256
-/// vector registers, without spills.
+/// 16 bytes wide; the memory-bound kernels' loads issued back to back; and, on CDNA2, the built-in
+/// GPU GEMM defaults and their fallbacks within the 256 vector registers, without spills, issuing a
+/// k step's loads without waiting between them.
 final class GPUCompilerTests: XCTestCase {
     /// The GPU-shaped kernels that read or write float4s: the GPU shapes' kernels but batch norm's
     /// column reductions (one float per row lane, coalesced across the columns), and the tiled GEMM.
@@ -29,6 +30,16 @@ final class GPUCompilerTests: XCTestCase {
         LaunchPlan.workGroupShapeKernels.subtracting([.bnStatisticsPartials, .bnStatisticsFinish, .bnBackwardPartials, .bnBackwardFinish])
             .contains($0)
     } + LaunchPlan.tiledGemmKernels
+
+    /// Loads the memory-bound GPU kernels issue back to back per work-item, at least: with one at a
+    /// time, a load under a condition or waited for before the next, too few bytes are in flight to
+    /// keep a GPU's memory busy. Softmax loads its ROW_CACHE float4 of the row at once; the batch-norm
+    /// column reductions BN_ROW_UNROLL rows of x (and of dy and x going back); the split-K sum four
+    /// slices.
+    static let loadsInFlight: [(KernelName, Int)] = [
+        (.softmaxRows, OpenCLBackend.gpuRowCache), (.softmaxXent, OpenCLBackend.gpuRowCache),
+        (.bnStatisticsPartials, 4), (.bnBackwardPartials, 2 * 4), (.gemmSplitKReduce, 4),
+    ]
 
     /// Every kernel of the whole program, built as a GPU builds it untuned, on every target.
     func testTheProgramCompilesForGPUsWithoutCallsOrPrivateMemory() throws {
@@ -51,6 +62,10 @@ final class GPUCompilerTests: XCTestCase {
                     XCTAssertEqual(kernels[name.rawValue]?.wideLoads, true, "\(name.rawValue) loads no float4 whole, \(context)")
                 }
             }
+            for (name, loads) in Self.loadsInFlight {
+                XCTAssertGreaterThanOrEqual(kernels[name.rawValue]?.loadRun ?? 0, loads,
+                                            "\(name.rawValue) does not issue \(loads) loads back to back, \(context)")
+            }
             if let usage = kernels[KernelName.gemmTiledNN.rawValue]?.registers {
                 print("\(target.name): gemm_tiled_nn with \(tuning): \(usage)")
             }
@@ -71,11 +86,18 @@ final class GPUCompilerTests: XCTestCase {
                 XCTAssertEqual(kernel.privateBytes, 0, "\(name) uses private memory with \(tuning) for \(target.name)")
             }
             // What a GPU gets untuned must not spill: past 256 vector registers CDNA2 spills into
-            // its accumulation registers (AGPRs), then into scratch.
+            // its accumulation registers (AGPRs), then into scratch. And on the interior path (see
+            // tg_k_steps in gemm.cl) a k step's float4 loads must issue back to back: the per-vector
+            // edge tests made the compiler wait for each load before issuing the next.
             for name in LaunchPlan.tiledGemmKernels.map(\.rawValue) where untuned.contains(tuning) {
-                guard let registers = kernels[name]?.registers else { continue }
+                guard let kernel = kernels[name], let registers = kernel.registers else { continue }
                 XCTAssertEqual(registers.spilledVGPRs, 0, "\(name) spills with \(tuning): \(registers)")
                 XCTAssertEqual(registers.agprs, 0, "\(name) overflows the vector registers with \(tuning): \(registers)")
+                if tuning.vwm == 4 && tuning.vwn == 4 {
+                    let loadsPerStep = tuning.kwg * (tuning.mwg + tuning.nwg) / (4 * tuning.mdimc * tuning.ndimc)
+                    XCTAssertGreaterThanOrEqual(kernel.loadRun, loadsPerStep,
+                                                "\(name) with \(tuning) does not issue a k step's \(loadsPerStep) float4 loads back to back")
+                }
             }
         }
     }
@@ -120,6 +142,9 @@ enum GPUCompiler {
         var privateBytes = 0
         /// Whether some global load (store) moves 16 bytes at once.
         var wideLoads = false, wideStores = false
+        /// The most global loads issued in a row, with no branch or label between them and (AMD) no
+        /// wait for loads (`s_waitcnt vmcnt`): how many loads one work-item can have in flight.
+        var loadRun = 0
         var registers: Registers?
     }
 
@@ -202,8 +227,26 @@ enum GPUCompiler {
             kernels[name]?.makesCalls = body.contains("s_swappc_b64")
             kernels[name]?.wideLoads = body.contains("global_load_dwordx4") || body.contains("buffer_load_dwordx4")
             kernels[name]?.wideStores = body.contains("global_store_dwordx4") || body.contains("buffer_store_dwordx4")
+            kernels[name]?.loadRun = longestLoadRun(body, isLoad: { $0.hasPrefix("global_load") || $0.hasPrefix("buffer_load") }) {
+                $0.hasPrefix("s_waitcnt") && $0.contains("vmcnt") || $0.hasPrefix("s_cbranch") || $0.hasPrefix("s_branch") || $0.hasPrefix(".LBB")
+            }
         }
         return kernels
+    }
+
+    /// See ``Kernel/loadRun``; a label ends a run too, since another path may join there.
+    private static func longestLoadRun(_ body: String, isLoad: (String) -> Bool, endsRun: (String) -> Bool) -> Int {
+        var longest = 0, run = 0
+        for line in body.split(separator: "\n") {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if isLoad(text) {
+                run += 1
+                longest = max(longest, run)
+            } else if endsRun(text) {
+                run = 0
+            }
+        }
+        return longest
     }
 
     /// Kernels from PTX: an `.entry` each; calls are `call` instructions, private memory a `__local_depot`.
@@ -217,6 +260,9 @@ enum GPUCompiler {
             kernel.makesCalls = body.contains("call.uni") || body.contains("\tcall ")
             kernel.wideLoads = body.contains("ld.global.v4.") || body.contains("ld.global.nc.v4.")
             kernel.wideStores = body.contains("st.global.v4.")
+            kernel.loadRun = longestLoadRun(body, isLoad: { $0.hasPrefix("ld.global") }) {
+                $0.hasPrefix("$L__BB") || $0.hasPrefix("bra") || ($0.hasPrefix("@") && $0.contains(" bra"))
+            }
             for line in body.split(separator: "\n") where line.contains(".local") && line.contains("__local_depot") {
                 // ".local .align 8 .b8 __local_depot3[24];"
                 if let open = line.lastIndex(of: "["), let close = line.lastIndex(of: "]"), let bytes = Int(line[line.index(after: open)..<close]) {

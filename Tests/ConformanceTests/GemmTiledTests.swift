@@ -37,11 +37,18 @@ final class GemmTiledTests: XCTestCase {
 
     /// Every representative tuning against the Float64 reference: the four transpose combinations,
     /// sizes 1, 7, 129 and 1000 in every position (edges of every tile, vectors cut short, leading
-    /// dimensions that forbid aligned vector loads), a k that splits into a short last slice, and
-    /// alpha/beta both with beta = 0 over a NaN-filled C (which must be overwritten, not read).
+    /// dimensions that forbid aligned vector loads), a k that splits into a short last slice, work-groups
+    /// on the kernel's interior path (tiles wholly inside aligned operands, loaded without tests) beside
+    /// edge groups of the same product, and alpha/beta both with beta = 0 over a NaN-filled C (which
+    /// must be overwritten, not read).
     func testRepresentativeTuningsMatchTheReference() throws {
         // (5, 9, 1000) is one tile for every tuning here, so it splits K as far as each tuning allows.
-        let shapes = [(1, 1, 1), (7, 129, 1000), (129, 1000, 7), (1000, 7, 129), (33, 64, 301), (64, 48, 32), (5, 9, 1000)]
+        // (264, 136, 64): whole k steps and sizes divisible by every vector width, so the groups of the
+        // first 256 × 128 are interior for every tuning here (the defaults' 128 × 128 tiles included),
+        // and the rest are edge groups. (128, 128, 512): one to four 128 × 128 tiles, split K into
+        // slices of whole steps for the tunings that split, every group interior.
+        let shapes = [(1, 1, 1), (7, 129, 1000), (129, 1000, 7), (1000, 7, 129), (33, 64, 301), (64, 48, 32), (5, 9, 1000),
+                      (264, 136, 64), (128, 128, 512)]
         struct Case {
             let m, n, k: Int
             let ta, tb: Bool

@@ -317,6 +317,10 @@ final class StudyRunnerTests: XCTestCase {
         XCTAssertTrue(command.hasPrefix("nn train "), command)
         XCTAssertTrue(command.contains("--lr \(best.assignment["lr"]?.argument ?? "?")"), command)
         XCTAssertTrue(table.contains("reproduce it with:\n  nn train "), table)
+        var filtered = report
+        filtered.unreadArgumentsRemover = { _ in ["--data", "kept"] }
+        XCTAssertEqual(filtered.reproductionCommand(for: best), "nn train --data kept --out runs/rounds-trial-\(best.id)",
+                       "the tool's remover sees the train arguments, not the output folder")
         let plots = try report.writePlots(to: dir.appendingPathComponent("report"), top: 3)
         XCTAssertEqual(Set(plots.map(\.lastPathComponent)), ["dev-accuracy-vs-lr.svg", "dev-accuracy-vs-batch.svg", "learning-curves.svg",
                                                               "best-so-far.svg", "best-so-far-by-time.svg"])

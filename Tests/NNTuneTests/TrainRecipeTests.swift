@@ -54,6 +54,21 @@ final class TrainRecipeTests: XCTestCase {
                      "a default given explicitly changes nothing either way")
     }
 
+    /// The reproduction command `nn tune` prints for its best trial leaves out the study's flags that
+    /// the trial's own optimiser, schedule or network would not read, in either spelling, so that
+    /// copying it does not draw the warning above; arguments that do not parse are left as they are.
+    func testReproductionCommandsLeaveOutFlagsTheirRunDoesNotRead() throws {
+        let study = ["--data", "digits", "--momentum", "0.8", "--beta1=0.95", "--epochs", "3"]
+        let momentumTrial = TrainCommand.removingUnreadFlags(study + ["--optimizer", "momentum", "--lr", "0.1"])
+        XCTAssertEqual(momentumTrial, ["--data", "digits", "--momentum", "0.8", "--epochs", "3", "--optimizer", "momentum", "--lr", "0.1"])
+        let adamTrial = TrainCommand.removingUnreadFlags(study + ["--optimizer", "adam", "--no-batchnorm", "--bn-beta", "0.5"])
+        XCTAssertEqual(adamTrial, ["--data", "digits", "--beta1=0.95", "--epochs", "3", "--optimizer", "adam", "--no-batchnorm"])
+        for arguments in [momentumTrial, adamTrial] {
+            XCTAssertNil(try TrainCommand.parse(arguments).unreadFlagsWarning(), "\(arguments)")
+        }
+        XCTAssertEqual(TrainCommand.removingUnreadFlags(["--momentum", "0.8", "--no-such-flag"]), ["--momentum", "0.8", "--no-such-flag"])
+    }
+
     /// `nn tune` refuses a space searching a flag that no trial reads, whatever fixes the optimiser.
     func testTuneRefusesASpaceSearchingAFlagNoTrialReads() throws {
         func space(_ json: String) throws -> SearchSpace { try SearchSpace(json: Data(json.utf8), source: "test") }

@@ -5,8 +5,9 @@
 // share with Kahan compensation, then a work-group combines the partial sums pairwise in local
 // memory (a tree), and a second small launch combines the per-group results the same way. The
 // relative error therefore stays near a few ulps instead of growing with the element count.
-// The helpers here (kahan_add, local_tree_sum) are also used by batchnorm.cl and classifierheads.cl,
-// which follow this file in the program.
+// The helpers here (kahan_add, local_tree_sum, and the lane reductions' lane_sum, lane_row,
+// kahan_add_if, lane_column_sum) are also used by batchnorm.cl and classifierheads.cl, which follow
+// this file in the program.
 
 #ifndef REDUCE_WG
 #define REDUCE_WG 64
@@ -19,6 +20,15 @@ NN_INLINE void kahan_add(float* sum, float* comp, const float v) {
     const float t = *sum + y;
     *comp = (t - *sum) - y;
     *sum = t;
+}
+
+// kahan_add when `take`, else nothing, by selecting rather than branching: the compiler moves the load
+// of a value used only under a condition under it, and then waits for that load alone.
+NN_INLINE void kahan_add_if(float* sum, float* comp, const float v, const bool take) {
+    float s = *sum, c = *comp;
+    kahan_add(&s, &c, v);
+    *sum = take ? s : *sum;
+    *comp = take ? c : *comp;
 }
 
 // Pairwise sum of one value per work-item of a 1-D work-group of REDUCE_WG items; every item gets it.
@@ -35,6 +45,25 @@ NN_INLINE float local_tree_sum(__local float* scratch, const float v) {
     return total;
 }
 
+// This item's Kahan sum of f(x[i]) over i = its global id, + the grid size, ... < count, f chosen by
+// mode (0: x, 1: x^2, 2: |x|). Four strides' loads at once (past the end: the last element again, not
+// added), not one round trip to memory per element, in the order of a plain strided loop. Inlined
+// once per mode, so that no test of the mode sits between the loads.
+NN_INLINE float reduce_item_sum(const __global float* x, const int count, const int mode) {
+    const int stride = get_global_size(0);
+    float sum = 0.0f, comp = 0.0f, v[4];
+    for (int i = get_global_id(0); i < count; i += 4 * stride) {
+        #pragma unroll
+        for (int u = 0; u < 4; ++u) v[u] = x[min(i + u * stride, count - 1)];
+        #pragma unroll
+        for (int u = 0; u < 4; ++u) {
+            const float t = mode == 1 ? v[u] * v[u] : (mode == 2 ? fabs(v[u]) : v[u]);
+            kahan_add_if(&sum, &comp, t, i + u * stride < count);
+        }
+    }
+    return sum;
+}
+
 // mode 0: x, 1: x^2, 2: |x|. One partial per work-group; launched as a single work-group (inputs
 // of up to a few thousand elements, such as a batch's per-row losses), it writes the result as
 // reduce_finish would, scale * total (+ out when accumulate), and saves that launch.
@@ -42,11 +71,7 @@ __kernel __attribute__((reqd_work_group_size(REDUCE_WG, 1, 1)))
 void reduce_partials(const __global float* x, const int count, const int mode, __global float* partials,
                      const float scale, const int accumulate, __global float* out) {
     __local float scratch[REDUCE_WG];
-    float sum = 0.0f, comp = 0.0f;
-    for (int i = get_global_id(0); i < count; i += get_global_size(0)) {
-        const float v = x[i];
-        kahan_add(&sum, &comp, mode == 1 ? v * v : (mode == 2 ? fabs(v) : v));
-    }
+    const float sum = mode == 1 ? reduce_item_sum(x, count, 1) : (mode == 2 ? reduce_item_sum(x, count, 2) : reduce_item_sum(x, count, 0));
     const float total = local_tree_sum(scratch, sum);
     if (get_local_id(0) != 0) return;
     if (get_num_groups(0) > 1) partials[get_group_id(0)] = total;
@@ -89,6 +114,82 @@ __kernel void column_finish(const __global float* partials, const int chunks, co
     float sum = 0.0f, comp = 0.0f;
     for (int p = 0; p < chunks; ++p) kahan_add(&sum, &comp, partials[p * n + j]);
     out[j] = beta == 0.0f ? alpha * sum : fma(beta, out[j], alpha * sum);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Column reductions in the GPU shape (batch norm's too, in batchnorm.cl): work-groups of LANE_COLS
+// adjacent columns x LANE_ROWS row lanes over a chunk of rows, so that each load instruction reads
+// LANE_COLS consecutive floats of one row (coalesced); the lanes of a column combine in local memory.
+// Each lane reads LANE_UNROLL of its rows before it adds any: with one load in flight per item, as in
+// column_partials above (one item per column walking its rows), a GPU waits on memory's latency
+// once per row instead of streaming at its bandwidth.
+
+#ifndef LANE_COLS
+#define LANE_COLS 32
+#endif
+#ifndef LANE_ROWS
+#define LANE_ROWS 8
+#endif
+#ifndef LANE_UNROLL
+#define LANE_UNROLL 4
+#endif
+
+// Sum over the LANE_ROWS row lanes of each column of a (LANE_COLS, LANE_ROWS) work-group; every item
+// of the column gets it.
+NN_INLINE float lane_sum(__local float* scratch, const float v) {
+    const int lx = get_local_id(0), ly = get_local_id(1);
+    scratch[ly * LANE_COLS + lx] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = LANE_ROWS / 2; s > 0; s >>= 1) {
+        if (ly < s) scratch[ly * LANE_COLS + lx] += scratch[(ly + s) * LANE_COLS + lx];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float r = scratch[lx];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+// The u-th row a lane visits after row i (stride LANE_ROWS), clamped to end - 1: a lane loads
+// LANE_UNROLL rows at once, and one past the end re-reads a cached row whose value it then skips.
+NN_INLINE int lane_row(const int i, const int u, const int end) { return min(i + u * LANE_ROWS, end - 1); }
+
+// Kahan sum of column j of x (n columns) over rows i0, i0 + LANE_ROWS, ... < end: one lane's share,
+// added in row order.
+NN_INLINE float lane_column_sum(const __global float* x, const int n, const int j, const int i0, const int end) {
+    float s = 0.0f, c = 0.0f, v[LANE_UNROLL];
+    for (int i = i0; i < end; i += LANE_UNROLL * LANE_ROWS) {
+        #pragma unroll
+        for (int u = 0; u < LANE_UNROLL; ++u) v[u] = x[lane_row(i, u, end) * n + j];
+        #pragma unroll
+        for (int u = 0; u < LANE_UNROLL; ++u) kahan_add_if(&s, &c, v[u], i + u * LANE_ROWS < end);
+    }
+    return s;
+}
+
+// column_partials in the GPU shape, one work-group row per chunk of rowsPerChunk rows: one chunk
+// writes out[j] itself; several write partials[p * n + j] for column_finish_lanes.
+__kernel __attribute__((reqd_work_group_size(LANE_COLS, LANE_ROWS, 1)))
+void column_partials_lanes(const __global float* x, const int m, const int n, const int rowsPerChunk,
+                           __global float* partials, const float alpha, const float beta, __global float* out) {
+    __local float scratch[LANE_COLS * LANE_ROWS];
+    const int j = get_global_id(0), p = get_group_id(1), ly = get_local_id(1);
+    const int active = j < n;
+    const int r0 = p * rowsPerChunk, r1 = min(m, r0 + rowsPerChunk);
+    const float sum = lane_sum(scratch, active ? lane_column_sum(x, n, j, r0 + ly, r1) : 0.0f);
+    if (!active || ly != 0) return;
+    if (get_num_groups(1) > 1) partials[p * n + j] = sum;
+    else out[j] = beta == 0.0f ? alpha * sum : fma(beta, out[j], alpha * sum);
+}
+
+// column_finish in the GPU shape: one work-group row, whose lanes split the chunks among themselves.
+__kernel __attribute__((reqd_work_group_size(LANE_COLS, LANE_ROWS, 1)))
+void column_finish_lanes(const __global float* partials, const int chunks, const int n,
+                         const float alpha, const float beta, __global float* out) {
+    __local float scratch[LANE_COLS * LANE_ROWS];
+    const int j = get_global_id(0), ly = get_local_id(1);
+    const int active = j < n;
+    const float sum = lane_sum(scratch, active ? lane_column_sum(partials, n, j, ly, chunks) : 0.0f);
+    if (active && ly == 0) out[j] = beta == 0.0f ? alpha * sum : fma(beta, out[j], alpha * sum);
 }
 
 // x[i, j] += bias[j] for an m x n matrix x, flattened.

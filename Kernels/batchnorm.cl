@@ -1,10 +1,10 @@
 // Batch normalisation per feature (= per column of a row-major m x n matrix), PyTorch BatchNorm1d
 // numerics. Statistics are two-pass accurate, so a feature with a large mean and small spread
 // (1e4 + N(0, 1)) keeps its variance over 10^5 rows, in both kernel shapes:
-// - GPU shape (this first part): work-groups of BN_WG_COLS adjacent columns x BN_WG_ROWS row lanes
-//   over a chunk of rows, so each load instruction reads BN_WG_COLS consecutive floats of one row
-//   (coalesced). A chunk's items sum their rows with Kahan compensation, the lanes combine in local
-//   memory, and the chunk's mean is subtracted in a second sweep over the same rows (from cache) for
+// - GPU shape (this first part): the lane reductions of algebra.cl, work-groups of LANE_COLS adjacent
+//   columns x LANE_ROWS row lanes over a chunk of rows, so each load instruction reads LANE_COLS
+//   consecutive floats of one row (coalesced). A chunk's items sum their rows with Kahan
+//   compensation, LANE_UNROLL rows loaded at a time, the lanes combine in local memory, and the chunk's mean is subtracted in a second sweep over the same rows (from cache) for
 //   its sum of squared deviations M2. A second launch combines the chunks per column exactly:
 //   mean = sum / m and M2 = sum over chunks of (M2_p + rows_p (mean_p - mean)^2), Kahan-compensated.
 //   The element-wise passes are float4 grid-stride loops.
@@ -16,30 +16,6 @@
 // variant keeps one compiled program and one body per kernel; it is the same for every item of a
 // launch, so the branch costs nothing per element.
 
-#ifndef BN_WG_COLS
-#define BN_WG_COLS 32
-#endif
-#ifndef BN_WG_ROWS
-#define BN_WG_ROWS 8
-#endif
-// Rows a row lane reads before it adds any of them: one load in flight per item (8 lanes x 32
-// columns of 4 bytes) is too little to keep a GPU's memory busy, so the column reductions load
-// BN_ROW_UNROLL rows at once. Past the chunk's end the row index is clamped (a cached re-read) and the
-// value not added, so the sums are those of a plain row-by-row loop, bit for bit.
-#ifndef BN_ROW_UNROLL
-#define BN_ROW_UNROLL 4
-#endif
-NN_INLINE int bn_row(const int i, const int u, const int r1) { return min(i + u * BN_WG_ROWS, r1 - 1); }
-
-// kahan_add when `take`, else nothing, by selecting rather than branching: a value used only under a
-// condition has its load moved under it by the compiler, which then waits for it alone.
-NN_INLINE void bn_kahan_add_if(float* sum, float* comp, const float v, const bool take) {
-    float s = *sum, c = *comp;
-    kahan_add(&s, &c, v);
-    *sum = take ? s : *sum;
-    *comp = take ? c : *comp;
-}
-
 // ReLU as relu_forward applies it (x < 0 ? 0 : x, so a NaN stays NaN for the divergence checks to
 // see), and its backward as relu_backward does (dz where z > 0, else 0: a pre-activation of exactly 0
 // passes no gradient).
@@ -50,47 +26,25 @@ NN_INLINE float bn_mask(const float dz, const float z) { return z > 0.0f ? dz : 
 NN_INLINE float4 bn_mask4(const float4 dz, const float4 z) { return select((float4)(0.0f), dz, z > (float4)(0.0f)); }
 NN_INLINE float16 bn_mask16(const float16 dz, const float16 z) { return select((float16)(0.0f), dz, z > (float16)(0.0f)); }
 
-// Sum over the BN_WG_ROWS row lanes of each column of a (BN_WG_COLS, BN_WG_ROWS) work-group; every
-// item of the column gets it.
-NN_INLINE float bn_lane_sum(__local float* scratch, const float v) {
-    const int lx = get_local_id(0), ly = get_local_id(1);
-    scratch[ly * BN_WG_COLS + lx] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = BN_WG_ROWS / 2; s > 0; s >>= 1) {
-        if (ly < s) scratch[ly * BN_WG_COLS + lx] += scratch[(ly + s) * BN_WG_COLS + lx];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float r = scratch[lx];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
 // Per chunk p of rowsPerChunk rows: partialSum[p * n + j] = sum of x[i, j] and partialM2[p * n + j] =
 // sum of (x[i, j] - chunk mean)^2 over the chunk's rows.
-__kernel __attribute__((reqd_work_group_size(BN_WG_COLS, BN_WG_ROWS, 1)))
+__kernel __attribute__((reqd_work_group_size(LANE_COLS, LANE_ROWS, 1)))
 void bn_statistics_partials(const __global float* x, const int m, const int n, const int rowsPerChunk,
                             __global float* partialSum, __global float* partialM2) {
-    __local float scratch[BN_WG_COLS * BN_WG_ROWS];
+    __local float scratch[LANE_COLS * LANE_ROWS];
     const int j = get_global_id(0), p = get_group_id(1), ly = get_local_id(1);
     const int active = j < n;
     const int r0 = p * rowsPerChunk, r1 = min(m, r0 + rowsPerChunk);
-    float s = 0.0f, c = 0.0f, v[BN_ROW_UNROLL];
-    if (active) for (int i = r0 + ly; i < r1; i += BN_ROW_UNROLL * BN_WG_ROWS) {
-        #pragma unroll
-        for (int u = 0; u < BN_ROW_UNROLL; ++u) v[u] = x[bn_row(i, u, r1) * n + j];
-        #pragma unroll
-        for (int u = 0; u < BN_ROW_UNROLL; ++u) bn_kahan_add_if(&s, &c, v[u], i + u * BN_WG_ROWS < r1);
-    }
-    const float sum = bn_lane_sum(scratch, s);
+    const float sum = lane_sum(scratch, active ? lane_column_sum(x, n, j, r0 + ly, r1) : 0.0f);
     const float mu = sum / (float)max(1, r1 - r0);
-    s = 0.0f; c = 0.0f;
-    if (active) for (int i = r0 + ly; i < r1; i += BN_ROW_UNROLL * BN_WG_ROWS) {
+    float s = 0.0f, c = 0.0f, v[LANE_UNROLL];
+    if (active) for (int i = r0 + ly; i < r1; i += LANE_UNROLL * LANE_ROWS) {
         #pragma unroll
-        for (int u = 0; u < BN_ROW_UNROLL; ++u) v[u] = x[bn_row(i, u, r1) * n + j] - mu;
+        for (int u = 0; u < LANE_UNROLL; ++u) v[u] = x[lane_row(i, u, r1) * n + j] - mu;
         #pragma unroll
-        for (int u = 0; u < BN_ROW_UNROLL; ++u) bn_kahan_add_if(&s, &c, v[u] * v[u], i + u * BN_WG_ROWS < r1);
+        for (int u = 0; u < LANE_UNROLL; ++u) kahan_add_if(&s, &c, v[u] * v[u], i + u * LANE_ROWS < r1);
     }
-    const float m2 = bn_lane_sum(scratch, s);
+    const float m2 = lane_sum(scratch, s);
     if (active && ly == 0) {
         partialSum[p * n + j] = sum;
         partialM2[p * n + j] = m2;
@@ -100,28 +54,37 @@ void bn_statistics_partials(const __global float* x, const int m, const int n, c
 // Combines the chunks: saved mean and 1/sqrt(var + eps) from the biased variance; running statistics
 // r <- beta r + (1 - beta) theta with the unbiased variance var * m / (m - 1) (var itself when m == 1).
 // One work-group row per column block, as bn_statistics_partials: the row lanes take every
-// BN_WG_ROWS-th chunk and combine in local memory, so no item walks all chunks (up to 256) alone.
-__kernel __attribute__((reqd_work_group_size(BN_WG_COLS, BN_WG_ROWS, 1)))
+// LANE_ROWS-th chunk and combine in local memory, so no item walks all chunks (up to 256) alone.
+__kernel __attribute__((reqd_work_group_size(LANE_COLS, LANE_ROWS, 1)))
 void bn_statistics_finish(const __global float* partialSum, const __global float* partialM2,
                           const int chunks, const int rowsPerChunk, const int m, const int n,
                           const float epsilon, const float averagingBeta,
                           __global float* mean, __global float* invStd,
                           __global float* runningMean, __global float* runningVariance) {
-    __local float scratch[BN_WG_COLS * BN_WG_ROWS];
+    __local float scratch[LANE_COLS * LANE_ROWS];
     const int j = get_global_id(0), ly = get_local_id(1);
     const int active = j < n;
-    float s = 0.0f, c = 0.0f;
-    if (active) for (int p = ly; p < chunks; p += BN_WG_ROWS) kahan_add(&s, &c, partialSum[p * n + j]);
-    const float mu = bn_lane_sum(scratch, s) / (float)m;
+    const float mu = lane_sum(scratch, active ? lane_column_sum(partialSum, n, j, ly, chunks) : 0.0f) / (float)m;
     float q = 0.0f, qc = 0.0f;
-    if (active) for (int p = ly; p < chunks; p += BN_WG_ROWS) {
-        const int rows = min(m, (p + 1) * rowsPerChunk) - p * rowsPerChunk;
-        if (rows <= 0) break;
-        const float d = partialSum[p * n + j] / (float)rows - mu;
-        kahan_add(&q, &qc, partialM2[p * n + j]);
-        kahan_add(&q, &qc, (float)rows * d * d);
+    if (active) for (int p = ly; p < chunks; p += LANE_UNROLL * LANE_ROWS) {
+        float sums[LANE_UNROLL], m2s[LANE_UNROLL];
+        #pragma unroll
+        for (int u = 0; u < LANE_UNROLL; ++u) {
+            const int at = lane_row(p, u, chunks) * n + j;
+            sums[u] = partialSum[at];
+            m2s[u] = partialM2[at];
+        }
+        #pragma unroll
+        for (int u = 0; u < LANE_UNROLL; ++u) {
+            const int chunk = p + u * LANE_ROWS;
+            const int rows = min(m, (chunk + 1) * rowsPerChunk) - chunk * rowsPerChunk;
+            const bool take = chunk < chunks && rows > 0;
+            const float d = sums[u] / (float)max(1, rows) - mu;
+            kahan_add_if(&q, &qc, m2s[u], take);
+            kahan_add_if(&q, &qc, (float)rows * d * d, take);
+        }
     }
-    const float squares = bn_lane_sum(scratch, q);
+    const float squares = lane_sum(scratch, q);
     if (!active || ly != 0) return;
     const float variance = squares / (float)m;
     mean[j] = mu;
@@ -189,7 +152,7 @@ __kernel void bn_inference_v4(const __global float* x, const __global float* run
     }
 }
 
-// One row lane's sums of g and g * xhat over its rows i0, i0 + BN_WG_ROWS, ... < r1 of column j (g:
+// One row lane's sums of g and g * xhat over its rows i0, i0 + LANE_ROWS, ... < r1 of column j (g:
 // dy, or when relu dy masked by z). Inlined once per value of relu, so that the loads of each
 // version are unconditional: a z load under the condition would be branched around, one load in
 // flight at a time, and without relu z is not read at all.
@@ -197,19 +160,19 @@ NN_INLINE void bn_backward_lane_sums(const __global float* x, const __global flo
                                      const int relu, const float mu, const float inv, const int i0, const int r1,
                                      const int n, const int j, float* s1, float* s2) {
     float c1 = 0.0f, c2 = 0.0f;
-    for (int i = i0; i < r1; i += BN_ROW_UNROLL * BN_WG_ROWS) {
-        float g[BN_ROW_UNROLL], xv[BN_ROW_UNROLL];
+    for (int i = i0; i < r1; i += LANE_UNROLL * LANE_ROWS) {
+        float g[LANE_UNROLL], xv[LANE_UNROLL];
         #pragma unroll
-        for (int u = 0; u < BN_ROW_UNROLL; ++u) {
-            const int at = bn_row(i, u, r1) * n + j;
+        for (int u = 0; u < LANE_UNROLL; ++u) {
+            const int at = lane_row(i, u, r1) * n + j;
             g[u] = relu ? bn_mask(dy[at], z[at]) : dy[at];
             xv[u] = x[at];
         }
         #pragma unroll
-        for (int u = 0; u < BN_ROW_UNROLL; ++u) {
-            const bool take = i + u * BN_WG_ROWS < r1;
-            bn_kahan_add_if(s1, &c1, g[u], take);
-            bn_kahan_add_if(s2, &c2, g[u] * ((xv[u] - mu) * inv), take);
+        for (int u = 0; u < LANE_UNROLL; ++u) {
+            const bool take = i + u * LANE_ROWS < r1;
+            kahan_add_if(s1, &c1, g[u], take);
+            kahan_add_if(s2, &c2, g[u] * ((xv[u] - mu) * inv), take);
         }
     }
 }
@@ -217,13 +180,13 @@ NN_INLINE void bn_backward_lane_sums(const __global float* x, const __global flo
 // Per chunk p of rows: partialsDy[p * n + j] = sum of dy and partialsDyXhat[p * n + j] = sum of dy * xhat
 // with xhat = (x - mean) invStd, in the work-group shape of bn_statistics_partials. When relu, dy is
 // the ReLU's dz masked by its output z (z is not read otherwise).
-__kernel __attribute__((reqd_work_group_size(BN_WG_COLS, BN_WG_ROWS, 1)))
+__kernel __attribute__((reqd_work_group_size(LANE_COLS, LANE_ROWS, 1)))
 void bn_backward_partials(const __global float* x, const __global float* dy,
                           const __global float* z, const int relu,
                           const __global float* mean, const __global float* invStd,
                           const int m, const int n, const int rowsPerChunk,
                           __global float* partialsDy, __global float* partialsDyXhat) {
-    __local float scratch[BN_WG_COLS * BN_WG_ROWS];
+    __local float scratch[LANE_COLS * LANE_ROWS];
     const int j = get_global_id(0), p = get_group_id(1), ly = get_local_id(1);
     const int active = j < n;
     const int r0 = p * rowsPerChunk, r1 = min(m, r0 + rowsPerChunk);
@@ -236,8 +199,8 @@ void bn_backward_partials(const __global float* x, const __global float* dy,
             bn_backward_lane_sums(x, dy, z, 0, mu, inv, r0 + ly, r1, n, j, &s1, &s2);
         }
     }
-    const float sumDy = bn_lane_sum(scratch, s1);
-    const float sumDyXhat = bn_lane_sum(scratch, s2);
+    const float sumDy = lane_sum(scratch, s1);
+    const float sumDyXhat = lane_sum(scratch, s2);
     if (active && ly == 0) {
         partialsDy[p * n + j] = sumDy;
         partialsDyXhat[p * n + j] = sumDyXhat;
@@ -246,20 +209,15 @@ void bn_backward_partials(const __global float* x, const __global float* dy,
 
 // dbeta = sum dy, dgamma = sum dy * xhat (overwritten), over the chunks in the shape of
 // bn_statistics_finish.
-__kernel __attribute__((reqd_work_group_size(BN_WG_COLS, BN_WG_ROWS, 1)))
+__kernel __attribute__((reqd_work_group_size(LANE_COLS, LANE_ROWS, 1)))
 void bn_backward_finish(const __global float* partialsDy, const __global float* partialsDyXhat,
                         const int chunks, const int n,
                         __global float* gradGamma, __global float* gradBeta) {
-    __local float scratch[BN_WG_COLS * BN_WG_ROWS];
+    __local float scratch[LANE_COLS * LANE_ROWS];
     const int j = get_global_id(0), ly = get_local_id(1);
     const int active = j < n;
-    float s1 = 0.0f, c1 = 0.0f, s2 = 0.0f, c2 = 0.0f;
-    if (active) for (int p = ly; p < chunks; p += BN_WG_ROWS) {
-        kahan_add(&s1, &c1, partialsDy[p * n + j]);
-        kahan_add(&s2, &c2, partialsDyXhat[p * n + j]);
-    }
-    const float sumDy = bn_lane_sum(scratch, s1);
-    const float sumDyXhat = bn_lane_sum(scratch, s2);
+    const float sumDy = lane_sum(scratch, active ? lane_column_sum(partialsDy, n, j, ly, chunks) : 0.0f);
+    const float sumDyXhat = lane_sum(scratch, active ? lane_column_sum(partialsDyXhat, n, j, ly, chunks) : 0.0f);
     if (active && ly == 0) {
         gradBeta[j] = sumDy;
         gradGamma[j] = sumDyXhat;

@@ -59,14 +59,17 @@ NN_INLINE float2 softmax_item_stats(const __global float* xr, const int n, const
     float mx = -INFINITY, s = 0.0f;
     if (n % 4 == 0) {
         const int nv = n / 4;
-        // Every item loads all ROW_CACHE vectors, a vector past the row (or any, for a row past m,
-        // whose xr is row 0) re-reading the row's last one and then taken as -inf: a load under a
-        // condition would make the compiler branch around each, one load in flight at a time.
-        #pragma unroll
-        for (int k = 0; k < ROW_CACHE; ++k) cache[k] = LD4(xr, min(lx + k * L, nv - 1));
+        // An item loads its ROW_CACHE vectors back to back, one past the row re-reading the item's
+        // first (and then taken as -inf): under a condition each load would be branched around, one
+        // in flight at a time. Only an item's own vectors are read, since y may alias x.
+        const int inRow = active && lx < nv;
+        if (inRow) {
+            #pragma unroll
+            for (int k = 0; k < ROW_CACHE; ++k) cache[k] = LD4(xr, lx + k * L < nv ? lx + k * L : lx);
+        }
         #pragma unroll
         for (int k = 0; k < ROW_CACHE; ++k) {
-            if (!active || lx + k * L >= nv) cache[k] = (float4)(-INFINITY);
+            if (!inRow || lx + k * L >= nv) cache[k] = (float4)(-INFINITY);
             mx = fmax(mx, hmax4(cache[k]));
         }
         if (active) for (int v = lx + ROW_CACHE * L; v < nv; v += L) mx = fmax(mx, hmax4(LD4(xr, v)));

@@ -19,6 +19,7 @@ enum KernelName: String, CaseIterable {
     case addRowVector = "add_row_vector"
     case reducePartials = "reduce_partials", reduceFinish = "reduce_finish"
     case columnPartials = "column_partials", columnFinish = "column_finish"
+    case columnPartialsLanes = "column_partials_lanes", columnFinishLanes = "column_finish_lanes"
     // batchnorm.cl
     case bnStatisticsPartials = "bn_statistics_partials", bnStatisticsFinish = "bn_statistics_finish"
     case bnNormalize = "bn_normalize", bnInference = "bn_inference", bnInferenceV4 = "bn_inference_v4"

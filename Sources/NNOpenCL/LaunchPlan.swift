@@ -26,17 +26,22 @@ struct LaunchPlan: Equatable {
     /// The tiled GEMM kernels, one per transpose pair; each shape class launches them from its own program.
     static let tiledGemmKernels: [KernelName] = [.gemmTiledNN, .gemmTiledNT, .gemmTiledTN, .gemmTiledTT]
 
+    /// The GPU shapes' column reductions, in work-groups of 32 columns × 8 row lanes: batch norm's and
+    /// the column sums (a bias gradient).
+    static let columnLaneKernels: Set<KernelName> = [
+        .bnStatisticsPartials, .bnStatisticsFinish, .bnBackwardPartials, .bnBackwardFinish, .columnPartialsLanes, .columnFinishLanes,
+    ]
+
     /// The kernels the GPU shapes (``MemoryKernelFamily/workGroup``) launch in work-groups of
     /// ``MemoryKernelFamily/workGroupItems``: the float4 grid-stride loops, the row kernels of softmax,
-    /// and batch norm's column reductions (32 columns × 8 row lanes).
-    static let workGroupShapeKernels: Set<KernelName> = [
+    /// and the column reductions (``columnLaneKernels``).
+    static let workGroupShapeKernels: Set<KernelName> = columnLaneKernels.union([
         .fillV4, .copyV4, .scaleV4, .axpyV4, .multiplyV4,
         .reluForwardV4, .tanhForwardV4, .sigmoidForwardV4, .reluBackwardV4, .tanhBackwardV4, .sigmoidBackwardV4,
         .dropoutForwardV4, .updateSGDV4, .updateMomentumV4, .updateRMSpropV4, .updateAdamV4, .updateV4Multi,
         .softmaxRows, .softmaxXent,
-        .bnStatisticsPartials, .bnStatisticsFinish, .bnBackwardPartials, .bnBackwardFinish,
         .bnNormalize, .bnInferenceV4, .bnBackwardDx,
-    ]
+    ])
 
     /// The kernels launched one work-item per work-group (each item loops over a whole panel, row or column block).
     static let singleItemKernels: Set<KernelName> = [

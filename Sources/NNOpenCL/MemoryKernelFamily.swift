@@ -2,7 +2,8 @@ import Foundation
 import NNCore
 
 /// The kernel shapes of the memory-bound ops: softmax and the classifier heads, batch normalisation,
-/// the element-wise ops, dropout and the optimizer updates (GEMM has its own families, ``GemmTuning``).
+/// column sums, the element-wise ops, dropout and the optimizer updates (GEMM has its own families,
+/// ``GemmTuning``).
 ///
 /// Both families compute the same values with the same numerics (max-shifted softmax, two-pass
 /// Kahan-compensated batch statistics, the same per-element arithmetic); they differ in what suits
@@ -10,14 +11,16 @@ import NNCore
 public enum MemoryKernelFamily: String, Sendable, Codable, CaseIterable {
     /// The CPU shape: one work-item per row (softmax) or per 64-feature column block over all rows
     /// (batch norm), in explicit float16 vectors, each op one kernel whose later passes re-read from
-    /// cache; one element per work-item in the element-wise, dropout and optimizer kernels. For CPU
-    /// drivers, which run a work-group as a loop and do not vectorise across work-items that loop.
+    /// cache; one work-item per column and chunk of rows for column sums; one element per work-item
+    /// in the element-wise, dropout and optimizer kernels. For CPU drivers, which run a work-group
+    /// as a loop and do not vectorise across work-items that loop.
     case vector
     /// The GPU shape: a work-group per row (or a few narrow rows) for softmax, with the row held in
     /// registers as float4 and its max and exponential sum combined in one local-memory tree; batch
-    /// norm as coalesced column reductions in two levels (work-groups of 32 columns × 8 row lanes
-    /// per chunk of rows, then a pass combining the chunks); float4 grid-stride loops for the
-    /// element-wise, dropout and optimizer kernels. The parallelism and wide loads a GPU needs.
+    /// norm and column sums as coalesced column reductions in two levels (work-groups of 32 columns ×
+    /// 8 row lanes per chunk of rows, each lane loading four rows at a time, then a pass combining
+    /// the chunks); float4 grid-stride loops for the element-wise, dropout and optimizer kernels. The
+    /// parallelism, wide loads and loads in flight a GPU needs.
     case workGroup
 
     /// The environment variable that overrides the choice for every backend of the process:

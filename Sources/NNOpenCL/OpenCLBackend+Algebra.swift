@@ -136,6 +136,20 @@ extension OpenCLBackend {
     public func uncheckedColumnSums(_ x: Tensor, into out: Tensor, alpha: Float, beta: Float) throws {
         let (memX, memOut) = (try mem(x, "columnSums"), try mem(out, "columnSums"))
         let (rows, columns) = (x.rows, x.columns)
+        if memoryKernels == .workGroup {
+            try locked {
+                let chunking = laneColumnChunking(rows: rows)
+                let partials = try scratchBuffer(.partials, count: chunking.count * columns)
+                try launchColumnChunks(.columnPartialsLanes, [.buffer(memX), .int(rows), .int(columns), .int(chunking.rowsPerChunk),
+                                                              .buffer(partials), .float(alpha), .float(beta), .buffer(memOut)],
+                                       columns: columns, chunks: chunking.count)
+                guard chunking.count > 1 else { return }
+                try launchColumnChunks(.columnFinishLanes, [.buffer(partials), .int(chunking.count), .int(columns), .float(alpha),
+                                                            .float(beta), .buffer(memOut)],
+                                       columns: columns, chunks: 1)
+            }
+            return
+        }
         try locked {
             let chunking = columnChunking(rows: rows)
             let partials = try scratchBuffer(.partials, count: chunking.count * columns)
@@ -168,6 +182,15 @@ extension OpenCLBackend {
     func columnChunking(rows: Int) -> (count: Int, rowsPerChunk: Int) {
         let count = min(128, max(1, rows / 512))
         return (count, (rows + count - 1) / count)
+    }
+
+    /// Row chunks of the GPU-shaped column sums: one chunk, and one launch, up to 256 rows (32 per row
+    /// lane, 8 loads of 4 rows in flight: a batch's bias gradient), else 256 rows per chunk and up
+    /// to 256 chunks, whose sums a second launch combines.
+    func laneColumnChunking(rows: Int) -> (count: Int, rowsPerChunk: Int) {
+        let wanted = min(256, max(1, (rows + 255) / 256))
+        let rowsPerChunk = (rows + wanted - 1) / wanted
+        return ((rows + rowsPerChunk - 1) / rowsPerChunk, rowsPerChunk)
     }
 
     /// out ← scale·Σ f(x) (+ out when accumulating), f chosen by `mode` (0: x, 1: x², 2: |x|).

@@ -167,14 +167,6 @@ extension OpenCLBackend {
         return ((rows + rowsPerChunk - 1) / rowsPerChunk, rowsPerChunk)
     }
 
-    /// A launch of one (32 columns × 8 row lanes) work-group per column block and chunk of rows (the
-    /// combining passes: one "chunk", whose row lanes split the partial sums among themselves).
-    private func launchColumnChunks<let count: Int>(_ name: KernelName, _ arguments: InlineArray<count, KernelArgument>,
-                                                    columns: Int, chunks: Int) throws {
-        let group = Self.batchNormGroup
-        try launch(name, arguments, global: (columns, chunks * group.rowLanes), local: (group.columns, group.rowLanes))
-    }
-
     /// Work units of the GPU-shaped element-wise batch-norm passes: float4 vectors when rows are whole
     /// vectors (the kernels' own test), else elements.
     private func vectorItems(_ x: Tensor) -> Int {

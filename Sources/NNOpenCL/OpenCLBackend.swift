@@ -205,9 +205,10 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     static let gpuGroupSize = MemoryKernelFamily.workGroupItems
     /// float4 vectors of a row each item of the GPU softmax keeps in registers (`ROW_CACHE`).
     static let gpuRowCache = 4
-    /// Work-group of the GPU batch-norm reductions (`BN_WG_COLS` × `BN_WG_ROWS` in batchnorm.cl): 32
-    /// adjacent columns, one 128-byte line of a row per load instruction, times 8 row lanes.
-    static let batchNormGroup = (columns: 32, rowLanes: 8)
+    /// Work-group of the GPU-shaped column reductions, batch norm's and the column sums (`LANE_COLS` ×
+    /// `LANE_ROWS` in algebra.cl): 32 adjacent columns, one 128-byte line of a row per load
+    /// instruction, times 8 row lanes.
+    static let columnLaneGroup = (columns: 32, rowLanes: 8)
 
     /// Runs `body` under the backend's lock.
     func locked<T>(_ body: () throws -> T) rethrows -> T {
@@ -238,6 +239,14 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// A GPU-shaped launch whose kernel loops over `items` units of work with a grid stride.
     func launchGridStride<let n: Int>(_ name: KernelName, _ arguments: InlineArray<n, KernelArgument>, items: Int) throws {
         try launch(name, arguments, global: (gridStrideGroups(items: items) * Self.gpuGroupSize, 1), local: (Self.gpuGroupSize, 1))
+    }
+
+    /// A launch of one (32 columns × 8 row lanes) work-group per column block and chunk of rows (the
+    /// combining passes: one "chunk", whose row lanes split the partial sums among themselves).
+    func launchColumnChunks<let count: Int>(_ name: KernelName, _ arguments: InlineArray<count, KernelArgument>,
+                                            columns: Int, chunks: Int) throws {
+        let group = Self.columnLaneGroup
+        try launch(name, arguments, global: (columns, chunks * group.rowLanes), local: (group.columns, group.rowLanes))
     }
 
     /// Work-groups of a grid-stride launch over `items`: one item each, at most 8 per compute unit.

@@ -22,23 +22,23 @@ import XCTest
 /// GPU GEMM defaults and their fallbacks within the 256 vector registers, without spills, issuing a
 /// k step's loads without waiting between them.
 final class GPUCompilerTests: XCTestCase {
-    /// The GPU-shaped kernels that read or write float4s: the GPU shapes' kernels but batch norm's
-    /// column reductions (one float per row lane, coalesced across the columns), and the tiled GEMM.
+    /// The GPU-shaped kernels that read or write float4s: the GPU shapes' kernels but the column
+    /// reductions (one float per row lane, coalesced across the columns), and the tiled GEMM.
     /// A GPU moves 16 bytes per work-item per instruction only if the compiler keeps them whole (an
     /// alignment it cannot prove splits them).
     static let vectorisedKernels: [KernelName] = KernelName.allCases.filter {
-        LaunchPlan.workGroupShapeKernels.subtracting([.bnStatisticsPartials, .bnStatisticsFinish, .bnBackwardPartials, .bnBackwardFinish])
-            .contains($0)
+        LaunchPlan.workGroupShapeKernels.subtracting(LaunchPlan.columnLaneKernels).contains($0)
     } + LaunchPlan.tiledGemmKernels
 
     /// Loads the memory-bound GPU kernels issue back to back per work-item, at least: with one at a
     /// time, a load under a condition or waited for before the next, too few bytes are in flight to
-    /// keep a GPU's memory busy. Softmax loads its ROW_CACHE float4 of the row at once; the batch-norm
-    /// column reductions BN_ROW_UNROLL rows of x (and of dy and x going back); the split-K sum four
-    /// slices.
+    /// keep a GPU's memory busy. Softmax loads its ROW_CACHE float4 of the row at once; the column
+    /// reductions LANE_UNROLL (4) rows or chunks (of dy and x both, in batch norm's backward); the
+    /// split-K sum four slices; the whole-tensor sum four strides.
     static let loadsInFlight: [(KernelName, Int)] = [
         (.softmaxRows, OpenCLBackend.gpuRowCache), (.softmaxXent, OpenCLBackend.gpuRowCache),
-        (.bnStatisticsPartials, 4), (.bnBackwardPartials, 2 * 4), (.gemmSplitKReduce, 4),
+        (.bnStatisticsPartials, 4), (.bnStatisticsFinish, 4), (.bnBackwardPartials, 2 * 4), (.bnBackwardFinish, 4),
+        (.columnPartialsLanes, 4), (.columnFinishLanes, 4), (.gemmSplitKReduce, 4), (.reducePartials, 4),
     ]
 
     /// Every kernel of the whole program, built as a GPU builds it untuned, on every target.

@@ -4,8 +4,9 @@
 // - GPU shape (this first part): the lane reductions of algebra.cl, work-groups of LANE_COLS adjacent
 //   columns x LANE_ROWS row lanes over a chunk of rows, so each load instruction reads LANE_COLS
 //   consecutive floats of one row (coalesced). A chunk's items sum their rows with Kahan
-//   compensation, LANE_UNROLL rows loaded at a time, the lanes combine in local memory, and the chunk's mean is subtracted in a second sweep over the same rows (from cache) for
-//   its sum of squared deviations M2. A second launch combines the chunks per column exactly:
+//   compensation, LANE_UNROLL rows loaded at a time, the lanes combine in local memory, and the
+//   chunk's mean is subtracted in a second sweep over the same rows (from cache) for its sum of
+//   squared deviations M2. A second launch combines the chunks per column exactly:
 //   mean = sum / m and M2 = sum over chunks of (M2_p + rows_p (mean_p - mean)^2), Kahan-compensated.
 //   The element-wise passes are float4 grid-stride loops.
 // - CPU shape (the whole-column kernels at the end): one work-item per block of columns.

@@ -465,11 +465,11 @@ __kernel void gemm_splitk_reduce(const int count, const int splits, const float 
     // index is clamped and the value not added, so the sum keeps its order.
     float sum = 0.0f;
     for (int s = 0; s < splits; s += 4) {
-        float v[4];
+        float slice[4];
         #pragma unroll
-        for (int u = 0; u < 4; ++u) v[u] = partials[min(s + u, splits - 1) * count + i];
+        for (int u = 0; u < 4; ++u) slice[u] = partials[min(s + u, splits - 1) * count + i];
         #pragma unroll
-        for (int u = 0; u < 4; ++u) sum = s + u < splits ? sum + v[u] : sum;
+        for (int u = 0; u < 4; ++u) sum = s + u < splits ? sum + slice[u] : sum;
     }
     float v = (beta == 0.0f) ? alpha * sum : fma(beta, c[i], alpha * sum);
     if (epilogue & EPILOGUE_BIAS) v += bias[i % N];

@@ -185,12 +185,10 @@ extension OpenCLBackend {
     }
 
     /// Row chunks of the GPU-shaped column sums: one chunk, and one launch, up to 256 rows (32 per row
-    /// lane, 8 loads of 4 rows in flight: a batch's bias gradient), else 256 rows per chunk and up
-    /// to 256 chunks, whose sums a second launch combines.
+    /// lane, 8 loads of 4 rows in flight: a batch's bias gradient), else chunks of about 256 rows,
+    /// whose sums a second launch combines.
     func laneColumnChunking(rows: Int) -> (count: Int, rowsPerChunk: Int) {
-        let wanted = min(256, max(1, (rows + 255) / 256))
-        let rowsPerChunk = (rows + wanted - 1) / wanted
-        return ((rows + rowsPerChunk - 1) / rowsPerChunk, rowsPerChunk)
+        Self.columnLaneChunking(rows: rows, targetRowsPerChunk: 256)
     }
 
     /// out ← scale·Σ f(x) (+ out when accumulating), f chosen by `mode` (0: x, 1: x², 2: |x|).

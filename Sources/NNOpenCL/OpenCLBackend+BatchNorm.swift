@@ -158,13 +158,11 @@ extension OpenCLBackend {
         }
     }
 
-    /// Row chunks of the GPU-shaped column reductions: at least 64 rows (8 per row lane) so a chunk's
-    /// second sweep and its partial sums pay for themselves, at most 256 chunks so the combining pass
-    /// stays short; 4096 rows are 64 chunks, which with 1024 features makes 2048 work-groups.
+    /// Row chunks of the GPU-shaped batch-norm reductions: chunks of about 64 rows (8 per row lane) so
+    /// a chunk's second sweep and its partial sums pay for themselves (a combining launch follows
+    /// anyway); 4096 rows are 64 chunks, which with 1024 features makes 2048 work-groups.
     private func gpuColumnChunking(rows: Int) -> (count: Int, rowsPerChunk: Int) {
-        let wanted = min(256, max(1, (rows + 63) / 64))
-        let rowsPerChunk = (rows + wanted - 1) / wanted
-        return ((rows + rowsPerChunk - 1) / rowsPerChunk, rowsPerChunk)
+        Self.columnLaneChunking(rows: rows, targetRowsPerChunk: 64)
     }
 
     /// Work units of the GPU-shaped element-wise batch-norm passes: float4 vectors when rows are whole

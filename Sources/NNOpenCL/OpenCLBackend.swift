@@ -249,6 +249,14 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try launch(name, arguments, global: (columns, chunks * group.rowLanes), local: (group.columns, group.rowLanes))
     }
 
+    /// Equal row chunks of about `targetRowsPerChunk` rows for a GPU-shaped column reduction, at least
+    /// one and at most 256, so that the pass combining them stays short; none empty.
+    static func columnLaneChunking(rows: Int, targetRowsPerChunk: Int) -> (count: Int, rowsPerChunk: Int) {
+        let wanted = min(256, max(1, (rows + targetRowsPerChunk - 1) / targetRowsPerChunk))
+        let rowsPerChunk = (rows + wanted - 1) / wanted
+        return ((rows + rowsPerChunk - 1) / rowsPerChunk, rowsPerChunk)
+    }
+
     /// Work-groups of a grid-stride launch over `items`: one item each, at most 8 per compute unit.
     func gridStrideGroups(items: Int) -> Int {
         let group = Self.gpuGroupSize

@@ -2,7 +2,7 @@ import Foundation
 import NNConformance
 import NNCore
 import NNNative
-import NNOpenCL
+@testable import NNOpenCL
 import XCTest
 
 /// The OpenCL backend's two kernel shapes (``MemoryKernelFamily``) each pass the whole conformance
@@ -49,5 +49,20 @@ final class KernelShapeTests: XCTestCase {
         if device.type == .cpu {
             XCTAssertEqual(MemoryKernelFamily.defaults(for: device), .vector, "CPU drivers keep the CPU shape by default")
         }
+    }
+
+    /// The GPU shapes' column reductions cut the rows into equal chunks that cover them, none empty and
+    /// at most 256; a batch's bias gradient (up to 256 rows) is one chunk, so one launch.
+    func testColumnLaneChunksCoverTheRows() {
+        for rows in [1, 7, 63, 64, 65, 128, 255, 256, 257, 4096, 100_000, 1 << 24] {
+            for target in [64, 256] {
+                let (count, length) = OpenCLBackend.columnLaneChunking(rows: rows, targetRowsPerChunk: target)
+                XCTAssertTrue((1...256).contains(count), "\(rows) rows, target \(target): \(count) chunks")
+                XCTAssertTrue(count * length >= rows && (count - 1) * length < rows, "\(rows) rows: \(count) × \(length)")
+            }
+        }
+        XCTAssertEqual(OpenCLBackend.columnLaneChunking(rows: 256, targetRowsPerChunk: 256).count, 1)
+        XCTAssertEqual(OpenCLBackend.columnLaneChunking(rows: 4096, targetRowsPerChunk: 256).count, 16)
+        XCTAssertEqual(OpenCLBackend.columnLaneChunking(rows: 4096, targetRowsPerChunk: 64).count, 64)
     }
 }

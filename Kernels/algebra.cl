@@ -5,9 +5,9 @@
 // share with Kahan compensation, then a work-group combines the partial sums pairwise in local
 // memory (a tree), and a second small launch combines the per-group results the same way. The
 // relative error therefore stays near a few ulps instead of growing with the element count.
-// The helpers here (kahan_add, local_tree_sum, and the lane reductions' lane_sum, lane_row,
-// kahan_add_if, lane_column_sum) are also used by batchnorm.cl and classifierheads.cl, which follow
-// this file in the program.
+// The helpers here (kahan_add, kahan_add_if, strided_sum, local_tree_sum, and the lane reductions'
+// lane_sum, lane_row, lane_column_sum) are also used by batchnorm.cl and classifierheads.cl, which
+// follow this file in the program.
 
 #ifndef REDUCE_WG
 #define REDUCE_WG 64
@@ -31,6 +31,37 @@ NN_INLINE void kahan_add_if(float* sum, float* comp, const float v, const bool t
     *comp = take ? c : *comp;
 }
 
+// Values a strided sum loads before it adds any (see strided_sum).
+#ifndef SUM_UNROLL
+#define SUM_UNROLL 4
+#endif
+
+// What strided_sum adds of each value x: x, (x - shift)^2 or |x| (reduce_partials' modes 0, 1, 2).
+#define SUM_OF_VALUES 0
+#define SUM_OF_SQUARES 1
+#define SUM_OF_ABSOLUTES 2
+
+// Kahan sum, in index order, of f(x[i * pitch]) for i = i0, i0 + stride, ... < end, f chosen by mode
+// (one of the SUM_OF constants). SUM_UNROLL values are loaded before any is added: with one load in
+// flight per item, a GPU waits on memory's latency once per value instead of streaming at its
+// bandwidth. Past end the index is clamped to end - 1 (a cached re-read) and the value not added.
+// Called with a constant mode, so that after inlining no test of the mode sits between the loads.
+NN_INLINE float strided_sum(const __global float* x, const int pitch, const int i0, const int stride, const int end,
+                            const int mode, const float shift) {
+    float sum = 0.0f, comp = 0.0f, v[SUM_UNROLL];
+    for (int i = i0; i < end; i += SUM_UNROLL * stride) {
+        #pragma unroll
+        for (int u = 0; u < SUM_UNROLL; ++u) v[u] = x[min(i + u * stride, end - 1) * pitch];
+        #pragma unroll
+        for (int u = 0; u < SUM_UNROLL; ++u) {
+            const float d = v[u] - shift;
+            const float t = mode == SUM_OF_SQUARES ? d * d : (mode == SUM_OF_ABSOLUTES ? fabs(v[u]) : v[u]);
+            kahan_add_if(&sum, &comp, t, i + u * stride < end);
+        }
+    }
+    return sum;
+}
+
 // Pairwise sum of one value per work-item of a 1-D work-group of REDUCE_WG items; every item gets it.
 NN_INLINE float local_tree_sum(__local float* scratch, const float v) {
     const int lid = get_local_id(0);
@@ -45,25 +76,6 @@ NN_INLINE float local_tree_sum(__local float* scratch, const float v) {
     return total;
 }
 
-// This item's Kahan sum of f(x[i]) over i = its global id, + the grid size, ... < count, f chosen by
-// mode (0: x, 1: x^2, 2: |x|). Four strides' loads at once (past the end: the last element again, not
-// added), not one round trip to memory per element, in the order of a plain strided loop. Inlined
-// once per mode, so that no test of the mode sits between the loads.
-NN_INLINE float reduce_item_sum(const __global float* x, const int count, const int mode) {
-    const int stride = get_global_size(0);
-    float sum = 0.0f, comp = 0.0f, v[4];
-    for (int i = get_global_id(0); i < count; i += 4 * stride) {
-        #pragma unroll
-        for (int u = 0; u < 4; ++u) v[u] = x[min(i + u * stride, count - 1)];
-        #pragma unroll
-        for (int u = 0; u < 4; ++u) {
-            const float t = mode == 1 ? v[u] * v[u] : (mode == 2 ? fabs(v[u]) : v[u]);
-            kahan_add_if(&sum, &comp, t, i + u * stride < count);
-        }
-    }
-    return sum;
-}
-
 // mode 0: x, 1: x^2, 2: |x|. One partial per work-group; launched as a single work-group (inputs
 // of up to a few thousand elements, such as a batch's per-row losses), it writes the result as
 // reduce_finish would, scale * total (+ out when accumulate), and saves that launch.
@@ -71,7 +83,10 @@ __kernel __attribute__((reqd_work_group_size(REDUCE_WG, 1, 1)))
 void reduce_partials(const __global float* x, const int count, const int mode, __global float* partials,
                      const float scale, const int accumulate, __global float* out) {
     __local float scratch[REDUCE_WG];
-    const float sum = mode == 1 ? reduce_item_sum(x, count, 1) : (mode == 2 ? reduce_item_sum(x, count, 2) : reduce_item_sum(x, count, 0));
+    const int i0 = get_global_id(0), stride = get_global_size(0);
+    const float sum = mode == SUM_OF_SQUARES ? strided_sum(x, 1, i0, stride, count, SUM_OF_SQUARES, 0.0f)
+        : mode == SUM_OF_ABSOLUTES ? strided_sum(x, 1, i0, stride, count, SUM_OF_ABSOLUTES, 0.0f)
+        : strided_sum(x, 1, i0, stride, count, SUM_OF_VALUES, 0.0f);
     const float total = local_tree_sum(scratch, sum);
     if (get_local_id(0) != 0) return;
     if (get_num_groups(0) > 1) partials[get_group_id(0)] = total;
@@ -120,18 +135,14 @@ __kernel void column_finish(const __global float* partials, const int chunks, co
 // Column reductions in the GPU shape (batch norm's too, in batchnorm.cl): work-groups of LANE_COLS
 // adjacent columns x LANE_ROWS row lanes over a chunk of rows, so that each load instruction reads
 // LANE_COLS consecutive floats of one row (coalesced); the lanes of a column combine in local memory.
-// Each lane reads LANE_UNROLL of its rows before it adds any: with one load in flight per item, as in
-// column_partials above (one item per column walking its rows), a GPU waits on memory's latency
-// once per row instead of streaming at its bandwidth.
+// Each lane reads SUM_UNROLL of its rows before it adds any (strided_sum), where column_partials
+// above (one item per column walking its rows) has one load in flight per item.
 
 #ifndef LANE_COLS
 #define LANE_COLS 32
 #endif
 #ifndef LANE_ROWS
 #define LANE_ROWS 8
-#endif
-#ifndef LANE_UNROLL
-#define LANE_UNROLL 4
 #endif
 
 // Sum over the LANE_ROWS row lanes of each column of a (LANE_COLS, LANE_ROWS) work-group; every item
@@ -150,20 +161,13 @@ NN_INLINE float lane_sum(__local float* scratch, const float v) {
 }
 
 // The u-th row a lane visits after row i (stride LANE_ROWS), clamped to end - 1: a lane loads
-// LANE_UNROLL rows at once, and one past the end re-reads a cached row whose value it then skips.
+// SUM_UNROLL rows at once, and one past the end re-reads a cached row whose value it then skips.
 NN_INLINE int lane_row(const int i, const int u, const int end) { return min(i + u * LANE_ROWS, end - 1); }
 
 // Kahan sum of column j of x (n columns) over rows i0, i0 + LANE_ROWS, ... < end: one lane's share,
 // added in row order.
 NN_INLINE float lane_column_sum(const __global float* x, const int n, const int j, const int i0, const int end) {
-    float s = 0.0f, c = 0.0f, v[LANE_UNROLL];
-    for (int i = i0; i < end; i += LANE_UNROLL * LANE_ROWS) {
-        #pragma unroll
-        for (int u = 0; u < LANE_UNROLL; ++u) v[u] = x[lane_row(i, u, end) * n + j];
-        #pragma unroll
-        for (int u = 0; u < LANE_UNROLL; ++u) kahan_add_if(&s, &c, v[u], i + u * LANE_ROWS < end);
-    }
-    return s;
+    return strided_sum(x + j, n, i0, LANE_ROWS, end, SUM_OF_VALUES, 0.0f);
 }
 
 // column_partials in the GPU shape, one work-group row per chunk of rowsPerChunk rows: one chunk

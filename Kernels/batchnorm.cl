@@ -4,7 +4,7 @@
 // - GPU shape (this first part): the lane reductions of algebra.cl, work-groups of LANE_COLS adjacent
 //   columns x LANE_ROWS row lanes over a chunk of rows, so each load instruction reads LANE_COLS
 //   consecutive floats of one row (coalesced). A chunk's items sum their rows with Kahan
-//   compensation, LANE_UNROLL rows loaded at a time, the lanes combine in local memory, and the
+//   compensation, SUM_UNROLL rows loaded at a time, the lanes combine in local memory, and the
 //   chunk's mean is subtracted in a second sweep over the same rows (from cache) for its sum of
 //   squared deviations M2. A second launch combines the chunks per column exactly:
 //   mean = sum / m and M2 = sum over chunks of (M2_p + rows_p (mean_p - mean)^2), Kahan-compensated.
@@ -38,14 +38,7 @@ void bn_statistics_partials(const __global float* x, const int m, const int n, c
     const int r0 = p * rowsPerChunk, r1 = min(m, r0 + rowsPerChunk);
     const float sum = lane_sum(scratch, active ? lane_column_sum(x, n, j, r0 + ly, r1) : 0.0f);
     const float mu = sum / (float)max(1, r1 - r0);
-    float s = 0.0f, c = 0.0f, v[LANE_UNROLL];
-    if (active) for (int i = r0 + ly; i < r1; i += LANE_UNROLL * LANE_ROWS) {
-        #pragma unroll
-        for (int u = 0; u < LANE_UNROLL; ++u) v[u] = x[lane_row(i, u, r1) * n + j] - mu;
-        #pragma unroll
-        for (int u = 0; u < LANE_UNROLL; ++u) kahan_add_if(&s, &c, v[u] * v[u], i + u * LANE_ROWS < r1);
-    }
-    const float m2 = lane_sum(scratch, s);
+    const float m2 = lane_sum(scratch, active ? strided_sum(x + j, n, r0 + ly, LANE_ROWS, r1, SUM_OF_SQUARES, mu) : 0.0f);
     if (active && ly == 0) {
         partialSum[p * n + j] = sum;
         partialM2[p * n + j] = m2;
@@ -67,16 +60,16 @@ void bn_statistics_finish(const __global float* partialSum, const __global float
     const int active = j < n;
     const float mu = lane_sum(scratch, active ? lane_column_sum(partialSum, n, j, ly, chunks) : 0.0f) / (float)m;
     float q = 0.0f, qc = 0.0f;
-    if (active) for (int p = ly; p < chunks; p += LANE_UNROLL * LANE_ROWS) {
-        float sums[LANE_UNROLL], m2s[LANE_UNROLL];
+    if (active) for (int p = ly; p < chunks; p += SUM_UNROLL * LANE_ROWS) {
+        float sums[SUM_UNROLL], m2s[SUM_UNROLL];
         #pragma unroll
-        for (int u = 0; u < LANE_UNROLL; ++u) {
+        for (int u = 0; u < SUM_UNROLL; ++u) {
             const int at = lane_row(p, u, chunks) * n + j;
             sums[u] = partialSum[at];
             m2s[u] = partialM2[at];
         }
         #pragma unroll
-        for (int u = 0; u < LANE_UNROLL; ++u) {
+        for (int u = 0; u < SUM_UNROLL; ++u) {
             const int chunk = p + u * LANE_ROWS;
             const int rows = min(m, (chunk + 1) * rowsPerChunk) - chunk * rowsPerChunk;
             const bool take = chunk < chunks && rows > 0;
@@ -161,16 +154,16 @@ NN_INLINE void bn_backward_lane_sums(const __global float* x, const __global flo
                                      const int relu, const float mu, const float inv, const int i0, const int r1,
                                      const int n, const int j, float* s1, float* s2) {
     float c1 = 0.0f, c2 = 0.0f;
-    for (int i = i0; i < r1; i += LANE_UNROLL * LANE_ROWS) {
-        float g[LANE_UNROLL], xv[LANE_UNROLL];
+    for (int i = i0; i < r1; i += SUM_UNROLL * LANE_ROWS) {
+        float g[SUM_UNROLL], xv[SUM_UNROLL];
         #pragma unroll
-        for (int u = 0; u < LANE_UNROLL; ++u) {
+        for (int u = 0; u < SUM_UNROLL; ++u) {
             const int at = lane_row(i, u, r1) * n + j;
             g[u] = relu ? bn_mask(dy[at], z[at]) : dy[at];
             xv[u] = x[at];
         }
         #pragma unroll
-        for (int u = 0; u < LANE_UNROLL; ++u) {
+        for (int u = 0; u < SUM_UNROLL; ++u) {
             const bool take = i + u * LANE_ROWS < r1;
             kahan_add_if(s1, &c1, g[u], take);
             kahan_add_if(s2, &c2, g[u] * ((xv[u] - mu) * inv), take);

@@ -33,7 +33,7 @@ final class GPUCompilerTests: XCTestCase {
     /// Loads the memory-bound GPU kernels issue back to back per work-item, at least: with one at a
     /// time, a load under a condition or waited for before the next, too few bytes are in flight to
     /// keep a GPU's memory busy. Softmax loads its ROW_CACHE float4 of the row at once; the column
-    /// reductions LANE_UNROLL (4) rows or chunks (of dy and x both, in batch norm's backward); the
+    /// reductions SUM_UNROLL (4) rows or chunks (of dy and x both, in batch norm's backward); the
     /// split-K sum four slices; the whole-tensor sum four strides.
     static let loadsInFlight: [(KernelName, Int)] = [
         (.softmaxRows, OpenCLBackend.gpuRowCache), (.softmaxXent, OpenCLBackend.gpuRowCache),

@@ -278,12 +278,17 @@ struct TrainCommand: ParsableCommand {
         ]
     }()
 
+    /// The conditional flags this run's optimiser, schedule and batch norm (or its absence) do not read.
+    var conditionalFlagsNotRead: [ConditionalFlag] {
+        Self.conditionalFlags.filter { !$0.reads(optimizer, schedule, batchnorm) }
+    }
+
     /// Flags set away from their defaults that the chosen optimiser, schedule or layers never read:
     /// `--momentum 0.8` beside the default Adam would otherwise look as if it had taken effect. A
     /// warning, not an error, so that a tuner searching the optimiser with its flags still runs its
     /// trials (`nn tune` refuses a space whose flags no trial reads).
     func unreadFlagsWarning() -> String? {
-        let unread = Self.conditionalFlags.filter { $0.isChanged(self) && !$0.reads(optimizer, schedule, batchnorm) }
+        let unread = conditionalFlagsNotRead.filter { $0.isChanged(self) }
         guard !unread.isEmpty else { return nil }
         return unread.map { "\($0.flag) has no effect without \($0.readBy)" }.joined(separator: "; ")
             + " (this run: --optimizer \(optimizer.rawValue), --schedule \(schedule.rawValue)\(batchnorm ? "" : ", no batch norm"))"
@@ -294,7 +299,7 @@ struct TrainCommand: ParsableCommand {
     /// best trial, does not draw the warning above. Arguments that do not parse are returned as given.
     static func removingUnreadFlags(_ arguments: [String]) -> [String] {
         guard let command = try? TrainCommand.parse(arguments) else { return arguments }
-        let unread = Set(conditionalFlags.filter { !$0.reads(command.optimizer, command.schedule, command.batchnorm) }.map(\.flag))
+        let unread = Set(command.conditionalFlagsNotRead.map(\.flag))
         var kept: [String] = [], index = 0
         while index < arguments.count {
             let word = arguments[index]

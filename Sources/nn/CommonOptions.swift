@@ -42,7 +42,7 @@ struct DataReadingOptions: ParsableArguments {
     @Option(name: .customLong("header"), help: "Whether the CSV's first row is a header (auto: when a feature cell in it is not a number).")
     var header: CSVHeader = .auto
 
-    @Option(help: ArgumentHelp("CSV field separator: one character, or 'tab' (default ',', a .tsv file is tab-separated).", valueName: "char"))
+    @Option(help: ArgumentHelp("CSV field separator: one character, or 'tab' (a .tsv file's default is tab).", valueName: "char"))
     var delimiter: CSVDelimiter = .comma
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Number of classes (default: largest training label + 1).", valueName: "n"))
@@ -89,7 +89,7 @@ struct CSVDelimiter: ExpressibleByArgument, Equatable {
     /// The argument that parses back to this delimiter.
     var argument: String { character == "\t" ? "tab" : String(character) }
 
-    static var defaultValueDescription: String { "," }
+    var defaultValueDescription: String { argument }
 }
 
 /// `--dev-size`: a sample count ("5000") or a fraction of the training set ("0.1" or "10%").
@@ -119,11 +119,12 @@ enum DevSize: ExpressibleByArgument, CustomStringConvertible {
     var description: String {
         switch self {
         case let .count(n): return String(n)
-        case let .fraction(f): return "\(f * 100)%"
+        case let .fraction(f):
+            // Rounded to 9 digits so that 0.07 reads "7%", not "7.000000000000001%".
+            let percent = (f * 100 * 1e9).rounded() / 1e9
+            return percent == percent.rounded() ? "\(Int(percent))%" : "\(percent)%"
         }
     }
-
-    static var defaultValueDescription: String { "10%" }
 }
 
 /// Comma-separated hidden-layer sizes: "512,256"; "" or "none" for no hidden layer (softmax regression).

@@ -139,6 +139,30 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// Every default a help page shows is written as the argument that sets it: ArgumentParser prints
+    /// a type's Swift description unless the type supplies its own, which once read
+    /// `(default: CSVDelimiter(character: ","))`.
+    func testHelpShowsDefaultsAsArguments() throws {
+        let pages = [["train"], ["eval"], ["predict"], ["export"], ["gradcheck"], ["devices"], ["tune", "worker"], ["tune", "report"],
+                     ["tune", "list"], ["tune", "copy"], ["dashboard"], ["tune"]]
+        let swiftValue = try NSRegularExpression(pattern: #"\(default: [A-Za-z_][A-Za-z0-9_.]*\("#)
+        for page in pages {
+            let r = try nn(page + ["--help"])
+            XCTAssertEqual(r.status, 0, "\(page): \(r.stderr)")
+            // Help wraps at the terminal's width; one space per gap makes a default one phrase again.
+            let text = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            let range = NSRange(text.startIndex..., in: text)
+            if let match = swiftValue.firstMatch(in: text, range: range), let found = Range(match.range, in: text) {
+                XCTFail("\(page.joined(separator: " ")) --help shows a Swift value as a default, at '\(text[found])…'")
+            }
+            if page == ["train"] {
+                for fragment in ["(default: ,)", "(default: 10%)"] {
+                    XCTAssertTrue(text.contains(fragment), "no \(fragment) in nn train --help")
+                }
+            }
+        }
+    }
+
     func testGradcheckPassesAndFailsOnItsThreshold() throws {
         let pass = try nn(["gradcheck", "--json"])
         XCTAssertEqual(pass.status, 0, pass.stderr)

@@ -2,7 +2,7 @@
 /// `Backend+<Family>.swift` it implements), embedded in the binary at build time
 /// (SwiftPM `.embedInCode`), so a deployed `nn` never looks for `.cl` files on disk.
 public enum KernelSources {
-    /// What every family shares (the helper-function qualifier), first in the program.
+    /// What every family shares (the helper-function qualifier), first in each program.
     public static let prelude = text(PackageResources.prelude_cl)
     /// The GEMM kernels of the algebra family, in a file of their own: their text keys the autotuner's cache.
     public static let gemm = text(PackageResources.gemm_cl)
@@ -14,9 +14,16 @@ public enum KernelSources {
     public static let dropout = text(PackageResources.dropout_cl)
     public static let optimizers = text(PackageResources.optimizers_cl)
 
-    /// Every family, in the order they are concatenated into one program.
-    public static let all: [(name: String, source: String)] = [
-        ("prelude", prelude), ("gemm", gemm), ("algebra", algebra), ("elementwise", elementwise), ("batchnorm", batchnorm),
+    /// The GEMM program. Its build options carry a GEMM tuning's tile sizes, so it is built once per
+    /// tuning (twice for a GPU backend, whose shape classes have their own, and once per candidate the
+    /// autotuner tries); its text alone keys the tuning cache.
+    public static let gemmProgram: [(name: String, source: String)] = [("prelude", prelude), ("gemm", gemm)]
+
+    /// Every other family, in the order they are concatenated (a family may use the helpers of those
+    /// before it): memory-bound kernels whose build does not depend on the GEMM tuning, so one build
+    /// per device serves every backend and every autotuner candidate.
+    public static let memoryBoundProgram: [(name: String, source: String)] = [
+        ("prelude", prelude), ("algebra", algebra), ("elementwise", elementwise), ("batchnorm", batchnorm),
         ("classifierheads", classifierheads), ("dropout", dropout), ("optimizers", optimizers),
     ]
 

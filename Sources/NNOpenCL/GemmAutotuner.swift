@@ -12,7 +12,8 @@ import NNKernels
 ///   Tools call ``tune(deviceSelector:cache:progress:)`` for the same thing explicitly (`nnbench tune`,
 ///   `nnbench gemm --tune`, `nn devices --tune`).
 ///
-/// **Tuning** builds the kernel library once per candidate, checks every transpose combination, the
+/// **Tuning** builds the GEMM program once per candidate (the memory-bound one, which does not depend
+/// on the tuning, is built once per device and shared), checks every transpose combination, the
 /// narrow, edge and split-K paths and beta = 0 over NaN against a Float64 reference — a candidate that
 /// computes a wrong product is rejected, however fast — then times a fixed set of products and keeps
 /// the fastest total.
@@ -64,7 +65,7 @@ public enum GemmAutotuner {
         public var gflops: Double?
         /// Why the candidate did not compete (failed to build, wrong result); nil when it did.
         public var rejection: String?
-        /// Seconds spent opening a backend with it, most of them building the kernel library: on a
+        /// Seconds spent opening a backend with it, most of them building its GEMM program: on a
         /// GPU the part of the class's time budget that measured nothing.
         public var buildSeconds: Double = 0
         /// The private memory per work-item the driver reports for its GEMM kernels
@@ -411,7 +412,7 @@ public enum GemmAutotuner {
                 // Not retained: the winner is rebuilt (once) by the backends that use it.
                 let opened = Result {
                     try OpenCLBackend(deviceSelector: String(device.index), gemmTuning: candidate, skinnyGemmTuning: nil,
-                                      memoryKernels: nil, retainPrograms: false)
+                                      memoryKernels: nil, retainGemmPrograms: false)
                 }
                 result.buildSeconds = Double(DispatchTime.now().uptimeNanoseconds - opening) / 1e9
                 do {

@@ -34,6 +34,17 @@ enum KernelName: String, CaseIterable {
     case updateSGD = "update_sgd", updateMomentum = "update_momentum", updateRMSprop = "update_rmsprop", updateAdam = "update_adam"
     case updateSGDV4 = "update_sgd_v4", updateMomentumV4 = "update_momentum_v4", updateRMSpropV4 = "update_rmsprop_v4"
     case updateAdamV4 = "update_adam_v4", updateV4Multi = "update_v4_multi"
+
+    /// The program that holds the kernel: gemm.cl's kernels are the GEMM part, the rest memory-bound.
+    var part: ProgramPart {
+        switch self {
+        case .gemmTiledNN, .gemmTiledNT, .gemmTiledTN, .gemmTiledTT, .gemmVector, .gemmVectorNarrow, .gemmPackA, .gemmPackB,
+             .gemmPackBNarrow, .gemmSplitKReduce:
+            .gemm
+        default:
+            .memoryBound
+        }
+    }
 }
 
 /// One kernel argument, as `clSetKernelArg` takes it.
@@ -44,8 +55,9 @@ enum KernelArgument {
     case float(Float)
 }
 
-/// The kernel objects of one backend, created once from the shared program. A `cl_kernel` carries its
-/// argument values, so kernels are per backend (not shared) and used under the backend's lock.
+/// The kernel objects of one backend from one of its programs (every kernel of the program's part),
+/// created once from the shared program. A `cl_kernel` carries its argument values, so kernels are
+/// per backend (not shared) and used under the backend's lock.
 final class KernelTable {
     private struct Entry {
         let kernel: cl_kernel
@@ -57,7 +69,7 @@ final class KernelTable {
 
     private let kernels: [KernelName: Entry]
     /// Launches enqueued so far, per kernel (every name present from the start, so counting allocates nothing).
-    private(set) var launches: [KernelName: Int] = Dictionary(uniqueKeysWithValues: KernelName.allCases.map { ($0, 0) })
+    private(set) var launches: [KernelName: Int]
 
     /// - Parameter limits: replaces the driver's per-kernel work-group limits, for tests of what the
     ///   backend does on drivers whose kernels allow fewer items than the device (nil: ask the driver).
@@ -65,7 +77,7 @@ final class KernelTable {
         var made: [KernelName: Entry] = [:]
         let device = program.context.device.device
         do {
-            for name in KernelName.allCases {
+            for name in program.part.kernels {
                 var status: cl_int = CL_SUCCESS
                 guard let k = clCreateKernel(program.program, name.rawValue, &status), status == CL_SUCCESS else {
                     throw NNError.deviceFailure(call: "clCreateKernel(\(name.rawValue))", detail: OpenCLStatus.describe(status))
@@ -79,6 +91,7 @@ final class KernelTable {
             throw error
         }
         kernels = made
+        launches = Dictionary(uniqueKeysWithValues: program.part.kernels.map { ($0, 0) })
     }
 
     deinit { kernels.values.forEach { clReleaseKernel($0.kernel) } }

@@ -23,7 +23,7 @@ struct LaunchPlan: Equatable {
         shapeClass == .square ? squareTuning : skinnyTuning
     }
 
-    /// The tiled GEMM kernels, one per transpose pair; each shape class launches them from its own program.
+    /// The tiled GEMM kernels, one per transpose pair; each shape class launches them from its own GEMM program.
     static let tiledGemmKernels: [KernelName] = [.gemmTiledNN, .gemmTiledNT, .gemmTiledTN, .gemmTiledTT]
 
     /// The GPU shapes' column reductions, in work-groups of 32 columns × 8 row lanes: batch norm's and
@@ -48,9 +48,9 @@ struct LaunchPlan: Equatable {
         .gemmVector, .gemmVectorNarrow, .softmaxRowsVector, .softmaxXentVector, .bnForwardColumns, .bnBackwardColumns,
     ]
 
-    /// The most work-items per work-group this plan launches `name` with, from the program built for
-    /// `shapeClass`'s tuning (only GEMM kernels run from the skinny class's program); 0 when the plan
-    /// never launches it there. Every other kernel runs in groups of 64 (`flatGroupSize`,
+    /// The most work-items per work-group this plan launches `name` with, from the GEMM program built
+    /// for `shapeClass`'s tuning, or for a memory-bound kernel from the one memory-bound program (asked
+    /// as the square class; the skinny class launches none); 0 when the plan never launches it there. Every other kernel runs in groups of 64 (`flatGroupSize`,
     /// `reduceGroupSize`, `rowGroupItems`).
     func workGroupItems(of name: KernelName, in shapeClass: GemmShapeClass) -> Int {
         let tuning = tuning(for: shapeClass)
@@ -68,7 +68,7 @@ struct LaunchPlan: Equatable {
 
     /// The plan to build instead when a built kernel allows fewer work-items per group than this plan
     /// launches it with, or nil when every kernel fits. `kernelLimit(name, shapeClass)` is the
-    /// `CL_KERNEL_WORK_GROUP_SIZE` of `name` in the program built for that class.
+    /// `CL_KERNEL_WORK_GROUP_SIZE` of `name` in the program that holds it for that class.
     ///
     /// A chosen tiled tuning steps down ``GemmTuning/gpuFallbacks(from:)`` to the first that the
     /// device runs with no more items than the kernel allowed (fewer items leave each more

@@ -7,7 +7,7 @@ extension OpenCLBackend {
         let (m, n, k) = OpCheck.gemmDimensions(a, transposeA: transposeA, b, transposeB: transposeB)
         let (memA, memB, memC) = (try mem(a, "gemm"), try mem(b, "gemm"), try mem(c, "gemm"))
         let (tuning, table) = GemmShapeClass.of(m: m, n: n) == .square
-            ? (gemmTuning, kernels) : (skinnyGemmTuning, skinnyKernels ?? kernels)
+            ? (gemmTuning, gemmKernels) : (skinnyGemmTuning, skinnyGemmKernels ?? gemmKernels)
         try locked {
             switch tuning.family {
             case .tiled:
@@ -26,7 +26,7 @@ extension OpenCLBackend {
                                       into c: Tensor, alpha: Float, bias: Tensor?, relu: Bool) throws {
         let (m, n, k) = OpCheck.gemmDimensions(a, transposeA: transposeA, b, transposeB: transposeB)
         let (tuning, table) = GemmShapeClass.of(m: m, n: n) == .square
-            ? (gemmTuning, kernels) : (skinnyGemmTuning, skinnyKernels ?? kernels)
+            ? (gemmTuning, gemmKernels) : (skinnyGemmTuning, skinnyGemmKernels ?? gemmKernels)
         guard tuning.family == .tiled else {
             try uncheckedGemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: alpha, beta: 0)
             if let bias { try uncheckedAddRowVector(bias, to: c) }

@@ -6,8 +6,9 @@ import NNCore
 /// in-order command queue.
 ///
 /// Ops are enqueued asynchronously; ``download(_:)`` blocks until the data is back and ``synchronize()``
-/// waits for everything queued. The kernel library is built once per process per (device, driver,
-/// build options) and shared by every backend instance on that device.
+/// waits for everything queued. The kernel library is two programs (see `ProgramPart`), each built
+/// once per process per (device, driver, build options) and shared by every backend instance on that
+/// device: the memory-bound kernels once per device, the GEMM kernels once per GEMM tuning.
 ///
 /// Thread safety: the instance is `Sendable`, and a lock serialises every launch (kernel objects hold
 /// their arguments, and scratch buffers are shared between ops). Still, drive one backend from one
@@ -42,7 +43,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public var kernelLaunches: [String: Int] {
         locked {
             var counts: [String: Int] = [:]
-            for table in [kernels] + (skinnyKernels.map { [$0] } ?? []) {
+            for table in [kernels, gemmKernels] + (skinnyGemmKernels.map { [$0] } ?? []) {
                 for (name, count) in table.launches where count > 0 { counts[name.rawValue, default: 0] += count }
             }
             return counts
@@ -56,7 +57,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// so on a GPU anything here is registers spilled to memory, which slows a GEMM severalfold:
     /// ``deviceDescription`` says so, and the autotuner reports it per candidate.
     public var gemmPrivateMemoryBytes: Int? {
-        let tables = [(gemmTuning, kernels), (skinnyGemmTuning, skinnyKernels ?? kernels)]
+        let tables = [(gemmTuning, gemmKernels), (skinnyGemmTuning, skinnyGemmKernels ?? gemmKernels)]
         let reported = tables.flatMap { tuning, table in
             let names: [KernelName] = tuning.family == .tiled ? LaunchPlan.tiledGemmKernels : [.gemmVector, .gemmVectorNarrow]
             return names.compactMap { table.privateMemoryBytes($0) }
@@ -65,12 +66,16 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         return max(0, most - (kernels.privateMemoryBytes(.fill) ?? 0))
     }
 
+    /// The memory-bound program; its context holds every buffer of this backend.
     let program: CompiledProgram
     let queue: cl_command_queue
+    /// The memory-bound kernels (every kernel outside gemm.cl).
     let kernels: KernelTable
-    /// The kernels of a second program built with ``skinnyGemmTuning``'s sizes; nil when both classes
-    /// compile alike (their tunings may still differ in the run-time split-K limit). Only its GEMM kernels are launched.
-    let skinnyKernels: KernelTable?
+    /// The GEMM kernels built with ``gemmTuning``'s sizes.
+    let gemmKernels: KernelTable
+    /// The GEMM kernels built with ``skinnyGemmTuning``'s sizes; nil when both classes compile alike
+    /// (their tunings may still differ in the run-time split-K limit).
+    let skinnyGemmKernels: KernelTable?
     let lock = NSLock()
     // Scratch buffers reused across ops (GEMM packing, partial sums), grown on demand. Guarded by `lock`.
     private var scratch: [ScratchRole: OpenCLBuffer] = [:]
@@ -107,12 +112,13 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public convenience init(deviceSelector: String? = nil, gemmTuning: GemmTuning? = nil, skinnyGemmTuning: GemmTuning? = nil,
                             memoryKernels: MemoryKernelFamily? = nil) throws {
         try self.init(deviceSelector: deviceSelector, gemmTuning: gemmTuning, skinnyGemmTuning: skinnyGemmTuning,
-                      memoryKernels: memoryKernels, retainPrograms: true)
+                      memoryKernels: memoryKernels, retainGemmPrograms: true)
     }
 
-    /// `retainPrograms: false` builds programs that live only as long as this backend (see `ProgramCache`).
+    /// `retainGemmPrograms: false` builds GEMM programs that live only as long as this backend (see
+    /// `ProgramCache`); the memory-bound program, the same for every tuning, is always kept.
     convenience init(deviceSelector: String?, gemmTuning: GemmTuning?, skinnyGemmTuning: GemmTuning?,
-                     memoryKernels: MemoryKernelFamily?, retainPrograms: Bool) throws {
+                     memoryKernels: MemoryKernelFamily?, retainGemmPrograms: Bool) throws {
         let devices = try DeviceDiscovery.discover()
         let selector = deviceSelector ?? ProcessInfo.processInfo.environment[DeviceDiscovery.environmentVariable]
         let chosen = try DeviceDiscovery.select(selector, from: devices)
@@ -126,34 +132,43 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         let plan = LaunchPlan(squareTuning: tuning, skinnyTuning: skinnyTuning, memoryKernels: shapes,
                               squareTuningIsGiven: gemmTuning != nil, skinnyTuningIsGiven: gemmTuning != nil || skinnyGemmTuning != nil,
                               memoryKernelsAreGiven: memoryKernels != nil || !MemoryKernelFamily.leavesTheChoiceToTheLibrary(shapeSetting))
-        try self.init(device: chosen, plan: plan, retainPrograms: retainPrograms)
+        try self.init(device: chosen, plan: plan, retainGemmPrograms: retainGemmPrograms)
     }
 
     /// Opens `device` with `plan`, or with the plan it steps down to when a built kernel allows fewer
     /// work-items than `plan` launches it with (see `LaunchPlan`). `kernelLimits` replaces the
     /// drivers' per-kernel limits (see `KernelTable`), for tests.
-    init(device chosen: DiscoveredDevice, plan: LaunchPlan, retainPrograms: Bool,
+    init(device chosen: DiscoveredDevice, plan: LaunchPlan, retainGemmPrograms: Bool,
          kernelLimits: ((KernelName, GemmShapeClass) -> Int)? = nil) throws {
         for tuning in [plan.squareTuning, plan.skinnyTuning] {
             try tuning.validate()
             try tuning.validate(on: chosen.info)
         }
         var plan = plan
+        let program = try ProgramCache.shared.program(.memoryBound, for: chosen, options: Self.memoryBoundBuildOptions)
+        let kernels = try KernelTable(program: program, limits: kernelLimits.map { limit in { limit($0, .square) } })
 
-        // Built until every kernel takes the work-groups the plan launches it with (see LaunchPlan).
-        // The first plan fits on every driver this has run on (PoCL, Oclgrind, NVIDIA's); a step down rebuilds.
-        var kernels: KernelTable, skinnyKernels: KernelTable?, program: CompiledProgram
+        // The GEMM programs are built until every kernel takes the work-groups the plan launches it
+        // with (see LaunchPlan). The first plan fits on every driver this has run on (PoCL, Oclgrind,
+        // NVIDIA's); a step down rebuilds.
+        var gemmKernels: KernelTable, skinnyGemmKernels: KernelTable?
         while true {
-            program = try ProgramCache.shared.program(for: chosen, options: Self.buildOptions(plan.squareTuning), retain: retainPrograms)
+            let squareProgram = try ProgramCache.shared.program(.gemm, for: chosen, options: Self.gemmBuildOptions(plan.squareTuning),
+                                                                retain: retainGemmPrograms)
             let skinnyProgram = plan.skinnyTuning.buildOptions == plan.squareTuning.buildOptions ? nil
-                : try ProgramCache.shared.program(for: chosen, options: Self.buildOptions(plan.skinnyTuning), retain: retainPrograms)
-            kernels = try KernelTable(program: program, limits: kernelLimits.map { limit in { limit($0, .square) } })
-            skinnyKernels = try skinnyProgram.map {
+                : try ProgramCache.shared.program(.gemm, for: chosen, options: Self.gemmBuildOptions(plan.skinnyTuning),
+                                                  retain: retainGemmPrograms)
+            gemmKernels = try KernelTable(program: squareProgram, limits: kernelLimits.map { limit in { limit($0, .square) } })
+            skinnyGemmKernels = try skinnyProgram.map {
                 try KernelTable(program: $0, limits: kernelLimits.map { limit in { limit($0, .skinny) } })
             }
-            let tables = (square: kernels, skinny: skinnyKernels ?? kernels)
+            let tables = (square: gemmKernels, skinny: skinnyGemmKernels ?? gemmKernels)
             guard let refitted = try plan.refitted(on: chosen.info, kernelLimit: { name, shapeClass in
-                (shapeClass == .square ? tables.square : tables.skinny).maxWorkGroupItems(name)
+                switch (name.part, shapeClass) {
+                case (.memoryBound, _): kernels.maxWorkGroupItems(name)
+                case (.gemm, .square): tables.square.maxWorkGroupItems(name)
+                case (.gemm, .skinny): tables.skinny.maxWorkGroupItems(name)
+                }
             }) else { break }
             plan = refitted
         }
@@ -163,7 +178,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             throw NNError.deviceFailure(call: "clCreateCommandQueue(\(chosen.info.name))", detail: OpenCLStatus.describe(status))
         }
         self.kernels = kernels
-        self.skinnyKernels = skinnyKernels
+        self.gemmKernels = gemmKernels
+        self.skinnyGemmKernels = skinnyGemmKernels
         self.queue = queue
         self.program = program
         self.device = chosen.info
@@ -179,17 +195,23 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     // MARK: Launch plumbing
 
-    /// The options the program is built with for `tuning`.
+    /// The options both programs are built with.
     ///
     /// IEEE semantics on purpose (no -cl-fast-relaxed-math, no -cl-mad-enable): the conformance
     /// suite compares against the native backend, and Kahan sums need unreassociated arithmetic.
     /// -w (a standard option): compiler warnings are for whoever edits Kernels/*.cl, not for users,
     /// whose terminal PoCL's compiler would otherwise tell "49 warnings generated." (clang's note
     /// that float16 helpers pass vectors wider than AVX2 registers) at every first build.
-    static func buildOptions(_ tuning: GemmTuning) -> String {
-        "-cl-std=CL1.2 -w \(tuning.buildOptions) -DREDUCE_WG=\(reduceGroupSize) "
-            + "-DROW_WG_ITEMS=\(rowGroupItems) -DBN_VECTORS=\(batchNormVectors)"
+    static let commonBuildOptions = "-cl-std=CL1.2 -w"
+
+    /// The options the GEMM program is built with for `tuning`: its tile sizes.
+    static func gemmBuildOptions(_ tuning: GemmTuning) -> String {
+        "\(commonBuildOptions) \(tuning.buildOptions)"
     }
+
+    /// The options of the memory-bound program: its work-group sizes, which the host launches with.
+    static let memoryBoundBuildOptions = "\(commonBuildOptions) -DREDUCE_WG=\(reduceGroupSize) "
+        + "-DROW_WG_ITEMS=\(rowGroupItems) -DBN_VECTORS=\(batchNormVectors)"
 
     /// Work-group size of the whole-tensor reductions (must match `REDUCE_WG` in algebra.cl).
     static let reduceGroupSize = 64

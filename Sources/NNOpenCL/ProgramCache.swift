@@ -22,15 +22,36 @@ final class DeviceContext: @unchecked Sendable {
     deinit { clReleaseContext(context) }
 }
 
-/// The kernel program built for one (device, driver, build options), shared process-wide.
+/// The two programs of the kernel library (see `KernelSources`): the GEMM kernels, built once per GEMM
+/// tuning, and the memory-bound kernels, built once per device whatever the tuning. Apart, a GPU
+/// backend whose shape classes have different tunings builds the memory-bound kernels once instead of
+/// twice, and an autotuner candidate builds only the GEMM kernels it is measured on.
+enum ProgramPart: Hashable, Sendable {
+    case gemm
+    case memoryBound
+
+    var source: String {
+        let families = self == .gemm ? KernelSources.gemmProgram : KernelSources.memoryBoundProgram
+        return families.map { "// ===== \($0.name).cl =====\n\($0.source)" }.joined(separator: "\n")
+    }
+
+    /// The kernels this part's program holds.
+    var kernels: [KernelName] {
+        KernelName.allCases.filter { $0.part == self }
+    }
+}
+
+/// The kernel program built for one (device, driver, part, build options), shared process-wide.
 final class CompiledProgram: @unchecked Sendable {
     // Immutable after init; a built cl_program may be used from any thread (kernels may not).
     let program: cl_program
+    let part: ProgramPart
     let context: DeviceContext
     let buildOptions: String
 
-    init(program: cl_program, context: DeviceContext, buildOptions: String) {
+    init(program: cl_program, part: ProgramPart, context: DeviceContext, buildOptions: String) {
         self.program = program
+        self.part = part
         self.context = context
         self.buildOptions = buildOptions
     }
@@ -42,33 +63,39 @@ final class CompiledProgram: @unchecked Sendable {
 ///
 /// Building is the slow part of opening a device (PoCL: about a second; GPU drivers: up to several),
 /// and tests and tools open backends many times, so programs are cached by what determines the
-/// binary: the device, its driver version and the build options (which carry the GEMM tile sizes).
+/// binary: the device, its driver version, the part and the build options (which carry the GEMM
+/// tile sizes).
 final class ProgramCache: @unchecked Sendable {
     static let shared = ProgramCache()
 
     private struct Key: Hashable {
         let device: UInt
         let driverVersion: String
+        let part: ProgramPart
         let options: String
     }
 
     private let lock = NSLock()
     private var contexts: [UInt: DeviceContext] = [:]
     private var programs: [Key: CompiledProgram] = [:]
+    private var buildsByPart: [ProgramPart: Int] = [:]
 
-    /// The whole kernel library: every family in `KernelSources.all`, one program, so one build per device.
-    static var librarySource: String {
-        KernelSources.all.map { "// ===== \($0.name).cl =====\n\($0.source)" }.joined(separator: "\n")
+    /// Programs of `part` this cache has built so far (kept or not): the cost a caller may want to see
+    /// grow only where it should, e.g. by one GEMM program and no memory-bound one per autotuner candidate.
+    func builds(of part: ProgramPart) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return buildsByPart[part, default: 0]
     }
 
-    /// The program for `device` built with `options`: the cached one, else a new build, kept for later
-    /// callers unless `retain` is false (the autotuner's candidates, each built once and dropped
+    /// `part`'s program for `device` built with `options`: the cached one, else a new build, kept for
+    /// later callers unless `retain` is false (the autotuner's candidates, each built once and dropped
     /// with its backend, so that a GPU tune does not hold a hundred programs for the rest of the process).
-    func program(for device: DiscoveredDevice, options: String, retain: Bool = true) throws -> CompiledProgram {
+    func program(_ part: ProgramPart, for device: DiscoveredDevice, options: String, retain: Bool = true) throws -> CompiledProgram {
         lock.lock()
         defer { lock.unlock() }
         let deviceKey = UInt(bitPattern: device.device)
-        let key = Key(device: deviceKey, driverVersion: device.info.driverVersion, options: options)
+        let key = Key(device: deviceKey, driverVersion: device.info.driverVersion, part: part, options: options)
         if let cached = programs[key] { return cached }
 
         let context: DeviceContext
@@ -78,14 +105,15 @@ final class ProgramCache: @unchecked Sendable {
             context = try DeviceContext(device: device)
             contexts[deviceKey] = context
         }
-        let built = try Self.build(Self.librarySource, on: context, options: options)
+        let built = try Self.build(part, on: context, options: options)
+        buildsByPart[part, default: 0] += 1
         if retain { programs[key] = built }
         return built
     }
 
-    private static func build(_ source: String, on context: DeviceContext, options: String) throws -> CompiledProgram {
+    private static func build(_ part: ProgramPart, on context: DeviceContext, options: String) throws -> CompiledProgram {
         var status: cl_int = CL_SUCCESS
-        let created: cl_program? = source.withCString { text in
+        let created: cl_program? = part.source.withCString { text in
             var pointer: UnsafePointer<CChar>? = text
             return clCreateProgramWithSource(context.context, 1, &pointer, nil, &status)
         }
@@ -101,7 +129,7 @@ final class ProgramCache: @unchecked Sendable {
                 call: "clBuildProgram(\(context.device.info.name), options: \(options))",
                 detail: "\(OpenCLStatus.describe(buildStatus)); build log:\n\(log)")
         }
-        return CompiledProgram(program: program, context: context, buildOptions: options)
+        return CompiledProgram(program: program, part: part, context: context, buildOptions: options)
     }
 
     private static func buildLog(_ program: cl_program, device: cl_device_id) -> String {

@@ -3,11 +3,11 @@ import NNKernels
 @testable import NNOpenCL
 import XCTest
 
-/// The kernel program as GPU compilers see it, checked without a GPU.
+/// The kernel programs as GPU compilers see them, checked without a GPU.
 ///
 /// PoCL inlines every function and keeps every array wherever it likes, so code that a GPU compiler
 /// cannot link, or that it runs from slow private memory, passes every conformance case on it. Here
-/// clang (PoCL's own dependency) compiles the program exactly as the backend builds it (same source,
+/// clang (PoCL's own dependency) compiles the programs exactly as the backend builds them (same sources,
 /// same options) for
 /// - AMD GPUs: LLVM's AMDGPU back end with ROCm's device library (apt: rocm-device-libs), the compiler
 ///   AMD's OpenCL driver is built on. Its register allocation is real: it reports registers, spills,
@@ -41,12 +41,21 @@ final class GPUCompilerTests: XCTestCase {
         (.columnPartialsLanes, 4), (.columnFinishLanes, 4), (.gemmSplitKReduce, 4), (.reducePartials, 4),
     ]
 
-    /// Every kernel of the whole program, built as a GPU builds it untuned, on every target.
+    /// Every kernel of both programs, built as a GPU builds them untuned, on every target.
     func testTheProgramCompilesForGPUsWithoutCallsOrPrivateMemory() throws {
         let tuning = GemmTuning.gpuSquareDefault
-        let builds = try GPUCompiler.compileAll(GPUCompiler.Target.all.map { (ProgramCache.librarySource, tuning, $0) })
-        for (target, kernels) in zip(GPUCompiler.Target.all, builds) {
+        let parts: [(ProgramPart, String)] = [(.memoryBound, OpenCLBackend.memoryBoundBuildOptions),
+                                              (.gemm, OpenCLBackend.gemmBuildOptions(tuning))]
+        let jobs = GPUCompiler.Target.all.flatMap { target in parts.map { part, options in (part.source, options, target) } }
+        let builds = try GPUCompiler.compileAll(jobs)
+        for (index, target) in GPUCompiler.Target.all.enumerated() {
             let context = "\(target.name), \(tuning)"
+            var kernels: [String: GPUCompiler.Kernel] = [:]
+            for (offset, (part, _)) in parts.enumerated() {
+                let built = builds[index * parts.count + offset]
+                XCTAssertEqual(Set(built.keys), Set(part.kernels.map(\.rawValue)), "the \(part) program's kernels, \(context)")
+                kernels.merge(built) { first, _ in first }
+            }
             XCTAssertEqual(Set(kernels.keys), Set(KernelName.allCases.map(\.rawValue)), "every kernel built, \(context)")
             for (name, kernel) in kernels.sorted(by: { $0.key < $1.key }) {
                 XCTAssertFalse(kernel.makesCalls, "\(name) calls a function (a helper not inlined), \(context)")
@@ -76,10 +85,10 @@ final class GPUCompilerTests: XCTestCase {
     /// fallbacks for smaller devices) and for the representative points of the tuner's space.
     func testTiledGemmTuningsCompileForGPUs() throws {
         let untuned = [GemmTuning.gpuSquareDefault, GemmTuning.gpuSkinnyDefault].flatMap(GemmTuning.gpuFallbacks(from:))
-        let source = KernelSources.prelude + KernelSources.gemm
         let tunings = Array(Set(untuned + GemmTiledTests.representativeTunings)).sorted { "\($0)" < "\($1)" }
-        let jobs = tunings.flatMap { tuning in [GPUCompiler.Target.cdna2, .nvidia].map { (source, tuning, $0) } }
-        for ((_, tuning, target), kernels) in zip(jobs, try GPUCompiler.compileAll(jobs)) {
+        let builds = tunings.flatMap { tuning in [GPUCompiler.Target.cdna2, .nvidia].map { (tuning, $0) } }
+        let jobs = builds.map { tuning, target in (ProgramPart.gemm.source, OpenCLBackend.gemmBuildOptions(tuning), target) }
+        for ((tuning, target), kernels) in zip(builds, try GPUCompiler.compileAll(jobs)) {
             for name in (LaunchPlan.tiledGemmKernels + [.gemmSplitKReduce]).map(\.rawValue) {
                 let kernel = try XCTUnwrap(kernels[name], "\(name) not built with \(tuning) for \(target.name)")
                 XCTAssertFalse(kernel.makesCalls, "\(name) calls a function with \(tuning) for \(target.name)")
@@ -152,11 +161,11 @@ enum GPUCompiler {
 
     /// ``compile(_:options:for:)`` for each job, as many at once as there are cores (each clang is one
     /// thread), in the jobs' order.
-    static func compileAll(_ jobs: [(source: String, tuning: GemmTuning, target: Target)]) throws -> [[String: Kernel]] {
+    static func compileAll(_ jobs: [(source: String, options: String, target: Target)]) throws -> [[String: Kernel]] {
         let results = LockedState([Int: Result<[String: Kernel], Error>]())
         DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
             let job = jobs[index]
-            let result = Result { try compile(job.source, options: OpenCLBackend.buildOptions(job.tuning), for: job.target) }
+            let result = Result { try compile(job.source, options: job.options, for: job.target) }
             results.withLock { $0[index] = result }
         }
         return try results.withLock { done in try jobs.indices.map { try done[$0]!.get() } }

@@ -23,8 +23,13 @@ final class GemmTunePipelineTests: XCTestCase {
             GemmAutotuner.ClassPlan(shapeClass: .skinny, candidates: [tunings[3], tunings[4], tunings[5]],
                                     timed: [(64, 48, 100, false, true), (100, 30, 64, true, false)], secondsBudget: 0, spaceSize: 3),
         ]
+        // The memory-bound program does not depend on the tuning: built here once (if no test before
+        // has), then never again for a candidate, which builds only its GEMM program.
+        _ = try OpenCLBackend(deviceSelector: String(device.index))
+        let memoryBoundBuilds = ProgramCache.shared.builds(of: .memoryBound)
         var heard: [GemmAutotuner.CandidateResult] = []
         let report = try GemmAutotuner.tune(device: device, plans: plans, cache: cache) { heard.append($0) }
+        XCTAssertEqual(ProgramCache.shared.builds(of: .memoryBound), memoryBoundBuilds, "a candidate rebuilt the memory-bound kernels")
 
         XCTAssertEqual(report.classes.map(\.shapeClass), [.square, .skinny])
         XCTAssertEqual(heard.count, 5, "progress hears every measured candidate")

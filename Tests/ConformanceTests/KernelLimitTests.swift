@@ -95,7 +95,7 @@ final class KernelLimitTests: XCTestCase {
         for (square, skinny, shapes, cases) in configurations {
             let plan = LaunchPlan(squareTuning: square, skinnyTuning: skinny, memoryKernels: shapes,
                                   squareTuningIsGiven: true, skinnyTuningIsGiven: true, memoryKernelsAreGiven: true)
-            let backend = try OpenCLBackend(device: device, plan: plan, retainPrograms: true,
+            let backend = try OpenCLBackend(device: device, plan: plan, retainGemmPrograms: true,
                                             kernelLimits: { plan.workGroupItems(of: $0, in: $1) })
             XCTAssertEqual([backend.gemmTuning, backend.skinnyGemmTuning], [square, skinny])
             XCTAssertEqual(backend.memoryKernels, shapes)
@@ -115,7 +115,7 @@ final class KernelLimitTests: XCTestCase {
         let device = try device(), tuning = GemmTuning.defaults(for: device.info)
         let backend = try OpenCLBackend(device: device, plan: LaunchPlan(
             squareTuning: tuning, skinnyTuning: tuning, memoryKernels: .vector,
-            squareTuningIsGiven: true, skinnyTuningIsGiven: true, memoryKernelsAreGiven: true), retainPrograms: true)
+            squareTuningIsGiven: true, skinnyTuningIsGiven: true, memoryKernelsAreGiven: true), retainGemmPrograms: true)
         let table = try KernelTable(program: backend.program, limits: { _ in 32 })
         let x = try backend.makeTensor(Shape(1, 100))
         let memory = try backend.mem(x, "test")
@@ -137,7 +137,7 @@ final class KernelLimitTests: XCTestCase {
         let plan = LaunchPlan(squareTuning: .gpuSkinnyDefault, skinnyTuning: .gpuSkinnyDefault, memoryKernels: .workGroup,
                               squareTuningIsGiven: false, skinnyTuningIsGiven: false, memoryKernelsAreGiven: false)
         let cap = limits(tiled: 128, workGroupShapes: 128, others: device.info.maxWorkGroupSize)
-        let backend = try OpenCLBackend(device: device, plan: plan, retainPrograms: true, kernelLimits: cap)
+        let backend = try OpenCLBackend(device: device, plan: plan, retainGemmPrograms: true, kernelLimits: cap)
         let fallback = GemmTuning.gpuFallbacks(from: .gpuSkinnyDefault)[2]
         XCTAssertEqual([backend.gemmTuning, backend.skinnyGemmTuning], [fallback, fallback])
         XCTAssertEqual(backend.memoryKernels, .vector)
@@ -148,14 +148,14 @@ final class KernelLimitTests: XCTestCase {
         var given = plan
         given.squareTuningIsGiven = true
         given.skinnyTuningIsGiven = true
-        XCTAssertThrowsError(try OpenCLBackend(device: device, plan: given, retainPrograms: true, kernelLimits: cap))
+        XCTAssertThrowsError(try OpenCLBackend(device: device, plan: given, retainGemmPrograms: true, kernelLimits: cap))
     }
 
     /// This driver's own limits take the plan it opens by default.
     func testDriverLimitsCoverTheDefaultPlan() throws {
         let backend = try openCLOrSkip { try OpenCLBackend(deviceSelector: "0") }
         for name in KernelName.allCases {
-            let limit = backend.kernels.maxWorkGroupItems(name)
+            let limit = (name.part == .gemm ? backend.gemmKernels : backend.kernels).maxWorkGroupItems(name)
             XCTAssertGreaterThanOrEqual(limit, OpenCLBackend.flatGroupSize, name.rawValue)
             XCTAssertLessThanOrEqual(limit, backend.device.maxWorkGroupSize, name.rawValue)
         }

@@ -65,7 +65,18 @@
 //    Rows past M are clamped on load and skipped on store.
 //
 // beta == 0 overwrites C without reading it, so NaNs in C's old contents do not leak through.
+//
+// A program holds the family GEMM_FAMILY names (the host sets it with the tile sizes): a tuning
+// launches one family only, and a GPU driver compiles every kernel of a program, which for the
+// autotuner's candidates is time out of its budget. Left unset, both families are built.
 
+#define GEMM_FAMILY_TILED 1
+#define GEMM_FAMILY_VECTOR 2
+#ifndef GEMM_FAMILY
+#define GEMM_FAMILY 0
+#endif
+
+#if GEMM_FAMILY != GEMM_FAMILY_VECTOR
 // ---------------------------------------------------------------------------------------------
 // Family 1: local-memory tiles with register blocks.
 
@@ -477,6 +488,9 @@ __kernel void gemm_splitk_reduce(const int count, const int splits, const float 
     c[i] = v;
 }
 
+#endif  // family 1
+
+#if GEMM_FAMILY != GEMM_FAMILY_TILED
 // ---------------------------------------------------------------------------------------------
 // Family 2: explicit-vector micro-kernels.
 
@@ -636,3 +650,5 @@ __kernel void NAME(const __global float* restrict b, const int transB, const int
 
 GEMM_PACK_B_KERNEL(gemm_pack_b, NR)
 GEMM_PACK_B_KERNEL(gemm_pack_b_narrow, VW)
+
+#endif  // family 2

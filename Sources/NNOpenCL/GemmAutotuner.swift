@@ -343,7 +343,7 @@ public enum GemmAutotuner {
     /// (drawn from the whole space, those that do not fit discarded) by a generator with a fixed seed,
     /// so the same device always gets the same list.
     public static func gpuCandidates(for device: OpenCLDeviceInfo, shapeClass: GemmShapeClass,
-                                     sampleSize: Int = 64) -> [GemmTuning] {
+                                     sampleSize: Int = gpuSampleSize) -> [GemmTuning] {
         let defaults = GemmTuning.defaults(for: device, shapeClass: shapeClass)
         let space = gpuSpace(shapeClass)
         var generator = SplitMix64(seed: shapeClass == .square ? 0x5EED_0001 : 0x5EED_0002)
@@ -356,6 +356,10 @@ public enum GemmAutotuner {
         }
         return chosen
     }
+
+    /// Sampled candidates per GPU shape class: more than a class's time budget is expected to measure
+    /// (a candidate builds only its GEMM program), so that the budget ends a search rather than the sample.
+    public static let gpuSampleSize = 256
 
     /// Seconds each GPU shape class may spend measuring candidates (the default and at least one
     /// sampled candidate are always measured): two classes make a tune of about two minutes.

@@ -1,7 +1,8 @@
 import NNCore
 
 /// Which GEMM kernel family runs, and its tile sizes (all passed to the compiler as `-D` macros, see
-/// `Kernels/gemm.cl`). Each distinct tuning builds its own program, once per process.
+/// `Kernels/gemm.cl`). Each distinct set of the family's sizes builds its own GEMM program, once per
+/// process, holding that family's kernels only.
 public struct GemmTuning: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The kernel's shape: how work-items map onto the tiles of C.
     public enum Family: String, Sendable, Codable, CaseIterable {
@@ -223,11 +224,16 @@ public struct GemmTuning: Sendable, Hashable, Codable, CustomStringConvertible {
         return ((k + length - 1) / length, length)
     }
 
-    /// The `-D` options that fix every tile size in `Kernels/gemm.cl`.
+    /// The `-D` options that choose the family in `Kernels/gemm.cl` (a program holds one) and fix its
+    /// sizes; the other family's fields do not reach the compiler, so they never split a program.
     var buildOptions: String {
-        "-DMR=\(mr) -DVW=\(vectorWidth) -DNV=\(vectorsPerRow) -DMRN=\(narrowRows) "
-            + "-DMWG=\(mwg) -DNWG=\(nwg) -DKWG=\(kwg) -DMDIMC=\(mdimc) -DNDIMC=\(ndimc) -DVWM=\(vwm) -DVWN=\(vwn) "
-            + "-DSTRM=\(strm ? 1 : 0) -DSTRN=\(strn ? 1 : 0) -DPADA=\(padA) -DPADB=\(padB) -DDBUF=\(doubleBuffer ? 1 : 0) -DKWI=\(kwi)"
+        switch family {
+        case .vector:
+            "-DGEMM_FAMILY=2 -DMR=\(mr) -DVW=\(vectorWidth) -DNV=\(vectorsPerRow) -DMRN=\(narrowRows)"
+        case .tiled:
+            "-DGEMM_FAMILY=1 -DMWG=\(mwg) -DNWG=\(nwg) -DKWG=\(kwg) -DMDIMC=\(mdimc) -DNDIMC=\(ndimc) -DVWM=\(vwm) -DVWN=\(vwn) "
+                + "-DSTRM=\(strm ? 1 : 0) -DSTRN=\(strn ? 1 : 0) -DPADA=\(padA) -DPADB=\(padB) -DDBUF=\(doubleBuffer ? 1 : 0) -DKWI=\(kwi)"
+        }
     }
 
     public var description: String {

@@ -35,12 +35,13 @@ enum KernelName: String, CaseIterable {
     case updateSGDV4 = "update_sgd_v4", updateMomentumV4 = "update_momentum_v4", updateRMSpropV4 = "update_rmsprop_v4"
     case updateAdamV4 = "update_adam_v4", updateV4Multi = "update_v4_multi"
 
-    /// The program that holds the kernel: gemm.cl's kernels are the GEMM part, the rest memory-bound.
+    /// The program that holds the kernel: gemm.cl's kernels that of their family, the rest the memory-bound one.
     var part: ProgramPart {
         switch self {
-        case .gemmTiledNN, .gemmTiledNT, .gemmTiledTN, .gemmTiledTT, .gemmVector, .gemmVectorNarrow, .gemmPackA, .gemmPackB,
-             .gemmPackBNarrow, .gemmSplitKReduce:
-            .gemm
+        case .gemmTiledNN, .gemmTiledNT, .gemmTiledTN, .gemmTiledTT, .gemmSplitKReduce:
+            .gemm(.tiled)
+        case .gemmVector, .gemmVectorNarrow, .gemmPackA, .gemmPackB, .gemmPackBNarrow:
+            .gemm(.vector)
         default:
             .memoryBound
         }

@@ -50,11 +50,13 @@ struct LaunchPlan: Equatable {
 
     /// The most work-items per work-group this plan launches `name` with, from the GEMM program built
     /// for `shapeClass`'s tuning, or for a memory-bound kernel from the one memory-bound program (asked
-    /// as the square class; the skinny class launches none); 0 when the plan never launches it there. Every other kernel runs in groups of 64 (`flatGroupSize`,
-    /// `reduceGroupSize`, `rowGroupItems`).
+    /// as the square class; the skinny class launches none); 0 when the plan never launches it there.
+    /// Every other kernel runs in groups of 64 (`flatGroupSize`, `reduceGroupSize`, `rowGroupItems`).
     func workGroupItems(of name: KernelName, in shapeClass: GemmShapeClass) -> Int {
         let tuning = tuning(for: shapeClass)
-        if Self.tiledGemmKernels.contains(name) { return tuning.family == .tiled ? tuning.mdimc * tuning.ndimc : 0 }
+        // A GEMM program holds its tuning's family only.
+        if case let .gemm(family) = name.part, family != tuning.family { return 0 }
+        if Self.tiledGemmKernels.contains(name) { return tuning.mdimc * tuning.ndimc }
         if Self.singleItemKernels.contains(name) { return 1 }
         if name == .gemmPackA || name == .gemmPackB || name == .gemmPackBNarrow || name == .gemmSplitKReduce {
             return OpenCLBackend.flatGroupSize

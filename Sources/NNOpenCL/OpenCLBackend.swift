@@ -153,11 +153,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         // NVIDIA's); a step down rebuilds.
         var gemmKernels: KernelTable, skinnyGemmKernels: KernelTable?
         while true {
-            let squareProgram = try ProgramCache.shared.program(.gemm, for: chosen, options: Self.gemmBuildOptions(plan.squareTuning),
-                                                                retain: retainGemmPrograms)
+            let squareProgram = try ProgramCache.shared.program(.gemm(plan.squareTuning.family), for: chosen,
+                                                                options: Self.gemmBuildOptions(plan.squareTuning), retain: retainGemmPrograms)
             let skinnyProgram = plan.skinnyTuning.buildOptions == plan.squareTuning.buildOptions ? nil
-                : try ProgramCache.shared.program(.gemm, for: chosen, options: Self.gemmBuildOptions(plan.skinnyTuning),
-                                                  retain: retainGemmPrograms)
+                : try ProgramCache.shared.program(.gemm(plan.skinnyTuning.family), for: chosen,
+                                                  options: Self.gemmBuildOptions(plan.skinnyTuning), retain: retainGemmPrograms)
             gemmKernels = try KernelTable(program: squareProgram, limits: kernelLimits.map { limit in { limit($0, .square) } })
             skinnyGemmKernels = try skinnyProgram.map {
                 try KernelTable(program: $0, limits: kernelLimits.map { limit in { limit($0, .skinny) } })

@@ -22,16 +22,20 @@ final class DeviceContext: @unchecked Sendable {
     deinit { clReleaseContext(context) }
 }
 
-/// The two programs of the kernel library (see `KernelSources`): the GEMM kernels, built once per GEMM
-/// tuning, and the memory-bound kernels, built once per device whatever the tuning. Apart, a GPU
-/// backend whose shape classes have different tunings builds the memory-bound kernels once instead of
-/// twice, and an autotuner candidate builds only the GEMM kernels it is measured on.
+/// The programs of the kernel library (see `KernelSources`): the GEMM kernels of one family, built once
+/// per GEMM tuning, and the memory-bound kernels, built once per device whatever the tuning. Apart, a
+/// GPU backend whose shape classes have different tunings builds the memory-bound kernels once instead
+/// of twice, and an autotuner candidate builds only the GEMM kernels it is measured on.
 enum ProgramPart: Hashable, Sendable {
-    case gemm
+    /// gemm.cl built for one kernel family (`GEMM_FAMILY`, set by the tuning's build options).
+    case gemm(GemmTuning.Family)
     case memoryBound
 
     var source: String {
-        let families = self == .gemm ? KernelSources.gemmProgram : KernelSources.memoryBoundProgram
+        let families: [(name: String, source: String)] = switch self {
+        case .gemm: KernelSources.gemmProgram
+        case .memoryBound: KernelSources.memoryBoundProgram
+        }
         return families.map { "// ===== \($0.name).cl =====\n\($0.source)" }.joined(separator: "\n")
     }
 

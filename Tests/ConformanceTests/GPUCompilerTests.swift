@@ -44,8 +44,11 @@ final class GPUCompilerTests: XCTestCase {
     /// Every kernel of both programs, built as a GPU builds them untuned, on every target.
     func testTheProgramCompilesForGPUsWithoutCallsOrPrivateMemory() throws {
         let tuning = GemmTuning.gpuSquareDefault
+        // The vector family is the CPU drivers', but a tuning may give it to any device.
+        let vectorTuning = GemmTuning(family: .vector, mr: 8, vectorWidth: 16, vectorsPerRow: 2, narrowRows: 16)
         let parts: [(ProgramPart, String)] = [(.memoryBound, OpenCLBackend.memoryBoundBuildOptions),
-                                              (.gemm, OpenCLBackend.gemmBuildOptions(tuning))]
+                                              (.gemm(.tiled), OpenCLBackend.gemmBuildOptions(tuning)),
+                                              (.gemm(.vector), OpenCLBackend.gemmBuildOptions(vectorTuning))]
         let jobs = GPUCompiler.Target.all.flatMap { target in parts.map { part, options in (part.source, options, target) } }
         let builds = try GPUCompiler.compileAll(jobs)
         for (index, target) in GPUCompiler.Target.all.enumerated() {
@@ -87,7 +90,7 @@ final class GPUCompilerTests: XCTestCase {
         let untuned = [GemmTuning.gpuSquareDefault, GemmTuning.gpuSkinnyDefault].flatMap(GemmTuning.gpuFallbacks(from:))
         let tunings = Array(Set(untuned + GemmTiledTests.representativeTunings)).sorted { "\($0)" < "\($1)" }
         let builds = tunings.flatMap { tuning in [GPUCompiler.Target.cdna2, .nvidia].map { (tuning, $0) } }
-        let jobs = builds.map { tuning, target in (ProgramPart.gemm.source, OpenCLBackend.gemmBuildOptions(tuning), target) }
+        let jobs = builds.map { tuning, target in (ProgramPart.gemm(.tiled).source, OpenCLBackend.gemmBuildOptions(tuning), target) }
         for ((tuning, target), kernels) in zip(builds, try GPUCompiler.compileAll(jobs)) {
             for name in (LaunchPlan.tiledGemmKernels + [.gemmSplitKReduce]).map(\.rawValue) {
                 let kernel = try XCTUnwrap(kernels[name], "\(name) not built with \(tuning) for \(target.name)")

@@ -241,7 +241,7 @@ final class GemmTiledTests: XCTestCase {
                 let candidates = GemmAutotuner.candidates(for: device, shapeClass: shapeClass)
                 XCTAssertEqual(candidates, GemmAutotuner.candidates(for: device, shapeClass: shapeClass), "deterministic")
                 XCTAssertEqual(Set(candidates).count, candidates.count, "no candidate twice")
-                XCTAssertEqual(candidates.count, 64 + (candidates.first == GemmTuning.defaults(for: device, shapeClass: shapeClass) ? 1 : 0))
+                XCTAssertEqual(candidates.count, GemmAutotuner.gpuSampleSize + (candidates.first == GemmTuning.defaults(for: device, shapeClass: shapeClass) ? 1 : 0))
                 XCTAssertTrue(candidates.allSatisfy { $0.family == .tiled })
                 for candidate in candidates {
                     XCTAssertLessThanOrEqual(candidate.mdimc * candidate.ndimc, device.maxWorkGroupSize, "\(candidate)")

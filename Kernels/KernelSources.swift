@@ -14,9 +14,9 @@ public enum KernelSources {
     public static let dropout = text(PackageResources.dropout_cl)
     public static let optimizers = text(PackageResources.optimizers_cl)
 
-    /// The GEMM program. Its build options carry a GEMM tuning's tile sizes, so it is built once per
-    /// tuning (twice for a GPU backend, whose shape classes have their own, and once per candidate the
-    /// autotuner tries); its text alone keys the tuning cache.
+    /// The GEMM program. Its build options carry a GEMM tuning's kernel family and tile sizes, so it is
+    /// built once per tuning (twice for a GPU backend, whose shape classes have their own, and once per
+    /// candidate the autotuner tries); its text alone keys the tuning cache.
     public static let gemmProgram: [(name: String, source: String)] = [("prelude", prelude), ("gemm", gemm)]
 
     /// Every other family, in the order they are concatenated (a family may use the helpers of those

@@ -6,9 +6,9 @@ import NNCore
 /// in-order command queue.
 ///
 /// Ops are enqueued asynchronously; ``download(_:)`` blocks until the data is back and ``synchronize()``
-/// waits for everything queued. The kernel library is two programs (see `ProgramPart`), each built
-/// once per process per (device, driver, build options) and shared by every backend instance on that
-/// device: the memory-bound kernels once per device, the GEMM kernels once per GEMM tuning.
+/// waits for everything queued. The kernels come from two kinds of program (see `ProgramPart`), each
+/// built once per process per (device, driver, build options) and shared by every backend instance
+/// on that device: the memory-bound kernels once per device, the GEMM kernels once per GEMM tuning.
 ///
 /// Thread safety: the instance is `Sendable`, and a lock serialises every launch (kernel objects hold
 /// their arguments, and scratch buffers are shared between ops). Still, drive one backend from one

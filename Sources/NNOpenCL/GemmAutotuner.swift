@@ -14,9 +14,9 @@ import NNKernels
 ///
 /// **Tuning** builds the GEMM program once per candidate (the memory-bound one, which does not depend
 /// on the tuning, is built once per device and shared), checks every transpose combination, the
-/// narrow, edge and split-K paths and beta = 0 over NaN against a Float64 reference — a candidate that
-/// computes a wrong product is rejected, however fast — then times a fixed set of products and keeps
-/// the fastest total.
+/// narrow, edge, interior and split-K paths, the fused bias-and-ReLU store and beta = 0 over NaN
+/// against a Float64 reference (`verificationCases`) — a candidate that computes a wrong product is
+/// rejected, however fast — then times a fixed set of products and keeps the fastest total.
 ///
 /// - CPU drivers: a handful of vector-family register blocks around the defaults, one tuning for every
 ///   shape, timed on 512³ and the MLP layer shapes with their gradient forms (``candidates(for:)``).
@@ -425,7 +425,8 @@ public enum GemmAutotuner {
                     if let wrong = try verify(backend) {
                         result.rejection = wrong
                     } else {
-                        result.gflops = try measure(backend, plan.timed)
+                        let warmUp = results.isEmpty && classes.isEmpty ? warmUpSeconds.first : warmUpSeconds.each
+                        result.gflops = try measure(backend, plan.timed, warmUp: warmUp)
                     }
                 } catch {
                     result.rejection = "\(error)"
@@ -451,48 +452,91 @@ public enum GemmAutotuner {
         return Report(device: device, classes: classes, cachePath: cache.url.path)
     }
 
-    /// nil when every checked product matches a Float64 reference, else what went wrong.
-    static func verify(_ backend: OpenCLBackend) throws -> String? {
-        // Edges of every tile: odd sizes, N within one vector (the narrow kernel), k below one step, and
-        // a k long enough to be split (the tiled family's split-K path with a short last slice).
-        let shapes = [(67, 45, 33), (37, 10, 29), (9, 70, 3), (1, 1, 1), (19, 35, 301)]
-        var generator = SplitMix64(seed: 0x5EED)
-        for (index, (m, n, k)) in shapes.enumerated() {
-            for (transposeA, transposeB) in [(false, false), (false, true), (true, false), (true, true)] {
-                let aValues = (0..<(m * k)).map { _ in generator.nextUnit() }
-                let bValues = (0..<(k * n)).map { _ in generator.nextUnit() }
-                // The first shape also runs beta = 0 over NaN, which must overwrite C without reading it.
-                let (alpha, beta): (Float, Float) = index == 0 && transposeA ? (1.5, 0) : (1.5, 0.5)
-                let cValues = beta == 0 ? [Float](repeating: .nan, count: m * n) : (0..<(m * n)).map { _ in generator.nextUnit() }
-                let a = try backend.makeTensor(aValues, shape: transposeA ? Shape(k, m) : Shape(m, k))
-                let b = try backend.makeTensor(bValues, shape: transposeB ? Shape(n, k) : Shape(k, n))
-                let c = try backend.makeTensor(cValues, shape: Shape(m, n))
-                try backend.gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: c, alpha: alpha, beta: beta)
-                let got = try backend.download(c)
-                for i in 0..<m {
-                    for j in 0..<n {
-                        var sum = 0.0, magnitude = 0.0
-                        for p in 0..<k {
-                            let x = Double(transposeA ? aValues[p * m + i] : aValues[i * k + p])
-                            let y = Double(transposeB ? bValues[j * k + p] : bValues[p * n + j])
-                            sum += x * y
-                            magnitude += abs(x * y)
-                        }
-                        let old = beta == 0 ? 0 : Double(beta) * Double(cValues[i * n + j])
-                        let expected = Double(alpha) * sum + old
-                        // Float accumulation over k terms errs by at most ~k·2⁻²⁴ of Σ|a·b|; 1e-4 of the
-                        // magnitude is far above that and far below the O(1) error of a wrong kernel.
-                        let bound = 1e-4 * (Double(alpha) * magnitude + abs(old)) + 1e-6
-                        if !(abs(Double(got[i * n + j]) - expected) <= bound) {
-                            return "wrong product: m=\(m) n=\(n) k=\(k) tA=\(transposeA) tB=\(transposeB) β=\(beta) at (\(i), \(j)): "
-                                + "\(got[i * n + j]) against \(expected)"
-                        }
-                    }
-                }
+    /// nil when every product of `cases` matches its Float64 reference, else what went wrong.
+    static func verify(_ backend: some Backend, cases: [VerificationCase] = verificationCases) throws -> String? {
+        for check in cases {
+            let (m, n, k) = (check.m, check.n, check.k)
+            let a = try backend.makeTensor(check.a, shape: check.transposeA ? Shape(k, m) : Shape(m, k))
+            let b = try backend.makeTensor(check.b, shape: check.transposeB ? Shape(n, k) : Shape(k, n))
+            let c = try backend.makeTensor(check.c, shape: Shape(m, n))
+            if let bias = check.bias {
+                try backend.gemm(a, transposeA: check.transposeA, b, transposeB: check.transposeB, into: c, alpha: check.alpha,
+                                 bias: try backend.makeTensor(bias, shape: Shape(1, n)), relu: true)
+            } else {
+                try backend.gemm(a, transposeA: check.transposeA, b, transposeB: check.transposeB, into: c, alpha: check.alpha,
+                                 beta: check.beta)
+            }
+            let got = try backend.download(c)
+            for index in got.indices where !(abs(Double(got[index]) - check.expected[index]) <= check.bound[index]) {
+                return "wrong product: m=\(m) n=\(n) k=\(k) tA=\(check.transposeA) tB=\(check.transposeB) "
+                    + (check.bias == nil ? "β=\(check.beta)" : "with bias and ReLU")
+                    + " at (\(index / n), \(index % n)): \(got[index]) against \(check.expected[index])"
             }
         }
         return nil
     }
+
+    /// One product a candidate must compute before it may be timed: operands, and the Float64 result
+    /// with the error bound each element must meet.
+    struct VerificationCase: Sendable {
+        let m: Int, n: Int, k: Int
+        let transposeA: Bool, transposeB: Bool
+        let alpha: Float, beta: Float
+        /// Set: the product runs as a dense layer's forward, ReLU(α·op(A)·op(B) + bias row), the tiled
+        /// family's fused store.
+        let bias: [Float]?
+        let a: [Float], b: [Float], c: [Float]
+        let expected: [Double], bound: [Double]
+    }
+
+    /// Every transpose pair of:
+    /// - edges of every tile: odd sizes, N within one vector (the vector family's narrow kernel), k
+    ///   below one step, and a k long enough to be split (split K with a short last slice); the first
+    ///   shape also runs β = 0 over NaN, which must overwrite C without reading it;
+    /// - (136, 136, 64): aligned multiples of every k step, so that one tile of any size in the GPU
+    ///   space (up to 128 × 128) lies wholly inside and takes the tiled kernel's interior path, the
+    ///   path the timed products take, beside edge tiles;
+    /// and that product once more with a bias row and ReLU.
+    ///
+    /// The references are the same for every candidate, so they are computed once per process.
+    static let verificationCases: [VerificationCase] = {
+        var generator = SplitMix64(seed: 0x5EED)
+        func values(_ count: Int) -> [Float] { (0..<count).map { _ in generator.nextUnit() } }
+        var cases: [VerificationCase] = []
+        func add(_ m: Int, _ n: Int, _ k: Int, _ transposeA: Bool, _ transposeB: Bool, alpha: Float, beta: Float, withBias: Bool) {
+            let a = values(m * k), b = values(k * n)
+            let c = beta == 0 ? [Float](repeating: .nan, count: m * n) : values(m * n)
+            let bias = withBias ? values(n) : nil
+            var expected = [Double](repeating: 0, count: m * n), bound = expected
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum = 0.0, magnitude = 0.0
+                    for p in 0..<k {
+                        let x = Double(transposeA ? a[p * m + i] : a[i * k + p])
+                        let y = Double(transposeB ? b[j * k + p] : b[p * n + j])
+                        sum += x * y
+                        magnitude += abs(x * y)
+                    }
+                    let added = bias.map { Double($0[j]) } ?? (beta == 0 ? 0 : Double(beta) * Double(c[i * n + j]))
+                    let value = Double(alpha) * sum + added
+                    expected[i * n + j] = withBias ? max(0, value) : value
+                    // Float accumulation over k terms errs by at most ~k·2⁻²⁴ of Σ|a·b|; 1e-4 of the
+                    // magnitude is far above that and far below the O(1) error of a wrong kernel.
+                    bound[i * n + j] = 1e-4 * (Double(alpha) * magnitude + abs(added)) + 1e-6
+                }
+            }
+            cases.append(VerificationCase(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta,
+                                          bias: bias, a: a, b: b, c: c, expected: expected, bound: bound))
+        }
+        let shapes = [(67, 45, 33), (37, 10, 29), (9, 70, 3), (1, 1, 1), (19, 35, 301), (136, 136, 64)]
+        for (index, (m, n, k)) in shapes.enumerated() {
+            for (transposeA, transposeB) in [(false, false), (false, true), (true, false), (true, true)] {
+                add(m, n, k, transposeA, transposeB, alpha: 1.5, beta: index == 0 && transposeA ? 0 : 0.5, withBias: false)
+            }
+        }
+        add(136, 136, 64, false, false, alpha: 1.5, beta: 0, withBias: true)
+        return cases
+    }()
 
     /// (m, n, k, transposeA, transposeB) of a timed set.
     typealias TimedShape = (Int, Int, Int, Bool, Bool)
@@ -517,8 +561,20 @@ public enum GemmAutotuner {
         }
     }
 
-    /// GFLOP/s over one pass of the timed set, best of three passes.
-    static func measure(_ backend: OpenCLBackend, _ set: [TimedShape]) throws -> Double {
+    /// Seconds of untimed passes before a candidate's timed ones: first launches and page faults in the
+    /// scratch buffers. The first candidate of a tune warms up longer: a GPU leaves its idle clocks,
+    /// and a CPU driver its thread pool's sleep, only after some milliseconds of work, which would
+    /// otherwise count against the built-in default, always measured first.
+    static let warmUpSeconds = (first: 0.5, each: 0.02)
+
+    /// Seconds of timed passes per candidate, at least 3 passes. A pass lasts milliseconds (the GPU
+    /// square set, or the CPU set on PoCL), and on a shared 2-core host the best of three passes of
+    /// one tuning varied from 167 to 261 GFLOP/s with its position in the tune; 0.1 s of passes, after
+    /// the warm-up, kept it within 314–350.
+    static let timedSeconds = 0.1
+
+    /// GFLOP/s over one pass of the timed set: the best pass after warming up for `warmUp` seconds.
+    static func measure(_ backend: OpenCLBackend, _ set: [TimedShape], warmUp: Double = warmUpSeconds.each) throws -> Double {
         var operands: [(Tensor, Bool, Tensor, Bool, Tensor)] = []
         var flops = 0.0
         for (m, n, k, transposeA, transposeB) in set {
@@ -535,8 +591,13 @@ public enum GemmAutotuner {
             try backend.synchronize()
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
-        _ = try pass()  // warm-up: first launches, page faults in the scratch buffers
-        let best = try (0..<3).map { _ in try pass() }.min() ?? .infinity
+        var warm = 0.0
+        repeat { warm += try pass() } while warm < warmUp
+        var best = Double.infinity, timed = 0.0, passes = 0
+        repeat {
+            let seconds = try pass()
+            (best, timed, passes) = (min(best, seconds), timed + seconds, passes + 1)
+        } while passes < 3 || timed < timedSeconds
         return flops / best / 1e9
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import NNCore
+import NNNative
 @testable import NNOpenCL
 import XCTest
 
@@ -59,5 +60,35 @@ final class GemmTunePipelineTests: XCTestCase {
         XCTAssertTrue(report.description.contains("skinny winner: "), report.description)
         XCTAssertTrue(report.description.contains("rejected: "), report.description)
         XCTAssertTrue(report.description.contains("s of it building kernels"), report.description)
+    }
+
+    /// Every candidate is verified on the path its timed products take: one verification product (and
+    /// its bias-and-ReLU run) has a tile of every size in the GPU space wholly inside aligned operands,
+    /// with a k range of whole steps, which is the tiled kernel's interior path.
+    func testVerificationReachesTheInteriorPathOfEveryGpuTuning() throws {
+        let ranges = GemmAutotuner.GpuRanges.self
+        let tile = try XCTUnwrap(ranges.workGroupTiles.max()), vector = try XCTUnwrap(ranges.vectorWidths.max())
+        for withBias in [false, true] {
+            XCTAssertTrue(GemmAutotuner.verificationCases.contains { check in
+                (check.bias != nil) == withBias && check.m >= tile && check.n >= tile
+                    && [check.m, check.n, check.k].allSatisfy { $0 % vector == 0 } && ranges.kSteps.allSatisfy { check.k % $0 == 0 }
+            }, withBias ? "no bias-and-ReLU product reaches the interior path" : "no product reaches the interior path")
+        }
+    }
+
+    /// The references are right (the native backend meets them), and a result off by more than its
+    /// bound is reported with where it is.
+    func testVerificationAcceptsCorrectProductsAndNamesAWrongOne() throws {
+        let backend = try NativeBackend(threads: 1)
+        XCTAssertNil(try GemmAutotuner.verify(backend))
+        var cases = GemmAutotuner.verificationCases.filter { $0.m == 136 }
+        let check = cases[0]
+        var expected = check.expected
+        expected[137] += 3 * check.bound[137]
+        cases[0] = GemmAutotuner.VerificationCase(m: check.m, n: check.n, k: check.k, transposeA: check.transposeA,
+                                                  transposeB: check.transposeB, alpha: check.alpha, beta: check.beta, bias: check.bias,
+                                                  a: check.a, b: check.b, c: check.c, expected: expected, bound: check.bound)
+        let report = try XCTUnwrap(try GemmAutotuner.verify(backend, cases: cases))
+        XCTAssertTrue(report.hasPrefix("wrong product: m=136 n=136 k=64") && report.contains("at (1, 1)"), report)
     }
 }

@@ -401,6 +401,7 @@ public enum GemmAutotuner {
     static func tune(device: OpenCLDeviceInfo, plans: [ClassPlan], cache: GemmTuningCache,
                      progress: (CandidateResult) -> Void = { _ in }) throws -> Report {
         var classes: [Report.ClassReport] = []
+        var deviceWarm = false   // until a candidate is timed; one rejected first leaves the device cold
         for plan in plans {
             let shapeClass = plan.shapeClass
             let start = DispatchTime.now().uptimeNanoseconds
@@ -425,8 +426,8 @@ public enum GemmAutotuner {
                     if let wrong = try verify(backend) {
                         result.rejection = wrong
                     } else {
-                        let warmUp = results.isEmpty && classes.isEmpty ? warmUpSeconds.first : warmUpSeconds.each
-                        result.gflops = try measure(backend, plan.timed, warmUp: warmUp)
+                        result.gflops = try measure(backend, plan.timed, warmUp: deviceWarm ? warmUpSeconds.each : warmUpSeconds.first)
+                        deviceWarm = true
                     }
                 } catch {
                     result.rejection = "\(error)"
@@ -562,7 +563,7 @@ public enum GemmAutotuner {
     }
 
     /// Seconds of untimed passes before a candidate's timed ones: first launches and page faults in the
-    /// scratch buffers. The first candidate of a tune warms up longer: a GPU leaves its idle clocks,
+    /// scratch buffers. The first candidate a tune times warms up longer: a GPU leaves its idle clocks,
     /// and a CPU driver its thread pool's sleep, only after some milliseconds of work, which would
     /// otherwise count against the built-in default, always measured first.
     static let warmUpSeconds = (first: 0.5, each: 0.02)

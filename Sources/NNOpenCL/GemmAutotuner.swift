@@ -494,9 +494,10 @@ public enum GemmAutotuner {
     /// - edges of every tile: odd sizes, N within one vector (the vector family's narrow kernel), k
     ///   below one step, and a k long enough to be split (split K with a short last slice); the first
     ///   shape also runs β = 0 over NaN, which must overwrite C without reading it;
-    /// - (136, 136, 64): aligned multiples of every k step, so that one tile of any size in the GPU
-    ///   space (up to 128 × 128) lies wholly inside and takes the tiled kernel's interior path, the
-    ///   path the timed products take, beside edge tiles;
+    /// - (136, 136, 64): multiples of every vector width and k step in the GPU space, and larger than
+    ///   any of its tiles (up to 128 × 128), so that one tile of any candidate lies wholly inside
+    ///   aligned operands and takes the tiled kernel's interior path, the path the timed products
+    ///   take, beside edge tiles;
     /// and that product once more with a bias row and ReLU.
     ///
     /// The references are the same for every candidate, so they are computed once per process.

@@ -153,11 +153,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         // NVIDIA's); a step down rebuilds.
         var gemmKernels: KernelTable, skinnyGemmKernels: KernelTable?
         while true {
-            let squareProgram = try ProgramCache.shared.program(.gemm(plan.squareTuning.family), for: chosen,
-                                                                options: Self.gemmBuildOptions(plan.squareTuning), retain: retainGemmPrograms)
+            let squareProgram = try Self.gemmProgram(plan.squareTuning, on: chosen, retain: retainGemmPrograms)
             let skinnyProgram = plan.skinnyTuning.buildOptions == plan.squareTuning.buildOptions ? nil
-                : try ProgramCache.shared.program(.gemm(plan.skinnyTuning.family), for: chosen,
-                                                  options: Self.gemmBuildOptions(plan.skinnyTuning), retain: retainGemmPrograms)
+                : try Self.gemmProgram(plan.skinnyTuning, on: chosen, retain: retainGemmPrograms)
             gemmKernels = try KernelTable(program: squareProgram, limits: kernelLimits.map { limit in { limit($0, .square) } })
             skinnyGemmKernels = try skinnyProgram.map {
                 try KernelTable(program: $0, limits: kernelLimits.map { limit in { limit($0, .skinny) } })
@@ -204,9 +202,15 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// that float16 helpers pass vectors wider than AVX2 registers) at every first build.
     static let commonBuildOptions = "-cl-std=CL1.2 -w"
 
-    /// The options the GEMM program is built with for `tuning`: its tile sizes.
+    /// The options the GEMM program is built with for `tuning`: its family and tile sizes.
     static func gemmBuildOptions(_ tuning: GemmTuning) -> String {
         "\(commonBuildOptions) \(tuning.buildOptions)"
+    }
+
+    /// The GEMM program of `tuning`'s family built with its sizes: the part and the options both
+    /// follow from the tuning, so they cannot disagree.
+    private static func gemmProgram(_ tuning: GemmTuning, on device: DiscoveredDevice, retain: Bool) throws -> CompiledProgram {
+        try ProgramCache.shared.program(.gemm(tuning.family), for: device, options: gemmBuildOptions(tuning), retain: retain)
     }
 
     /// The options of the memory-bound program: its work-group sizes, which the host launches with.

@@ -90,7 +90,7 @@ final class GPUCompilerTests: XCTestCase {
         let untuned = [GemmTuning.gpuSquareDefault, GemmTuning.gpuSkinnyDefault].flatMap(GemmTuning.gpuFallbacks(from:))
         let tunings = Array(Set(untuned + GemmTiledTests.representativeTunings)).sorted { "\($0)" < "\($1)" }
         let builds = tunings.flatMap { tuning in [GPUCompiler.Target.cdna2, .nvidia].map { (tuning, $0) } }
-        let jobs = builds.map { tuning, target in (ProgramPart.gemm(.tiled).source, OpenCLBackend.gemmBuildOptions(tuning), target) }
+        let jobs = builds.map { tuning, target in (ProgramPart.gemm(tuning.family).source, OpenCLBackend.gemmBuildOptions(tuning), target) }
         for ((tuning, target), kernels) in zip(builds, try GPUCompiler.compileAll(jobs)) {
             for name in (LaunchPlan.tiledGemmKernels + [.gemmSplitKReduce]).map(\.rawValue) {
                 let kernel = try XCTUnwrap(kernels[name], "\(name) not built with \(tuning) for \(target.name)")

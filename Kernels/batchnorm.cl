@@ -8,7 +8,9 @@
 //   chunk's mean is subtracted in a second sweep over the same rows (from cache) for its sum of
 //   squared deviations M2. A second launch combines the chunks per column exactly:
 //   mean = sum / m and M2 = sum over chunks of (M2_p + rows_p (mean_p - mean)^2), Kahan-compensated.
-//   The element-wise passes are float4 grid-stride loops.
+//   The element-wise passes are float4 grid-stride loops. A batch of up to 256 rows (the host's
+//   batchNormOneLaunchRows) takes one launch per direction instead, the column-group kernels after
+//   the chunked ones: a work-group per column block makes all three sweeps over all rows.
 // - CPU shape (the whole-column kernels at the end): one work-item per block of columns.
 // Every kernel that writes y or reads dy also serves batch norm followed by ReLU (a network's
 // batchnorm -> relu pair), selected by its `relu` argument: the forward kernels store
@@ -244,6 +246,120 @@ __kernel void bn_backward_dx(const __global float* x, const __global float* dy,
         const float xhat = (x[i] - mean[j]) * inv;
         const float g = relu ? bn_mask(dy[i], z[i]) : dy[i];
         dx[i] = gamma[j] * inv * (g - gradBeta[j] / rowCount - xhat * gradGamma[j] / rowCount);
+    }
+}
+
+// One-launch kernels for batches of up to a few hundred rows, where the chunked kernels' three
+// launches cost more than their work: one work-group of the chunked kernels' lanes per block of LANE_COLS
+// columns over all m rows. Each direction makes the chunked kernels' sweeps (the ones after the
+// first from cache) with the chunks' combining step left out: one chunk's combination is the
+// identity, so the statistics and gradients are those of the chunked kernels with one chunk.
+
+// The u-th row a lane visits after row i, as lane_row, but past the end the lane's own row i rather
+// than row end - 1: the sweeps that write may write in place (dx over dy), and row end - 1 belongs
+// to another lane, which may be writing it while this one re-reads it.
+NN_INLINE int own_lane_row(const int i, const int u, const int end) {
+    const int row = i + u * LANE_ROWS;
+    return row < end ? row : i;
+}
+
+// Training-mode forward: mean, Σ(x − mean)², the saved and running statistics as bn_statistics_finish
+// computes them, then y as bn_normalize does (max(0, y) when relu), SUM_UNROLL rows loaded at a time.
+__kernel __attribute__((reqd_work_group_size(LANE_COLS, LANE_ROWS, 1)))
+void bn_forward_column_groups(const __global float* x, const __global float* gamma, const __global float* beta,
+                              const int m, const int n, const float epsilon, const float averagingBeta,
+                              __global float* y, __global float* mean, __global float* invStd,
+                              __global float* runningMean, __global float* runningVariance, const int relu) {
+    __local float scratch[LANE_COLS * LANE_ROWS];
+    const int j = get_global_id(0), ly = get_local_id(1);
+    const int active = j < n;
+    const float mu = lane_sum(scratch, active ? lane_column_sum(x, n, j, ly, m) : 0.0f) / (float)m;
+    const float squares = lane_sum(scratch, active ? strided_sum(x + j, n, ly, LANE_ROWS, m, SUM_OF_SQUARES, mu) : 0.0f);
+    // lane_sum's barriers order local memory only; the y sweep may overwrite x that other lanes read.
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    if (!active) return;
+    const float variance = squares / (float)m;
+    const float inv = 1.0f / sqrt(variance + epsilon);
+    if (ly == 0) {
+        mean[j] = mu;
+        invStd[j] = inv;
+        const float unbiased = m > 1 ? squares / (float)(m - 1) : variance;
+        runningMean[j] = averagingBeta * runningMean[j] + (1.0f - averagingBeta) * mu;
+        runningVariance[j] = averagingBeta * runningVariance[j] + (1.0f - averagingBeta) * unbiased;
+    }
+    const float g = gamma[j], b = beta[j];
+    for (int i = ly; i < m; i += SUM_UNROLL * LANE_ROWS) {
+        float xv[SUM_UNROLL];
+        #pragma unroll
+        for (int u = 0; u < SUM_UNROLL; ++u) xv[u] = x[own_lane_row(i, u, m) * n + j];
+        #pragma unroll
+        for (int u = 0; u < SUM_UNROLL; ++u) {
+            const int row = i + u * LANE_ROWS;
+            const float v = fma(g, (xv[u] - mu) * inv, b);
+            if (row < m) y[row * n + j] = relu ? bn_relu(v) : v;
+        }
+    }
+}
+
+// One row lane's share of dx = (gamma invStd) (g - Σg / m - xhat Σ(g xhat) / m) over rows i0,
+// i0 + LANE_ROWS, ... < m (g: dy, or when relu dy masked by z), as bn_backward_dx computes it; inlined
+// once per value of relu, as bn_backward_lane_sums.
+NN_INLINE void bn_backward_lane_dx(const __global float* x, const __global float* dy, const __global float* z,
+                                   const int relu, const float mu, const float inv, const float scale,
+                                   const float meanDy, const float meanDyXhat, const int i0, const int m,
+                                   const int n, const int j, __global float* dx) {
+    for (int i = i0; i < m; i += SUM_UNROLL * LANE_ROWS) {
+        float g[SUM_UNROLL], xv[SUM_UNROLL];
+        #pragma unroll
+        for (int u = 0; u < SUM_UNROLL; ++u) {
+            const int at = own_lane_row(i, u, m) * n + j;
+            g[u] = relu ? bn_mask(dy[at], z[at]) : dy[at];
+            xv[u] = x[at];
+        }
+        #pragma unroll
+        for (int u = 0; u < SUM_UNROLL; ++u) {
+            const int row = i + u * LANE_ROWS;
+            const float xhat = (xv[u] - mu) * inv;
+            if (row < m) dx[row * n + j] = scale * (g[u] - meanDy - xhat * meanDyXhat);
+        }
+    }
+}
+
+// Backward: dbeta = Σ dy and dgamma = Σ dy·xhat (overwritten), then dx as bn_backward_dx computes it;
+// dy masked by z when relu. dx may alias dy: every row of the group's columns is summed before a
+// global barrier, and each element is then read and written by one item.
+__kernel __attribute__((reqd_work_group_size(LANE_COLS, LANE_ROWS, 1)))
+void bn_backward_column_groups(const __global float* x, const __global float* dy,
+                               const __global float* z, const int relu,
+                               const __global float* mean, const __global float* invStd,
+                               const __global float* gamma, const int m, const int n,
+                               __global float* dx, __global float* gradGamma, __global float* gradBeta) {
+    __local float scratch[LANE_COLS * LANE_ROWS];
+    const int j = get_global_id(0), ly = get_local_id(1);
+    const int active = j < n;
+    const float mu = active ? mean[j] : 0.0f, inv = active ? invStd[j] : 0.0f;
+    float s1 = 0.0f, s2 = 0.0f;
+    if (active) {
+        if (relu) {
+            bn_backward_lane_sums(x, dy, z, 1, mu, inv, ly, m, n, j, &s1, &s2);
+        } else {
+            bn_backward_lane_sums(x, dy, z, 0, mu, inv, ly, m, n, j, &s1, &s2);
+        }
+    }
+    const float sumDy = lane_sum(scratch, s1);
+    const float sumDyXhat = lane_sum(scratch, s2);
+    // lane_sum's barriers order local memory only; the dx sweep may overwrite dy that other lanes read.
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    if (!active) return;
+    if (ly == 0) {
+        gradBeta[j] = sumDy;
+        gradGamma[j] = sumDyXhat;
+    }
+    const float scale = gamma[j] * inv, meanDy = sumDy / (float)m, meanDyXhat = sumDyXhat / (float)m;
+    if (relu) {
+        bn_backward_lane_dx(x, dy, z, 1, mu, inv, scale, meanDy, meanDyXhat, ly, m, n, j, dx);
+    } else {
+        bn_backward_lane_dx(x, dy, z, 0, mu, inv, scale, meanDy, meanDyXhat, ly, m, n, j, dx);
     }
 }
 

@@ -148,12 +148,14 @@ __kernel void update_adam_v4(__global float* w, const __global float* g, __globa
     adam_v4(w, g, m, v, lr, beta1, beta2, eps, c1, c2, l2, l1, count);
 }
 
-// One rule on up to 4 tensors in one launch (a network's parameters, every step): dimension 1 of the
+// One rule on up to 8 tensors in one launch (a network's parameters, every step): dimension 1 of the
 // launch picks the tensor, dimension 0 runs that rule's single-tensor loop over it. OpenCL 1.2 has no
 // arrays of buffers, hence the fixed arity (`tensorsPerUpdateLaunch` in the backend); a slot past the
 // last tensor has count 0. s and t are the rule's state (momentum's and RMSprop's in s, Adam's first
 // and second moments in s and t); a rule with less state is passed some valid buffer it never reads.
-// `rule` is uniform over the launch, so the switch costs no divergence.
+// `rule` is uniform over the launch, so the switch costs no divergence. Eight slots take about 400 bytes of
+// arguments (8-byte pointers), well within the 1024 every OpenCL device accepts
+// (CL_DEVICE_MAX_PARAMETER_SIZE), and cover a network of 2 hidden layers with batch norm in one launch.
 #define UPDATE_RULE_SGD 0
 #define UPDATE_RULE_MOMENTUM 1
 #define UPDATE_RULE_RMSPROP 2
@@ -163,6 +165,7 @@ __kernel void update_adam_v4(__global float* w, const __global float* g, __globa
 #define UPDATE_PICK(k) case k: w = w##k; g = g##k; s = s##k; t = t##k; count = n##k; l2 = l2_##k; l1 = l1_##k; break;
 
 __kernel void update_v4_multi(UPDATE_SLOT(0), UPDATE_SLOT(1), UPDATE_SLOT(2), UPDATE_SLOT(3),
+                              UPDATE_SLOT(4), UPDATE_SLOT(5), UPDATE_SLOT(6), UPDATE_SLOT(7),
                               const int rule, const float lr, const float beta1, const float beta2, const float eps,
                               const float c1, const float c2) {
     __global float* w = w0;
@@ -171,7 +174,10 @@ __kernel void update_v4_multi(UPDATE_SLOT(0), UPDATE_SLOT(1), UPDATE_SLOT(2), UP
     __global float* t = t0;
     int count = 0;
     float l2 = 0.0f, l1 = 0.0f;
-    switch (get_global_id(1)) { UPDATE_PICK(0) UPDATE_PICK(1) UPDATE_PICK(2) UPDATE_PICK(3) default: break; }
+    switch (get_global_id(1)) {
+    UPDATE_PICK(0) UPDATE_PICK(1) UPDATE_PICK(2) UPDATE_PICK(3) UPDATE_PICK(4) UPDATE_PICK(5) UPDATE_PICK(6) UPDATE_PICK(7)
+    default: break;
+    }
     switch (rule) {
     case UPDATE_RULE_SGD: sgd_v4(w, g, lr, l2, l1, count); break;
     case UPDATE_RULE_MOMENTUM: momentum_v4(w, g, s, lr, beta1, l2, l1, count); break;

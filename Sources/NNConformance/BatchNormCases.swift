@@ -55,6 +55,9 @@ enum BatchNormCases {
         }
         return [
             Case(name: "7×13 with a zero-variance column", rows: 7, columns: 13, x: small),
+            // The GPU shape's batches of up to 256 rows take one launch per direction, longer ones
+            // row chunks and their combination: 256 and 257 rows are the last and the first.
+            Case(name: "256×70", rows: 256, columns: 70, x: rng.normal(256 * 70, mean: 0.5, sd: 4)),
             Case(name: "257×65", rows: 257, columns: 65, x: rng.normal(257 * 65, mean: -1, sd: 3)),
             // Whole float4 vectors per row and several row chunks: the GPU shape's vector passes.
             Case(name: "300×96", rows: 300, columns: 96, x: rng.normal(300 * 96, mean: 2, sd: 0.5)),

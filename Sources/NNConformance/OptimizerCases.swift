@@ -101,11 +101,13 @@ enum OptimizerCases {
         b.expectNotEqual(try b.values(state[0]), [Double](repeating: 0, count: 91), "[\(b.label)] momentum state advanced")
     }
 
-    /// ``Backend/update(_:learningRate:step:_:)`` on six tensors (sizes that fill no, one and several
+    /// ``Backend/update(_:learningRate:step:_:)`` on ten tensors (sizes that fill no, one and several
     /// float4 vectors and work-groups, penalised or not) against the single-tensor update of each, for
-    /// every rule over three steps: bit for bit, as a backend that batches launches must keep.
+    /// every rule over three steps: bit for bit, as a backend that batches launches must keep. Ten are
+    /// more than one launch takes in the OpenCL GPU shape (8), so a full launch and a partial one both run.
     static func manyTensorsAtOnceMatchOneAtATime(_ b: ConformanceContext) throws {
-        let shapes = [Shape(1, 1), Shape(1, 3), Shape(2, 2), Shape(1, 7), Shape(10, 100), Shape(1, 4099)]
+        let shapes = [Shape(1, 1), Shape(1, 3), Shape(2, 2), Shape(1, 7), Shape(10, 100), Shape(1, 4099),
+                      Shape(3, 5), Shape(64, 65), Shape(1, 2), Shape(33, 31)]
         let penalty = WeightPenalty(l2: 1e-3, l1: 1e-4)
         for kind in ["sgd", "momentum", "rmsprop", "adam"] {
             let (rule, lr) = rule(kind)

@@ -25,6 +25,7 @@ enum KernelName: String, CaseIterable {
     case bnNormalize = "bn_normalize", bnInference = "bn_inference", bnInferenceV4 = "bn_inference_v4"
     case bnBackwardPartials = "bn_backward_partials", bnBackwardFinish = "bn_backward_finish", bnBackwardDx = "bn_backward_dx"
     case bnForwardColumns = "bn_forward_columns", bnBackwardColumns = "bn_backward_columns"
+    case bnForwardColumnGroups = "bn_forward_column_groups", bnBackwardColumnGroups = "bn_backward_column_groups"
     // classifierheads.cl
     case softmaxRows = "softmax_rows", softmaxXent = "softmax_xent", sigmoidXent = "sigmoid_xent", argmaxRows = "argmax_rows"
     case softmaxRowsVector = "softmax_rows_vector", softmaxXentVector = "softmax_xent_vector"

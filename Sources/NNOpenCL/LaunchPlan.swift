@@ -29,7 +29,8 @@ struct LaunchPlan: Equatable {
     /// The GPU shapes' column reductions, in work-groups of 32 columns × 8 row lanes: batch norm's and
     /// the column sums (a bias gradient).
     static let columnLaneKernels: Set<KernelName> = [
-        .bnStatisticsPartials, .bnStatisticsFinish, .bnBackwardPartials, .bnBackwardFinish, .columnPartialsLanes, .columnFinishLanes,
+        .bnStatisticsPartials, .bnStatisticsFinish, .bnBackwardPartials, .bnBackwardFinish,
+        .bnForwardColumnGroups, .bnBackwardColumnGroups, .columnPartialsLanes, .columnFinishLanes,
     ]
 
     /// The kernels the GPU shapes (``MemoryKernelFamily/workGroup``) launch in work-groups of

@@ -6,7 +6,8 @@ import NNCore
 /// direction in one kernel over whole columns; the ``MemoryKernelFamily/workGroup`` (GPU) shape reduces
 /// coalesced row chunks in work-groups, combines the chunks in a second pass (for the variance: each
 /// chunk's own squared deviations plus its rows × (chunk mean − mean)², exact), and runs the
-/// element-wise pass as a float4 grid-stride loop.
+/// element-wise pass as a float4 grid-stride loop; up to `batchNormOneLaunchRows` rows it makes
+/// the same sweeps in one launch, a work-group per block of columns over all rows.
 ///
 /// Batch norm followed by ReLU runs the same kernels with their `relu` argument set: the forward
 /// stores max(0, y) in its element-wise pass, and the backward reads dz masked by the ReLU's output
@@ -84,6 +85,14 @@ extension OpenCLBackend {
             return
         }
         try locked {
+            if m <= Self.batchNormOneLaunchRows {
+                try launchColumnChunks(.bnForwardColumnGroups, [.buffer(memX), .buffer(memGamma), .buffer(memBeta), .int(m), .int(n),
+                                                                .float(epsilon), .float(averagingBeta), .buffer(memY), .buffer(memMean),
+                                                                .buffer(memInvStd), .buffer(memRunMean), .buffer(memRunVar),
+                                                                .int(relu ? 1 : 0)],
+                                       columns: n, chunks: 1)
+                return
+            }
             // Pass 1 per chunk of rows: Σx and Σ(x − chunk mean)²; pass 2 combines the chunks per column
             // into μ, 1/σ and the running statistics; pass 3 normalises.
             let chunking = gpuColumnChunking(rows: m)
@@ -141,6 +150,13 @@ extension OpenCLBackend {
             return
         }
         try locked {
+            if m <= Self.batchNormOneLaunchRows {
+                try launchColumnChunks(.bnBackwardColumnGroups, [.buffer(memX), .buffer(memDy), .buffer(memZ), relu, .buffer(memMean),
+                                                                 .buffer(memInvStd), .buffer(memGamma), .int(m), .int(n), .buffer(memDx),
+                                                                 .buffer(memDGamma), .buffer(memDBeta)],
+                                       columns: n, chunks: 1)
+                return
+            }
             let chunking = gpuColumnChunking(rows: m)
             let partialsDy = try scratchBuffer(.partials, count: chunking.count * n)
             let partialsDyXhat = try scratchBuffer(.partials2, count: chunking.count * n)
@@ -157,6 +173,17 @@ extension OpenCLBackend {
                                                  .int(x.count)], items: vectorItems(x))
         }
     }
+
+    /// The most rows the GPU shape normalises in one launch per direction (one work-group per block of
+    /// 32 columns over all rows) rather than three (row chunks, their combination, the element-wise
+    /// pass). One launch saves two launches and the partial sums' round trip: about 7 µs of driver
+    /// time on the H200 (3.5 µs per pipelined launch, measured there) plus the drain between kernels.
+    /// It costs parallelism: each of a group's lanes walks rows / 8 rows per sweep with 4 loads in
+    /// flight, about 4 KB per group, so by Little's law (≈ 600 ns to memory) a sweep of 512 rows
+    /// takes about as long as the launches it saves. That is an estimate, not a GPU measurement; on
+    /// PoCL in the GPU shapes, nnbench's MLP step ran 12 % faster with one launch at batch 128 and
+    /// 17 % slower at batch 512.
+    static let batchNormOneLaunchRows = 256
 
     /// Row chunks of the GPU-shaped batch-norm reductions: chunks of about 64 rows (8 per row lane) so
     /// a chunk's second sweep and its partial sums pay for themselves (a combining launch follows

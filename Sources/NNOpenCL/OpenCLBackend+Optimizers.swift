@@ -34,7 +34,7 @@ extension OpenCLBackend {
     }
 
     /// Tensors one `update_v4_multi` launch updates (its fixed arity in `Kernels/optimizers.cl`).
-    static let tensorsPerUpdateLaunch = 4
+    static let tensorsPerUpdateLaunch = 8
 
     /// In the GPU shapes every rule updates up to `tensorsPerUpdateLaunch` tensors per launch: a
     /// network's parameters are a handful of tensors, each a launch of its own otherwise, which at a few
@@ -64,7 +64,8 @@ extension OpenCLBackend {
                 // Per tensor (w, g, s, t, count, l2, l1), then the rule's number and six scalars. A slot
                 // past the chunk repeats its first tensor with a count of 0, and state a rule lacks is the
                 // parameter's own buffer: valid buffers the kernel never reads.
-                var arguments = InlineArray<35, KernelArgument>(repeating: .int(0))
+                var arguments = InlineArray<63, KernelArgument>(repeating: .int(0))
+                let scalars = 7 * Self.tensorsPerUpdateLaunch
                 for k in 0..<Self.tensorsPerUpdateLaunch {
                     let u = chunk[chunk.startIndex + (k < chunk.count ? k : 0)]
                     let w = try mem(u.parameter, op)
@@ -77,8 +78,9 @@ extension OpenCLBackend {
                     arguments[base + 5] = .float(u.penalty.l2)
                     arguments[base + 6] = .float(u.penalty.l1)
                 }
-                (arguments[28], arguments[29], arguments[30], arguments[31]) = (.int(ruleNumber), .float(lr), .float(beta1), .float(beta2))
-                (arguments[32], arguments[33], arguments[34]) = (.float(eps), .float(c1), .float(c2))
+                (arguments[scalars], arguments[scalars + 1], arguments[scalars + 2]) = (.int(ruleNumber), .float(lr), .float(beta1))
+                (arguments[scalars + 3], arguments[scalars + 4]) = (.float(beta2), .float(eps))
+                (arguments[scalars + 5], arguments[scalars + 6]) = (.float(c1), .float(c2))
                 // Sized as one tensor's launch is, for the largest of the chunk; one row of groups per tensor.
                 let groups = gridStrideGroups(items: ((chunk.map(\.parameter.count).max() ?? 0) + 3) / 4)
                 try launch(.updateV4Multi, arguments, global: (groups * Self.gpuGroupSize, chunk.count), local: (Self.gpuGroupSize, 1))

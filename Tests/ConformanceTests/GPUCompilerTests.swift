@@ -38,6 +38,7 @@ final class GPUCompilerTests: XCTestCase {
     static let loadsInFlight: [(KernelName, Int)] = [
         (.softmaxRows, OpenCLBackend.gpuRowCache), (.softmaxXent, OpenCLBackend.gpuRowCache),
         (.bnStatisticsPartials, 4), (.bnStatisticsFinish, 4), (.bnBackwardPartials, 2 * 4), (.bnBackwardFinish, 4),
+        (.bnForwardColumnGroups, 4), (.bnBackwardColumnGroups, 2 * 4),
         (.columnPartialsLanes, 4), (.columnFinishLanes, 4), (.gemmSplitKReduce, 4), (.reducePartials, 4),
     ]
 

@@ -52,6 +52,42 @@ NN_INLINE float2 row_tree_softmax(__local float2* scratch, const float2 v) {
     return scratch[base];
 }
 
+// The smallest of one index per item across the L items of each row; every item of the row gets it.
+NN_INLINE int row_tree_min(__local int* scratch, const int v) {
+    const int L = get_local_size(0), lx = get_local_id(0), base = get_local_id(1) * L;
+    scratch[base + lx] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = L / 2; s > 0; s >>= 1) {
+        if (lx < s) scratch[base + lx] = min(scratch[base + lx], scratch[base + lx + s]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    return scratch[base];
+}
+
+// The first index of a value equal to mx among this item's share of the row (its cached vectors,
+// then the rest), or INT_MAX. With mx the row's largest value as softmax_item_stats takes it (fmax:
+// NaNs never win), the smallest such index over the row is argmax_rows' index; a row with no value
+// equal to mx (all NaN) has none, and argmax_rows gives index 0.
+NN_INLINE int item_first_max(const __global float* zr, const int n, const float4* cache, const float mx) {
+    const int L = get_local_size(0), lx = get_local_id(0);
+    if (n % 4 == 0) {
+        const int nv = n / 4;
+        #pragma unroll
+        for (int k = 0; k < ROW_CACHE; ++k) {
+            const int v = lx + k * L;
+            const float4 c = cache[k];
+            if (v < nv && any(c == (float4)(mx))) return 4 * v + (c.x == mx ? 0 : c.y == mx ? 1 : c.z == mx ? 2 : 3);
+        }
+        for (int v = lx + ROW_CACHE * L; v < nv; v += L) {
+            const float4 c = LD4(zr, v);
+            if (any(c == (float4)(mx))) return 4 * v + (c.x == mx ? 0 : c.y == mx ? 1 : c.z == mx ? 2 : 3);
+        }
+        return INT_MAX;
+    }
+    for (int j = lx; j < n; j += L) if (zr[j] == mx) return j;
+    return INT_MAX;
+}
+
 // This item's (max, sum of exp(x - max)) over its share of the row; fills cache with its first
 // ROW_CACHE vectors (-inf past the row, so they add exp(-inf) = 0) when the row is float4-aligned.
 NN_INLINE float2 softmax_item_stats(const __global float* xr, const int n, const int active, float4* cache) {
@@ -113,10 +149,15 @@ __kernel void softmax_rows(const __global float* x, __global float* y, const int
 // Fused softmax + cross-entropy. grad = (softmax(z) - onehot(label)) / m; rowLoss[row] =
 // log sum exp(z - max) - (z[label] - max), the log-sum-exp form that stays finite for any logits.
 // A label that is not an integer in [0, n) gives a NaN loss (and no one-hot term in the gradient).
-// grad may alias logits: z[label] is read before the tree's first barrier, before any write.
+// With countMatches, rowMatch[row] = 1 where the row's arg-max (argmax_rows') is its label, else 0:
+// a training step's correct count without a pass of argmax_rows over the logits.
+// grad may alias logits: z[label] is read before the tree's first barrier, and an item reads only
+// its own elements for the arg-max, before it writes them.
 __kernel void softmax_xent(const __global float* logits, const __global float* labels, __global float* grad,
-                           __global float* rowLoss, const int m, const int n, const float rowCount) {
+                           __global float* rowLoss, const int m, const int n, const float rowCount,
+                           __global float* rowMatch, const int countMatches) {
     __local float2 scratch[GPU_ROW_ITEMS];
+    __local int firstMax[GPU_ROW_ITEMS];
     const int row = get_group_id(1) * get_local_size(1) + get_local_id(1);
     const int active = row < m;
     const int L = get_local_size(0), lx = get_local_id(0);
@@ -127,6 +168,10 @@ __kernel void softmax_xent(const __global float* logits, const __global float* l
     const float zLabel = valid ? zr[label] : 0.0f;
     float4 cache[ROW_CACHE];
     const float2 ms = row_tree_softmax(scratch, softmax_item_stats(zr, n, active, cache));
+    // The tree runs even when matches are not counted: with its barriers under the (uniform)
+    // condition, PoCL 3.1 corrupted its own memory running this kernel.
+    const int first = row_tree_min(firstMax, active && countMatches ? item_first_max(zr, n, cache, ms.x) : INT_MAX);
+    if (countMatches && active && lx == 0) rowMatch[row] = valid && (first == INT_MAX ? 0 : first) == label ? 1.0f : 0.0f;
     if (!active) return;
     __global float* gr = grad + row * n;
     if (n % 4 == 0) {
@@ -164,6 +209,25 @@ __kernel void sigmoid_xent(const __global float* logits, const __global float* l
     const float sig = z >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
     elemLoss[i] = fmax(z, 0.0f) - y * z + log1p(e);
     grad[i] = (sig - y) / rowCount;
+}
+
+// A batch's loss and epoch totals from softmax_xent's per-row values, in one work-group of REDUCE_WG
+// items: loss = scale Σ rowLoss (scale = 1/m from the host, Kahan-compensated strided sums and a
+// tree, as reduce_partials computes it), lossSum += m · loss (as axpy does), and count += Σ rowMatch
+// (exact: 0s and 1s, fewer than 2^24). One launch where two reductions and an axpy take three; one
+// work-group suffices for a batch's rows, and stays correct, if slower, for any m.
+__kernel __attribute__((reqd_work_group_size(REDUCE_WG, 1, 1)))
+void head_totals(const __global float* rowLoss, const __global float* rowMatch, const int m, const float scale,
+                 __global float* loss, __global float* lossSum, __global float* count) {
+    __local float scratch[REDUCE_WG];
+    const int lid = get_local_id(0);
+    const float losses = local_tree_sum(scratch, strided_sum(rowLoss, 1, lid, REDUCE_WG, m, SUM_OF_VALUES, 0.0f));
+    const float matches = local_tree_sum(scratch, strided_sum(rowMatch, 1, lid, REDUCE_WG, m, SUM_OF_VALUES, 0.0f));
+    if (lid != 0) return;
+    const float mean = scale * losses;
+    loss[0] = mean;
+    lossSum[0] = fma((float)m, mean, lossSum[0]);
+    count[0] += matches;
 }
 
 // out[row] = index of the row's largest value, the first one on ties (a NaN is never the largest),
@@ -272,9 +336,11 @@ __kernel void softmax_rows_vector(const __global float* x, __global float* y, co
     for (; j < n; ++j) yr[j] *= inv;
 }
 
-// softmax_xent, one row per work-item; grad may alias logits (z[label] is read first).
+// softmax_xent, one row per work-item; grad may alias logits (z[label] and, with countMatches, the
+// first index of the max are read before any write).
 __kernel void softmax_xent_vector(const __global float* logits, const __global float* labels, __global float* grad,
-                                  __global float* rowLoss, const int m, const int n, const float rowCount) {
+                                  __global float* rowLoss, const int m, const int n, const float rowCount,
+                                  __global float* rowMatch, const int countMatches) {
     const int row = get_global_id(0);
     if (row >= m) return;
     const __global float* zr = logits + row * n;
@@ -284,6 +350,13 @@ __kernel void softmax_xent_vector(const __global float* logits, const __global f
     const int label = valid ? (int)lf : -1;
     const float zLabel = valid ? zr[label] : 0.0f;
     const float mx = row_max_vector(zr, n);
+    if (countMatches) {
+        // argmax_rows' index: the first value equal to the max, which fmax took over the non-NaN
+        // values; 0 when there is none (a row of NaNs).
+        int first = 0;
+        while (first < n && zr[first] != mx) ++first;
+        rowMatch[row] = valid && (first == n ? 0 : first) == label ? 1.0f : 0.0f;
+    }
     const float sum = row_exp_vector(zr, gr, n, mx);
     const float inv = 1.0f / sum;
     int j = 0;

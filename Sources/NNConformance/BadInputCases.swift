@@ -90,6 +90,21 @@ enum BadInputCases {
         assertThrowsNNError("softmaxCrossEntropy with 5 labels for 6 rows", on: b, {
             try be.softmaxCrossEntropy(logits, labels: try be.makeTensor(Shape(5, 1)), gradient: gradient, loss: loss)
         }, matches: isShapeMismatch)
+        let labels = try be.makeTensor(Shape(6, 1)), lossSum = try be.makeTensor(.scalar), count = try be.makeTensor(.scalar)
+        assertThrowsNNError("softmaxCrossEntropy with totals and 5 labels for 6 rows", on: b, {
+            try be.softmaxCrossEntropy(logits, labels: try be.makeTensor(Shape(5, 1)), gradient: gradient, loss: loss,
+                                       lossSum: lossSum, correctCount: count)
+        }, matches: isShapeMismatch)
+        assertThrowsNNError("softmaxCrossEntropy with a 1×2 loss sum", on: b, {
+            try be.softmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, lossSum: try be.makeTensor(.vector(2)),
+                                       correctCount: count)
+        }, matches: isShapeMismatch)
+        assertThrowsNNError("softmaxCrossEntropy with the loss sum in the loss's place", on: b, {
+            try be.softmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, lossSum: loss, correctCount: count)
+        }, matches: isInvalidArgument)
+        assertThrowsNNError("softmaxCrossEntropy with one tensor for both totals", on: b, {
+            try be.softmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, lossSum: count, correctCount: count)
+        }, matches: isInvalidArgument)
         let z = try be.makeTensor(Shape(6, 1))
         assertThrowsNNError("sigmoidCrossEntropy with 7 labels for 6 rows", on: b, {
             try be.sigmoidCrossEntropy(z, labels: try be.makeTensor(Shape(7, 1)), gradient: try be.makeTensor(Shape(6, 1)), loss: loss)

@@ -1,12 +1,13 @@
 import Foundation
 import NNCore
 
-/// softmax, fused softmax + cross-entropy, fused sigmoid + binary cross-entropy, argmaxRows and
-/// counting the rows whose arg-max matches a label.
+/// softmax, fused softmax + cross-entropy (alone and adding to a pass's totals), fused sigmoid +
+/// binary cross-entropy, argmaxRows and counting the rows whose arg-max matches a label.
 enum ClassifierHeadCases {
     static let all: [ConformanceCase] = [
         ConformanceCase(.classifierHeads, "softmaxRowsIncludingHugeLogits", softmaxRowsIncludingHugeLogits),
         ConformanceCase(.classifierHeads, "softmaxCrossEntropyLossAndGradient", softmaxCrossEntropyLossAndGradient),
+        ConformanceCase(.classifierHeads, "softmaxCrossEntropyAddsToTotals", softmaxCrossEntropyAddsToTotals),
         ConformanceCase(.classifierHeads, "softmaxCrossEntropyOutOfRangeLabelGivesNaNLoss", softmaxCrossEntropyOutOfRangeLabelGivesNaNLoss),
         ConformanceCase(.classifierHeads, "sigmoidCrossEntropyLossAndGradient", sigmoidCrossEntropyLossAndGradient),
         ConformanceCase(.classifierHeads, "argmaxRowsFirstMaximumWins", argmaxRowsFirstMaximumWins),
@@ -65,29 +66,100 @@ enum ClassifierHeadCases {
             var rng = TestRandom(seed: 82 + UInt64(shape.count))
             var labels = rng.integers(m, below: c)
             if m >= 4, c >= 4 { labels[0] = 2; labels[1] = 3; labels[2] = 1 }  // label at −1e4 below a 1e4 max (loss 2e4), at an all-−1e4 row, at the max
-            let ref = Reference.softmaxCrossEntropy(x, labels: labels, rows: m, columns: c)
-            let expectedLoss = Reference.sum(ref.rowLosses) / Double(m)
-
             let gradient = try b.backend.makeTensor(shape)
             let loss = try b.backend.makeTensor(.scalar)
             try b.backend.softmaxCrossEntropy(try b.tensor(m, c, x), labels: try b.tensor(m, 1, labels),
                                               gradient: gradient, loss: loss)
-            // Row loss (max − z_y) + log Σe^(x−max): a few roundings on |max| + |z_y| + log-sum
-            // magnitudes whichever way it is grouped, (c(C) + 6)·u of them; then the mean over m rows.
-            var rowBounds = 0.0
-            for i in 0..<m {
-                let row = x[(i * c)..<((i + 1) * c)]
-                let mx = row.max() ?? 0
-                rowBounds += (summationFactor(c) + 6) * b.u * (abs(mx) + abs(x[i * c + Int(labels[i])]) + ref.rowLosses[i] + 1)
-            }
-            let lossAtol = rowBounds / Double(m) + summationFactor(m) * b.u * expectedLoss
-            assertClose(try b.values(loss), [expectedLoss], Tolerance(atol: lossAtol), "softmaxCrossEntropy loss \(shape)", on: b)
-            // (ŷ − onehot)/m: softmax's error, then subtracting 1 (absolute u) and dividing by m.
-            let softmax = softmaxTolerance(columns: c, b.u)
-            assertClose(try b.values(gradient), ref.gradient,
-                        Tolerance(atol: 2 * b.u / Double(m), rtol: softmax.rtol + 2 * b.u),
-                        "softmaxCrossEntropy gradient \(shape)", on: b)
+            try checkSoftmaxCrossEntropy(b, logits: x, labels: labels, shape: shape, loss: loss, gradient: gradient,
+                                         "softmaxCrossEntropy")
         }
+    }
+
+    /// The head with a pass's totals: loss and gradient as the plain op's, lossSum += m·loss, and
+    /// correctCount += the rows whose arg-max is their label, exactly, twice over (the totals
+    /// accumulate). About half the labels are
+    /// the reference arg-max, so the count is far from 0 and from m. A second batch has NaN logits
+    /// (never the arg-max) and a row of NaNs (arg-max 0): the count stays exact, the totals' loss NaN.
+    static func softmaxCrossEntropyAddsToTotals(_ b: ConformanceContext) throws {
+        for shape in shapes {
+            let (m, c) = (shape.rows, shape.columns)
+            let x = logits(rows: m, columns: c, seed: 231 + UInt64(shape.count))
+            var rng = TestRandom(seed: 232 + UInt64(shape.count))
+            let labels = halfMatchingLabels(x, rows: m, columns: c, rng: &rng)
+            let matches = matchCount(x, labels: labels, rows: m, columns: c)
+            let (lossSum, count) = (try b.tensor(1, 1, [5]), try b.tensor(1, 1, [3]))
+            let (tx, ty) = (try b.tensor(m, c, x), try b.tensor(m, 1, labels))
+            var lossBound = 0.0, expectedLoss = 0.0
+            for pass in 1...2 {
+                let what = "softmaxCrossEntropy with totals \(shape), pass \(pass)"
+                let (gradient, loss) = (try b.backend.makeTensor(shape), try b.backend.makeTensor(.scalar))
+                try b.backend.softmaxCrossEntropy(tx, labels: ty, gradient: gradient, loss: loss, lossSum: lossSum, correctCount: count)
+                (expectedLoss, lossBound) = try checkSoftmaxCrossEntropy(b, logits: x, labels: labels, shape: shape, loss: loss,
+                                                                         gradient: gradient, what)
+                assertClose(try b.values(count), [3 + Double(pass) * matches], .exact, "\(what): correct count", on: b)
+                // Each pass adds m·loss, off by m times the loss's bound (m is exact), and rounds the
+                // sum once, by u of it at most.
+                let sumAtol = Double(pass) * (Double(m) * lossBound + b.u * (5 + Double(2 * m) * abs(expectedLoss)))
+                assertClose(try b.values(lossSum), [5 + Double(pass * m) * expectedLoss], Tolerance(atol: sumAtol),
+                            "\(what): loss sum", on: b)
+            }
+        }
+        // 5 columns and 8 (whole float4 vectors): the OpenCL GPU shape's scalar and vector paths.
+        for columns in [5, 8] {
+            var x = logits(rows: 6, columns: columns, seed: 241)
+            x[0 * columns + 1] = .nan
+            x[2 * columns + 0] = .nan
+            for j in 0..<columns { x[4 * columns + j] = .nan }
+            var rng = TestRandom(seed: 242)
+            let labels = halfMatchingLabels(x, rows: 6, columns: columns, rng: &rng)
+            let (lossSum, count) = (try b.tensor(1, 1, [0]), try b.tensor(1, 1, [0]))
+            try b.backend.softmaxCrossEntropy(try b.tensor(6, columns, x), labels: try b.tensor(6, 1, labels),
+                                              gradient: try b.backend.makeTensor(Shape(6, columns)),
+                                              loss: try b.backend.makeTensor(.scalar), lossSum: lossSum, correctCount: count)
+            assertClose(try b.values(count), [matchCount(x, labels: labels, rows: 6, columns: columns)], .exact,
+                        "softmaxCrossEntropy with totals, NaN logits in 6×\(columns): correct count", on: b)
+            b.expect(try b.values(lossSum)[0].isNaN, "[\(b.label)] NaN logits in 6×\(columns) must give a NaN loss sum")
+        }
+    }
+
+    /// Labels that are the reference arg-max in about half the rows and a random class elsewhere.
+    private static func halfMatchingLabels(_ x: [Double], rows m: Int, columns c: Int, rng: inout TestRandom) -> [Double] {
+        let predicted = Reference.argmaxRows(x, rows: m, columns: c)
+        let (wrong, coins) = (rng.integers(m, below: c), rng.integers(m, below: 2))
+        return (0..<m).map { coins[$0] == 0 ? predicted[$0] : wrong[$0] }
+    }
+
+    private static func matchCount(_ x: [Double], labels: [Double], rows m: Int, columns c: Int) -> Double {
+        Double(zip(Reference.argmaxRows(x, rows: m, columns: c), labels).filter { $0 == $1 }.count)
+    }
+
+    /// Checks a softmax cross-entropy's loss and gradient against the Float64 reference; returns the
+    /// reference loss and the loss's bound, for the totals built on it.
+    @discardableResult
+    private static func checkSoftmaxCrossEntropy(_ b: ConformanceContext, logits x: [Double], labels: [Double], shape: Shape,
+                                                 loss: Tensor, gradient: Tensor, _ what: String) throws -> (Double, Double) {
+        let (m, c) = (shape.rows, shape.columns)
+        let ref = Reference.softmaxCrossEntropy(x, labels: labels, rows: m, columns: c)
+        let expectedLoss = Reference.sum(ref.rowLosses) / Double(m)
+        // Row loss (max − z_y) + log Σe^(x−max): a few roundings on |max| + |z_y| + log-sum
+        // magnitudes whichever way it is grouped, (c(C) + 6)·u of them; then the mean over m rows.
+        var rowBounds = 0.0
+        for i in 0..<m {
+            let row = x[(i * c)..<((i + 1) * c)]
+            let mx = row.max() ?? 0
+            rowBounds += (summationFactor(c) + 6) * b.u * (abs(mx) + abs(x[i * c + Int(labels[i])]) + ref.rowLosses[i] + 1)
+        }
+        let lossAtol = rowBounds / Double(m) + summationFactor(m) * b.u * expectedLoss
+        assertClose(try b.values(loss), [expectedLoss], Tolerance(atol: lossAtol), "\(what) loss", on: b)
+        // (ŷ − onehot)/m: softmax's error, then subtracting 1 (absolute u) and dividing by m. At a
+        // label, ŷ's absolute error (up to softmax's rtol + atol, as ŷ ≤ 1) survives the subtraction
+        // of 1 while the result shrinks to 1 − ŷ: for ŷ near 1 a relative bound no longer holds.
+        let softmax = softmaxTolerance(columns: c, b.u)
+        var atol = [Double](repeating: 2 * b.u / Double(m), count: m * c)
+        for i in 0..<m { atol[i * c + Int(labels[i])] = (softmax.rtol + softmax.atolScalar + 2 * b.u) / Double(m) }
+        assertClose(try b.values(gradient), ref.gradient, Tolerance(perElementAtol: atol, rtol: softmax.rtol + 2 * b.u),
+                    "\(what) gradient", on: b)
+        return (expectedLoss, lossAtol)
     }
 
     /// The protocol's contract for labels outside 0..<C: the loss is NaN (not a crash, not garbage).
@@ -159,11 +231,8 @@ enum ClassifierHeadCases {
         for shape in [Shape(1, 1), Shape(6, 1), Shape(7, 13), Shape(257, 10), Shape(3, 129), Shape(4099, 2)] {
             var rng = TestRandom(seed: 211 + UInt64(shape.count))
             let x = rng.integers(shape.count, below: 5).map { $0 - 2 }
-            let predicted = Reference.argmaxRows(x, rows: shape.rows, columns: shape.columns)
-            let wrong = rng.integers(shape.rows, below: shape.columns)
-            let coins = rng.integers(shape.rows, below: 2)
-            let labels = (0..<shape.rows).map { coins[$0] == 0 ? predicted[$0] : wrong[$0] }
-            let expected = Double(zip(predicted, labels).filter { $0 == $1 }.count)
+            let labels = halfMatchingLabels(x, rows: shape.rows, columns: shape.columns, rng: &rng)
+            let expected = matchCount(x, labels: labels, rows: shape.rows, columns: shape.columns)
             let count = try b.tensor(1, 1, [5])
             let (xs, ys) = (try b.tensor(shape.rows, shape.columns, x), try b.tensor(shape.rows, 1, labels))
             try b.backend.accumulateArgmaxMatches(xs, labels: ys, into: count)

@@ -10,6 +10,12 @@ public protocol ClassifierHeadOps: AnyObject, Sendable {
     /// ``OpCheck/accumulateArgmaxMatches(_:labels:into:on:)``. The default implementation composes
     /// the arg-max and element-wise ops (eight passes); a backend overrides it to count in one.
     func uncheckedAccumulateArgmaxMatches(_ x: Tensor, labels: Tensor, into count: Tensor) throws
+    /// The softmax cross-entropy with a training epoch's totals, on operands validated by
+    /// ``OpCheck/softmaxCrossEntropy(_:labels:gradient:loss:lossSum:correctCount:on:)``. The default
+    /// implementation composes the arg-max count, the cross-entropy and an axpy; a backend overrides
+    /// it to do all three in fewer passes.
+    func uncheckedSoftmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor,
+                                      lossSum: Tensor, correctCount: Tensor) throws
 }
 
 extension Backend {
@@ -25,6 +31,20 @@ extension Backend {
     public func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
         try OpCheck.softmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, on: self)
         try uncheckedSoftmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss)
+    }
+
+    /// ``softmaxCrossEntropy(_:labels:gradient:loss:)`` that also adds the batch to a training
+    /// epoch's totals, each 1×1: lossSum += m·loss, and correctCount += the number of rows whose
+    /// arg-max equals their label, as ``accumulateArgmaxMatches(_:labels:into:)`` counts them. It is
+    /// what a training or evaluation step needs of a softmax head, and a backend does it in fewer
+    /// passes than the three ops apart (the OpenCL backend in two launches rather than five).
+    /// loss, lossSum and correctCount must be separate tensors.
+    public func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor,
+                                    lossSum: Tensor, correctCount: Tensor) throws {
+        try OpCheck.softmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, lossSum: lossSum,
+                                        correctCount: correctCount, on: self)
+        try uncheckedSoftmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss, lossSum: lossSum,
+                                         correctCount: correctCount)
     }
 
     /// Fused sigmoid + binary cross-entropy over m×1 logits with 0/1 labels:
@@ -61,5 +81,13 @@ extension Backend {
         try uncheckedAxpy(alpha: 1, ones, matches)
         try uncheckedActivationForward(.relu, matches, into: matches)
         try uncheckedReduce(.sum, matches, into: count, accumulate: true)
+    }
+
+    /// The composed head with totals: the count, the cross-entropy and the axpy of m·loss.
+    public func uncheckedSoftmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor,
+                                             lossSum: Tensor, correctCount: Tensor) throws {
+        try uncheckedAccumulateArgmaxMatches(logits, labels: labels, into: correctCount)
+        try uncheckedSoftmaxCrossEntropy(logits, labels: labels, gradient: gradient, loss: loss)
+        try uncheckedAxpy(alpha: Float(logits.rows), loss, lossSum)
     }
 }

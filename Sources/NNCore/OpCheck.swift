@@ -331,6 +331,21 @@ extension OpCheck {
         try classifierHead("softmaxCrossEntropy", logits: logits, labels: labels, gradient: gradient, loss: loss, on: backend)
     }
 
+    /// ``Backend/softmaxCrossEntropy(_:labels:gradient:loss:lossSum:correctCount:)``: the head's rules,
+    /// 1×1 totals, and loss, lossSum and correctCount three separate tensors (each is computed from
+    /// the others' old or new values, which a shared storage would mix).
+    public static func softmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor,
+                                           lossSum: Tensor, correctCount: Tensor, on backend: any Backend) throws {
+        let op = "softmaxCrossEntropy"
+        try classifierHead(op, logits: logits, labels: labels, gradient: gradient, loss: loss, on: backend)
+        try usable(op, [lossSum, correctCount], on: backend)
+        try scalarTensor(op, lossSum, named: "lossSum")
+        try scalarTensor(op, correctCount, named: "correctCount")
+        guard loss.storage !== lossSum.storage, loss.storage !== correctCount.storage, lossSum.storage !== correctCount.storage else {
+            throw NNError.invalidArgument(op: op, detail: "loss, lossSum and correctCount share storage; pass three separate 1×1 tensors")
+        }
+    }
+
     /// ``Backend/sigmoidCrossEntropy(_:labels:gradient:loss:)``: a classifier head whose logits are m×1.
     public static func sigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor,
                                            on backend: any Backend) throws {

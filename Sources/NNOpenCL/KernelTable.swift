@@ -28,7 +28,7 @@ enum KernelName: String, CaseIterable {
     case bnForwardColumnGroups = "bn_forward_column_groups", bnBackwardColumnGroups = "bn_backward_column_groups"
     // classifierheads.cl
     case softmaxRows = "softmax_rows", softmaxXent = "softmax_xent", sigmoidXent = "sigmoid_xent", argmaxRows = "argmax_rows"
-    case softmaxRowsVector = "softmax_rows_vector", softmaxXentVector = "softmax_xent_vector"
+    case softmaxRowsVector = "softmax_rows_vector", softmaxXentVector = "softmax_xent_vector", headTotals = "head_totals"
     // dropout.cl
     case dropoutForward = "dropout_forward", dropoutForwardV4 = "dropout_forward_v4"
     // optimizers.cl

@@ -180,9 +180,10 @@ extension OpenCLBackend {
     /// time on the H200 (3.5 µs per pipelined launch, measured there) plus the drain between kernels.
     /// It costs parallelism: each of a group's lanes walks rows / 8 rows per sweep with 4 loads in
     /// flight, about 4 KB per group, so by Little's law (≈ 600 ns to memory) a sweep of 512 rows
-    /// takes about as long as the launches it saves. That is an estimate, not a GPU measurement; on
-    /// PoCL in the GPU shapes, nnbench's MLP step ran 12 % faster with one launch at batch 128 and
-    /// 17 % slower at batch 512.
+    /// takes about as long as the launches it saves, and 128 or 256 rows well under. That is an
+    /// estimate, not a GPU measurement. PoCL, which runs the GPU shapes only for tests, is no guide:
+    /// it runs a work-group's items one after another, and there one launch was the slower (a
+    /// forward and backward of 128 × 512 took 674 µs against 454 µs chunked, medians of 7).
     static let batchNormOneLaunchRows = 256
 
     /// Row chunks of the GPU-shaped batch-norm reductions: chunks of about 64 rows (8 per row lane) so

@@ -39,20 +39,48 @@ extension OpenCLBackend {
     }
 
     public func uncheckedSoftmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {
+        let memLoss = try mem(loss, "softmaxCrossEntropy")
+        try locked {
+            let rowLoss = try enqueueSoftmaxCrossEntropy(logits, labels: labels, gradient: gradient, rowMatches: nil)
+            try enqueueTotal(rowLoss, count: logits.rows, mode: 0, scale: 1 / Float(logits.rows), accumulate: false, into: memLoss)
+        }
+    }
+
+    /// Two launches: the cross-entropy kernel also flags the rows whose arg-max is their label, and
+    /// `head_totals` sums both per-row arrays into the loss and the totals. (Apart: the cross-entropy,
+    /// the loss's sum, the axpy into lossSum, argmax_rows and the count's sum.)
+    public func uncheckedSoftmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor,
+                                             lossSum: Tensor, correctCount: Tensor) throws {
+        let op = "softmaxCrossEntropy"
+        let memLoss = try mem(loss, op), memLossSum = try mem(lossSum, op), memCount = try mem(correctCount, op)
+        let m = logits.rows
+        try locked {
+            let rowMatches = try scratchBuffer(.perRowMatches, count: m)
+            let rowLoss = try enqueueSoftmaxCrossEntropy(logits, labels: labels, gradient: gradient, rowMatches: rowMatches)
+            try launch(.headTotals, [.buffer(rowLoss), .buffer(rowMatches), .int(m), .float(1 / Float(m)), .buffer(memLoss),
+                                     .buffer(memLossSum), .buffer(memCount)],
+                       global: (Self.reduceGroupSize, 1), local: (Self.reduceGroupSize, 1))
+        }
+    }
+
+    /// Enqueues the cross-entropy kernel of this backend's shape, writing each row's loss into a
+    /// scratch buffer (returned) and, given `rowMatches`, 1 or 0 per row for whether its arg-max is
+    /// its label. Call under the lock.
+    private func enqueueSoftmaxCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, rowMatches: cl_mem?) throws -> cl_mem {
         let op = "softmaxCrossEntropy"
         let (m, n) = (logits.rows, logits.columns)
-        let memZ = try mem(logits, op), memLabels = try mem(labels, op), memGrad = try mem(gradient, op), memLoss = try mem(loss, op)
-        try locked {
-            let rowLoss = try scratchBuffer(.perRowValues, count: m)
-            let arguments: InlineArray<7, KernelArgument> = [.buffer(memZ), .buffer(memLabels), .buffer(memGrad), .buffer(rowLoss), .int(m), .int(n),
-                                               .float(Float(m))]
-            if memoryKernels == .vector {
-                try launch(.softmaxXentVector, arguments, global: (m, 1), local: (1, 1))
-            } else {
-                try launchRows(.softmaxXent, arguments, rows: m, columns: n)
-            }
-            try enqueueTotal(rowLoss, count: m, mode: 0, scale: 1 / Float(m), accumulate: false, into: memLoss)
+        let memZ = try mem(logits, op), memLabels = try mem(labels, op), memGrad = try mem(gradient, op)
+        let rowLoss = try scratchBuffer(.perRowValues, count: m)
+        // Without rowMatches the kernel never writes its flags; rowLoss stands in for the buffer.
+        let arguments: InlineArray<9, KernelArgument> = [.buffer(memZ), .buffer(memLabels), .buffer(memGrad), .buffer(rowLoss), .int(m),
+                                                         .int(n), .float(Float(m)), .buffer(rowMatches ?? rowLoss),
+                                                         .int(rowMatches == nil ? 0 : 1)]
+        if memoryKernels == .vector {
+            try launch(.softmaxXentVector, arguments, global: (m, 1), local: (1, 1))
+        } else {
+            try launchRows(.softmaxXent, arguments, rows: m, columns: n)
         }
+        return rowLoss
     }
 
     public func uncheckedSigmoidCrossEntropy(_ logits: Tensor, labels: Tensor, gradient: Tensor, loss: Tensor) throws {

@@ -81,7 +81,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private var scratch: [ScratchRole: OpenCLBuffer] = [:]
 
     enum ScratchRole: Hashable {
-        case gemmPackedA, gemmPackedB, gemmSplitK, partials, partials2, perRowValues
+        case gemmPackedA, gemmPackedB, gemmSplitK, partials, partials2, perRowValues, perRowMatches
     }
 
     /// Every platform's devices, flattened in the order `NN_OPENCL_DEVICE` indices count them.

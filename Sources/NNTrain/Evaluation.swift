@@ -35,9 +35,7 @@ extension Network {
             let rows = order[start..<min(start + batchSize, data.count)]
             let batch = try evaluationLoader.load(data, rows: rows, normalizer: normalizer)
             let logits = try forward(batch.inputs)
-            let loss = try loss(logits: logits, labels: batch.labels)
-            try backend.axpy(alpha: Float(rows.count), loss, lossSum)
-            try accumulateCorrect(logits: logits, labels: batch.labels, into: correct)
+            try addLoss(logits: logits, labels: batch.labels, toLossSum: lossSum, correct: correct)
         }
         let n = Double(data.count)
         return Evaluation(loss: Double(try backend.scalar(lossSum)) / n,

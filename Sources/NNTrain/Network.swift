@@ -168,6 +168,22 @@ public final class Network {
         }
     }
 
+    /// ``loss(logits:labels:)`` (which keeps dL/dlogits for ``backward()``), added to a pass's totals
+    /// on the device: `lossSum` += rows · loss and `correct` += the rows classified correctly, both
+    /// 1×1. A softmax head does all three in the backend's one fused op.
+    func addLoss(logits: Tensor, labels: Tensor, toLossSum lossSum: Tensor, correct: Tensor) throws {
+        guard spec.head == .softmax else {
+            let loss = try loss(logits: logits, labels: labels)
+            try backend.axpy(alpha: Float(logits.rows), loss, lossSum)
+            try accumulateCorrect(logits: logits, labels: labels, into: correct)
+            return
+        }
+        let head = try headBuffers(rows: logits.rows)
+        try backend.softmaxCrossEntropy(logits, labels: labels, gradient: head.gradient, loss: head.loss, lossSum: lossSum,
+                                        correctCount: correct)
+        lastHead = head
+    }
+
     /// Adds the number of correctly classified rows of `logits` to the 1×1 `accumulator`, on the device.
     func accumulateCorrect(logits: Tensor, labels: Tensor, into accumulator: Tensor) throws {
         let head = try headBuffers(rows: logits.rows)

@@ -120,9 +120,7 @@ public final class Trainer {
         network.mode = .training
         let statistics = parallel.isDistributed && parallel.syncBatchNorm ? parallel.communicator : nil
         let logits = try network.forward(inputs, shard: shard, batchStatistics: statistics)
-        let loss = try network.loss(logits: logits, labels: labels)
-        try backend.axpy(alpha: Float(inputs.rows), loss, lossSum)
-        try network.accumulateCorrect(logits: logits, labels: labels, into: correctCount)
+        try network.addLoss(logits: logits, labels: labels, toLossSum: lossSum, correct: correctCount)
         if let reducer {
             reducer.begin(shard: shard)
             try network.backward(onLayerDone: reducer.layerDone)

@@ -10,11 +10,11 @@ final class KernelLaunchCountTests: XCTestCase {
     /// nnbench's MLP (784-512-256-10, batch norm + ReLU, Adam) at batch 128, one step as a GPU runs
     /// it: the GPU kernel shapes and the tiled GEMM family's built-in GPU tunings (on whatever device
     /// is here; the counts do not depend on it, except where bounded below).
-    /// - Memory-bound, 11: forward, 2 hidden layers × 1 batch-norm + ReLU launch (128 rows are within
+    /// - Memory-bound, 8: forward, 2 hidden layers × 1 batch-norm + ReLU launch (128 rows are within
     ///   `OpenCLBackend.batchNormOneLaunchRows`; past it, statistics, their combination and the
-    ///   normalisation are 3 launches); the loss (softmax cross-entropy, its one-launch sum, its
-    ///   addition to the epoch's sum); the correct count (arg-max compare, its sum); backward, the
-    ///   output's bias gradient and 2 × 1 batch-norm launches; Adam, 8 tensors in 1 launch.
+    ///   normalisation are 3 launches); the head, 2 (softmax cross-entropy flagging the rows it
+    ///   classifies right, then the loss and both epoch totals from its per-row values); backward,
+    ///   the output's bias gradient and 2 × 1 batch-norm launches; Adam, 8 tensors in 1 launch.
     /// - GEMM: 3 forward products, the output's bias added in the last one's epilogue (no bias-row
     ///   launch), 3 weight gradients and 2 input gradients (the first layer's input needs none): 8.
     ///   A weight gradient split along k adds a reduce launch; how many are split depends on the
@@ -30,9 +30,14 @@ final class KernelLaunchCountTests: XCTestCase {
         XCTAssertNil(step["add_row_vector"], "the bias rides in the GEMM's epilogue: \(listing)")
         XCTAssertEqual(step["update_v4_multi"], 1, listing)
         XCTAssertNil(step["update_adam_v4"], "no tensor is updated on its own: \(listing)")
+        XCTAssertEqual(step["softmax_xent"], 1, listing)
+        XCTAssertEqual(step["head_totals"], 1, listing)
+        for apart in ["argmax_rows", "reduce_partials", "axpy", "axpy_v4"] {
+            XCTAssertNil(step[apart], "the head's totals ride in its two launches: \(listing)")
+        }
         XCTAssertEqual(step["bn_forward_column_groups"], 2, listing)
         XCTAssertEqual(step["bn_backward_column_groups"], 2, listing)
-        XCTAssertEqual(step.filter { !$0.key.hasPrefix("gemm_") }.values.reduce(0, +), 11, listing)
+        XCTAssertEqual(step.filter { !$0.key.hasPrefix("gemm_") }.values.reduce(0, +), 8, listing)
     }
 
     /// The launches of the second of two steps (the first also creates the optimizer's state).

@@ -148,6 +148,28 @@ __kernel void bn_inference_v4(const __global float* x, const __global float* run
     }
 }
 
+// The u-th row a lane visits after row i, as lane_row, but past the end the lane's own row i rather
+// than row end - 1: the sweeps that write may write in place (dx over dy), and row end - 1 belongs
+// to another lane, which may be writing it while this one re-reads it.
+NN_INLINE int own_lane_row(const int i, const int u, const int end) {
+    const int row = i + u * LANE_ROWS;
+    return row < end ? row : i;
+}
+
+// Loads g (dy, or when relu dz masked by z) and x at SUM_UNROLL of a lane's rows of column j from
+// row i on, all before any is used. Past `end` a row is re-read: row end - 1 by the sweeps that only
+// read, the lane's own row i by those that write (`own`; see own_lane_row).
+NN_INLINE void bn_load_lane_rows(const __global float* x, const __global float* dy, const __global float* z, const int relu,
+                                 const int i, const int end, const int n, const int j, const int own,
+                                 float* g, float* xv) {
+    #pragma unroll
+    for (int u = 0; u < SUM_UNROLL; ++u) {
+        const int at = (own ? own_lane_row(i, u, end) : lane_row(i, u, end)) * n + j;
+        g[u] = relu ? bn_mask(dy[at], z[at]) : dy[at];
+        xv[u] = x[at];
+    }
+}
+
 // One row lane's sums of g and g * xhat over its rows i0, i0 + LANE_ROWS, ... < r1 of column j (g:
 // dy, or when relu dy masked by z). Inlined once per value of relu, so that the loads of each
 // version are unconditional: a z load under the condition would be branched around, one load in
@@ -158,12 +180,7 @@ NN_INLINE void bn_backward_lane_sums(const __global float* x, const __global flo
     float c1 = 0.0f, c2 = 0.0f;
     for (int i = i0; i < r1; i += SUM_UNROLL * LANE_ROWS) {
         float g[SUM_UNROLL], xv[SUM_UNROLL];
-        #pragma unroll
-        for (int u = 0; u < SUM_UNROLL; ++u) {
-            const int at = lane_row(i, u, r1) * n + j;
-            g[u] = relu ? bn_mask(dy[at], z[at]) : dy[at];
-            xv[u] = x[at];
-        }
+        bn_load_lane_rows(x, dy, z, relu, i, r1, n, j, 0, g, xv);
         #pragma unroll
         for (int u = 0; u < SUM_UNROLL; ++u) {
             const bool take = i + u * LANE_ROWS < r1;
@@ -255,14 +272,6 @@ __kernel void bn_backward_dx(const __global float* x, const __global float* dy,
 // first from cache) with the chunks' combining step left out: one chunk's combination is the
 // identity, so the statistics and gradients are those of the chunked kernels with one chunk.
 
-// The u-th row a lane visits after row i, as lane_row, but past the end the lane's own row i rather
-// than row end - 1: the sweeps that write may write in place (dx over dy), and row end - 1 belongs
-// to another lane, which may be writing it while this one re-reads it.
-NN_INLINE int own_lane_row(const int i, const int u, const int end) {
-    const int row = i + u * LANE_ROWS;
-    return row < end ? row : i;
-}
-
 // Training-mode forward: mean, Σ(x − mean)², the saved and running statistics as bn_statistics_finish
 // computes them, then y as bn_normalize does (max(0, y) when relu), SUM_UNROLL rows loaded at a time.
 __kernel __attribute__((reqd_work_group_size(LANE_COLS, LANE_ROWS, 1)))
@@ -310,12 +319,7 @@ NN_INLINE void bn_backward_lane_dx(const __global float* x, const __global float
                                    const int n, const int j, __global float* dx) {
     for (int i = i0; i < m; i += SUM_UNROLL * LANE_ROWS) {
         float g[SUM_UNROLL], xv[SUM_UNROLL];
-        #pragma unroll
-        for (int u = 0; u < SUM_UNROLL; ++u) {
-            const int at = own_lane_row(i, u, m) * n + j;
-            g[u] = relu ? bn_mask(dy[at], z[at]) : dy[at];
-            xv[u] = x[at];
-        }
+        bn_load_lane_rows(x, dy, z, relu, i, m, n, j, 1, g, xv);
         #pragma unroll
         for (int u = 0; u < SUM_UNROLL; ++u) {
             const int row = i + u * LANE_ROWS;

@@ -22,6 +22,9 @@ extension Backend {
         return try uncheckedMakeTensor(shape)
     }
 
+    /// Copies `values` into `tensor`. The array is the caller's again when this returns; ops queued
+    /// after it see the values. A backend may return before the device has them (the OpenCL backend
+    /// does, so that a training loop prepares its next batch while the device computes).
     public func upload(_ values: [Float], to tensor: Tensor) throws {
         try OpCheck.upload(valueCount: values.count, to: tensor, on: self)
         try uncheckedUpload(values, to: tensor)

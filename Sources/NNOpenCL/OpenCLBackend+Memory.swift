@@ -1,7 +1,8 @@
 import COpenCL
 import NNCore
 
-/// Allocation and blocking transfers; every op is queued in order, so `synchronize` is one clFinish.
+/// Allocation and transfers (uploads staged, downloads blocking); every op is queued in order, so
+/// `synchronize` is one clFinish.
 extension OpenCLBackend {
     public func uncheckedMakeTensor(_ shape: Shape) throws -> Tensor {
         return try locked {
@@ -15,11 +16,14 @@ extension OpenCLBackend {
         }
     }
 
+    /// Returns once the values are copied, usually before the device has them (see `UploadStaging`);
+    /// ops queued after it see them, as with every op.
     public func uncheckedUpload(_ values: [Float], to tensor: Tensor) throws {
         let target = try mem(tensor, "upload")
         try locked {
-            // Blocking: the caller's array may be gone as soon as this returns.
             try values.withUnsafeBytes { bytes in
+                if try staging.enqueueWrite(bytes, to: target) { return }
+                // Blocking: the caller's array may be gone as soon as this returns.
                 try OpenCLStatus.check(
                     clEnqueueWriteBuffer(queue, target, cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 0, nil, nil),
                     "clEnqueueWriteBuffer")

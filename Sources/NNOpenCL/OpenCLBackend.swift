@@ -77,6 +77,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// (their tunings may still differ in the run-time split-K limit).
     let skinnyGemmKernels: KernelTable?
     let lock = NSLock()
+    /// Pinned slots for uploads that do not wait for the queue. Guarded by `lock`.
+    let staging: UploadStaging
     // Scratch buffers reused across ops (GEMM packing, partial sums), grown on demand. Guarded by `lock`.
     private var scratch: [ScratchRole: OpenCLBuffer] = [:]
 
@@ -179,6 +181,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         self.gemmKernels = gemmKernels
         self.skinnyGemmKernels = skinnyGemmKernels
         self.queue = queue
+        self.staging = UploadStaging(context: program.context, queue: queue)
         self.program = program
         self.device = chosen.info
         self.gemmTuning = plan.squareTuning
@@ -187,6 +190,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     deinit {
+        clFinish(queue)
+        staging.releaseAll()
         clFinish(queue)
         clReleaseCommandQueue(queue)
     }

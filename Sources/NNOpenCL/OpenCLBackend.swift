@@ -190,9 +190,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     deinit {
+        // Every staged write done before its slot goes; releasing the slots queues nothing here.
         clFinish(queue)
         staging.releaseAll()
-        clFinish(queue)
         clReleaseCommandQueue(queue)
     }
 

@@ -55,19 +55,18 @@ final class UploadStaging {
         let index = nextSlot
         nextSlot = (nextSlot + 1) % Self.slotCount
         try waitForWrite(in: index)
-        if slots[index].map({ $0.bytes < source.count }) ?? true {
+        let held = slots[index]?.bytes ?? 0
+        if held < source.count {
             try release(index)
             // At least 1 MiB and doubled (up to the limit), so that a few sizes settle without reallocating.
-            let grown = min(Self.largestStagedBytes, max(1 << 20, 2 * (slots[index]?.bytes ?? 0)))
-            slots[index] = try makeSlot(bytes: max(source.count, grown))
+            slots[index] = try makeSlot(bytes: max(source.count, min(Self.largestStagedBytes, max(1 << 20, 2 * held))))
         }
-        guard var slot = slots[index] else { return false }
-        slot.pointer.copyMemory(from: base, byteCount: source.count)
+        guard let pointer = slots[index]?.pointer else { return false }
+        pointer.copyMemory(from: base, byteCount: source.count)
         var event: cl_event?
-        try OpenCLStatus.check(clEnqueueWriteBuffer(queue, target, cl_bool(CL_FALSE), 0, source.count, slot.pointer, 0, nil, &event),
+        try OpenCLStatus.check(clEnqueueWriteBuffer(queue, target, cl_bool(CL_FALSE), 0, source.count, pointer, 0, nil, &event),
                                "clEnqueueWriteBuffer (staged upload)")
-        slot.pendingWrite = event
-        slots[index] = slot
+        slots[index]?.pendingWrite = event
         return true
     }
 
@@ -101,16 +100,20 @@ final class UploadStaging {
         }
     }
 
-    private func makeSlot(bytes: Int) throws -> Slot {
+    /// The queue that maps slots, created the first time one is made.
+    private func mappingQueue() throws -> cl_command_queue {
+        if let mapQueue { return mapQueue }
         var status: cl_int = CL_SUCCESS
-        if mapQueue == nil {
-            mapQueue = clCreateCommandQueue(context.context, context.device.device, 0, &status)
-            guard mapQueue != nil, status == CL_SUCCESS else {
-                mapQueue = nil
-                throw NNError.deviceFailure(call: "clCreateCommandQueue (upload staging)", detail: OpenCLStatus.describe(status))
-            }
+        guard let created = clCreateCommandQueue(context.context, context.device.device, 0, &status), status == CL_SUCCESS else {
+            throw NNError.deviceFailure(call: "clCreateCommandQueue (upload staging)", detail: OpenCLStatus.describe(status))
         }
-        guard let mapQueue else { throw NNError.deviceFailure(call: "clCreateCommandQueue (upload staging)", detail: "no queue") }
+        mapQueue = created
+        return created
+    }
+
+    private func makeSlot(bytes: Int) throws -> Slot {
+        let mapQueue = try mappingQueue()
+        var status: cl_int = CL_SUCCESS
         guard let memory = clCreateBuffer(context.context, cl_mem_flags(CL_MEM_ALLOC_HOST_PTR | CL_MEM_READ_ONLY), bytes, nil, &status),
               status == CL_SUCCESS else {
             throw NNError.deviceFailure(call: "clCreateBuffer(\(bytes) bytes, CL_MEM_ALLOC_HOST_PTR)", detail: OpenCLStatus.describe(status))

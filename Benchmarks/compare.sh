@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
-# SwiftNN against reference implementations, on this machine, at one thread count.
+# SwiftNN against reference implementations, measured side by side on this machine in one run, at one
+# thread count.
 #
 #   Benchmarks/compare.sh [--threads N] [--backend native,opencl] [--runs N] [--suites gemm,softmax,batchnorm,train]
 #
 # - GEMM: `nnbench gemm --json` beside numpy's sgemm (OpenBLAS) on the same shapes and transposes,
 #   with OPENBLAS_NUM_THREADS = N, timed the same way (median of the runs, each run repeated until it
-#   lasts ≥ 0.1 s). numpy runs twice: with the environment's OPENBLAS_CORETYPE (this machine sets
-#   Haswell, i.e. AVX2 kernels) and with it unset (OpenBLAS then detects the CPU itself). Measured
-#   here (numpy's OpenBLAS 0.3.23, threadpoolctl reporting the kernel set): CORETYPE=Haswell runs the
-#   AVX2 kernels, 44 GFLOP/s at n = 1024 on 1 thread; unset, OpenBLAS picks Cooperlake (AVX-512)
-#   kernels, 69 GFLOP/s median — about 1.6× faster. The environment's setting therefore understates
-#   OpenBLAS on this CPU; ratios below use the faster of the two runs.
-# - softmax, batch norm and training steps: nnbench's figures beside PyTorch's. PyTorch cannot be
-#   installed here (no wheel reachable), so its figures are the ones quoted in the performance issue,
-#   measured on this kind of machine:
-#     training step, MLP 784-512-256-10 + BN + ReLU + Adam: batch 128: ~9k samples/s on 1 thread, 12k on 2;
-#                                                           batch 512: 17k on 1, 27k on 2
-#     softmax 4096×1000: 6 GB/s on 1 thread, 10 on 2
-#     BatchNorm1d forward (training) 4096×1024: 4.4–5 GB/s on 1 thread, 7–9 on 2
-#   A reference exists for 1 and 2 threads only; other counts print no ratio.
+#   lasts ≥ 0.1 s).
+# - softmax, batch norm (training forward) and training steps of the MLP 784-512-256-10 (BN, ReLU,
+#   Adam): nnbench's figures beside PyTorch's on the CPU (Benchmarks/torch_reference.py measure
+#   --device cpu, the same cases, runs and thread count), Debian's python3-torch from .venv.
+#
+# Both references run twice: with the environment's OPENBLAS_CORETYPE (this machine sets Haswell,
+# i.e. AVX2 kernels) and with it unset (OpenBLAS then detects the CPU itself and picks its AVX-512
+# Cooperlake kernels here, about 1.6× faster at n = 1024 on one thread). Ratios use the faster run.
+# PyTorch runs with OMP_WAIT_POLICY=PASSIVE: its OpenMP workers otherwise spin while OpenBLAS's own
+# threads do the GEMMs, and on 2 cores its training steps then ran 2–8× slower from one process to
+# the next (4.8k–19k samples/s at batch 128, against 35k–39k passive).
+#
+# Needs numpy (gemm) and PyTorch (the other suites) in PYTHON (default: .venv/bin/python, made by
+# scripts/install-deps.sh); without them the script says which and exits 3 before building anything.
+# Expect ratios to move by a third between runs on a shared 2-core machine: both sides are medians
+# within one process, and the host's speed drifts between processes.
 #
 # NNBENCH=/path/to/nnbench skips the build (swift build -c release; the native kernels pick AVX2/AVX-512 at run time).
 set -euo pipefail
@@ -30,14 +33,42 @@ runs=7
 suites="gemm,softmax,batchnorm,train"
 while [ $# -gt 0 ]; do
     case "$1" in
-        --threads) threads="$2"; shift 2 ;;
-        --backend) backend="$2"; shift 2 ;;
-        --runs) runs="$2"; shift 2 ;;
-        --suites) suites="$2"; shift 2 ;;
+        --threads|--backend|--runs|--suites)
+            [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value" >&2; exit 2; }
+            case "$1" in
+                --threads) threads="$2" ;; --backend) backend="$2" ;; --runs) runs="$2" ;; --suites) suites="$2" ;;
+            esac
+            shift 2 ;;
         -h|--help) awk 'NR > 1 { if (!/^#/) exit; print }' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
+
+[[ "$threads" =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: --threads must be a positive whole number" >&2; exit 2; }
+[[ "$runs" =~ ^[0-9]+$ ]] && [ "$runs" -ge 5 ] || { echo "compare.sh: --runs must be a whole number ≥ 5 (nnbench's minimum)" >&2; exit 2; }
+IFS=',' read -ra wanted <<< "$suites"
+torch_suites=()
+for suite in "${wanted[@]}"; do
+    case "$suite" in
+        gemm) ;;
+        softmax|batchnorm|train) torch_suites+=("$suite") ;;
+        *) echo "compare.sh: unknown suite '$suite' (gemm, softmax, batchnorm, train)" >&2; exit 2 ;;
+    esac
+done
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+    if [ -x .venv/bin/python ]; then python=.venv/bin/python; else python=python3; fi
+fi
+# First, before any build: a missing reference is a refusal, never a table with a column left out.
+if [[ ",$suites," == *,gemm,* ]] && ! "$python" -c 'import numpy' 2>/dev/null; then
+    echo "compare.sh: $python cannot import numpy, the GEMM reference (bash scripts/install-deps.sh makes .venv); not comparing." >&2
+    exit 3
+fi
+if [ ${#torch_suites[@]} -gt 0 ] && ! "$python" Benchmarks/torch_reference.py check --device cpu; then
+    echo "compare.sh: the ${torch_suites[*]} suites need PyTorch (bash scripts/install-deps.sh installs Debian's python3-torch and .venv); not comparing." >&2
+    exit 3
+fi
 
 if [ -z "${NNBENCH:-}" ]; then
     echo "==> building nnbench (release)" >&2
@@ -51,7 +82,6 @@ trap 'rm -rf "$work"' EXIT
 bench_args=(--threads "$threads" --runs "$runs" --json)
 [ -n "$backend" ] && bench_args+=(--backend "$backend")
 
-IFS=',' read -ra wanted <<< "$suites"
 for suite in "${wanted[@]}"; do
     echo "==> nnbench $suite" >&2
     "$NNBENCH" "$suite" "${bench_args[@]}" > "$work/$suite.json"
@@ -60,7 +90,7 @@ done
 # numpy's sgemm on the shapes nnbench measured, in a fresh process per OPENBLAS setting (OpenBLAS
 # reads its thread count and core type once, at import).
 numpy_gemm() { # $1: output file; the environment carries the OpenBLAS settings
-    python3 - "$work/gemm.json" "$runs" > "$1" <<'PY'
+    "$python" - "$work/gemm.json" "$runs" > "$1" <<'PY'
 import json, re, sys, time
 import numpy as np
 
@@ -106,17 +136,24 @@ if [ -f "$work/gemm.json" ]; then
     (unset OPENBLAS_CORETYPE; OPENBLAS_NUM_THREADS="$threads" numpy_gemm "$work/numpy-auto.json")
 fi
 
-python3 - "$work" "$threads" "${OPENBLAS_CORETYPE:-unset}" <<'PY'
+if [ ${#torch_suites[@]} -gt 0 ]; then
+    torch_measure() { # $1: output file; the environment carries the OpenBLAS settings
+        OPENBLAS_NUM_THREADS="$threads" OMP_WAIT_POLICY=PASSIVE "$python" Benchmarks/torch_reference.py measure --device cpu \
+            --threads "$threads" --runs "$runs" --suites "$(IFS=,; echo "${torch_suites[*]}")" > "$1"
+    }
+    echo "==> PyTorch (CPU), $threads thread(s), OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}" >&2
+    torch_measure "$work/torch-env.jsonl"
+    echo "==> PyTorch (CPU), $threads thread(s), OPENBLAS_CORETYPE unset" >&2
+    (unset OPENBLAS_CORETYPE; torch_measure "$work/torch-auto.jsonl")
+fi
+
+"$python" - "$work" "$threads" "${OPENBLAS_CORETYPE:-unset}" <<'PY'
 import json, os, sys
 
-work, threads, coretype = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+sys.path.insert(0, "Benchmarks")
+from torch_reference import case_key, torch_figures
 
-# PyTorch figures quoted in the performance issue (samples/s and GB/s), per thread count; ranges as (low, high).
-PYTORCH = {
-    "train": {128: {1: (9000, 9000), 2: (12000, 12000)}, 512: {1: (17000, 17000), 2: (27000, 27000)}},
-    "softmax": {1: (6.0, 6.0), 2: (10.0, 10.0)},
-    "batchnorm-forward": {1: (4.4, 5.0), 2: (7.0, 9.0)},
-}
+work, threads, coretype = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 def load(name):
     path = os.path.join(work, name)
@@ -131,16 +168,22 @@ def fmt(v):
 def ratio(a, b):
     return "–" if a is None or not b else f"{a / b:.2f}×"
 
+def faster(*values):
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
 def table(rows):
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
     print()
 
-gemm, np_env, np_auto = load("gemm.json"), load("numpy-env.json"), load("numpy-auto.json")
-backends = [b["name"] for b in (gemm or load("train.json") or load("softmax.json") or load("batchnorm.json") or {"backends": []})["backends"]]
-print(f"SwiftNN vs references, {threads} thread(s)\n")
+reports = {suite: load(f"{suite}.json") for suite in ("gemm", "softmax", "batchnorm", "train")}
+first = next((r for r in reports.values() if r), {"backends": []})
+backends = [b["name"] for b in first["backends"]]
+print(f"SwiftNN vs references, {threads} thread(s), measured in this run\n")
 
+gemm, np_env, np_auto = reports["gemm"], load("numpy-env.json"), load("numpy-auto.json")
 if gemm:
     head = ["GEMM (GFLOP/s, median)"] + backends + [f"numpy CORETYPE={coretype}", "numpy CORETYPE unset"] \
         + [f"{b}/numpy" for b in backends]
@@ -148,36 +191,32 @@ if gemm:
     for row in gemm["rows"]:
         m = medians(row)
         ref_env, ref_auto = np_env["gflops"].get(row["name"]), np_auto["gflops"].get(row["name"])
-        best_ref = max(x for x in (ref_env, ref_auto) if x is not None)
         rows.append([row["name"]] + [fmt(m.get(b)) for b in backends] + [fmt(ref_env), fmt(ref_auto)]
-                    + [ratio(m.get(b), best_ref) for b in backends])
+                    + [ratio(m.get(b), faster(ref_env, ref_auto)) for b in backends])
     table(rows)
-    print("  ratios are against the faster of the two numpy runs; OPENBLAS_CORETYPE=Haswell forces OpenBLAS's AVX2")
-    print("  kernels; unset, it detects the CPU (Cooperlake AVX-512 kernels on this machine).\n")
 
-def reference_rows(title, report, pick):
-    if not report: return
-    rows = [[title] + backends + ["PyTorch (issue)"] + [f"{b}/PyTorch" for b in backends]]
+torch_env, torch_auto = (torch_figures(os.path.join(work, name)) if os.path.exists(os.path.join(work, name)) else {}
+                         for name in ("torch-env.jsonl", "torch-auto.jsonl"))
+versions = set()
+for name in ("torch-env.jsonl", "torch-auto.jsonl"):
+    path = os.path.join(work, name)
+    if os.path.exists(path):
+        versions |= {json.loads(line)["torch"] for line in open(path) if line.startswith("{")}
+for suite, title in (("train", "training step (samples/s)"), ("softmax", "softmax (GB/s)"), ("batchnorm", "batch norm (GB/s)")):
+    report = reports[suite]
+    if not report:
+        continue
+    rows = [[title] + backends + [f"PyTorch CORETYPE={coretype}", "PyTorch CORETYPE unset"] + [f"{b}/PyTorch" for b in backends]]
     for row in report["rows"]:
-        ref = pick(row)
         m = medians(row)
-        if ref is None:
-            rows.append([row["name"]] + [fmt(m.get(b)) for b in backends] + ["–"] + ["–" for _ in backends])
-            continue
-        low, high = ref
-        ref_text = fmt(low) if low == high else f"{fmt(low)}–{fmt(high)}"
-        mid = (low + high) / 2
-        rows.append([row["name"]] + [fmt(m.get(b)) for b in backends] + [ref_text] + [ratio(m.get(b), mid) for b in backends])
+        key = case_key(row["name"])
+        ref_env, ref_auto = torch_env.get((key, "torch-eager")), torch_auto.get((key, "torch-eager"))
+        rows.append([row["name"]] + [fmt(m.get(b)) for b in backends] + [fmt(ref_env), fmt(ref_auto)]
+                    + [ratio(m.get(b), faster(ref_env, ref_auto)) for b in backends])
     table(rows)
 
-def train_ref(row):
-    batch = int(row["name"].rsplit(" ", 1)[-1])
-    return PYTORCH["train"].get(batch, {}).get(threads)
-
-reference_rows("training step (samples/s)", load("train.json"), train_ref)
-reference_rows("softmax (GB/s)", load("softmax.json"), lambda row: PYTORCH["softmax"].get(threads))
-reference_rows("batch norm (GB/s)", load("batchnorm.json"),
-               lambda row: PYTORCH["batchnorm-forward"].get(threads) if row["name"].startswith("forward (training)") else None)
-print("PyTorch is not installable here; its figures are the constants quoted in the performance issue (see the")
-print("header of this script). Ratios against a range use its midpoint. Byte models: see nnbench's table footer.")
+print("Ratios are against the faster of each reference's two runs: OPENBLAS_CORETYPE=Haswell forces OpenBLAS's")
+print("AVX2 kernels; unset, it detects the CPU (AVX-512 Cooperlake kernels on this machine). PyTorch is")
+print(f"{', '.join(sorted(versions)) or '–'} on the CPU, OMP_WAIT_POLICY=PASSIVE; of the batch-norm rows it is timed on the training")
+print("forward alone. Byte models: see nnbench's table footer.")
 PY

@@ -38,9 +38,9 @@ done
 [[ "$runs" =~ ^[0-9]+$ ]] && [ "$runs" -ge 5 ] || { echo "gpu.sh: --runs must be a whole number ≥ 5 (nnbench's minimum)" >&2; exit 2; }
 
 python=${PYTHON:-python3}
-helper=Benchmarks/gpu_torch.py
+helper=Benchmarks/torch_reference.py
 # First, before any build: without CUDA PyTorch nothing here can be compared.
-if ! "$python" "$helper" check; then
+if ! "$python" "$helper" check --device cuda; then
     echo "gpu.sh: needs PyTorch with CUDA on an NVIDIA GPU; not comparing." >&2
     exit 3
 fi
@@ -73,7 +73,7 @@ echo "==> PyTorch / cuBLAS" >&2
 quick_flag=()
 [ "$quick" = 1 ] && quick_flag=(--quick)
 # Runs fewer than nnbench's would not be comparable medians; the same count on both sides.
-"$python" "$helper" measure --runs "$runs" "${quick_flag[@]}" > "$work/torch.jsonl"
+"$python" "$helper" measure --device cuda --runs "$runs" "${quick_flag[@]}" > "$work/torch.jsonl"
 
 echo
 "$python" "$helper" table "$work/torch.jsonl" "$work"/*.json

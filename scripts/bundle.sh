@@ -17,7 +17,7 @@
 #   them, and a copy of libstdc++ older than the host's could break the GPU vendor's OpenCL driver,
 #   which is loaded into the same process); so is libOpenCL.so.1, the ICD loader, unless
 #   --with-icd-loader copies this machine's.
-# - Benchmarks/gpu.sh and gpu_torch.py always go in: the GPU comparison runs where the GPU is.
+# - Benchmarks/gpu.sh and torch_reference.py always go in: the GPU comparison runs where the GPU is.
 # - --with-data fashion-mnist copies the four IDX .gz files to data/fashion-mnist (NN_DATA_DIR=data).
 # - --with-dashboard adds nn-dashboard (what `nn dashboard` starts). Its web server links Foundation's
 #   networking, so linking it statically needs libcurl's development files (apt-get install
@@ -113,7 +113,7 @@ fi
 # The GPU comparison (Benchmarks/gpu.sh, which uses the nnbench beside it, and its PyTorch half): a GPU
 # host without Swift is where it is run.
 mkdir -p "$stage/Benchmarks"
-cp Benchmarks/gpu.sh Benchmarks/gpu_torch.py "$stage/Benchmarks/"
+cp Benchmarks/gpu.sh Benchmarks/torch_reference.py "$stage/Benchmarks/"
 
 icd_note="not included: install the host's ICD loader (Debian/Ubuntu: apt-get install ocl-icd-libopencl1)"
 [ "$with_icd" = 1 ] && icd_note="included as lib/libOpenCL.so.1 (ocl-icd, copied from the build machine)"

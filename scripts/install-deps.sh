@@ -9,7 +9,10 @@
 #   - Open MPI (libopenmpi-dev to build the default MPI trait, openmpi-bin for mpirun), for data-parallel
 #     training across processes; a machine without it builds with `swift build --disable-default-traits`;
 #   - Fashion-MNIST from Debian's dataset-fashion-mnist;
-#   - PyTorch from Debian (python3-torch), for the test that loads exported models into real PyTorch;
+#   - PyTorch from Debian (python3-torch), for the test that loads exported models into real PyTorch and
+#     as Benchmarks/compare.sh's CPU reference, with OpenBLAS (libopenblas0-pthread): Debian's torch calls
+#     the system BLAS, which without it is netlib's reference BLAS (a 1024³ product measured 7 GFLOP/s
+#     on 2 threads, against 194 with OpenBLAS), a PyTorch no one would compare against;
 #   - Chromium and its WebDriver from Debian (chromium, chromium-driver), for the headless-browser test
 #     of `nn dashboard` (Tests/python/test_dashboard.py drives /usr/bin/chromium through /usr/bin/chromedriver);
 #   - a virtual environment, .venv at the repository root, holding the pip packages used by the tests
@@ -38,7 +41,7 @@ APT_PACKAGES=(
   libpq-dev postgresql
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
-  python3 python3-venv python3-torch
+  python3 python3-venv python3-torch libopenblas0-pthread
   chromium chromium-driver
 )
 # numpy stays below 2: Debian 12's torch 1.13 is built against NumPy 1.x and cannot exchange arrays

@@ -1,4 +1,4 @@
-"""Checks Benchmarks/gpu.sh and gpu_torch.py where no GPU is: they must refuse to compare (exit 3,
+"""Checks Benchmarks/gpu.sh and torch_reference.py's CUDA side where no GPU is: they must refuse to compare (exit 3,
 saying why) instead of printing a table, and the table itself must pair nnbench's figures with
 PyTorch's and compute the ratios. The measuring half needs a CUDA GPU and is not exercised here.
 
@@ -12,7 +12,7 @@ import tempfile
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HELPER = os.path.join(ROOT, "Benchmarks", "gpu_torch.py")
+HELPER = os.path.join(ROOT, "Benchmarks", "torch_reference.py")
 SCRIPT = os.path.join(ROOT, "Benchmarks", "gpu.sh")
 
 
@@ -35,13 +35,13 @@ def nnbench_report(rows):
 @unittest.skipIf(cuda_usable(), "PyTorch with CUDA is usable here: the refusal path does not apply")
 class RefusalWithoutCUDA(unittest.TestCase):
     def test_helper_check_exits_3_and_says_why(self):
-        run = subprocess.run([sys.executable, HELPER, "check"], capture_output=True, text=True)
+        run = subprocess.run([sys.executable, HELPER, "check", "--device", "cuda"], capture_output=True, text=True)
         self.assertEqual(run.returncode, 3, run.stderr)
         self.assertIn("nothing to compare", run.stderr)
         self.assertRegex(run.stderr, r"not importable|torch\.cuda\.is_available\(\) is False")
 
     def test_measure_refuses_too(self):
-        run = subprocess.run([sys.executable, HELPER, "measure", "--quick"], capture_output=True, text=True)
+        run = subprocess.run([sys.executable, HELPER, "measure", "--device", "cuda", "--quick"], capture_output=True, text=True)
         self.assertEqual(run.returncode, 3, run.stderr)
         self.assertEqual(run.stdout, "", "no figures may be printed without a GPU")
 
@@ -91,7 +91,7 @@ class BundleLayout(unittest.TestCase):
                 recorded = f.read()
         self.assertIn(f"==> nnbench ({bundle}/nnbench)", run.stderr)
         self.assertIn("nnbench gemm --backend opencl --json --runs 5", recorded)
-        self.assertIn("python Benchmarks/gpu_torch.py measure --runs 5 --quick", recorded)
+        self.assertIn("python Benchmarks/torch_reference.py measure --device cuda --runs 5 --quick", recorded)
 
 
 class Table(unittest.TestCase):

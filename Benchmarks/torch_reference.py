@@ -1,15 +1,26 @@
 #!/usr/bin/env python3
-"""The PyTorch side of Benchmarks/gpu.sh, and the table that sets it beside nnbench.
+"""PyTorch's side of the comparisons: Benchmarks/gpu.sh on a CUDA GPU, Benchmarks/compare.sh on the CPU.
 
-    gpu_torch.py check                      exit 0 when torch imports and sees a CUDA device, else say why, exit 3
-    gpu_torch.py measure [--runs N] [--quick]
-                                            time cuBLAS and PyTorch on the GPU; one JSON object per line on stdout
-    gpu_torch.py table TORCH.jsonl NNBENCH.json...
-                                            the comparison table (medians and ratios); needs no torch
+    torch_reference.py check --device cuda|cpu
+                              exit 0 when torch imports (and, for cuda, sees a CUDA device), else say why, exit 3
+    torch_reference.py measure --device cuda|cpu [--threads N] [--runs N] [--suites S,...] [--quick]
+                              time PyTorch (cuBLAS on cuda); one JSON object per line on stdout
+    torch_reference.py table TORCH.jsonl NNBENCH.json...
+                              gpu.sh's table: medians, ratios and issue 10's goals; needs no torch
 
 Every figure is the median of --runs timed runs (default 7); a run repeats its call until it lasts at
 least 0.2 s and synchronises the device before the clock stops, as nnbench's runs do. FP32 throughout:
-TF32 is switched off for matmuls and cuDNN, so cuBLAS runs the same arithmetic as SwiftNN's kernels.
+on CUDA, TF32 is switched off for matmuls and cuDNN, so cuBLAS runs the same arithmetic as SwiftNN's
+kernels. On the CPU, --threads sets PyTorch's intra-op threads (compare.sh passes nnbench's count).
+
+The cases, keyed as nnbench's rows map onto them (case_key):
+- gemm (cuda only; compare.sh's CPU GEMM reference is numpy's OpenBLAS): torch.matmul on 2048³, 4096³
+  and the batch-256 MLP forward shapes, GFLOP/s;
+- softmax: torch.softmax over the rows of 4096×1000, GB/s (read x, write y);
+- batchnorm: BatchNorm1d's training forward of 4096×1024, GB/s (read x, write y);
+- train: steps (forward, cross-entropy, backward, Adam) of nnbench's MLP, samples/s, eager and (cuda)
+  the whole step captured as one CUDA graph: 784-512-256-10 at batches 128 and 512, and on cuda also
+  at 4096 and the wide 784-4096-4096-10 at 4096.
 """
 import argparse
 import json
@@ -17,6 +28,8 @@ import re
 import statistics
 import sys
 import time
+
+SUITES = ("gemm", "softmax", "batchnorm", "train")
 
 # (case key, unit, what SwiftNN must reach as a multiple of the reference, the reference's name). The
 # goals are the ones issue 10 states for an H200; "best" is the better of eager and CUDA graphs.
@@ -33,38 +46,74 @@ CASES = [
     ("MLP 784-4096-4096-10 batch 4096", "samples/s", 0.8, "best"),
 ]
 
+# nnbench's row names (as in its --json reports) and the case keys above they measure.
+NNBENCH_ROWS = [
+    (r"^(\d+)×\1×\1  C = A·B$", lambda m: f"sgemm {m.group(1)}³"),
+    (r"^\((\d+)×(\d+)\)·\(\2×(\d+)\)  Z = X·W$", lambda m: f"sgemm ({m.group(1)}×{m.group(2)})·({m.group(2)}×{m.group(3)})"),
+    (r"^softmax rows (\d+)×(\d+)$", lambda m: f"softmax {m.group(1)}×{m.group(2)}"),
+    (r"^forward \(training\) (\d+)×(\d+)$", lambda m: f"batch-norm forward (training) {m.group(1)}×{m.group(2)}"),
+    (r"^MLP ([\d-]+) BN ReLU Adam, batch (\d+)$", lambda m: f"MLP {m.group(1)} batch {m.group(2)}"),
+]
 
-def cuda_problem():
-    """Why PyTorch cannot time the GPU here, or None when it can."""
+
+def case_key(row_name):
+    """The case key of an nnbench row, or None for a row PyTorch is not compared on."""
+    for pattern, key in NNBENCH_ROWS:
+        match = re.match(pattern, row_name)
+        if match:
+            return key(match)
+    return None
+
+
+def torch_problem(device):
+    """Why PyTorch cannot time `device` here, or None when it can."""
     try:
         import torch
     except Exception as error:  # ImportError, or a broken install failing inside its own imports
         return f"PyTorch is not importable ({type(error).__name__}: {error})"
-    if not torch.cuda.is_available():
+    if device == "cuda" and not torch.cuda.is_available():
         built = getattr(torch.version, "cuda", None)
         why = "it was built without CUDA" if not built else f"it was built for CUDA {built} but sees no usable GPU/driver"
         return f"PyTorch {torch.__version__} is importable but torch.cuda.is_available() is False: {why}"
     return None
 
 
-def measure(runs, quick):
+def cpu_name():
+    """The CPU's model name (Linux), for the records."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "CPU"
+
+
+def measure(device, runs, quick, suites, threads):
     import torch
     import torch.nn as nn
 
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    dev = torch.device("cuda")
+    on_cuda = device == "cuda"
+    if on_cuda:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        dev, device_name, sync = torch.device("cuda"), torch.cuda.get_device_name(0), torch.cuda.synchronize
+    else:
+        if threads:
+            torch.set_num_threads(threads)
+        dev, device_name, sync = torch.device("cpu"), cpu_name(), lambda: None
 
     def timed(call):
         """Seconds per call: the median of `runs` runs, each at least 0.2 s of back-to-back calls."""
         call()
-        torch.cuda.synchronize()
+        sync()
         repeats = 1
         while True:
             start = time.perf_counter()
             for _ in range(repeats):
                 call()
-            torch.cuda.synchronize()
+            sync()
             elapsed = time.perf_counter() - start
             if elapsed > 0.05:
                 break
@@ -75,36 +124,42 @@ def measure(runs, quick):
             start = time.perf_counter()
             for _ in range(repeats):
                 call()
-            torch.cuda.synchronize()
+            sync()
             samples.append((time.perf_counter() - start) / repeats)
         return statistics.median(samples)
 
     def emit(case, who, value, unit):
-        print(json.dumps({"case": case, "who": who, "value": value, "unit": unit,
-                          "device": torch.cuda.get_device_name(0), "torch": torch.__version__}), flush=True)
+        print(json.dumps({"case": case, "who": who, "value": value, "unit": unit, "device": device_name,
+                          "threads": None if on_cuda else torch.get_num_threads(), "torch": torch.__version__}), flush=True)
 
-    gemms = [(2048, 2048, 2048, "sgemm 2048³"), (4096, 4096, 4096, "sgemm 4096³"),
-             (256, 784, 512, "sgemm (256×784)·(784×512)"), (256, 512, 256, "sgemm (256×512)·(512×256)")]
-    for m, k, n, case in gemms[:1] if quick else gemms:
-        a = torch.randn(m, k, device=dev)
-        b = torch.randn(k, n, device=dev)
-        c = torch.empty(m, n, device=dev)
-        emit(case, "cublas", 2 * m * n * k / timed(lambda: torch.matmul(a, b, out=c)) / 1e9, "GFLOP/s")
+    if "gemm" in suites:
+        gemms = [(2048, 2048, 2048, "sgemm 2048³"), (4096, 4096, 4096, "sgemm 4096³"),
+                 (256, 784, 512, "sgemm (256×784)·(784×512)"), (256, 512, 256, "sgemm (256×512)·(512×256)")]
+        for m, k, n, case in gemms[:1] if quick else gemms:
+            a = torch.randn(m, k, device=dev)
+            b = torch.randn(k, n, device=dev)
+            c = torch.empty(m, n, device=dev)
+            emit(case, "cublas", 2 * m * n * k / timed(lambda: torch.matmul(a, b, out=c)) / 1e9, "GFLOP/s")
 
     with torch.no_grad():
-        x = torch.randn(4096, 1000, device=dev)
-        emit("softmax 4096×1000", "torch-eager", 2 * x.numel() * 4 / timed(lambda: torch.softmax(x, 1)) / 1e9, "GB/s")
-        xb = torch.randn(4096, 1024, device=dev)
-        bn = nn.BatchNorm1d(1024).to(dev).train()
-        # nnbench's work model: read x, write y (the per-feature vectors are not counted).
-        emit("batch-norm forward (training) 4096×1024", "torch-eager",
-             2 * xb.numel() * 4 / timed(lambda: bn(xb)) / 1e9, "GB/s")
+        if "softmax" in suites:
+            x = torch.randn(4096, 1000, device=dev)
+            emit("softmax 4096×1000", "torch-eager", 2 * x.numel() * 4 / timed(lambda: torch.softmax(x, 1)) / 1e9, "GB/s")
+        if "batchnorm" in suites:
+            xb = torch.randn(4096, 1024, device=dev)
+            bn = nn.BatchNorm1d(1024).to(dev).train()
+            # nnbench's work model: read x, write y (the per-feature vectors are not counted).
+            emit("batch-norm forward (training) 4096×1024", "torch-eager",
+                 2 * xb.numel() * 4 / timed(lambda: bn(xb)) / 1e9, "GB/s")
 
-    mlps = [((512, 256), 128), ((512, 256), 512), ((512, 256), 4096), ((4096, 4096), 4096)]
-    for widths, batch in mlps[:1] if quick else mlps:
-        case = f"MLP 784-{'-'.join(map(str, widths))}-10 batch {batch}"
-        for mode in ("eager", "cudagraphs"):
-            emit(case, f"torch-{mode}", mlp_samples_per_second(torch, nn, dev, widths, batch, mode, timed), "samples/s")
+    if "train" in suites:
+        # nnbench train's default batches everywhere; the large-batch and wide cases are GPU work.
+        mlps = [((512, 256), 128), ((512, 256), 512)] + ([((512, 256), 4096), ((4096, 4096), 4096)] if on_cuda else [])
+        modes = ("eager", "cudagraphs") if on_cuda else ("eager",)
+        for widths, batch in mlps[:1] if quick else mlps:
+            case = f"MLP 784-{'-'.join(map(str, widths))}-10 batch {batch}"
+            for mode in modes:
+                emit(case, f"torch-{mode}", mlp_samples_per_second(torch, nn, dev, widths, batch, mode, timed), "samples/s")
 
 
 def mlp_samples_per_second(torch, nn, dev, widths, batch, mode, timed):
@@ -147,27 +202,19 @@ def mlp_samples_per_second(torch, nn, dev, widths, batch, mode, timed):
 def nnbench_figures(paths):
     """{case key: (median, device, launches per call or None)} from nnbench --json reports, the first
     opencl figure of each case."""
-    patterns = [
-        (r"^(\d+)×\1×\1  C = A·B$", lambda m: f"sgemm {m.group(1)}³"),
-        (r"^\((\d+)×(\d+)\)·\(\2×(\d+)\)  Z = X·W$", lambda m: f"sgemm ({m.group(1)}×{m.group(2)})·({m.group(2)}×{m.group(3)})"),
-        (r"^softmax rows (\d+)×(\d+)$", lambda m: f"softmax {m.group(1)}×{m.group(2)}"),
-        (r"^forward \(training\) (\d+)×(\d+)$", lambda m: f"batch-norm forward (training) {m.group(1)}×{m.group(2)}"),
-        (r"^MLP ([\d-]+) BN ReLU Adam, batch (\d+)$", lambda m: f"MLP {m.group(1)} batch {m.group(2)}"),
-    ]
     figures = {}
     for path in paths:
         with open(path) as f:
             report = json.load(f)
         devices = {b["name"]: b["device"] for b in report.get("backends", [])}
         for row in report.get("rows", []):
-            for pattern, key in patterns:
-                match = re.match(pattern, row["name"])
-                if not match:
-                    continue
-                for result in row["results"]:
-                    if result["backend"] == "opencl" and result.get("figure"):
-                        figures.setdefault(key(match), (result["figure"]["median"], devices.get("opencl", "?"),
-                                                        result.get("launchesPerCall")))
+            key = case_key(row["name"])
+            if key is None:
+                continue
+            for result in row["results"]:
+                if result["backend"] == "opencl" and result.get("figure"):
+                    figures.setdefault(key, (result["figure"]["median"], devices.get("opencl", "?"),
+                                             result.get("launchesPerCall")))
     return figures
 
 
@@ -223,29 +270,50 @@ def table(torch_path, nnbench_paths):
     return 0
 
 
+def suite_list(text):
+    """--suites: a comma-separated subset of SUITES."""
+    suites = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [suite for suite in suites if suite not in SUITES]
+    if unknown or not suites:
+        raise argparse.ArgumentTypeError(f"unknown suite(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(SUITES)}")
+    return suites
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="exit 0 when PyTorch with CUDA is usable, else print why and exit 3")
-    m = sub.add_parser("measure", help="time cuBLAS and PyTorch (JSON lines on stdout)")
+    devices = ("cuda", "cpu")
+    c = sub.add_parser("check", help="exit 0 when PyTorch can time the device, else print why and exit 3")
+    c.add_argument("--device", choices=devices, required=True)
+    m = sub.add_parser("measure", help="time PyTorch (cuBLAS on cuda); JSON lines on stdout")
+    m.add_argument("--device", choices=devices, required=True)
     m.add_argument("--runs", type=int, default=7, help="timed runs per figure (median taken); at least 3")
+    m.add_argument("--threads", type=int, default=0, help="cpu: PyTorch's intra-op threads (default: its own choice)")
+    m.add_argument("--suites", type=suite_list, default=None,
+                   help="comma-separated: gemm (cuda only), softmax, batchnorm, train (default: all the device has)")
     m.add_argument("--quick", action="store_true", help="one GEMM, the ops and one MLP: a set-up check")
-    t = sub.add_parser("table", help="print the comparison of a measure output with nnbench --json reports")
+    t = sub.add_parser("table", help="print gpu.sh's comparison of a measure output with nnbench --json reports")
     t.add_argument("torch_jsonl")
     t.add_argument("nnbench_json", nargs="+")
     args = parser.parse_args(argv)
 
     if args.command == "table":
         return table(args.torch_jsonl, args.nnbench_json)
-    problem = cuda_problem()
+    if args.command == "measure":
+        if args.runs < 3:
+            parser.error("--runs must be at least 3 (a median of fewer says little)")
+        if args.threads < 0 or (args.threads and args.device == "cuda"):
+            parser.error("--threads takes a positive count, and only with --device cpu")
+        if args.suites and args.device == "cpu" and "gemm" in args.suites:
+            parser.error("--device cpu has no gemm suite: compare.sh's CPU GEMM reference is numpy's OpenBLAS")
+    problem = torch_problem(args.device)
     if problem:
-        print(f"gpu_torch.py: {problem}; there is nothing to compare against on this machine.", file=sys.stderr)
+        print(f"torch_reference.py: {problem}; there is nothing to compare against on this machine.", file=sys.stderr)
         return 3
     if args.command == "check":
         return 0
-    if args.runs < 3:
-        parser.error("--runs must be at least 3 (a median of fewer says little)")
-    measure(args.runs, args.quick)
+    suites = args.suites or [s for s in SUITES if args.device == "cuda" or s != "gemm"]
+    measure(args.device, args.runs, args.quick, suites, args.threads)
     return 0
 
 

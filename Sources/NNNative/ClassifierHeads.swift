@@ -44,11 +44,10 @@ extension NativeBackend {
         let xp = SendablePointer(try pointer(x, T.self, "softmax"))
         let yp = SendablePointer(try pointer(y, T.self, "softmax"))
         let n = x.columns
+        let vectorised = VectorKernels.applies(kernels, T.self)
         splitter.forEachRange(x.rows, costPerItem: 4 * n) { rows in
             for i in rows {
-                let yr = yp.p + i * n
-                let sum = Self.exponentiateRow(xp.p + i * n, into: yr, n)
-                Self.scaleRow(yr, n, by: T(1 / sum))
+                Self.softmaxRow(xp.p + i * n, into: yp.p + i * n, n, vectorised: vectorised) { sum in T(1 / sum) }
             }
         }
     }
@@ -62,13 +61,12 @@ extension NativeBackend {
         let outp = try pointer(loss, T.self, op)
         let m = logits.rows, n = logits.columns
         let inverseM = 1 / Double(m)
+        let vectorised = VectorKernels.applies(kernels, T.self)
         let total = columnAccumulate(rows: m, width: 1, costPerRow: 4 * n) { rows, acc in
             var lossSum = 0.0
             for i in rows {
                 let zr = zp.p + i * n, gr = gp.p + i * n
-                let top = Self.rowMax(zr, n)
-                let sum = Self.exponentiateRow(zr, into: gr, n, top: top)
-                Self.scaleRow(gr, n, by: T(inverseM / sum))
+                let (top, sum) = Self.softmaxRow(zr, into: gr, n, vectorised: vectorised) { sum in T(inverseM / sum) }
                 // −log ŷ[label] = log Σ exp(z − max) − (z[label] − max): finite even when ŷ underflows.
                 let label = lp.p[i]
                 if let c = Self.classIndex(label, classes: n) {
@@ -83,15 +81,32 @@ extension NativeBackend {
         outp[0] = T(total * inverseM)
     }
 
-    /// y[j] = exp(x[j] − max x) for one row of `n`, returning Σⱼ y[j]. The sum is blocked: vector
+    /// y = factor(Σ) · exp(x − max x) for one row of `n`, by the C loops when `vectorised` (the same
+    /// bits), returning the row's max and Σⱼ exp(x[j] − max x).
+    @inline(__always) @discardableResult
+    static func softmaxRow<T: NativeScalar>(_ x: UnsafeMutablePointer<T>, into y: UnsafeMutablePointer<T>, _ n: Int,
+                                            vectorised: Bool, factor: (Double) -> T) -> (top: T, sum: Double) {
+        if vectorised {
+            let top = VectorKernels.rowMax(x, n)
+            let sum = VectorKernels.exponentiateRow(x, into: y, n, top: top)
+            VectorKernels.scaleRow(y, n, by: factor(sum))
+            return (top, sum)
+        }
+        let top = rowMax(x, n)
+        let sum = exponentiateRow(x, into: y, n, top: top)
+        scaleRow(y, n, by: factor(sum))
+        return (top, sum)
+    }
+
+    /// y[j] = exp(x[j] − top) for one row of `n`, returning Σⱼ y[j]. The sum is blocked: vector
     /// lanes add at most 16 terms each in T, and each block's lanes are added in Double, so it
     /// stays accurate however long the row.
     @inline(__always)
     static func exponentiateRow<T: NativeScalar>(_ x: UnsafeMutablePointer<T>, into y: UnsafeMutablePointer<T>, _ n: Int,
-                                                 top: T? = nil) -> Double {
+                                                 top: T) -> Double {
         typealias V = T.Vector64
         let width = V.scalarCount
-        let shift = V(repeating: top ?? rowMax(x, n))
+        let shift = V(repeating: top)
         var sum = 0.0
         var j = 0
         while j < n {

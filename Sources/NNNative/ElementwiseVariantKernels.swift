@@ -1,6 +1,6 @@
 import CNativeKernels
 
-/// The C element-wise loops of the AVX2 and AVX-512 variants (``KernelVariant``), for Float.
+/// The C element-wise and softmax-row loops of the AVX2 and AVX-512 variants (``KernelVariant``), for Float.
 /// Each gives the same bits as the Swift loop it stands in for (no fused multiply-adds; division
 /// and square root are correctly rounded in every lane), so the variant changes speed, not results.
 /// Callers pass their `T` pointers; these run only when ``applies(_:_:)`` said so, i.e. T is Float.
@@ -40,5 +40,22 @@ enum VectorKernels {
                                       dy: UnsafeMutablePointer<T>, dx: UnsafeMutablePointer<T>) {
         let o = range.lowerBound
         nn_activation_backward_avx2(kind.rawValue, range.count, float(y + o), float(dy + o), float(dx + o))
+    }
+
+    /// The softmax row loops (``NativeBackend``'s rowMax, exponentiateRow and scaleRow), same bits.
+    @inline(__always)
+    static func rowMax<T: NativeScalar>(_ row: UnsafeMutablePointer<T>, _ n: Int) -> T {
+        T(nn_row_max_avx2(n, float(row)))
+    }
+
+    @inline(__always)
+    static func exponentiateRow<T: NativeScalar>(_ x: UnsafeMutablePointer<T>, into y: UnsafeMutablePointer<T>, _ n: Int,
+                                                 top: T) -> Double {
+        nn_exp_row_avx2(n, float(x), float(y), Float(top.wide))
+    }
+
+    @inline(__always)
+    static func scaleRow<T: NativeScalar>(_ y: UnsafeMutablePointer<T>, _ n: Int, by factor: T) {
+        nn_scale_row_avx2(n, float(y), Float(factor.wide))
     }
 }

@@ -32,7 +32,8 @@ where Vector64.Scalar == Self, Vector32.Scalar == Self, Vector16.Scalar == Self 
     /// Lane-wise maximum (either operand where one is NaN). Concrete per type: on generic SIMD
     /// types the comparison operators run lane by lane through the stack.
     static func laneMax(_ a: Vector64, _ b: Vector64) -> Vector64
-    /// The lanes' sum, added in Double.
+    /// The lanes' sum, added in Double from 0 in lane order: an order stated, not `sum()`'s
+    /// unspecified one, so that the C softmax loops (`nn_exp_row_avx2`) can give the same bits.
     static func wideSum(_ x: Vector64) -> Double
     /// Lane-wise widening, for Double accumulators of vector loops.
     static func widen(_ x: SIMD8<Self>) -> SIMD8<Double>
@@ -58,7 +59,11 @@ extension Float: NativeScalar {
     @inline(__always) static func laneMax(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
         a.replacing(with: b, where: b .> a)
     }
-    @inline(__always) static func wideSum(_ x: SIMD16<Float>) -> Double { SIMD16<Double>(x).sum() }
+    @inline(__always) static func wideSum(_ x: SIMD16<Float>) -> Double {
+        var sum = 0.0
+        for lane in x.indices { sum += Double(x[lane]) }
+        return sum
+    }
     @inline(__always) static func widen(_ x: SIMD8<Float>) -> SIMD8<Double> { SIMD8<Double>(x) }
     @inline(__always) static func relu(_ x: SIMD8<Float>) -> SIMD8<Float> { x.replacing(with: 0, where: x .< 0) }
     @inline(__always) static func reluGradient(_ dy: SIMD8<Float>, output y: SIMD8<Float>) -> SIMD8<Float> {
@@ -81,7 +86,11 @@ extension Double: NativeScalar {
     @inline(__always) static func laneMax(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> {
         a.replacing(with: b, where: b .> a)
     }
-    @inline(__always) static func wideSum(_ x: SIMD8<Double>) -> Double { x.sum() }
+    @inline(__always) static func wideSum(_ x: SIMD8<Double>) -> Double {
+        var sum = 0.0
+        for lane in x.indices { sum += x[lane] }
+        return sum
+    }
     @inline(__always) static func widen(_ x: SIMD8<Double>) -> SIMD8<Double> { x }
     @inline(__always) static func relu(_ x: SIMD8<Double>) -> SIMD8<Double> { x.replacing(with: 0, where: x .< 0) }
     @inline(__always) static func reluGradient(_ dy: SIMD8<Double>, output y: SIMD8<Double>) -> SIMD8<Double> {

@@ -105,4 +105,48 @@ final class KernelVariantTests: XCTestCase {
             }
         }
     }
+
+    /// Softmax and the fused softmax cross-entropy run C loops on the AVX2 and AVX-512 variants and
+    /// the Swift ones on baseline, with the same operations in the same order: every variant must
+    /// give the same bits. Row lengths straddle the C loops' 8-, 16-, 32- and 256-float steps; rows
+    /// hold ±∞, a NaN, values whose exponentials underflow to subnormals and to 0, and ties at the max.
+    func testSoftmaxRowsAgreeBitForBitAcrossVariants() throws {
+        var generator = SeededGenerator(seed: 11)
+        for n in [1, 5, 8, 15, 16, 17, 31, 32, 33, 63, 255, 256, 257, 1000, 4100] {
+            let rows = 9
+            var logits = (0..<rows * n).map { _ in Float.random(in: -30...30, using: &generator) }
+            if n > 1 { logits[1 * n] = -.infinity }                 // one −∞ entry: its ŷ is exactly 0
+            logits[2 * n + n / 2] = .infinity                       // +∞ − +∞ makes the row NaN
+            logits[3 * n + n - 1] = .nan                            // a NaN anywhere makes the row NaN
+            for j in 0..<n { logits[4 * n + j] = j % 2 == 0 ? 0 : -95 }   // e^−95: subnormal, then scaled
+            for j in 0..<n { logits[5 * n + j] = j % 3 == 0 ? 50 : -80 }  // e^−130 underflows to 0
+            for j in 0..<n { logits[6 * n + j] = 7 }                      // all tied at the max
+            let labels = (0..<rows).map { Float($0 * 7 % n) }
+            var byVariant: [(KernelVariant, [UInt32])] = []
+            for variant in KernelVariant.supported {
+                let backend = try NativeBackend(threads: 2, kernels: variant)
+                let x = try backend.makeTensor(logits, shape: Shape(rows, n))
+                let y = try backend.makeTensor(Shape(rows, n))
+                try backend.softmax(x, into: y)
+                let gradient = try backend.makeTensor(Shape(rows, n)), loss = try backend.makeTensor(Shape(1, 1))
+                try backend.softmaxCrossEntropy(x, labels: try backend.makeTensor(labels, shape: Shape(rows, 1)),
+                                                gradient: gradient, loss: loss)
+                let probabilities = try backend.download(y)
+                // The rows that hold neither +∞ nor NaN sum to 1: each ŷ is within 3 ulp (exp's 1.21
+                // and the scaling's rounding), so the sum within 3·2⁻²³ ≈ 3.6e-7.
+                for row in [0, 1, 4, 5, 6, 7, 8] {
+                    let total = probabilities[row * n..<(row + 1) * n].reduce(0.0) { $0 + Double($1) }
+                    XCTAssertEqual(total, 1, accuracy: 4e-7, "\(variant) n=\(n) row \(row)")
+                }
+                if n > 1 { XCTAssertEqual(probabilities[1 * n], 0, "\(variant) n=\(n): exp(−∞) is 0") }
+                XCTAssertTrue(probabilities[(2 * n)..<(4 * n)].allSatisfy(\.isNaN), "\(variant) n=\(n): rows with +∞ or NaN are NaN")
+                let bits = (probabilities + (try backend.download(gradient)) + (try backend.download(loss))).map(\.bitPattern)
+                if let (first, firstBits) = byVariant.first, let index = bits.indices.first(where: { bits[$0] != firstBits[$0] }) {
+                    XCTFail("\(variant) differs from \(first) at n=\(n), value \(index) (of ŷ, then the gradient, then the loss): "
+                            + "\(Float(bitPattern: bits[index])) against \(Float(bitPattern: firstBits[index]))")
+                }
+                byVariant.append((variant, bits))
+            }
+        }
+    }
 }

@@ -65,6 +65,17 @@ void nn_relu_forward_avx2(ptrdiff_t count, const float *x, float *y);
 /// dx from the activation's output y and dy: kind 0 ReLU, 1 tanh, 2 sigmoid (see the C file). AVX2.
 void nn_activation_backward_avx2(int kind, ptrdiff_t count, const float *y, const float *dy, float *dx);
 
+/// The largest of x[0..<n] (n ≥ 1); exact for rows without NaN, whatever it returns for others (whose
+/// softmax is NaN either way). AVX2.
+float nn_row_max_avx2(ptrdiff_t n, const float *x);
+
+/// y[j] = exp(x[j] − shift) for j < n, returning Σ y[j] in Double: NNNative's exponentiateRow, with
+/// its exp's operations and blocked sum in the same order (no FMA), so the same bits. AVX2.
+double nn_exp_row_avx2(ptrdiff_t n, const float *x, float *y, float shift);
+
+/// y[j] *= factor for j < n. AVX2.
+void nn_scale_row_avx2(ptrdiff_t n, float *y, float factor);
+
 /// 8 independent chains of 16-lane c = c*multiplier + addend, fused, `iterations` steps each
 /// (2·8·16·iterations flops); returns the chains' sum so nothing is optimised away. nnbench's peak.
 float nn_fma_chains_avx2(ptrdiff_t iterations, float multiplier, float addend);

@@ -15,8 +15,8 @@
 # i.e. AVX2 kernels) and with it unset (OpenBLAS then detects the CPU itself and picks its AVX-512
 # Cooperlake kernels here, about 1.6× faster at n = 1024 on one thread). Ratios use the faster run.
 # PyTorch runs with OMP_WAIT_POLICY=PASSIVE: its OpenMP workers otherwise spin while OpenBLAS's own
-# threads do the GEMMs, and on 2 cores its training steps then ran 2–8× slower from one process to
-# the next (4.8k–19k samples/s at batch 128, against 35k–39k passive).
+# threads do the GEMMs, and on 2 cores its training steps then varied 4× from one process to the
+# next (batch 128: 19k, 4.8k and 9.1k samples/s in three processes, then 22k–25k in three passive).
 #
 # Needs numpy (gemm) and PyTorch (the other suites) in PYTHON (default: .venv/bin/python, made by
 # scripts/install-deps.sh); without them the script says which and exits 3 before building anything.

@@ -64,6 +64,11 @@ NN_INLINE int row_tree_min(__local int* scratch, const int v) {
     return scratch[base];
 }
 
+// The index of the first lane of c equal to mx; call only where some lane is.
+NN_INLINE int first_lane_equal(const float4 c, const float mx) {
+    return c.x == mx ? 0 : c.y == mx ? 1 : c.z == mx ? 2 : 3;
+}
+
 // The first index of a value equal to mx among this item's share of the row (its cached vectors,
 // then the rest), or INT_MAX. With mx the row's largest value as softmax_item_stats takes it (fmax:
 // NaNs never win), the smallest such index over the row is argmax_rows' index; a row with no value
@@ -76,11 +81,11 @@ NN_INLINE int item_first_max(const __global float* zr, const int n, const float4
         for (int k = 0; k < ROW_CACHE; ++k) {
             const int v = lx + k * L;
             const float4 c = cache[k];
-            if (v < nv && any(c == (float4)(mx))) return 4 * v + (c.x == mx ? 0 : c.y == mx ? 1 : c.z == mx ? 2 : 3);
+            if (v < nv && any(c == (float4)(mx))) return 4 * v + first_lane_equal(c, mx);
         }
         for (int v = lx + ROW_CACHE * L; v < nv; v += L) {
             const float4 c = LD4(zr, v);
-            if (any(c == (float4)(mx))) return 4 * v + (c.x == mx ? 0 : c.y == mx ? 1 : c.z == mx ? 2 : 3);
+            if (any(c == (float4)(mx))) return 4 * v + first_lane_equal(c, mx);
         }
         return INT_MAX;
     }

@@ -63,7 +63,8 @@ extension OpenCLBackend {
                 let chunk = updates[start..<min(start + Self.tensorsPerUpdateLaunch, updates.count)]
                 // Per tensor (w, g, s, t, count, l2, l1), then the rule's number and six scalars. A slot
                 // past the chunk repeats its first tensor with a count of 0, and state a rule lacks is the
-                // parameter's own buffer: valid buffers the kernel never reads.
+                // parameter's own buffer: valid buffers the kernel never reads. 63 = 7 × tensorsPerUpdateLaunch
+                // + 7 (an integer generic argument must be a literal).
                 var arguments = InlineArray<63, KernelArgument>(repeating: .int(0))
                 let scalars = 7 * Self.tensorsPerUpdateLaunch
                 for k in 0..<Self.tensorsPerUpdateLaunch {
